@@ -1,0 +1,261 @@
+"""Turn a schema-valid config document into frozen dataclasses, with cross-key checks."""
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from aiwatch.config.model import (
+    Alertmanager,
+    Config,
+    Datasource,
+    Expect,
+    Experiment,
+    ExperimentMetric,
+    GlobalConfig,
+    Notifications,
+    Price,
+    Route,
+    Secret,
+    Target,
+    Templates,
+    Variant,
+    Web,
+)
+from aiwatch.config.yamlpos import Path
+from aiwatch.durations import parse_duration
+
+Report = Callable[[Path, str], None]
+REDACTED = "<secret>"
+_SECRET_FIELDS = frozenset({"api_key", "password", "bearer_token", "apprise", "headers"})
+
+
+def _dur(value: str | None, default: float) -> float:
+    return default if value is None else parse_duration(value)
+
+
+def _opt_dur(value: str | None) -> float | None:
+    return None if value is None else parse_duration(value)
+
+
+def build_config(doc: dict[str, Any], path: str, report: Report) -> Config:
+    """Build a ``Config``; ``report`` receives each cross-key problem."""
+    g = doc.get("global", {})
+    glob = GlobalConfig(
+        probe_interval=_dur(g.get("probe_interval"), 30.0),
+        probe_timeout=_dur(g.get("probe_timeout"), 10.0),
+        evaluation_interval=_dur(g.get("evaluation_interval"), 15.0),
+        external_labels=dict(g.get("external_labels", {})),
+        external_url=g.get("external_url", ""),
+        retention=_dur(g.get("retention"), 7200.0),
+    )
+    targets = _targets(doc.get("targets", []), glob, report)
+    datasource = _datasource(doc.get("datasource"))
+    experiments = _experiments(doc.get("experiments", []), targets, datasource, report)
+    am = doc.get("alertmanager", {})
+    web = doc.get("web", {})
+    return Config(
+        path=path,
+        global_=glob,
+        targets=targets,
+        rule_files=tuple(doc.get("rule_files", [])),
+        datasource=datasource,
+        notifications=_notifications(doc.get("notifications", {}), report),
+        alertmanager=Alertmanager(
+            forward_to=tuple(am.get("forward_to", [])),
+            resend_delay=_dur(am.get("resend_delay"), 60.0),
+            timeout=_dur(am.get("timeout"), 10.0),
+        ),
+        experiments=experiments,
+        web=Web(
+            admin_users=tuple(web.get("admin_users", [])),
+            max_request_body_bytes=web.get("max_request_body_bytes", 1024 * 1024),
+        ),
+        storage_path=doc.get("storage", {}).get("path"),
+        raw=redact(doc),
+    )
+
+
+def redact(doc: Any) -> Any:
+    """A deep copy of ``doc`` with every secret value replaced by ``<secret>``."""
+    if isinstance(doc, dict):
+        out = {}
+        for key, value in doc.items():
+            if key == "headers" and isinstance(value, dict):
+                out[key] = dict.fromkeys(value, REDACTED)
+            elif key in _SECRET_FIELDS:
+                out[key] = [REDACTED] * len(value) if isinstance(value, list) else REDACTED
+            else:
+                out[key] = redact(value)
+        return out
+    if isinstance(doc, list):
+        return [redact(v) for v in doc]
+    return copy.copy(doc)
+
+
+def _prompt(value: str | list[dict[str, str]]) -> str | tuple[dict[str, str], ...]:
+    return value if isinstance(value, str) else tuple(dict(m) for m in value)
+
+
+def _targets(items: list[dict[str, Any]], glob: GlobalConfig, report: Report) -> tuple[Target, ...]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, t in enumerate(items):
+        if t["name"] in seen:
+            report(("targets", i, "name"), f"duplicate target name {t['name']!r} "
+                   f"(first at targets[{seen[t['name']]}])")
+        seen.setdefault(t["name"], i)
+        interval = _dur(t.get("interval"), glob.probe_interval)
+        timeout = _dur(t.get("timeout"), min(glob.probe_timeout, interval))
+        if interval <= 0:
+            report(("targets", i, "interval"), "must be greater than 0")
+        if timeout <= 0:
+            report(("targets", i, "timeout"), "must be greater than 0")
+        if t["kind"] != "http" and not t.get("model"):
+            report(("targets", i), f"model is required for kind {t['kind']}")
+        e = t.get("expect", {})
+        if "dimensions" in e and t["kind"] != "openai_embeddings":
+            report(("targets", i, "expect", "dimensions"), "only for kind openai_embeddings")
+        if "max_time_to_first_token" in e and not (t["kind"] == "openai_chat" and t.get("stream")):
+            report(("targets", i, "expect", "max_time_to_first_token"),
+                   "only for kind openai_chat with stream: true")
+        price = t.get("price")
+        out.append(Target(
+            name=t["name"],
+            kind=t["kind"],
+            url=t["url"].rstrip("/"),
+            interval=interval,
+            timeout=timeout,
+            model=t.get("model", ""),
+            api_key=Secret(t["api_key"]) if "api_key" in t else None,
+            feature=t.get("feature", ""),
+            labels=dict(t.get("labels", {})),
+            stream=t.get("stream", False),
+            reuse_connections=t.get("reuse_connections", True),
+            method=t.get("method", "POST" if "body" in t else "GET"),
+            headers={k: Secret(v) for k, v in t.get("headers", {}).items()},
+            body=t.get("body"),
+            request=dict(t.get("request", {})),
+            prompts=tuple(_prompt(p) for p in t.get("prompts", [])) or Target.prompts,
+            input=tuple(t.get("input", [])) or Target.input,
+            max_body_bytes=t.get("max_body_bytes", 4 * 1024 * 1024),
+            expect=Expect(
+                status=tuple(e.get("status", [])),
+                contains=e.get("contains"),
+                regex=e.get("regex"),
+                json_schema=e.get("json_schema"),
+                max_duration=_opt_dur(e.get("max_duration")),
+                max_time_to_first_token=_opt_dur(e.get("max_time_to_first_token")),
+                dimensions=e.get("dimensions"),
+            ),
+            price=Price(price.get("input_per_million", 0.0), price.get("output_per_million", 0.0))
+            if price is not None else None,
+        ))
+    return tuple(out)
+
+
+def _datasource(d: dict[str, Any] | None) -> Datasource | None:
+    if d is None:
+        return None
+    auth = d.get("basic_auth", {})
+    return Datasource(
+        url=d["url"].rstrip("/"),
+        timeout=_dur(d.get("timeout"), 10.0),
+        basic_auth_username=auth.get("username"),
+        basic_auth_password=Secret(auth["password"]) if "password" in auth else None,
+        bearer_token=Secret(d["bearer_token"]) if "bearer_token" in d else None,
+    )
+
+
+def _templates(t: dict[str, str] | None) -> Templates:
+    t = t or {}
+    return Templates(title=t.get("title"), body=t.get("body"))
+
+
+def _notifications(n: dict[str, Any], report: Report) -> Notifications:
+    routes = []
+    names: set[str] = set()
+    for i, r in enumerate(n.get("routes", [])):
+        name = r.get("name", f"route{i}")
+        if name in names:
+            report(("notifications", "routes", i, "name"), f"duplicate route name {name!r}")
+        names.add(name)
+        if not r.get("apprise") and not r.get("apprise_config"):
+            report(("notifications", "routes", i), "needs apprise URLs or apprise_config")
+        routes.append(Route(
+            name=name,
+            matchers=tuple(r.get("matchers", [])),
+            apprise=tuple(Secret(u) for u in r.get("apprise", [])),
+            apprise_config=r.get("apprise_config"),
+            tags=tuple(r.get("tags", [])),
+            events=tuple(r.get("events", ["firing", "resolved"])),
+            repeat_interval=_opt_dur(r.get("repeat_interval")),
+            escalate_after=_opt_dur(r.get("escalate_after")),
+            continue_=r.get("continue", False),
+            templates=_templates(r.get("templates")),
+        ))
+    return Notifications(routes=tuple(routes), templates=_templates(n.get("templates")))
+
+
+def _experiments(
+    items: list[dict[str, Any]],
+    targets: tuple[Target, ...],
+    datasource: Datasource | None,
+    report: Report,
+) -> tuple[Experiment, ...]:
+    target_names = {t.name for t in targets}
+    out = []
+    seen: set[str] = set()
+    for i, e in enumerate(items):
+        here: Path = ("experiments", i)
+        if e["name"] in seen:
+            report((*here, "name"), f"duplicate experiment name {e['name']!r}")
+        seen.add(e["name"])
+        variant_names = [v["name"] for v in e["variants"]]
+        if len(set(variant_names)) != len(variant_names):
+            report((*here, "variants"), "variant names must be unique")
+        if e["control"] not in variant_names:
+            report((*here, "control"), f"{e['control']!r} is not one of the variants")
+        metrics = []
+        for j, m in enumerate(e["metrics"]):
+            mpath: Path = (*here, "metrics", j)
+            source = m["source"]
+            kind = m.get("kind", "proportion" if m.get("field") == "success" else "mean")
+            if source == "probe":
+                if "field" not in m:
+                    report(mpath, "field is required for source: probe")
+                for k, v in enumerate(e["variants"]):
+                    if v.get("target") not in target_names:
+                        report((*here, "variants", k, "target"),
+                               f"{v.get('target')!r} is not a configured target")
+            if source == "promql":
+                kind = m.get("kind", "ratio")
+                if datasource is None:
+                    report(mpath, "source: promql needs datasource.url")
+                if "numerator" not in m:
+                    report(mpath, "numerator is required for source: promql")
+            metrics.append(ExperimentMetric(
+                name=m["name"], source=source, kind=kind, field=m.get("field"),
+                goal=m.get("goal", "increase"), guardrail=m.get("guardrail", False),
+                minimum_effect=m.get("minimum_effect"),
+                numerator=m.get("numerator"), denominator=m.get("denominator"),
+            ))
+        prior = e.get("prior")
+        out.append(Experiment(
+            name=e["name"],
+            control=e["control"],
+            variants=tuple(Variant(v["name"], v.get("target"), v.get("weight", 1.0))
+                           for v in e["variants"]),
+            metrics=tuple(metrics),
+            hypothesis=e.get("hypothesis", ""),
+            state=e.get("state", "running"),
+            alpha=e.get("alpha", 0.05),
+            method=e.get("method", "frequentist"),
+            sequential_tuning=e.get("sequential_tuning", 5000.0),
+            prior_mean=prior["mean"] if prior else None,
+            prior_variance=prior["variance"] if prior else None,
+            difference=e.get("difference", "relative"),
+            correction=e.get("correction", "holm"),
+            min_samples=e.get("min_samples", 100),
+            power=e.get("power", 0.8),
+        ))
+    return tuple(out)

@@ -1,0 +1,207 @@
+"""Read a config file: YAML, ``${ENV}`` substitution, JSON Schema, secrets, then dataclasses."""
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import urlparse
+
+import jsonschema
+
+from aiwatch.config.build import build_config
+from aiwatch.config.model import Config
+from aiwatch.config.yamlpos import Path, Positions, YamlProblem, format_path, load_with_positions
+from aiwatch.durations import is_duration
+from aiwatch.matchers import parse_matcher
+
+# Keys whose values are secrets; each has a ``<key>_file`` twin.
+SECRET_KEYS = frozenset({"api_key", "password", "bearer_token", "apprise"})
+_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config file, located at a YAML node."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.path}: {self.message}"
+
+
+class ConfigError(Exception):
+    """A config file with problems; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The config JSON Schema shipped with the package."""
+    text = resources.files("aiwatch.config").joinpath("schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def _checker() -> jsonschema.FormatChecker:
+    checker = jsonschema.FormatChecker(["regex"])
+
+    @checker.checks("duration")
+    def _duration(value: object) -> bool:
+        return not isinstance(value, str) or is_duration(value)
+
+    @checker.checks("http-url")
+    def _url(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        parsed = urlparse(value)
+        return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+    @checker.checks("matcher", raises=ValueError)
+    def _matcher(value: object) -> bool:
+        if isinstance(value, str):
+            parse_matcher(value)
+        return True
+
+    return checker
+
+
+class _Collector:
+    def __init__(self, file: str, positions: Positions) -> None:
+        self.file, self.positions, self.problems = file, positions, list[Problem]()
+
+    def add(self, path: Path, message: str, *, key: bool = False) -> None:
+        line, col = self.positions.of(path, key=key)
+        self.problems.append(Problem(self.file, line, col, format_path(path), message))
+
+
+def load_config(path: str, *, env: dict[str, str] | None = None) -> Config:
+    """Load and validate ``path``; raise ``ConfigError`` listing every problem."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as err:
+        raise ConfigError([Problem(path, 1, 1, "(file)", f"cannot read: {err.strerror}")]) from None
+    return parse_config(text, path, env=os.environ.copy() if env is None else env)
+
+
+def parse_config(text: str, path: str, *, env: dict[str, str]) -> Config:
+    """Validate the YAML ``text`` of the file ``path``; the heart of ``load_config``."""
+    try:
+        doc, positions = load_with_positions(text)
+    except YamlProblem as err:
+        problem = Problem(path, err.line, err.col, format_path(err.path), err.message)
+        raise ConfigError([problem]) from None
+    if doc is None:
+        doc = {}
+    out = _Collector(path, positions)
+    doc = _substitute(doc, (), env, out)
+    schema_ok = _validate(doc, out)
+    _resolve_secrets(doc, (), os.path.dirname(os.path.abspath(path)), out)
+    if schema_ok and not out.problems:
+        config = build_config(doc, path, out.add)
+        if not out.problems:
+            return config
+    out.problems.sort(key=lambda p: (p.line, p.col, p.path))
+    raise ConfigError(out.problems)
+
+
+def _substitute(value: Any, path: Path, env: dict[str, str], out: _Collector) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, (*path, k), env, out) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, (*path, i), env, out) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "$" not in value:
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "$"
+        if name not in env:
+            out.add(path, f"environment variable {name} is not set")
+            return ""
+        return env[name]
+
+    return _ENV.sub(replace, value)
+
+
+def _validate(doc: Any, out: _Collector) -> bool:
+    validator = jsonschema.Draft202012Validator(schema(), format_checker=_checker())
+    ok = True
+    for error in validator.iter_errors(doc):
+        ok = False
+        for path, message, key in _describe(error):
+            out.add(path, message, key=key)
+    return ok
+
+
+def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]:
+    path: Path = tuple(error.absolute_path)
+    value = error.instance
+    if error.validator == "additionalProperties" and isinstance(value, dict):
+        known = set(error.schema.get("properties", {}))
+        return [((*path, k), f"unknown key {k!r}", True) for k in value if k not in known]
+    if error.validator == "format":
+        what = {"http-url": "http(s) URL", "regex": "regular expression"}
+        fmt = str(error.validator_value)
+        if fmt == "matcher":
+            try:
+                parse_matcher(str(value))
+            except ValueError as err:
+                return [(path, str(err), False)]
+        return [(path, f"{value!r} is not a valid {what.get(fmt, fmt)}", False)]
+    if error.validator == "required":
+        return [(path, error.message.replace("is a required property", "is required"), False)]
+    if error.validator == "enum":
+        options = ", ".join(json.dumps(v) for v in error.validator_value)
+        return [(path, f"{value!r} is not one of {options}", False)]
+    if error.validator == "type":
+        return [(path, f"{value!r} is not of type {error.validator_value!r}", False)]
+    if error.validator == "pattern":
+        return [(path, f"{value!r} does not match {error.validator_value!r}", False)]
+    if error.validator == "oneOf" and path and path[-2:-1] == ("prompts",):
+        return [(path, "a prompt is a non-empty string or a list of {role, content}", False)]
+    if error.validator == "propertyNames":
+        return [(path, f"invalid label name: {error.message}", False)]
+    return [(path, error.message, False)]
+
+
+def _resolve_secrets(value: Any, path: Path, base: str, out: _Collector) -> None:
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _resolve_secrets(item, (*path, i), base, out)
+        return
+    if not isinstance(value, dict):
+        return
+    for key in SECRET_KEYS:
+        file_key = f"{key}_file"
+        if not isinstance(value.get(file_key), str):
+            continue
+        if key in value:
+            out.add((*path, file_key), f"{key} and {file_key} are mutually exclusive", key=True)
+            continue
+        file_path = os.path.join(base, value[file_key])
+        try:
+            with open(file_path, encoding="utf-8") as fh:
+                content = fh.read()
+        except OSError as err:
+            out.add((*path, file_key), f"cannot read secret file {value[file_key]!r}: "
+                    f"{err.strerror}")
+            continue
+        if key == "apprise":
+            value[key] = [line.strip() for line in content.splitlines() if line.strip()]
+        else:
+            value[key] = content.rstrip("\r\n")
+        del value[file_key]
+    for key, child in value.items():
+        _resolve_secrets(child, (*path, key), base, out)

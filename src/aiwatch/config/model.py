@@ -1,0 +1,187 @@
+"""The parsed configuration: frozen dataclasses that the rest of aiwatch reads."""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TargetKind = Literal["openai_chat", "openai_embeddings", "http"]
+Event = Literal["firing", "acknowledged", "resolved", "silenced"]
+
+
+class Secret:
+    """A secret string that never shows itself in ``repr``, ``str``, logs or output."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one place that must send it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class GlobalConfig:
+    probe_interval: float = 30.0
+    probe_timeout: float = 10.0
+    evaluation_interval: float = 15.0
+    external_labels: dict[str, str] = field(default_factory=dict)
+    external_url: str = ""
+    retention: float = 2 * 3600.0
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: tuple[int, ...] = ()
+    contains: str | None = None
+    regex: str | None = None
+    json_schema: dict[str, Any] | None = None
+    max_duration: float | None = None
+    max_time_to_first_token: float | None = None
+    dimensions: int | None = None
+
+
+@dataclass(frozen=True)
+class Price:
+    input_per_million: float = 0.0
+    output_per_million: float = 0.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: TargetKind
+    url: str
+    interval: float
+    timeout: float
+    model: str = ""
+    api_key: Secret | None = None
+    feature: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    stream: bool = False
+    reuse_connections: bool = True
+    method: str = "GET"
+    headers: dict[str, Secret] = field(default_factory=dict)
+    body: str | dict[str, Any] | list[Any] | None = None
+    request: dict[str, Any] = field(default_factory=dict)
+    prompts: tuple[str | tuple[dict[str, str], ...], ...] = ("Reply with the single word: pong",)
+    input: tuple[str, ...] = ("aiwatch probe",)
+    max_body_bytes: int = 4 * 1024 * 1024
+    expect: Expect = field(default_factory=Expect)
+    price: Price | None = None
+
+
+@dataclass(frozen=True)
+class Datasource:
+    url: str
+    timeout: float = 10.0
+    basic_auth_username: str | None = None
+    basic_auth_password: Secret | None = None
+    bearer_token: Secret | None = None
+
+
+@dataclass(frozen=True)
+class Templates:
+    title: str | None = None
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    matchers: tuple[str, ...] = ()
+    apprise: tuple[Secret, ...] = ()
+    apprise_config: str | None = None
+    tags: tuple[str, ...] = ()
+    events: tuple[Event, ...] = ("firing", "resolved")
+    repeat_interval: float | None = None
+    escalate_after: float | None = None
+    continue_: bool = False
+    templates: Templates = field(default_factory=Templates)
+
+
+@dataclass(frozen=True)
+class Notifications:
+    routes: tuple[Route, ...] = ()
+    templates: Templates = field(default_factory=Templates)
+
+
+@dataclass(frozen=True)
+class Alertmanager:
+    forward_to: tuple[str, ...] = ()
+    resend_delay: float = 60.0
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    target: str | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class ExperimentMetric:
+    name: str
+    source: Literal["probe", "observations", "promql"]
+    kind: Literal["proportion", "mean", "ratio"] = "mean"
+    field: str | None = None
+    goal: Literal["increase", "decrease"] = "increase"
+    guardrail: bool = False
+    minimum_effect: float | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    control: str
+    variants: tuple[Variant, ...]
+    metrics: tuple[ExperimentMetric, ...]
+    hypothesis: str = ""
+    state: Literal["draft", "running", "paused", "stopped"] = "running"
+    alpha: float = 0.05
+    method: Literal["frequentist", "sequential", "bayesian"] = "frequentist"
+    sequential_tuning: float = 5000.0
+    prior_mean: float | None = None
+    prior_variance: float | None = None
+    difference: Literal["relative", "absolute"] = "relative"
+    correction: Literal["none", "holm", "bh"] = "holm"
+    min_samples: int = 100
+    power: float = 0.8
+
+
+@dataclass(frozen=True)
+class Web:
+    admin_users: tuple[str, ...] = ()
+    max_request_body_bytes: int = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    """One loaded configuration file."""
+
+    path: str
+    global_: GlobalConfig = field(default_factory=GlobalConfig)
+    targets: tuple[Target, ...] = ()
+    rule_files: tuple[str, ...] = ()
+    datasource: Datasource | None = None
+    notifications: Notifications = field(default_factory=Notifications)
+    alertmanager: Alertmanager = field(default_factory=Alertmanager)
+    experiments: tuple[Experiment, ...] = ()
+    web: Web = field(default_factory=Web)
+    storage_path: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The validated document with secrets replaced by ``<secret>``, for the status API."""

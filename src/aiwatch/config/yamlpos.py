@@ -1,0 +1,87 @@
+"""YAML loading that remembers where every node came from, for ``FILE:LINE:COL`` errors."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class Positions:
+    """1-based (line, column) of each value and each mapping key, by path."""
+
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def of(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """Where ``path`` is, falling back to its nearest known ancestor."""
+        table = self.keys if key else self.values
+        for end in range(len(path), -1, -1):
+            found = table.get(path[:end]) or self.values.get(path[:end])
+            if found:
+                return found
+        return (1, 1)
+
+
+class YamlProblem(Exception):
+    """A YAML document that cannot be read, with where and why."""
+
+    def __init__(self, line: int, col: int, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.line, self.col, self.path, self.message = line, col, path, message
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def load_with_positions(text: str) -> tuple[Any, Positions]:
+    """Parse one YAML document into plain Python values plus their positions."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        positions = Positions()
+        value = _convert(loader, root, (), positions) if root is not None else None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlProblem(line, col, (), f"invalid YAML: {err.problem or err}") from None
+    except yaml.YAMLError as err:
+        raise YamlProblem(1, 1, (), f"invalid YAML: {err}") from None
+    finally:
+        loader.dispose()
+    return value, positions
+
+
+def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path, pos: Positions) -> Any:
+    pos.values[path] = _mark(node)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                key = str(key)
+            child = (*path, key)
+            if key in out:
+                line, col = _mark(key_node)
+                raise YamlProblem(line, col, child, f"duplicate key {key!r}")
+            pos.keys[child] = _mark(key_node)
+            out[key] = _convert(loader, value_node, child, pos)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(loader, item, (*path, i), pos) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def format_path(path: Path) -> str:
+    """``targets[0].interval`` style, the way users name config keys."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out or "(root)"

@@ -1,4 +1,4 @@
-"""Alertmanager-style label matchers: ``name="v"``, ``name!="v"``, ``name=~"re"``, ``name!~"re"``."""
+"""Alertmanager-style label matchers: ``name="v"``, ``!=``, ``=~`` and ``!~``."""
 
 import json
 import re
@@ -38,7 +38,7 @@ def parse_matcher(text: str) -> Matcher:
     """Parse one matcher; ``ValueError`` names what is wrong."""
     match = _MATCHER.match(text)
     if match is None:
-        msg = f"{text!r} is not a valid matcher (want name=\"value\", !=, =~ or !~)"
+        msg = f'{text!r} is not a valid matcher (want name="value", !=, =~ or !~)'
         raise ValueError(msg)
     name, op, raw = match.groups()
     value = json.loads(raw) if raw.startswith('"') else raw

@@ -3,5 +3,13 @@
 from aiwatch.config.load import ConfigError, Problem, load_config, parse_config, schema
 from aiwatch.config.model import Config, Secret, Target
 
-__all__ = ["Config", "ConfigError", "Problem", "Secret", "Target", "load_config",
-           "parse_config", "schema"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Problem",
+    "Secret",
+    "Target",
+    "load_config",
+    "parse_config",
+    "schema",
+]

@@ -78,7 +78,7 @@ def build_config(doc: dict[str, Any], path: str, report: Report) -> Config:
 def redact(doc: Any) -> Any:
     """A deep copy of ``doc`` with every secret value replaced by ``<secret>``."""
     if isinstance(doc, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in doc.items():
             if key == "headers" and isinstance(value, dict):
                 out[key] = dict.fromkeys(value, REDACTED)
@@ -101,8 +101,10 @@ def _targets(items: list[dict[str, Any]], glob: GlobalConfig, report: Report) ->
     out = []
     for i, t in enumerate(items):
         if t["name"] in seen:
-            report(("targets", i, "name"), f"duplicate target name {t['name']!r} "
-                   f"(first at targets[{seen[t['name']]}])")
+            report(
+                ("targets", i, "name"),
+                f"duplicate target name {t['name']!r} (first at targets[{seen[t['name']]}])",
+            )
         seen.setdefault(t["name"], i)
         interval = _dur(t.get("interval"), glob.probe_interval)
         timeout = _dur(t.get("timeout"), min(glob.probe_timeout, interval))
@@ -116,40 +118,47 @@ def _targets(items: list[dict[str, Any]], glob: GlobalConfig, report: Report) ->
         if "dimensions" in e and t["kind"] != "openai_embeddings":
             report(("targets", i, "expect", "dimensions"), "only for kind openai_embeddings")
         if "max_time_to_first_token" in e and not (t["kind"] == "openai_chat" and t.get("stream")):
-            report(("targets", i, "expect", "max_time_to_first_token"),
-                   "only for kind openai_chat with stream: true")
+            report(
+                ("targets", i, "expect", "max_time_to_first_token"),
+                "only for kind openai_chat with stream: true",
+            )
         price = t.get("price")
-        out.append(Target(
-            name=t["name"],
-            kind=t["kind"],
-            url=t["url"].rstrip("/"),
-            interval=interval,
-            timeout=timeout,
-            model=t.get("model", ""),
-            api_key=Secret(t["api_key"]) if "api_key" in t else None,
-            feature=t.get("feature", ""),
-            labels=dict(t.get("labels", {})),
-            stream=t.get("stream", False),
-            reuse_connections=t.get("reuse_connections", True),
-            method=t.get("method", "POST" if "body" in t else "GET"),
-            headers={k: Secret(v) for k, v in t.get("headers", {}).items()},
-            body=t.get("body"),
-            request=dict(t.get("request", {})),
-            prompts=tuple(_prompt(p) for p in t.get("prompts", [])) or Target.prompts,
-            input=tuple(t.get("input", [])) or Target.input,
-            max_body_bytes=t.get("max_body_bytes", 4 * 1024 * 1024),
-            expect=Expect(
-                status=tuple(e.get("status", [])),
-                contains=e.get("contains"),
-                regex=e.get("regex"),
-                json_schema=e.get("json_schema"),
-                max_duration=_opt_dur(e.get("max_duration")),
-                max_time_to_first_token=_opt_dur(e.get("max_time_to_first_token")),
-                dimensions=e.get("dimensions"),
-            ),
-            price=Price(price.get("input_per_million", 0.0), price.get("output_per_million", 0.0))
-            if price is not None else None,
-        ))
+        out.append(
+            Target(
+                name=t["name"],
+                kind=t["kind"],
+                url=t["url"].rstrip("/"),
+                interval=interval,
+                timeout=timeout,
+                model=t.get("model", ""),
+                api_key=Secret(t["api_key"]) if "api_key" in t else None,
+                feature=t.get("feature", ""),
+                labels=dict(t.get("labels", {})),
+                stream=t.get("stream", False),
+                reuse_connections=t.get("reuse_connections", True),
+                method=t.get("method", "POST" if "body" in t else "GET"),
+                headers={k: Secret(v) for k, v in t.get("headers", {}).items()},
+                body=t.get("body"),
+                request=dict(t.get("request", {})),
+                prompts=tuple(_prompt(p) for p in t.get("prompts", [])) or Target.prompts,
+                input=tuple(t.get("input", [])) or Target.input,
+                max_body_bytes=t.get("max_body_bytes", 4 * 1024 * 1024),
+                expect=Expect(
+                    status=tuple(e.get("status", [])),
+                    contains=e.get("contains"),
+                    regex=e.get("regex"),
+                    json_schema=e.get("json_schema"),
+                    max_duration=_opt_dur(e.get("max_duration")),
+                    max_time_to_first_token=_opt_dur(e.get("max_time_to_first_token")),
+                    dimensions=e.get("dimensions"),
+                ),
+                price=Price(
+                    price.get("input_per_million", 0.0), price.get("output_per_million", 0.0)
+                )
+                if price is not None
+                else None,
+            )
+        )
     return tuple(out)
 
 
@@ -181,18 +190,20 @@ def _notifications(n: dict[str, Any], report: Report) -> Notifications:
         names.add(name)
         if not r.get("apprise") and not r.get("apprise_config"):
             report(("notifications", "routes", i), "needs apprise URLs or apprise_config")
-        routes.append(Route(
-            name=name,
-            matchers=tuple(r.get("matchers", [])),
-            apprise=tuple(Secret(u) for u in r.get("apprise", [])),
-            apprise_config=r.get("apprise_config"),
-            tags=tuple(r.get("tags", [])),
-            events=tuple(r.get("events", ["firing", "resolved"])),
-            repeat_interval=_opt_dur(r.get("repeat_interval")),
-            escalate_after=_opt_dur(r.get("escalate_after")),
-            continue_=r.get("continue", False),
-            templates=_templates(r.get("templates")),
-        ))
+        routes.append(
+            Route(
+                name=name,
+                matchers=tuple(r.get("matchers", [])),
+                apprise=tuple(Secret(u) for u in r.get("apprise", [])),
+                apprise_config=r.get("apprise_config"),
+                tags=tuple(r.get("tags", [])),
+                events=tuple(r.get("events", ["firing", "resolved"])),
+                repeat_interval=_opt_dur(r.get("repeat_interval")),
+                escalate_after=_opt_dur(r.get("escalate_after")),
+                continue_=r.get("continue", False),
+                templates=_templates(r.get("templates")),
+            )
+        )
     return Notifications(routes=tuple(routes), templates=_templates(n.get("templates")))
 
 
@@ -225,37 +236,49 @@ def _experiments(
                     report(mpath, "field is required for source: probe")
                 for k, v in enumerate(e["variants"]):
                     if v.get("target") not in target_names:
-                        report((*here, "variants", k, "target"),
-                               f"{v.get('target')!r} is not a configured target")
+                        report(
+                            (*here, "variants", k, "target"),
+                            f"{v.get('target')!r} is not a configured target",
+                        )
             if source == "promql":
                 kind = m.get("kind", "ratio")
                 if datasource is None:
                     report(mpath, "source: promql needs datasource.url")
                 if "numerator" not in m:
                     report(mpath, "numerator is required for source: promql")
-            metrics.append(ExperimentMetric(
-                name=m["name"], source=source, kind=kind, field=m.get("field"),
-                goal=m.get("goal", "increase"), guardrail=m.get("guardrail", False),
-                minimum_effect=m.get("minimum_effect"),
-                numerator=m.get("numerator"), denominator=m.get("denominator"),
-            ))
+            metrics.append(
+                ExperimentMetric(
+                    name=m["name"],
+                    source=source,
+                    kind=kind,
+                    field=m.get("field"),
+                    goal=m.get("goal", "increase"),
+                    guardrail=m.get("guardrail", False),
+                    minimum_effect=m.get("minimum_effect"),
+                    numerator=m.get("numerator"),
+                    denominator=m.get("denominator"),
+                )
+            )
         prior = e.get("prior")
-        out.append(Experiment(
-            name=e["name"],
-            control=e["control"],
-            variants=tuple(Variant(v["name"], v.get("target"), v.get("weight", 1.0))
-                           for v in e["variants"]),
-            metrics=tuple(metrics),
-            hypothesis=e.get("hypothesis", ""),
-            state=e.get("state", "running"),
-            alpha=e.get("alpha", 0.05),
-            method=e.get("method", "frequentist"),
-            sequential_tuning=e.get("sequential_tuning", 5000.0),
-            prior_mean=prior["mean"] if prior else None,
-            prior_variance=prior["variance"] if prior else None,
-            difference=e.get("difference", "relative"),
-            correction=e.get("correction", "holm"),
-            min_samples=e.get("min_samples", 100),
-            power=e.get("power", 0.8),
-        ))
+        out.append(
+            Experiment(
+                name=e["name"],
+                control=e["control"],
+                variants=tuple(
+                    Variant(v["name"], v.get("target"), v.get("weight", 1.0)) for v in e["variants"]
+                ),
+                metrics=tuple(metrics),
+                hypothesis=e.get("hypothesis", ""),
+                state=e.get("state", "running"),
+                alpha=e.get("alpha", 0.05),
+                method=e.get("method", "frequentist"),
+                sequential_tuning=e.get("sequential_tuning", 5000.0),
+                prior_mean=prior["mean"] if prior else None,
+                prior_variance=prior["variance"] if prior else None,
+                difference=e.get("difference", "relative"),
+                correction=e.get("correction", "holm"),
+                min_samples=e.get("min_samples", 100),
+                power=e.get("power", 0.8),
+            )
+        )
     return tuple(out)

@@ -149,7 +149,8 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
     path: Path = tuple(error.absolute_path)
     value = error.instance
     if error.validator == "additionalProperties" and isinstance(value, dict):
-        known = set(error.schema.get("properties", {}))
+        schema_node: Any = error.schema
+        known = set(schema_node.get("properties", {}))
         return [((*path, k), f"unknown key {k!r}", True) for k in value if k not in known]
     if error.validator == "format":
         what = {"http-url": "http(s) URL", "regex": "regular expression"}
@@ -163,7 +164,8 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
     if error.validator == "required":
         return [(path, error.message.replace("is a required property", "is required"), False)]
     if error.validator == "enum":
-        options = ", ".join(json.dumps(v) for v in error.validator_value)
+        enum_values: Any = error.validator_value
+        options = ", ".join(json.dumps(v) for v in enum_values)
         return [(path, f"{value!r} is not one of {options}", False)]
     if error.validator == "type":
         return [(path, f"{value!r} is not of type {error.validator_value!r}", False)]
@@ -195,8 +197,9 @@ def _resolve_secrets(value: Any, path: Path, base: str, out: _Collector) -> None
             with open(file_path, encoding="utf-8") as fh:
                 content = fh.read()
         except OSError as err:
-            out.add((*path, file_key), f"cannot read secret file {value[file_key]!r}: "
-                    f"{err.strerror}")
+            out.add(
+                (*path, file_key), f"cannot read secret file {value[file_key]!r}: {err.strerror}"
+            )
             continue
         if key == "apprise":
             value[key] = [line.strip() for line in content.splitlines() if line.strip()]

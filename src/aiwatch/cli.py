@@ -1,0 +1,133 @@
+"""The ``aiwatch`` command line: one console script, Prometheus-style flags."""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from aiwatch import __version__
+from aiwatch.logs import setup_logging
+
+# Exit codes: 0 success, 1 invalid input or failed check, 2 usage error (argparse).
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, sep, count = text.partition("/")
+    if sep and index.isdigit() and count.isdigit() and 0 <= int(index) < int(count):
+        return int(index), int(count)
+    msg = f"{text!r} is not a shard (want i/n with 0 <= i < n, e.g. 0/3)"
+    raise argparse.ArgumentTypeError(msg)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``aiwatch run``: the daemon."""
+    from aiwatch.daemon import run
+    from aiwatch.runtime import Options
+    from aiwatch.web.tls import ssl_context_factory
+
+    setup_logging(level=args.log_level, fmt=args.log_format)
+    options = Options(
+        config_file=args.config_file,
+        listen_address=args.listen_address,
+        web_config_file=args.web_config_file,
+        storage_path=args.storage_path,
+        shard=args.shard,
+    )
+    return run(options, ssl_context_factory=ssl_context_factory(options.web_config_file))
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """``aiwatch check config FILE…``: SUCCESS per valid file, every problem otherwise."""
+    from aiwatch.config import ConfigError, load_config
+
+    status = 0
+    for path in args.files:
+        try:
+            config = load_config(path)
+        except ConfigError as err:
+            print(f"FAILED: {path}", file=sys.stderr)
+            for problem in err.problems:
+                print(problem, file=sys.stderr)
+            status = 1
+            continue
+        print(
+            f"SUCCESS: {path} is valid ({len(config.targets)} targets, "
+            f"{len(config.rule_files)} rule file patterns, "
+            f"{len(config.experiments)} experiments)"
+        )
+    return status
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    """``aiwatch schema``: the config JSON Schema."""
+    from aiwatch.config import schema
+
+    print(json.dumps(schema(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser; each command sets ``func``."""
+    parser = argparse.ArgumentParser(
+        prog="aiwatch",
+        description="Prometheus-native exporter and alerting sidecar for AI endpoints.",
+    )
+    parser.add_argument("--version", action="version", version=f"aiwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument(
+        "--config.file",
+        dest="config_file",
+        default="config/aiwatch.yml",
+        help="config file (default %(default)s)",
+    )
+    run.add_argument(
+        "--web.listen-address",
+        dest="listen_address",
+        default=":9531",
+        help="address to serve on (default %(default)s)",
+    )
+    run.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        default=None,
+        help="TLS and basic-auth config in the exporter-toolkit format",
+    )
+    run.add_argument(
+        "--storage.path",
+        dest="storage_path",
+        default="data/",
+        help="directory for the incident store and alert state (default %(default)s)",
+    )
+    run.add_argument(
+        "--shard",
+        type=_shard,
+        default=(0, 1),
+        metavar="i/n",
+        help="probe only targets whose name hashes to shard i of n",
+    )
+    run.add_argument(
+        "--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"]
+    )
+    run.add_argument(
+        "--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"]
+    )
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="validate config or rule files")
+    check_sub = check.add_subparsers(dest="what", required=True, metavar="WHAT")
+    check_config = check_sub.add_parser("config", help="validate config files")
+    check_config.add_argument("files", nargs="+", metavar="FILE")
+    check_config.set_defaults(func=cmd_check_config)
+
+    schema = sub.add_parser("schema", help="print the config JSON Schema")
+    schema.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code

@@ -1,0 +1,154 @@
+"""``aiwatch run``: start up, serve until a signal, shut down within a bounded time."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from aiwatch.components import COMPONENTS
+from aiwatch.config import ConfigError, load_config
+from aiwatch.runtime import ConfigState, Options
+from aiwatch.web.app import READY, make_app
+
+log = logging.getLogger("aiwatch.daemon")
+
+SHUTDOWN_TIMEOUT = 10.0
+
+
+def parse_listen_address(address: str) -> tuple[str | None, int]:
+    """``host:port`` (``:9531`` for all interfaces, ``[::1]:0`` for IPv6) to (host, port)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        msg = f"{address!r} is not a valid listen address (want host:port or :port)"
+        raise ValueError(msg)
+    host = host.strip("[]")
+    return (host or None), int(port)
+
+
+def print_problems(err: ConfigError) -> None:
+    """Every config problem on its own line on stderr, and one log line."""
+    for problem in err.problems:
+        log.error("Invalid config", extra={"problem": str(problem)})
+
+
+def run(
+    options: Options, *, ssl_context_factory: Callable[[], ssl.SSLContext | None] | None = None
+) -> int:
+    """Run the daemon until SIGTERM/SIGINT; exit code 1 for a bad config."""
+    try:
+        config = load_config(options.config_file)
+    except ConfigError as err:
+        print_problems(err)
+        return 1
+    try:
+        host, port = parse_listen_address(options.listen_address)
+    except ValueError as err:
+        log.error("Invalid flag", extra={"flag": "--web.listen-address", "err": str(err)})
+        return 1
+    state = ConfigState(config, options)
+    try:
+        return asyncio.run(
+            serve(
+                state,
+                host=host,
+                port=port,
+                ssl_context=ssl_context_factory() if ssl_context_factory else None,
+            )
+        )
+    except StartupError as err:
+        log.error("Start-up failed", extra={"err": str(err)})
+        return 1
+
+
+class StartupError(Exception):
+    """A resource could not start (a port in use, a database that cannot be opened)."""
+
+
+async def serve(
+    state: ConfigState, *, host: str | None, port: int, ssl_context: ssl.SSLContext | None = None
+) -> int:
+    """Start-up, serve until stopped, shutdown: one place owns the lifecycle."""
+    app = make_app(state, components=COMPONENTS)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    try:
+        await runner.setup()
+    except Exception as err:
+        raise StartupError(str(err)) from err
+    try:
+        site = web.TCPSite(
+            runner, host=host, port=port, ssl_context=ssl_context, shutdown_timeout=2.0
+        )
+        try:
+            await site.start()
+        except OSError as err:
+            raise StartupError(f"cannot listen on {host or ''}:{port}: {err.strerror}") from err
+        for address in _bound_addresses(runner):
+            log.info("Listening", extra={"address": address, "tls": ssl_context is not None})
+        app[READY][0] = True
+        reason = await _wait_for_stop(state)
+        log.info("Shutting down", extra={"reason": reason})
+        app[READY][0] = False
+    finally:
+        try:
+            await asyncio.wait_for(runner.cleanup(), timeout=SHUTDOWN_TIMEOUT)
+        except TimeoutError:
+            log.error(
+                "Shutdown timed out; exiting anyway", extra={"timeout_seconds": SHUTDOWN_TIMEOUT}
+            )
+    log.info("Stopped")
+    return 0
+
+
+def _bound_addresses(runner: web.AppRunner) -> list[str]:
+    out = []
+    for server in runner.sites:
+        srv: Any = getattr(server, "_server", None)
+        for sock in getattr(srv, "sockets", None) or []:
+            addr = sock.getsockname()
+            out.append(f"[{addr[0]}]:{addr[1]}" if ":" in addr[0] else f"{addr[0]}:{addr[1]}")
+    return out
+
+
+async def _wait_for_stop(state: ConfigState) -> str:
+    """Block until SIGTERM or SIGINT; SIGHUP reloads the config meanwhile."""
+    loop = asyncio.get_running_loop()
+    stop: asyncio.Future[str] = loop.create_future()
+    reloads: set[asyncio.Task[Any]] = set()
+
+    def on_stop(name: str) -> None:
+        if not stop.done():
+            stop.set_result(f"received {name}")
+
+    def on_hup() -> None:
+        log.info("Received SIGHUP; reloading configuration")
+        task = loop.create_task(state.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    with _signal_handlers(
+        loop,
+        {
+            signal.SIGTERM: lambda: on_stop("SIGTERM"),
+            signal.SIGINT: lambda: on_stop("SIGINT"),
+            signal.SIGHUP: on_hup,
+        },
+    ):
+        return await stop
+
+
+@contextlib.contextmanager
+def _signal_handlers(
+    loop: asyncio.AbstractEventLoop, handlers: dict[signal.Signals, Callable[[], None]]
+) -> Any:
+    for sig, handler in handlers.items():
+        loop.add_signal_handler(sig, handler)
+    try:
+        yield
+    finally:
+        for sig in handlers:
+            loop.remove_signal_handler(sig)

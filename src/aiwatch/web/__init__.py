@@ -1,0 +1,1 @@
+"""The HTTP side of the daemon: app, routes, JSON envelope and access control."""

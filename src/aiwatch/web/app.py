@@ -1,0 +1,141 @@
+"""The aiohttp application: core routes, error envelope, and where components plug in."""
+
+import logging
+import platform
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.process_collector import ProcessCollector
+
+from aiwatch import __version__, metrics
+from aiwatch.runtime import ConfigState
+from aiwatch.web.auth import auth_middleware
+from aiwatch.web.envelope import ApiError, body_limit, fail, ok
+
+log = logging.getLogger("aiwatch.web")
+
+Renderer = Callable[[], bytes]
+
+STATE = web.AppKey("state", ConfigState)
+REGISTRY = web.AppKey("registry", CollectorRegistry)
+RENDERERS = web.AppKey("renderers", list[Renderer])
+READY = web.AppKey("ready", list[bool])
+EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class SelfCollector:
+    """``aiwatch_build_info`` and the config-reload gauges, read live from the state."""
+
+    def __init__(self, state: ConfigState) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the self metrics (called by prometheus-client at each scrape)."""
+        info = GaugeMetricFamily(
+            metrics.BUILD_INFO.name, metrics.BUILD_INFO.help, labels=["version", "python_version"]
+        )
+        info.add_metric([__version__, platform.python_version()], 1.0)
+        yield info
+        yield GaugeMetricFamily(
+            metrics.CONFIG_RELOAD_OK.name,
+            metrics.CONFIG_RELOAD_OK.help,
+            value=1.0 if self._state.last_reload_successful else 0.0,
+        )
+        yield GaugeMetricFamily(
+            metrics.CONFIG_RELOAD_TS.name,
+            metrics.CONFIG_RELOAD_TS.help,
+            value=self._state.last_reload_success_timestamp,
+        )
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every error leaves as the JSON envelope; no traceback reaches a client."""
+    try:
+        return await handler(request)
+    except ApiError:
+        raise
+    except web.HTTPRequestEntityTooLarge:
+        fail(413, "bad_data", f"request body too large (limit {body_limit(request)} bytes)")
+    except web.HTTPNotFound:
+        fail(404, "not_found", f"no route {request.method} {request.path}")
+    except web.HTTPMethodNotAllowed as err:
+        allowed = ", ".join(sorted(err.allowed_methods))
+        fail(405, "bad_data", f"method {request.method} not allowed here (allowed: {allowed})")
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise
+        fail(err.status, "bad_data", err.reason)
+    except Exception:
+        log.exception("Unhandled error", extra={"path": request.path})
+        fail(500, "internal", "internal error; see the aiwatch log")
+
+
+def render_metrics(app: web.Application) -> bytes:
+    """The whole ``/metrics`` page: the registry plus each component's fast renderer."""
+    parts = [generate_latest(app[REGISTRY])]
+    parts.extend(render() for render in app[RENDERERS])
+    return b"".join(parts)
+
+
+async def handle_metrics(request: web.Request) -> web.Response:
+    """GET /metrics."""
+    body = render_metrics(request.app)
+    return web.Response(body=body, headers={"Content-Type": EXPOSITION})
+
+
+async def handle_healthy(_: web.Request) -> web.Response:
+    """GET /-/healthy: the process is up."""
+    return web.Response(text="aiwatch is Healthy.\n")
+
+
+async def handle_ready(request: web.Request) -> web.Response:
+    """GET /-/ready: the config is loaded and the server serves."""
+    if request.app[READY][0]:
+        return web.Response(text="aiwatch is Ready.\n")
+    return web.Response(status=503, text="aiwatch is not ready.\n")
+
+
+async def handle_reload(request: web.Request) -> web.Response:
+    """POST /-/reload: load the config again; a bad one is reported and the old one kept."""
+    error = await request.app[STATE].reload()
+    if error is not None:
+        fail(500, "bad_data", "invalid config, previous one kept:\n" + str(error))
+    return ok({"reloaded": True})
+
+
+async def handle_status_config(request: web.Request) -> web.Response:
+    """GET /api/v1/status/config: the loaded config, secrets shown as ``<secret>``."""
+    config = request.app[STATE].current
+    return ok({"file": config.path, "config": config.raw})
+
+
+def make_app(
+    state: ConfigState, *, components: Iterable[Callable[[web.Application], Any]] = ()
+) -> web.Application:
+    """The daemon's application; each component's ``setup(app)`` adds its routes and resources."""
+    web_config = state.current.web
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware],
+        client_max_size=web_config.max_request_body_bytes,
+    )
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(SelfCollector(state))
+    ProcessCollector(registry=registry)
+    app[STATE] = state
+    app[REGISTRY] = registry
+    app[RENDERERS] = []
+    app[READY] = [False]
+    app.router.add_get("/metrics", handle_metrics)
+    app.router.add_get("/-/healthy", handle_healthy)
+    app.router.add_get("/-/ready", handle_ready)
+    app.router.add_post("/-/reload", handle_reload)
+    app.router.add_get("/api/v1/status/config", handle_status_config)
+    for setup in components:
+        setup(app)
+    return app

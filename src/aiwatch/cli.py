@@ -97,8 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--storage.path",
         dest="storage_path",
-        default="data/",
-        help="directory for the incident store and alert state (default %(default)s)",
+        default="",
+        help="directory for the incident store and alert state "
+        "(default: storage.path of the config, else data/)",
     )
     run.add_argument(
         "--shard",

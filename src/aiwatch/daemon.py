@@ -6,6 +6,7 @@ import logging
 import signal
 import ssl
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -50,6 +51,8 @@ def run(
     except ValueError as err:
         log.error("Invalid flag", extra={"flag": "--web.listen-address", "err": str(err)})
         return 1
+    if not options.storage_path:
+        options = replace(options, storage_path=config.storage_path or "data/")
     state = ConfigState(config, options)
     try:
         return asyncio.run(

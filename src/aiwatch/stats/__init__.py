@@ -1,0 +1,1 @@
+"""Experiment statistics: pure functions from sufficient statistics to verdicts (no I/O)."""

@@ -1,0 +1,72 @@
+"""Named guards: why a comparison was not computed, instead of NaN, inf or an exception."""
+
+import math
+from enum import StrEnum
+
+from aiwatch.stats.sufficient import Proportion, Ratio, SufficientStats
+
+
+class Guard(StrEnum):
+    """A short snake_case reason shown in results, the API and as a metric label."""
+
+    INVALID_INPUT = "invalid_input"
+    """A count is negative or not finite, or a proportion has successes outside ``[0, n]``."""
+    N_BELOW_2 = "n_below_2"
+    """An arm has fewer than two units: no variance can be estimated."""
+    ZERO_DENOMINATOR = "zero_denominator"
+    """A ratio metric's denominator sums to zero in an arm."""
+    CONTROL_MEAN_NOT_POSITIVE = "control_mean_not_positive"
+    """A relative lift (or a relative prior) needs a positive control mean."""
+    ZERO_VARIANCE = "zero_variance"
+    """An arm's values are all equal (or its sums are inconsistent): no test is possible."""
+    TOO_FEW_SAMPLES = "too_few_samples"
+    """Computed, but an arm is below the experiment's ``min_samples``: not to be acted on."""
+    NUMERICAL_OVERFLOW = "numerical_overflow"
+    """The inputs are so extreme that an intermediate result left the floating-point range."""
+
+
+BLOCKING = frozenset(Guard) - {Guard.TOO_FEW_SAMPLES}
+"""Guards under which no lift, interval or p-value is reported."""
+
+
+def is_valid(stats: SufficientStats) -> bool:
+    """Whether every number is finite, ``n`` is not negative and successes lie in ``[0, n]``."""
+    if stats.n < 0 or not all(math.isfinite(x) for x in stats.numbers()):
+        return False
+    return not isinstance(stats, Proportion) or 0 <= stats.successes <= stats.n
+
+
+def check_arm(stats: SufficientStats) -> Guard | None:
+    """The first guard that a single arm trips on its own, if any."""
+    if not is_valid(stats):
+        return Guard.INVALID_INPUT
+    if stats.n < 2:
+        return Guard.N_BELOW_2
+    if isinstance(stats, Ratio) and stats.denominator_sum == 0:
+        return Guard.ZERO_DENOMINATOR
+    return None
+
+
+def check_pair(
+    control: SufficientStats, variant: SufficientStats, *, relative: bool
+) -> Guard | None:
+    """The first guard that stops comparing ``variant`` with ``control``, if any.
+
+    The order follows how a reader would fix the data: bad input first, then too little of
+    it, then what the chosen difference needs.
+    """
+    for arm in (control, variant):
+        if (guard := check_arm(arm)) is not None:
+            return guard
+    if relative and control.mean <= 0:
+        return Guard.CONTROL_MEAN_NOT_POSITIVE
+    if not (math.isfinite(control.variance) and math.isfinite(variant.variance)):
+        return Guard.NUMERICAL_OVERFLOW
+    if control.variance <= 0 or variant.variance <= 0:
+        return Guard.ZERO_VARIANCE
+    return None
+
+
+def all_finite(*values: float) -> bool:
+    """Whether every value is a finite float."""
+    return all(math.isfinite(v) for v in values)

@@ -53,9 +53,7 @@ def unit_variance(control: SufficientStats, variant: SufficientStats, *, relativ
     )
 
 
-def samples_per_arm(
-    unit_var: float, *, minimum_effect: float, alpha: float, power: float
-) -> float:
+def samples_per_arm(unit_var: float, *, minimum_effect: float, alpha: float, power: float) -> float:
     """``(z_{1-α/2} + z_{power})² v / δ²``, not yet rounded up."""
     z = float(special.ndtri(1.0 - alpha / 2.0)) + float(special.ndtri(power))
     return z * z * unit_var / (minimum_effect * minimum_effect)

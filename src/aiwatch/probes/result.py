@@ -1,0 +1,75 @@
+"""What one probe measured: a frozen record the scheduler, metrics and debug output read."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+ErrorType = Literal[
+    "timeout",
+    "connection",
+    "rate_limited",
+    "quota_exceeded",
+    "server_error",
+    "client_error",
+    "invalid_response",
+    "stream_error",
+    "context_length_exceeded",
+    "content_filter",
+    "validation_failed",
+]
+"""The closed set of failure causes (SPEC §3); safe as a metric label value."""
+
+ERROR_TYPES: tuple[ErrorType, ...] = (
+    "timeout",
+    "connection",
+    "rate_limited",
+    "quota_exceeded",
+    "server_error",
+    "client_error",
+    "invalid_response",
+    "stream_error",
+    "context_length_exceeded",
+    "content_filter",
+    "validation_failed",
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One ``expect`` check and its verdict, e.g. ``Check("contains", False, "not in reply")``."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Everything one probe of one target measured; times in seconds."""
+
+    target: str
+    success: bool
+    error_type: ErrorType | None
+    error: str | None
+    """A human message; never contains the API key or secret header values."""
+    status_code: int | None
+    duration: float
+    """Request start to the last byte read (or to the failure)."""
+    time_to_first_byte: float | None
+    time_to_first_token: float | None
+    time_per_output_token: float | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+    ratelimit_remaining_requests: float | None
+    ratelimit_remaining_tokens: float | None
+    response_model: str | None
+    system_fingerprint: str | None
+    embedding_dimensions: int | None
+    checks: tuple[Check, ...]
+    started_at: float
+    """Wall clock (Unix seconds) when the request started."""
+    finished_at: float
+    request_summary: str
+    """Method, URL, headers and body with secrets redacted, for debug output."""
+    response_excerpt: str
+    """The first ~2 KB of the body (or of the streamed reply), for debug output."""

@@ -1,0 +1,182 @@
+"""Function-call evaluation: argument handling and dispatch to the function modules."""
+
+import math
+from typing import TYPE_CHECKING
+
+from aiwatch.promql import functions as fn
+from aiwatch.promql import range_functions as rf
+from aiwatch.promql.storage import Labels
+from aiwatch.promql.syntax import (
+    Call,
+    Expr,
+    MatrixSelector,
+    StringLiteral,
+    Subquery,
+    VectorSelector,
+    unwrap,
+)
+from aiwatch.promql.values import InstantVec, RangeVec, check_unique, drop_name
+
+if TYPE_CHECKING:
+    from aiwatch.promql.engine import Evaluator, Value
+
+
+def evaluate(ev: "Evaluator", call: Call, t_ms: int) -> "Value":
+    """The value of ``call`` at ``t_ms``."""
+    name = call.func
+    if name in ("time", "pi", "scalar"):
+        return _scalar_function(ev, call, t_ms)
+    if name == "timestamp":
+        out = _timestamp(ev, call.args[0], t_ms)
+    elif any(unwrap(a).type == "matrix" for a in call.args):
+        out = _range_function(ev, call, t_ms)
+    else:
+        out = _vector_function(ev, call, t_ms)
+    check_unique(out)
+    return out
+
+
+def _scalar_function(ev: "Evaluator", call: Call, t_ms: int) -> float:
+    if call.func == "time":
+        return t_ms / 1000
+    if call.func == "pi":
+        return math.pi
+    return fn.scalar_of(ev.eval_vector(call.args[0], t_ms))
+
+
+def _timestamp(ev: "Evaluator", arg: Expr, t_ms: int) -> InstantVec:
+    sel = unwrap(arg)
+    if isinstance(sel, VectorSelector):
+        # Prometheus 2.42 evaluates a selector with '@' at exactly that time here, ignoring
+        # its offset; reproduced so that results agree.
+        ref = sel.at.t_ms if sel.at is not None and sel.at.kind == "at" else None
+        if sel.at is not None and sel.at.kind != "at":
+            ref = ev.query_ms
+        elems = ev.vector_selector_with_times(sel, t_ms, ref_ms=ref)
+        return [(drop_name(labels), ts / 1000) for labels, _, ts in elems]
+    return [(drop_name(labels), t_ms / 1000) for labels, _ in ev.eval_vector(arg, t_ms)]
+
+
+def _string_arg(arg: Expr) -> str:
+    lit = unwrap(arg)
+    assert isinstance(lit, StringLiteral)
+    return lit.value
+
+
+def _vector_function(ev: "Evaluator", call: Call, t_ms: int) -> InstantVec:
+    name, args = call.func, call.args
+    if name in fn.ELEMENTWISE:
+        return fn.elementwise(fn.ELEMENTWISE[name], ev.eval_vector(args[0], t_ms))
+    if name in fn.DATE_FUNCTIONS:
+        if not args:
+            return [
+                ((), fn.date_part(name, float((t_ms // 1000) if t_ms >= 0 else -(-t_ms // 1000))))
+            ]
+        return [(drop_name(lb), fn.date_part(name, v)) for lb, v in ev.eval_vector(args[0], t_ms)]
+    if name == "vector":
+        return [((), ev.eval_scalar(args[0], t_ms))]
+    if name in ("deg", "rad"):
+        factor = (180, math.pi) if name == "deg" else (math.pi, 180)
+        vec = ev.eval_vector(args[0], t_ms)
+        return [(drop_name(lb), v * factor[0] / factor[1]) for lb, v in vec]
+    if name in ("histogram_count", "histogram_sum", "histogram_fraction"):
+        # Only native histograms have these; the store holds floats, so nothing matches.
+        for arg in args:
+            ev.eval(arg, t_ms)
+        return []
+    return _other_vector_function(ev, call, t_ms)
+
+
+def _other_vector_function(ev: "Evaluator", call: Call, t_ms: int) -> InstantVec:
+    name, args = call.func, call.args
+    if name == "absent":
+        if ev.eval_vector(args[0], t_ms):
+            return []
+        return [(_absent_labels(args[0]), 1.0)]
+    if name == "histogram_quantile":
+        q = ev.eval_scalar(args[0], t_ms)
+        return fn.histogram_quantile(q, ev.eval_vector(args[1], t_ms))
+    if name == "label_replace":
+        s = [_string_arg(a) for a in args[1:]]
+        return fn.label_replace(ev.eval_vector(args[0], t_ms), s[0], s[1], s[2], s[3])
+    if name == "label_join":
+        s = [_string_arg(a) for a in args[1:]]
+        return fn.label_join(ev.eval_vector(args[0], t_ms), s[0], s[1], s[2:])
+    if name in ("sort", "sort_desc"):
+        return fn.sort_vector(ev.eval_vector(args[0], t_ms), descending=name == "sort_desc")
+    vec = ev.eval_vector(args[0], t_ms)
+    scalars = [ev.eval_scalar(a, t_ms) for a in args[1:]]
+    if name == "clamp":
+        return fn.clamp(vec, scalars[0], scalars[1])
+    if name == "clamp_min":
+        return fn.clamp_min(vec, scalars[0])
+    if name == "clamp_max":
+        return fn.clamp_max(vec, scalars[0])
+    assert name == "round", name
+    return fn.round_to(vec, scalars[0] if scalars else 1.0)
+
+
+def _absent_labels(arg: Expr) -> Labels:
+    sel = unwrap(arg)
+    if isinstance(sel, MatrixSelector):
+        sel = sel.selector
+    if not isinstance(sel, VectorSelector):
+        return ()
+    return fn.absent_labels([(m.name, m.op, m.value) for m in sel.matchers])
+
+
+def _range_function(ev: "Evaluator", call: Call, t_ms: int) -> InstantVec:
+    index = next(i for i, a in enumerate(call.args) if unwrap(a).type == "matrix")
+    scalars = [ev.eval_scalar(a, t_ms) for i, a in enumerate(call.args) if i != index]
+    arg = unwrap(call.args[index])
+    if isinstance(arg, Subquery):
+        series: RangeVec = ev.subquery(arg, t_ms)
+        start, end = ev.subquery_window(arg, t_ms)
+        range_ms = arg.range_ms
+    else:
+        assert isinstance(arg, MatrixSelector)
+        series = ev.matrix_selector(arg, t_ms)
+        end = ev.base_time(arg.selector.at, t_ms) - arg.selector.offset_ms
+        start, range_ms = end - arg.range_ms, arg.range_ms
+    name = call.func
+    if name == "absent_over_time":
+        return [] if series else [(_absent_labels(arg), 1.0)]
+    out: InstantVec = []
+    for labels, times, values in series:
+        value = _range_value(name, times, values, scalars, (start, end, range_ms, t_ms))
+        if value is not None:
+            out.append((labels if name == "last_over_time" else drop_name(labels), value))
+    return out
+
+
+def _range_value(
+    name: str,
+    times: list[int],
+    values: list[float],
+    scalars: list[float],
+    window: tuple[int, int, int, int],
+) -> float | None:
+    start, end, range_ms, t_ms = window
+    if name in rf.SIMPLE:
+        return rf.SIMPLE[name](values)
+    if name in ("rate", "increase", "delta"):
+        return rf.extrapolated_rate(
+            times,
+            values,
+            range_start_ms=start,
+            range_end_ms=end,
+            range_s=range_ms / 1000,
+            is_counter=name != "delta",
+            is_rate=name == "rate",
+        )
+    if name in ("irate", "idelta"):
+        return rf.instant_change(times, values, is_rate=name == "irate")
+    if name == "quantile_over_time":
+        return rf.quantile_over_time(scalars[0], values)
+    if len(values) < 2:
+        return None
+    if name == "deriv":
+        return rf.linear_regression(times, values, times[0])[0]
+    assert name == "predict_linear", name
+    slope, intercept = rf.linear_regression(times, values, t_ms)
+    return slope * scalars[0] + intercept

@@ -1,0 +1,325 @@
+"""Parsing: PromQL text to a validated expression tree the evaluator supports in full.
+
+The grammar is ``promql_parser``'s; this module turns its tree into small frozen dataclasses
+and rejects, at parse time, every construct the evaluator does not implement (or that
+Prometheus 2.42 does not have), so that an unsupported query is an error, never a wrong
+answer.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+import promql_parser
+
+from aiwatch.promql.aggregations import AGGREGATIONS
+from aiwatch.promql.binary import ARITHMETIC, COMPARISON, SET_OPERATORS, Matching
+from aiwatch.promql.functions import DATE_FUNCTIONS, ELEMENTWISE
+from aiwatch.promql.range_functions import SIMPLE
+from aiwatch.promql.storage import LabelMatcher, MatchOp
+from aiwatch.promql.values import PromQLError
+
+ValueType = Literal["vector", "scalar", "matrix", "string"]
+
+RANGE_FUNCTIONS = frozenset(
+    {
+        *SIMPLE, "rate", "increase", "delta", "irate", "idelta", "deriv", "predict_linear",
+        "quantile_over_time", "absent_over_time",
+    }
+)  # fmt: skip
+OTHER_FUNCTIONS = frozenset(
+    {
+        "absent", "clamp", "clamp_min", "clamp_max", "round", "time", "vector", "scalar",
+        "timestamp", "label_replace", "label_join", "histogram_quantile", "sort", "sort_desc",
+        "pi", "deg", "rad", "histogram_count", "histogram_sum", "histogram_fraction",
+    }
+)  # fmt: skip
+FUNCTIONS = RANGE_FUNCTIONS | OTHER_FUNCTIONS | set(ELEMENTWISE) | DATE_FUNCTIONS
+
+
+@dataclass(frozen=True)
+class At:
+    """An ``@`` modifier: a fixed time, or the query's ``start()``/``end()``."""
+
+    kind: Literal["at", "start", "end"]
+    t_ms: int
+
+
+@dataclass(frozen=True)
+class NumberLiteral:
+    """A number."""
+
+    value: float
+    type: ValueType = "scalar"
+
+
+@dataclass(frozen=True)
+class StringLiteral:
+    """A string."""
+
+    value: str
+    type: ValueType = "string"
+
+
+@dataclass(frozen=True)
+class VectorSelector:
+    """``name{matchers} offset d @ t``."""
+
+    matchers: tuple[LabelMatcher, ...]
+    offset_ms: int
+    at: At | None
+    type: ValueType = "vector"
+
+
+@dataclass(frozen=True)
+class MatrixSelector:
+    """``selector[range]``."""
+
+    selector: VectorSelector
+    range_ms: int
+    type: ValueType = "matrix"
+
+
+@dataclass(frozen=True)
+class Subquery:
+    """``expr[range:step] offset d @ t``."""
+
+    expr: "Expr"
+    range_ms: int
+    step_ms: int | None
+    offset_ms: int
+    at: At | None
+    type: ValueType = "matrix"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A function call."""
+
+    func: str
+    args: tuple["Expr", ...]
+    type: ValueType
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """An aggregation with its optional parameter and ``by``/``without`` labels."""
+
+    op: str
+    expr: "Expr"
+    param: "Expr | None"
+    grouping: tuple[str, ...]
+    without: bool
+    type: ValueType = "vector"
+
+
+@dataclass(frozen=True)
+class Binary:
+    """A binary operation; ``matching`` is set when both sides are vectors."""
+
+    op: str
+    lhs: "Expr"
+    rhs: "Expr"
+    matching: Matching | None
+    return_bool: bool
+    type: ValueType
+
+
+@dataclass(frozen=True)
+class Negation:
+    """Unary minus."""
+
+    expr: "Expr"
+    type: ValueType
+
+
+@dataclass(frozen=True)
+class Paren:
+    """Parentheses, kept because ``timestamp((x))`` and ``absent((x))`` look through them."""
+
+    expr: "Expr"
+    type: ValueType
+
+
+Expr = (
+    NumberLiteral
+    | StringLiteral
+    | VectorSelector
+    | MatrixSelector
+    | Subquery
+    | Call
+    | Aggregate
+    | Binary
+    | Negation
+    | Paren
+)
+
+_MATCH_OPS: dict[str, MatchOp] = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+_NEGATIVE_AT = re.compile(r"@\s*-")
+
+
+def parse(text: str) -> Expr:
+    """Parse and validate ``text``; ``PromQLError`` says what is wrong or unsupported."""
+    try:
+        raw = promql_parser.parse(text)
+    except ValueError as err:
+        msg = f"cannot parse {text!r}: {err}"
+        raise PromQLError(msg) from None
+    if _NEGATIVE_AT.search(text):
+        msg = f"in {text!r}: negative '@' timestamps are not supported"
+        raise PromQLError(msg)
+    expr = _convert(raw, text)
+    if expr.type == "matrix":
+        msg = (
+            f"in {text!r}: the expression is a range vector; rules and instant queries need "
+            "an instant vector or a scalar (wrap it in a function such as rate())"
+        )
+        raise PromQLError(msg)
+    return expr
+
+
+def _unsupported(what: str, node: Any, text: str) -> PromQLError:
+    return PromQLError(f"in {text!r}: {what} is not supported (at {node})")
+
+
+def _ms(delta: timedelta | None) -> int:
+    if delta is None:
+        return 0
+    return int(delta / timedelta(milliseconds=1))
+
+
+def _convert(node: Any, text: str) -> Expr:
+    converters: dict[type, Callable[[Any], Expr]] = {
+        promql_parser.NumberLiteral: lambda n: NumberLiteral(float(n.val)),
+        promql_parser.StringLiteral: lambda n: StringLiteral(str(n.val)),
+        promql_parser.VectorSelector: lambda n: _selector(n, text),
+        promql_parser.MatrixSelector: lambda n: MatrixSelector(
+            _selector(n.vector_selector, text), _ms(n.range)
+        ),
+        promql_parser.SubqueryExpr: lambda n: _subquery(n, text),
+        promql_parser.Call: lambda n: _call(n, text),
+        promql_parser.AggregateExpr: lambda n: _aggregate(n, text),
+        promql_parser.BinaryExpr: lambda n: _binary(n, text),
+        promql_parser.UnaryExpr: lambda n: _negation(n, text),
+        promql_parser.ParenExpr: lambda n: _paren(n, text),
+    }
+    convert: Callable[[Any], Expr] | None = converters.get(type(node))
+    if convert is None:
+        raise _unsupported(f"expression type {type(node).__name__}", node, text)
+    return convert(node)
+
+
+def _at(at: Any) -> At | None:
+    if at is None:
+        return None
+    kind = str(at.type).rsplit(".", 1)[-1]
+    if kind == "Start":
+        return At("start", 0)
+    if kind == "End":
+        return At("end", 0)
+    return At("at", round(at.at.timestamp() * 1000))
+
+
+def _selector(node: Any, text: str) -> VectorSelector:
+    matchers_obj = node.matchers
+    if matchers_obj.or_matchers:
+        raise _unsupported("the 'or' inside a selector", node, text)
+    matchers: list[LabelMatcher] = []
+    if node.name is not None:
+        matchers.append(LabelMatcher("__name__", "=", str(node.name)))
+    for m in matchers_obj.matchers:
+        op = _MATCH_OPS[str(m.op).rsplit(".", 1)[-1]]
+        try:
+            matchers.append(LabelMatcher(str(m.name), op, str(m.value)))
+        except ValueError as err:
+            raise PromQLError(f"in {text!r}: {err}") from None
+    return VectorSelector(tuple(matchers), _ms(node.offset), _at(node.at))
+
+
+def _subquery(node: Any, text: str) -> Subquery:
+    inner = _convert(node.expr, text)
+    step = _ms(node.step) if node.step is not None else None
+    if step == 0:
+        step = None
+    return Subquery(inner, _ms(node.range), step, _ms(node.offset), _at(node.at))
+
+
+def _call(node: Any, text: str) -> Call:
+    name = str(node.func.name)
+    if name not in FUNCTIONS:
+        raise _unsupported(f"function {name}()", node, text)
+    args = tuple(_convert(a, text) for a in node.args)
+    return_type = str(node.func.return_type).rsplit(".", 1)[-1].lower()
+    return Call(name, args, return_type)  # type: ignore[arg-type]
+
+
+def _aggregate(node: Any, text: str) -> Aggregate:
+    op = str(node.op)
+    if op not in AGGREGATIONS:
+        raise _unsupported(f"aggregation {op}", node, text)
+    param = _convert(node.param, text) if node.param is not None else None
+    grouping: tuple[str, ...] = ()
+    without = False
+    if node.modifier is not None:
+        grouping = tuple(str(label) for label in node.modifier.labels)
+        without = str(node.modifier.type).endswith("Without")
+    return Aggregate(op, _convert(node.expr, text), param, grouping, without)
+
+
+_CARD = {
+    "OneToOne": "one-to-one",
+    "ManyToOne": "many-to-one",
+    "OneToMany": "one-to-many",
+    "ManyToMany": "many-to-many",
+}
+
+
+def _binary(node: Any, text: str) -> Binary:
+    op = str(node.op)
+    if op not in ARITHMETIC and op not in COMPARISON and op not in SET_OPERATORS:
+        raise _unsupported(f"operator {op}", node, text)
+    lhs, rhs = _convert(node.lhs, text), _convert(node.rhs, text)
+    mod = node.modifier
+    return_bool = bool(mod.return_bool) if mod is not None else False
+    if mod is not None and mod.fill_values is not None:
+        fill = mod.fill_values
+        if fill.lhs is not None or fill.rhs is not None:
+            raise _unsupported("fill() in vector matching", node, text)
+    both_scalar = lhs.type == "scalar" and rhs.type == "scalar"
+    matching = None
+    if lhs.type == "vector" and rhs.type == "vector":
+        matching = _matching(op, mod)
+    return Binary(op, lhs, rhs, matching, return_bool, "scalar" if both_scalar else "vector")
+
+
+def _matching(op: str, mod: Any) -> Matching:
+    card = "many-to-many" if op in SET_OPERATORS else "one-to-one"
+    on = False
+    labels: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    if mod is not None:
+        card = _CARD[str(mod.card).rsplit(".", 1)[-1]]
+        if mod.matching is not None:
+            on = str(mod.matching.type).endswith("Include")
+            labels = tuple(str(label) for label in mod.matching.labels)
+        include = tuple(str(label) for label in (mod.group_labels or ()))
+    return Matching(card=card, on=on, labels=labels, include=include)
+
+
+def _negation(node: Any, text: str) -> Negation:
+    inner = _convert(node.expr, text)
+    return Negation(inner, inner.type)
+
+
+def _paren(node: Any, text: str) -> Paren:
+    inner = _convert(node.expr, text)
+    return Paren(inner, inner.type)
+
+
+def unwrap(expr: Expr) -> Expr:
+    """``expr`` without enclosing parentheses."""
+    while isinstance(expr, Paren):
+        expr = expr.expr
+    return expr

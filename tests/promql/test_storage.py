@@ -1,0 +1,96 @@
+"""The local sample store: appends, selection, retention, staleness marker."""
+
+import math
+
+import pytest
+
+from aiwatch.promql import STALE_NAN, LabelMatcher, MemoryStorage, is_stale
+
+
+def _store() -> MemoryStorage:
+    store = MemoryStorage()
+    for t in range(0, 60_000, 15_000):
+        store.append({"__name__": "up", "job": "a"}, t, 1.0)
+        store.append({"__name__": "up", "job": "b"}, t, 0.0)
+    store.append({"__name__": "other", "job": "a"}, 0, 5.0)
+    return store
+
+
+def test_stale_marker_is_distinguished_from_ordinary_nan() -> None:
+    """Only Prometheus' exact staleness bit pattern counts as stale, not every NaN."""
+    assert math.isnan(STALE_NAN)
+    assert is_stale(STALE_NAN)
+    assert not is_stale(math.nan)
+    assert not is_stale(1.0)
+
+
+def test_select_filters_by_all_four_matcher_kinds() -> None:
+    """=, !=, =~ and !~ matchers select the right series, sorted by labels."""
+    store = _store()
+    name = LabelMatcher("__name__", "=", "up")
+
+    def jobs(*matchers: LabelMatcher) -> list[str]:
+        return [dict(labels)["job"] for labels, _, _ in store.select(matchers, 0, 60_000)]
+
+    assert jobs(name) == ["a", "b"]
+    assert jobs(name, LabelMatcher("job", "!=", "a")) == ["b"]
+    assert jobs(LabelMatcher("__name__", "=~", "u.|oth.*"), LabelMatcher("job", "=~", "a")) == [
+        "a",
+        "a",
+    ]
+    assert jobs(name, LabelMatcher("job", "!~", "a|c")) == ["b"]
+
+
+def test_regex_matchers_are_anchored() -> None:
+    """A regex must match the whole label value, as in Prometheus."""
+    store = _store()
+    found = list(store.select([LabelMatcher("__name__", "=~", "u")], 0, 60_000))
+    assert found == []
+
+
+def test_matcher_on_missing_label_sees_empty_string() -> None:
+    """``foo=""`` matches series without the label ``foo``."""
+    store = _store()
+    found = list(store.select([LabelMatcher("instance", "=", "")], 0, 60_000))
+    assert len(found) == 3
+
+
+def test_select_window_includes_both_ends() -> None:
+    """Samples exactly at ``mint`` and ``maxt`` are returned."""
+    store = _store()
+    [(_, times, values)] = store.select(
+        [LabelMatcher("__name__", "=", "up"), LabelMatcher("job", "=", "a")], 15_000, 30_000
+    )
+    assert list(times) == [15_000, 30_000]
+    assert list(values) == [1.0, 1.0]
+
+
+def test_out_of_order_append_is_rejected_and_same_timestamp_replaces() -> None:
+    """An older sample raises; a sample at the newest timestamp replaces the value."""
+    store = MemoryStorage()
+    store.append({"__name__": "x"}, 1000, 1.0)
+    store.append({"__name__": "x"}, 1000, 2.0)
+    with pytest.raises(ValueError, match="out-of-order"):
+        store.append({"__name__": "x"}, 999, 3.0)
+    [(_, times, values)] = store.select([LabelMatcher("__name__", "=", "x")], 0, 2000)
+    assert (list(times), list(values)) == ([1000], [2.0])
+    assert store.sample_count() == 1
+
+
+def test_drop_before_forgets_old_samples_and_empty_series() -> None:
+    """Retention removes samples older than the cut and series left empty."""
+    store = _store()
+    assert (store.series_count(), store.sample_count()) == (3, 9)
+    store.drop_before(30_000)
+    assert (store.series_count(), store.sample_count()) == (2, 4)
+    assert list(store.select([LabelMatcher("__name__", "=", "other")], 0, 60_000)) == []
+    store.append({"__name__": "other", "job": "a"}, 70_000, 1.0)
+    assert store.series_count() == 3
+
+
+def test_empty_label_values_do_not_create_labels() -> None:
+    """A label with an empty value is the same series as one without it."""
+    store = MemoryStorage()
+    store.append({"__name__": "x", "a": ""}, 0, 1.0)
+    store.append({"__name__": "x"}, 1, 2.0)
+    assert store.series_count() == 1

@@ -88,7 +88,7 @@ def effect_bayesian(
             return Guard.CONTROL_MEAN_NOT_POSITIVE
         prior = GaussianPrior(
             mean=prior.mean * abs(control.mean),
-            variance=prior.variance * control.mean**2,
+            variance=prior.variance * control.mean * control.mean,
             proper=True,
         )
     data_mean = difference(control.mean, variant.mean, relative=relative)

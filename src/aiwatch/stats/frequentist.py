@@ -54,7 +54,9 @@ def delta_variance(
 ) -> float:
     """The variance of the difference from each arm's variance, mean and size."""
     if relative:
-        return var_b / (mean_a**2 * n_b) + var_a * mean_b**2 / (mean_a**4 * n_a)
+        # Products, not powers: float ** raises OverflowError where * gives inf.
+        a2 = mean_a * mean_a
+        return var_b / (a2 * n_b) + var_a * (mean_b * mean_b) / (a2 * a2 * n_a)
     return var_b / n_b + var_a / n_a
 
 
@@ -77,7 +79,7 @@ def welch_dof(control: SufficientStats, variant: SufficientStats) -> float:
     """Welch–Satterthwaite degrees of freedom of the two-sample comparison."""
     v_a = control.variance / control.n
     v_b = variant.variance / variant.n
-    return (v_a + v_b) ** 2 / (v_b**2 / (variant.n - 1) + v_a**2 / (control.n - 1))
+    return (v_a + v_b) * (v_a + v_b) / (v_b * v_b / (variant.n - 1) + v_a * v_a / (control.n - 1))
 
 
 def t_two_sided_p(statistic: float, dof: float) -> float:

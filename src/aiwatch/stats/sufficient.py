@@ -128,9 +128,9 @@ class Ratio:
             return 0.0
         mean_m = m.mean
         return (
-            m.variance / mean_d**2
-            - 2 * self.covariance * mean_m / mean_d**3
-            + mean_m**2 * d.variance / mean_d**4
+            m.variance / (mean_d * mean_d)
+            - 2 * self.covariance * mean_m / (mean_d * mean_d * mean_d)
+            + mean_m * mean_m * d.variance / (mean_d * mean_d * mean_d * mean_d)
         )
 
     def merge(self, other: "Ratio") -> "Ratio":

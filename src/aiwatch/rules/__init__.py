@@ -1,0 +1,1 @@
+"""Prometheus rule files: loading, alert state, templates, scheduling and unit tests."""

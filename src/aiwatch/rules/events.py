@@ -1,0 +1,70 @@
+"""The seam between rule evaluation and whoever remembers alerts (the incident store).
+
+After every evaluation of a group, the rule manager hands every alert instance whose state
+changed — and every firing alert again, so a consumer that missed one can catch up — to
+one ``AlertSink``. The sink never sees rule internals and may not call back into them.
+
+What a consumer can rely on:
+
+* one ``alerts_changed`` call per group evaluation that produced events, in evaluation
+  order; events inside a call are ordered by rule, then by ``fingerprint``;
+* ``state`` is ``"pending"``, ``"firing"`` or ``"resolved"``; a ``resolved`` event is sent
+  once, at the evaluation where the alert stopped firing (``keep_firing_for`` included);
+* ``fingerprint`` is Prometheus' label-set hash of ``labels`` (``alertname`` included), so
+  one alert keeps one fingerprint across evaluations and restarts;
+* ``changed`` says whether this event is a transition (new pending, pending → firing,
+  firing → resolved) or a repeat of an unchanged firing alert;
+* times are Unix seconds (floats); ``fired_at`` and ``resolved_at`` are None until then.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+EventState = Literal["pending", "firing", "resolved"]
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One alert instance at one evaluation, as the incident store sees it."""
+
+    group: str
+    rule: str
+    state: EventState
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    value: float
+    active_at: float
+    fired_at: float | None
+    resolved_at: float | None
+    generator_url: str
+    fingerprint: str
+    evaluated_at: float
+    changed: bool = True
+    file: str = field(default="", compare=False)
+
+
+class AlertSink(Protocol):
+    """Receives alert events after each group evaluation."""
+
+    async def alerts_changed(self, events: Sequence[AlertEvent]) -> None:
+        """Take the events of one group evaluation; must not raise for bad input."""
+
+
+class NullSink:
+    """A sink that forgets everything (for ``test rules`` and when nothing is wired)."""
+
+    async def alerts_changed(self, events: Sequence[AlertEvent]) -> None:
+        """Drop ``events``."""
+        del events
+
+
+class MemorySink:
+    """A sink that keeps every event in order: for tests and for debugging."""
+
+    def __init__(self) -> None:
+        self.events: list[AlertEvent] = []
+
+    async def alerts_changed(self, events: Sequence[AlertEvent]) -> None:
+        """Append ``events``."""
+        self.events.extend(events)

@@ -1,0 +1,94 @@
+"""Randomized differential test: aiwatch's PromQL against the real ``promtool test rules``."""
+
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.promql.differential import (
+    INTERVAL_S,
+    STEPS,
+    Case,
+    Group,
+    agrees,
+    evaluate,
+    go_duration,
+    make_series,
+    parse_failures,
+    write_test_file,
+)
+from tests.promql.grammar import Grammar
+
+SEED = 20240601
+GROUPS = 48
+CASES_PER_GROUP = 14
+FILES = 4  # run two promtool processes at a time
+
+
+def _groups(rng: random.Random) -> list[Group]:
+    groups = []
+    seen: set[tuple[str, int]] = set()
+    for _ in range(GROUPS):
+        group = Group(series=make_series(rng))
+        while len(group.cases) < CASES_PER_GROUP:
+            eval_s = rng.randint(3, STEPS - 1) * INTERVAL_S + rng.choice((0, 0, 15, 30))
+            grammar = Grammar(rng, max_eval_s=eval_s)
+            expr = (
+                grammar.vector(rng.choice((1, 2, 2, 3)))
+                if rng.random() < 0.9
+                else (grammar.scalar(2))
+            )
+            # promtool's report names a case by expression and time only: keep pairs unique.
+            key = (expr, eval_s)
+            if key in seen:
+                continue
+            seen.add(key)
+            group.cases.append(Case(expr=expr, eval_s=eval_s))
+        evaluate(group)
+        groups.append(group)
+    return groups
+
+
+def _run_promtool(promtool: str, files: list[Path]) -> str:
+    procs = [
+        subprocess.Popen(
+            [promtool, "test", "rules", str(f)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for f in files
+    ]
+    return "\n".join(p.communicate(timeout=120)[0] for p in procs)
+
+
+def test_aiwatch_agrees_with_promtool_on_random_queries(tmp_path: Path) -> None:
+    """Hundreds of generated queries give the same samples (1e-9 relative) or both error."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed; CI installs it")
+    groups = _groups(random.Random(SEED))
+    by_file: list[list[Group]] = [groups[i::FILES] for i in range(FILES)]
+    problems: list[str] = []
+    total = 0
+    for batch in (range(0, FILES, 2), range(1, FILES, 2)):
+        files = []
+        for i in batch:
+            path = tmp_path / f"diff{i}.yml"
+            write_test_file(path, by_file[i])
+            files.append(path)
+        output = _run_promtool(promtool, files)
+        assert "Unit Testing" in output, output[:2000]
+        failures = parse_failures(output)
+        for i in batch:
+            for group in by_file[i]:
+                for case in group.cases:
+                    total += 1
+                    verdict = failures.get((case.expr, go_duration(case.eval_s)))
+                    problem = agrees(case, verdict)
+                    if problem is not None:
+                        problems.append(f"{case.expr} @ {case.eval_s}s: {problem}")
+    assert total >= 500
+    assert not problems, f"{len(problems)} of {total} cases differ:\n" + "\n".join(problems[:40])

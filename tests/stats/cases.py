@@ -108,3 +108,22 @@ def to_gbstats(
         ),
         m_d_sum_of_products=stats.cross_sum,
     )
+
+
+def draw_arms(rng: random.Random, k: int) -> tuple[str, list[SufficientStats]]:
+    """``k`` arms of one kind and size class, as one metric of an A/B/n test."""
+    kind = rng.choice(KINDS)
+    lo, hi = SIZES[rng.choice(list(SIZES))]
+    sizes = [_log_uniform_int(rng, lo, hi) for _ in range(k)]
+    if kind == "proportion":
+        base = math.exp(rng.uniform(math.log(1e-3), math.log(0.9)))
+        return kind, [_proportion(n, base * rng.uniform(0.8, 1.1)) for n in sizes]
+    base = 10 ** rng.uniform(-8, 4) if rng.random() < 0.3 else rng.uniform(0.5, 100)
+    scale = base * 10 ** rng.uniform(-2, 1)
+    if kind == "mean":
+        arms: list[SufficientStats] = [
+            _mean(n, base * rng.uniform(0.8, 1.2), scale * rng.uniform(0.5, 2)) for n in sizes
+        ]
+    else:
+        arms = [_ratio(rng, n, base * rng.uniform(0.8, 1.2), scale) for n in sizes]
+    return kind, arms

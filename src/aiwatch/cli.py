@@ -66,6 +66,24 @@ def cmd_schema(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mock_ai(args: argparse.Namespace) -> int:
+    """``aiwatch mock-ai``: serve the simulated OpenAI-compatible endpoint until interrupted."""
+    import asyncio
+
+    from aiwatch.mockai.serve import load_script, serve, split_address
+
+    try:
+        split_address(args.listen_address)
+        script = load_script(args.script) if args.script else {}
+    except (OSError, ValueError) as err:
+        print(f"mock-ai: {err}", file=sys.stderr)
+        return 1
+    if args.seed is not None:
+        script["seed"] = args.seed
+    asyncio.run(serve(address=args.listen_address, script=script))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser; each command sets ``func``."""
     parser = argparse.ArgumentParser(
@@ -124,6 +142,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the config JSON Schema")
     schema.set_defaults(func=cmd_schema)
+
+    mock_ai = sub.add_parser("mock-ai", help="serve a simulated OpenAI-compatible endpoint")
+    mock_ai.add_argument(
+        "--listen-address",
+        "--web.listen-address",
+        dest="listen_address",
+        default="127.0.0.1:8080",
+        help="host:port to serve on; port 0 picks a free one (default %(default)s)",
+    )
+    mock_ai.add_argument(
+        "--script", default=None, metavar="FILE", help="YAML/JSON behaviours: default, models, seed"
+    )
+    mock_ai.add_argument("--seed", type=int, default=None, help="seed of the error_rate RNG")
+    mock_ai.set_defaults(func=cmd_mock_ai)
     return parser
 
 

@@ -1,19 +1,37 @@
 """Run one probe of one target: pick the kind, bound it by the timeout, never raise."""
 
+import asyncio
+import logging
 import time
 
 import aiohttp
 
 from aiwatch.config.model import Target
-from aiwatch.probes.result import ProbeResult
+from aiwatch.probes import checks
+from aiwatch.probes.embeddings import probe_embeddings
+from aiwatch.probes.errors import ProbeFailure, classify_exception
+from aiwatch.probes.exchange import Measurement, scrub, secrets_of
+from aiwatch.probes.http import probe_http
+from aiwatch.probes.openai_chat import probe_chat
+from aiwatch.probes.result import Check, ErrorType, ProbeResult
+
+log = logging.getLogger(__name__)
+
+_KINDS = {
+    "openai_chat": probe_chat,
+    "openai_embeddings": probe_embeddings,
+    "http": probe_http,
+}
 
 
 def make_session(target: Target) -> aiohttp.ClientSession:
     """A session for one target: kept-alive connections unless ``reuse_connections`` is off."""
-    connector = aiohttp.TCPConnector(force_close=not target.reuse_connections)
+    connector = aiohttp.TCPConnector(force_close=not target.reuse_connections, limit=0)
     return aiohttp.ClientSession(
         connector=connector,
+        # Probes are independent: no cookies carried from one to the next.
         cookie_jar=aiohttp.DummyCookieJar(),
+        # run_probe bounds the whole exchange itself, headers and body alike.
         timeout=aiohttp.ClientTimeout(total=None),
     )
 
@@ -21,30 +39,97 @@ def make_session(target: Target) -> aiohttp.ClientSession:
 async def run_probe(
     target: Target, session: aiohttp.ClientSession, *, prompt_index: int = 0
 ) -> ProbeResult:
-    """Probe ``target`` once through ``session``; bounded by ``target.timeout``."""
-    del session, prompt_index  # interface first; the kinds follow in the next commit
-    now = time.time()
+    """Probe ``target`` once through ``session``; bounded by ``target.timeout``, never raises.
+
+    ``prompt_index`` picks the prompt (or embedding input) in turn, modulo their number.
+    """
+    m = Measurement()
+    error: tuple[ErrorType, str] | None = None
+    try:
+        async with asyncio.timeout(target.timeout):
+            await _KINDS[target.kind](target, session, m, prompt_index=prompt_index)
+    except ProbeFailure as failure:
+        error = failure.error_type, failure.message
+    except TimeoutError:
+        error = "timeout", _timeout_message(target, m)
+    except aiohttp.ClientError as exc:
+        error = classify_exception(exc)
+    except OSError as exc:
+        error = classify_exception(exc)
+    except Exception as exc:  # run_probe must never raise for what an endpoint does
+        log.warning("probe of %s failed unexpectedly", target.name, exc_info=True)
+        error = classify_exception(exc)
+    finished = time.perf_counter()
+    return _result(target, m, error, finished)
+
+
+def _result(
+    target: Target, m: Measurement, error: tuple[ErrorType, str] | None, finished: float
+) -> ProbeResult:
+    duration = m.last_byte if error is None and m.last_byte is not None else finished - m.start
+    ttft = m.time_to_first_token
+    tpot = None
+    if error is None and ttft is not None and m.output_tokens is not None and m.output_tokens >= 2:
+        tpot = (duration - ttft) / (m.output_tokens - 1)
+    verdicts: tuple[Check, ...] = ()
+    if error is None and m.status is not None:
+        verdicts = checks.evaluate(
+            target.expect,
+            status=m.status,
+            text=m.text,
+            duration=duration,
+            time_to_first_token=ttft,
+            dimensions=m.embedding_dimensions,
+        )
+        failed = [c for c in verdicts if not c.ok]
+        if failed:
+            error = "validation_failed", "; ".join(f"{c.name}: {c.detail}" for c in failed)
+    elif m.status is not None:
+        verdicts = (checks.status_check(target.expect, m.status),)
+    secrets = secrets_of(target)
+    excerpt = m.text if target.kind == "openai_chat" and target.stream and m.text else ""
+    if not excerpt:
+        excerpt = m.excerpt.decode("utf-8", errors="replace")
     return ProbeResult(
         target=target.name,
-        success=False,
-        error_type="client_error",
-        error="probe kinds not implemented yet",
-        status_code=None,
-        duration=0.0,
-        time_to_first_byte=None,
-        time_to_first_token=None,
-        time_per_output_token=None,
-        input_tokens=None,
-        output_tokens=None,
-        cost_usd=None,
-        ratelimit_remaining_requests=None,
-        ratelimit_remaining_tokens=None,
-        response_model=None,
-        system_fingerprint=None,
-        embedding_dimensions=None,
-        checks=(),
-        started_at=now,
-        finished_at=now,
-        request_summary="",
-        response_excerpt="",
+        success=error is None,
+        error_type=error[0] if error else None,
+        error=scrub(error[1], secrets) if error else None,
+        status_code=m.status,
+        duration=duration,
+        time_to_first_byte=m.time_to_first_byte,
+        time_to_first_token=ttft,
+        time_per_output_token=tpot,
+        input_tokens=m.input_tokens,
+        output_tokens=m.output_tokens,
+        cost_usd=_cost(target, m),
+        ratelimit_remaining_requests=m.ratelimit_remaining_requests,
+        ratelimit_remaining_tokens=m.ratelimit_remaining_tokens,
+        response_model=m.response_model,
+        system_fingerprint=m.system_fingerprint,
+        embedding_dimensions=m.embedding_dimensions,
+        checks=verdicts,
+        started_at=m.started_at,
+        finished_at=m.started_at + (finished - m.start),
+        request_summary=scrub(m.request.summary(), secrets) if m.request else "",
+        response_excerpt=scrub(excerpt[:2048], secrets),
     )
+
+
+def _cost(target: Target, m: Measurement) -> float | None:
+    if target.price is None or (m.input_tokens is None and m.output_tokens is None):
+        return None
+    return (
+        (m.input_tokens or 0) * target.price.input_per_million
+        + (m.output_tokens or 0) * target.price.output_per_million
+    ) / 1e6
+
+
+def _timeout_message(target: Target, m: Measurement) -> str:
+    if m.status is None:
+        where = "waiting for the response headers"
+    elif m.time_to_first_token is not None:
+        where = "while streaming, after the first token"
+    else:
+        where = "reading the response body"
+    return f"no complete answer within the {target.timeout:g}s timeout ({where})"

@@ -1,0 +1,57 @@
+"""Serve the mock endpoint from the command line until interrupted."""
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from aiwatch.mockai.app import make_mock_app
+
+
+def load_script(path: str) -> dict[str, Any]:
+    """A behaviour script: YAML or JSON with ``default`` and ``models`` layers, maybe ``seed``."""
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(document, dict) or set(document) - {"default", "models", "seed"}:
+        msg = f"{path}: want a mapping with keys default, models, seed"
+        raise ValueError(msg)
+    return document
+
+
+def split_address(address: str) -> tuple[str | None, int]:
+    """``host:port`` (``[::1]:0``, ``:8080``) as a host and port; no host (None) means all."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        msg = f"{address!r} is not host:port"
+        raise ValueError(msg)
+    return host.strip("[]") or None, int(port)
+
+
+async def serve(*, address: str, script: dict[str, Any]) -> None:
+    """Serve until SIGINT or SIGTERM; print the bound URL first so callers can find port 0."""
+    host, port = split_address(address)
+    app = make_mock_app(
+        seed=int(script.get("seed", 0)),
+        behavior=script.get("default"),
+        models=script.get("models"),
+    )
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound_host, bound_port = runner.addresses[0][:2]
+    if ":" in bound_host:
+        bound_host = f"[{bound_host}]"
+    print(f"mock-ai listening on http://{bound_host}:{bound_port}/v1", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        print("mock-ai stopped", file=sys.stderr, flush=True)

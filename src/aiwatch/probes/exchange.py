@@ -1,0 +1,175 @@
+"""One HTTP exchange of a probe: the request (with its redacted summary) and what came back."""
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDictProxy
+
+from aiwatch.config.model import Secret, Target
+from aiwatch.probes.errors import ProbeFailure, classify_status
+from aiwatch.probes.result import Check
+
+EXCERPT_BYTES = 2048
+REDACTED = "<secret>"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a probe sends; secret header values stay ``Secret`` until the wire."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str | Secret], ...]
+    body: bytes | None = None
+
+    def wire_headers(self) -> dict[str, str]:
+        """The headers as sent, secrets revealed: only for the HTTP client."""
+        return {k: v.reveal() if isinstance(v, Secret) else v for k, v in self.headers}
+
+    def summary(self) -> str:
+        """Method, URL, headers and body for debug output, secret values as ``<secret>``."""
+        lines = [f"{self.method} {self.url}"]
+        lines += [f"{k}: {REDACTED if isinstance(v, Secret) else v}" for k, v in self.headers]
+        if self.body:
+            lines += ["", self.body[:EXCERPT_BYTES].decode("utf-8", errors="replace")]
+        return "\n".join(lines)
+
+
+def json_request(target: Target, path: str, payload: dict[str, Any]) -> Request:
+    """A POST of ``payload`` as JSON to ``{target.url}{path}``, with the API key as bearer."""
+    headers: list[tuple[str, str | Secret]] = [("Content-Type", "application/json")]
+    if target.api_key is not None:
+        headers.append(("Authorization", Secret("Bearer " + target.api_key.reveal())))
+    headers += list(target.headers.items())
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return Request("POST", target.url + path, tuple(headers), body)
+
+
+def secrets_of(target: Target) -> tuple[str, ...]:
+    """Every secret value a probe of ``target`` may send, longest first, for scrubbing text."""
+    values = [s.reveal() for s in target.headers.values()]
+    if target.api_key is not None:
+        values.append(target.api_key.reveal())
+    return tuple(sorted((v for v in values if v), key=len, reverse=True))
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret value replaced, in case an endpoint or exception echoes it."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+@dataclass
+class Measurement:
+    """What a probe has seen so far; filled in as bytes arrive so a timeout keeps it."""
+
+    start: float = field(default_factory=time.perf_counter)
+    started_at: float = field(default_factory=time.time)
+    request: Request | None = None
+    status: int | None = None
+    time_to_first_byte: float | None = None
+    time_to_first_token: float | None = None
+    last_byte: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    ratelimit_remaining_requests: float | None = None
+    ratelimit_remaining_tokens: float | None = None
+    response_model: str | None = None
+    system_fingerprint: str | None = None
+    embedding_dimensions: int | None = None
+    text: str = ""
+    """What ``contains``/``regex``/``json_schema`` look at: the body, or the reply."""
+    excerpt: bytes = b""
+    checks: tuple[Check, ...] = ()
+
+    def elapsed(self) -> float:
+        """Seconds since the request started."""
+        return time.perf_counter() - self.start
+
+    def got_headers(self, response: aiohttp.ClientResponse) -> None:
+        """Record the status, time to first byte and the rate-limit headers."""
+        self.time_to_first_byte = self.elapsed()
+        self.last_byte = self.time_to_first_byte
+        self.status = response.status
+        headers = response.headers
+        self.ratelimit_remaining_requests = _number(headers, "x-ratelimit-remaining-requests")
+        self.ratelimit_remaining_tokens = _number(headers, "x-ratelimit-remaining-tokens")
+
+    def got_bytes(self, chunk: bytes) -> None:
+        """Record that body bytes arrived (their time, and the start of the excerpt)."""
+        self.last_byte = self.elapsed()
+        if len(self.excerpt) < EXCERPT_BYTES:
+            self.excerpt += chunk[: EXCERPT_BYTES - len(self.excerpt)]
+
+
+async def send(
+    session: aiohttp.ClientSession,
+    request: Request,
+    m: Measurement,
+    *,
+    follow_redirects: bool = False,
+) -> aiohttp.ClientResponse:
+    """Send ``request`` and wait for the response headers; the caller reads and releases it."""
+    m.request = request
+    m.start = time.perf_counter()
+    m.started_at = time.time()
+    response = await session.request(
+        request.method,
+        request.url,
+        headers=request.wire_headers(),
+        data=request.body,
+        allow_redirects=follow_redirects,
+    )
+    m.got_headers(response)
+    return response
+
+
+async def read_body(response: aiohttp.ClientResponse, m: Measurement, limit: int) -> bytes:
+    """The whole body, failing with ``invalid_response`` once it passes ``limit`` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        m.got_bytes(chunk)
+        if size > limit:
+            msg = f"response body larger than max_body_bytes ({limit})"
+            raise ProbeFailure("invalid_response", msg)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def fail_on_error_status(
+    response: aiohttp.ClientResponse, m: Measurement, limit: int
+) -> None:
+    """Raise the taxonomy's cause for a non-2xx answer, read from its (OpenAI-shaped) body."""
+    if 200 <= response.status < 300:
+        return
+    body = await read_body(response, m, limit)
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    raise ProbeFailure(*classify_status(response.status, document))
+
+
+def parse_json(body: bytes, what: str) -> Any:
+    """``body`` as JSON, or an ``invalid_response`` failure naming ``what`` was expected."""
+    try:
+        return json.loads(body)
+    except ValueError as err:
+        raise ProbeFailure("invalid_response", f"{what} is not valid JSON: {err}") from None
+
+
+def _number(headers: CIMultiDictProxy[str], name: str) -> float | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None

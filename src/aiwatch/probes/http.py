@@ -1,0 +1,46 @@
+"""The ``http`` probe: any method, headers and body; the answer is judged by ``expect``."""
+
+import json
+
+import aiohttp
+
+from aiwatch.config.model import Secret, Target
+from aiwatch.probes.checks import status_ok
+from aiwatch.probes.errors import ProbeFailure, classify_status
+from aiwatch.probes.exchange import Measurement, Request, read_body, send
+
+
+def http_request(target: Target) -> Request:
+    """The configured request; a dict or list body is sent as JSON."""
+    headers: list[tuple[str, str | Secret]] = []
+    body: bytes | None = None
+    if isinstance(target.body, dict | list):
+        body = json.dumps(target.body, separators=(",", ":")).encode()
+        headers.append(("Content-Type", "application/json"))
+    elif target.body is not None:
+        body = target.body.encode()
+    if target.api_key is not None:
+        headers.append(("Authorization", Secret("Bearer " + target.api_key.reveal())))
+    # Configured headers come last so they can override the defaults above.
+    names = {k.lower() for k in target.headers}
+    headers = [(k, v) for k, v in headers if k.lower() not in names]
+    headers += list(target.headers.items())
+    return Request(target.method, target.url, tuple(headers), body)
+
+
+async def probe_http(
+    target: Target, session: aiohttp.ClientSession, m: Measurement, *, prompt_index: int
+) -> None:
+    """Run one HTTP request into ``m``; raise ``ProbeFailure`` for a known fault."""
+    del prompt_index  # one fixed request
+    async with await send(session, http_request(target), m, follow_redirects=True) as response:
+        body = await read_body(response, m, target.max_body_bytes)
+    m.text = body.decode("utf-8", errors="replace")
+    # With an explicit ``expect.status`` the status check decides (validation_failed);
+    # otherwise a non-2xx is an error of the endpoint, named by the taxonomy.
+    if not target.expect.status and not status_ok(target.expect, response.status):
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        raise ProbeFailure(*classify_status(response.status, document))

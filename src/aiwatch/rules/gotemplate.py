@@ -399,7 +399,8 @@ class _Parser:
             inner = self.parse_pipe(
                 tokens[i : j - 1], tok.pos, decl_ok=False, context="parenthesized pipeline"
             )
-            operand = Operand("pipe", inner, [], tok.pos, "(…)")
+            text = " | ".join(" ".join(a.text for a in c.args) for c in inner.cmds)
+            operand = Operand("pipe", inner, [], tok.pos, f"({text})")
             i = j
         elif tok.kind == "ident":
             if tok.value not in self.funcs:
@@ -457,8 +458,6 @@ class _Exec:
         line = _line(self.text, pos)
         last_nl = self.text.rfind("\n", 0, pos)
         col = pos if last_nl < 0 else pos - last_nl - 1
-        if len(context) > 20:
-            context = context[:20] + "..."
         return TemplateError(
             f'template: {self.name}:{line}:{col}: executing "{self.name}" at <{context}>: {message}'
         )
@@ -539,24 +538,24 @@ class _Exec:
             values = [self.operand(a, dot) for a in args]
             if not isinstance(final, _Missing):
                 values.append(final)
-            return self.call(first, values)
+            # Go reports a failing call at the command, printed as written.
+            return self.call(first, values, cmd.pos, " ".join(a.text for a in cmd.args))
         if len(cmd.args) > 1 or not isinstance(final, _Missing):
             raise self.error(
                 first.pos, first.text, f"can't give argument to non-function {first.text}"
             )
         return self.operand(first, dot)
 
-    def call(self, ident: Operand, values: list[Any]) -> Any:
+    def call(self, ident: Operand, values: list[Any], pos: int, context: str) -> Any:
         try:
             return self.funcs[ident.value](*values)
         except TemplateError as err:
-            raise self.error(ident.pos, ident.text, str(err)) from None
+            raise self.error(pos, context, str(err)) from None
         except TypeError as err:
-            raise self.error(
-                ident.pos, ident.text, f"wrong number of args for {ident.value}: {err}"
-            ) from None
+            message = f"wrong number of args for {ident.value}: {err}"
+            raise self.error(pos, context, message) from None
         except (ValueError, ArithmeticError, LookupError, re.error) as err:
-            raise self.error(ident.pos, ident.text, f"error calling {ident.value}: {err}") from None
+            raise self.error(pos, context, f"error calling {ident.value}: {err}") from None
 
     def operand(self, op: Operand, dot: Any) -> Any:
         if op.kind == "literal":
@@ -568,7 +567,7 @@ class _Exec:
         elif op.kind == "pipe":
             value = self.pipe(op.value, dot, declare=False)
         else:
-            value = self.call(op, [])
+            value = self.call(op, [], op.pos, op.text)
         for name in op.chain:
             value = self.field(value, name, op)
         return value

@@ -279,7 +279,13 @@ def _index(item: Any, *keys: Any) -> Any:
         if isinstance(item, Mapping):
             item = item.get(key, "")
         elif isinstance(item, list | str):
-            item = item[key]
+            if not isinstance(key, int) or isinstance(key, bool):
+                msg = f"cannot index slice/array with type {gofmt.go_type(key)}"
+                raise ValueError(msg)
+            if not 0 <= key < len(item):
+                msg = f"index out of range: {key}"
+                raise ValueError(msg)
+            item = item[key] if isinstance(item, list) else ord(item.encode()[key : key + 1])
         else:
             msg = f"can't index item of type {gofmt.go_type(item)}"
             raise ValueError(msg)

@@ -6,6 +6,7 @@ testing, checks the sample ratio, measures power and decides (:mod:`aiwatch.stat
 """
 
 import dataclasses
+import math
 from collections.abc import Mapping
 
 from aiwatch.config.model import Experiment, ExperimentMetric
@@ -70,7 +71,11 @@ def _metric_rows(experiment: Experiment, metric: ExperimentMetric, data: Data) -
 
 
 def _mean(stats: SufficientStats) -> float | None:
-    return stats.mean if check_arm(stats) not in {Guard.INVALID_INPUT} and stats.n > 0 else None
+    """The arm's mean, or ``None`` when it has no data or no finite mean."""
+    if stats.n <= 0 or check_arm(stats) is Guard.INVALID_INPUT:
+        return None
+    mean = stats.mean
+    return mean if math.isfinite(mean) else None
 
 
 def _control_row(metric: str, name: str, stats: SufficientStats) -> ResultRow:

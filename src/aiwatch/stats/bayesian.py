@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from scipy import special
 
 from aiwatch.stats.frequentist import difference, difference_variance
-from aiwatch.stats.guards import Guard, all_finite, check_pair
+from aiwatch.stats.guards import Guard, all_finite, check_pair, guarded
 from aiwatch.stats.sufficient import SufficientStats
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -69,6 +69,7 @@ def expected_positive_part(mu: float, sigma: float) -> float:
     return sigma * _INV_SQRT_2PI * math.exp(-0.5 * t * t) * max(0.0, 1.0 - t * mills)
 
 
+@guarded
 def effect_bayesian(
     control: SufficientStats,
     variant: SufficientStats,

@@ -35,7 +35,7 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     running = 1.0
     for rank in range(m - 1, -1, -1):
         i = order[rank]
-        running = min(running, m * p_values[i] / (rank + 1))
+        running = min(running, p_values[i] / ((rank + 1) / m))
         adjusted[i] = min(1.0, running)
     return adjusted
 

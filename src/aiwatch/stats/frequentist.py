@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from scipy import special
 
-from aiwatch.stats.guards import Guard, all_finite, check_pair
+from aiwatch.stats.guards import Guard, all_finite, check_pair, guarded
 from aiwatch.stats.sufficient import SufficientStats
 
 
@@ -92,6 +92,7 @@ def t_quantile(q: float, dof: float) -> float:
     return float(special.stdtrit(dof, q))
 
 
+@guarded
 def two_sided_ttest(
     control: SufficientStats,
     variant: SufficientStats,

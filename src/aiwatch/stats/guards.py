@@ -1,7 +1,10 @@
 """Named guards: why a comparison was not computed, instead of NaN, inf or an exception."""
 
+import functools
 import math
+from collections.abc import Callable
 from enum import StrEnum
+from typing import ParamSpec, TypeVar
 
 from aiwatch.stats.sufficient import Proportion, Ratio, SufficientStats
 
@@ -65,6 +68,28 @@ def check_pair(
     if control.variance <= 0 or variant.variance <= 0:
         return Guard.ZERO_VARIANCE
     return None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def guarded(fn: Callable[P, R]) -> Callable[P, R | Guard]:
+    """``fn``, answering ``numerical_overflow`` where float arithmetic raises.
+
+    Python raises ``ZeroDivisionError`` when a divisor has underflowed to exactly zero (a
+    control mean of 1e-200 squared, say) where IEEE arithmetic would give inf; that is the
+    same "left the floating-point range" condition as an overflow.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Guard:
+        try:
+            return fn(*args, **kwargs)
+        except ArithmeticError:
+            return Guard.NUMERICAL_OVERFLOW
+
+    return wrapper
 
 
 def all_finite(*values: float) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from scipy import special
 
 from aiwatch.stats.frequentist import delta_variance, difference_variance
-from aiwatch.stats.guards import Guard, all_finite, check_pair
+from aiwatch.stats.guards import Guard, all_finite, check_pair, guarded
 from aiwatch.stats.sufficient import SufficientStats
 
 
@@ -66,6 +66,7 @@ def power_at(stddev: float, *, minimum_effect: float, alpha: float) -> float:
     return float(special.ndtr(shift - z) + special.ndtr(-shift - z))
 
 
+@guarded
 def power_analysis(
     control: SufficientStats,
     variant: SufficientStats,

@@ -17,7 +17,7 @@ often as wanted. The e-value is evaluated in log space so that it never overflow
 import math
 
 from aiwatch.stats.frequentist import Estimate, difference, difference_variance, welch_dof
-from aiwatch.stats.guards import Guard, all_finite, check_pair
+from aiwatch.stats.guards import Guard, all_finite, check_pair, guarded
 from aiwatch.stats.sufficient import SufficientStats
 
 
@@ -27,6 +27,7 @@ def rho_squared(*, alpha: float, tuning: float) -> float:
     return (-2.0 * log_alpha + math.log(-2.0 * log_alpha + 1.0)) / tuning
 
 
+@guarded
 def sequential_ttest(
     control: SufficientStats,
     variant: SufficientStats,

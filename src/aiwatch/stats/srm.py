@@ -7,6 +7,7 @@ freedom. A p-value below 0.001 means the assignment (or the data collection) is 
 no comparison between the arms can be trusted (Fabijan et al., KDD 2019).
 """
 
+import math
 from collections.abc import Sequence
 
 from scipy import special
@@ -28,8 +29,11 @@ def srm_p_value(counts: Sequence[float], weights: Sequence[float]) -> float:
         return 1.0
     statistic = 0.0
     for observed, weight in pairs:
-        expected = total * weight / total_weight
-        statistic += (observed - expected) * (observed - expected) / expected
+        expected = total * (weight / total_weight)
+        if expected > 0:
+            statistic += (observed - expected) * (observed - expected) / expected
+        elif observed > 0:  # a share too small to represent, yet units arrived
+            statistic = math.inf
     return float(special.chdtrc(len(pairs) - 1, statistic))
 
 

@@ -109,6 +109,10 @@ async def _prepare(
         {
             "path": request.path,
             "authorization": request.headers.get("Authorization"),
+            # Which client connection carried it: tests tell kept-alive from new ones.
+            "client_port": (request.transport.get_extra_info("peername") or ("", 0))[1]
+            if request.transport
+            else None,
             "headers": dict(request.headers),
             "body": body,
         }
@@ -160,6 +164,8 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     clock = _Clock(b, state.rng)
     state.in_flight += 1
     try:
+        if b.raw_body is not None:
+            return await _raw(b, clock)
         if b.answers_error():
             await clock.until(b.latency + clock.jitter)
             status, error = error_answer(b)
@@ -223,6 +229,13 @@ async def _stream(
     return response
 
 
+async def _raw(b: Behavior, clock: _Clock) -> web.Response:
+    await clock.until(b.latency + clock.jitter)
+    return web.Response(
+        text=b.raw_body, status=b.status, content_type="application/json", headers=_headers(b)
+    )
+
+
 async def _endless(request: web.Request, b: Behavior) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "application/json", **_headers(b)})
     await response.prepare(request)
@@ -239,6 +252,8 @@ async def _embeddings(request: web.Request) -> web.StreamResponse:
         return prepared
     body, b = prepared
     clock = _Clock(b, state.rng)
+    if b.raw_body is not None:
+        return await _raw(b, clock)
     await clock.until(b.latency + clock.jitter)
     if b.answers_error():
         status, error = error_answer(b)

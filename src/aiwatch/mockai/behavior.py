@@ -54,6 +54,8 @@ class Behavior:
     """Streaming: a ``: keep-alive`` comment before every chunk."""
     split_data_lines: bool = False
     """Streaming: each chunk's JSON over two ``data:`` lines (one multi-line event)."""
+    raw_body: str | None = None
+    """Non-streaming: send this text as the body (with ``status``) instead of a reply."""
     endless_body: bool = False
     """Non-streaming: a body that never ends (to test size caps and timeouts)."""
     embedding_dimensions: int = 8
@@ -173,6 +175,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "headers": (dict,),
     "sse_comments": (bool,),
     "split_data_lines": (bool,),
+    "raw_body": (str,),
     "endless_body": (bool,),
     "embedding_dimensions": (int,),
     "embedding_nan": (bool,),

@@ -1,8 +1,10 @@
 """The bodies the mock sends: OpenAI-shaped completions, stream chunks and embeddings (pure)."""
 
+import base64
 import json
 import math
 import random
+import struct
 import time
 from typing import Any
 
@@ -22,7 +24,13 @@ def count_words(value: Any) -> int:
 
 def usage(b: Behavior, request: dict[str, Any]) -> dict[str, int]:
     """The ``usage`` object: the behaviour's counts, or the prompt's and reply's words."""
-    prompt = b.input_tokens if b.input_tokens is not None else count_words(request.get("messages"))
+    messages = request.get("messages")
+    contents = (
+        [m.get("content") for m in messages if isinstance(m, dict)]
+        if isinstance(messages, list)
+        else []
+    )
+    prompt = b.input_tokens if b.input_tokens is not None else count_words(contents)
     completion = b.output_tokens if b.output_tokens is not None else len(b.reply_pieces())
     return {
         "prompt_tokens": prompt,
@@ -86,9 +94,10 @@ def chunk(
 def sse_event(data: str, *, split: bool = False, comment: bool = False) -> bytes:
     """One server-sent event carrying ``data`` (optionally over two ``data:`` lines)."""
     prefix = ": keep-alive\n\n" if comment else ""
-    if split and len(data) > 1:
-        half = len(data) // 2
-        return f"{prefix}data: {data[:half]}\ndata: {data[half:]}\n\n".encode()
+    # Split after a ", " separator: the line break joining the two lines is JSON whitespace.
+    cut = data.find(", ", len(data) // 2) + 1 if split else 0
+    if cut > 0:
+        return f"{prefix}data: {data[:cut]}\ndata: {data[cut:]}\n\n".encode()
     return f"{prefix}data: {data}\n\n".encode()
 
 
@@ -104,7 +113,10 @@ def embeddings(b: Behavior, request: dict[str, Any]) -> dict[str, Any]:
         values = [x / norm for x in vector]
         if b.embedding_nan and values:
             values[0] = math.nan
-        data.append({"object": "embedding", "index": i, "embedding": values})
+        embedding: list[float] | str = values
+        if request.get("encoding_format") == "base64":
+            embedding = base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": embedding})
     prompt = b.input_tokens if b.input_tokens is not None else count_words(texts)
     body: dict[str, Any] = {
         "object": "list",

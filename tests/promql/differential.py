@@ -144,6 +144,11 @@ def make_series(rng: random.Random) -> list[Series]:
         series.append(
             Series({"__name__": "job_info", "job": job, "team": f"t-{job}"}, [1.0] * STEPS)
         )
+    if rng.random() < 0.3:
+        odd = _gauge(rng)
+        for _ in range(3):
+            odd[rng.randrange(STEPS)] = rng.choice(("NaN", "Inf", "-Inf"))
+        series.append(Series({"__name__": "temperature", "job": "odd", "instance": "i9"}, odd))
     return series
 
 
@@ -154,7 +159,7 @@ def load(series: list[Series]) -> MemoryStorage:
         for step, p in enumerate(s.points):
             if p is None:
                 continue
-            value = STALE_NAN if p == "stale" else float(p)
+            value = STALE_NAN if p == "stale" else float(p)  # float() reads NaN and Inf
             store.append(s.labels, step * INTERVAL_S * 1000, value)
     return store
 

@@ -16,9 +16,16 @@ RANGE_FUNCS = (
     "min_over_time", "max_over_time", "sum_over_time", "count_over_time", "last_over_time",
     "stddev_over_time", "stdvar_over_time", "present_over_time", "deriv",
 )  # fmt: skip
-ELEMENTWISE = ("abs", "ceil", "floor", "sqrt", "exp", "ln", "log2", "log10", "sgn", "timestamp")
+ELEMENTWISE = (
+    "abs", "ceil", "floor", "sqrt", "exp", "ln", "log2", "log10", "sgn", "timestamp", "deg",
+    "rad", "sort", "sort_desc", "histogram_count", "histogram_sum",
+)  # fmt: skip
+DATES = (
+    "minute", "hour", "day_of_week", "day_of_month", "day_of_year", "days_in_month", "month",
+    "year",
+)  # fmt: skip
 AGGS = ("sum", "avg", "min", "max", "count", "stddev", "stdvar", "group")
-ARITH = ("+", "-", "*", "/", "%", "^")
+ARITH = ("+", "-", "*", "/", "%", "^", "atan2")
 COMPARE = ("==", "!=", ">", "<", ">=", "<=")
 LABELS = ("job", "instance", "code")
 
@@ -51,11 +58,19 @@ class Grammar:
         """An optional ``offset`` and/or ``@``."""
         out = ""
         roll = self.rng.random()
-        if roll < 0.15:
-            out += f" offset {self.pick(('30s', '1m', '5m', '7m'))}"
-        elif roll < 0.22:
-            out += f" @ {self.rng.randint(0, self.max_eval_s // 60) * 60}"
+        if roll < 0.25:
+            out += f" @ {self._at()}"
+        if roll < 0.1 or roll > 0.8:
+            out += f" offset {self.pick(('30s', '1m', '5m', '7m', '1m30s'))}"
         return out
+
+    def _at(self) -> str:
+        roll = self.rng.random()
+        if roll < 0.15:
+            return self.pick(("start()", "end()"))
+        if roll < 0.3:
+            return f"{self.rng.randint(0, self.max_eval_s)}.{self.rng.randint(0, 999):03d}"
+        return str(self.rng.randint(0, self.max_eval_s // 60) * 60)
 
     def selector(self, kind: str = "any") -> str:
         """An instant-vector selector."""
@@ -83,8 +98,10 @@ class Grammar:
         roll = self.rng.random()
         if depth <= 0 or roll < 0.6:
             return self.pick(("0", "1", "2", "0.5", "3", "10", "-1", "100", "0.25"))
+        if roll < 0.68:
+            return self.pick(("time()", "pi()"))
         if roll < 0.7:
-            return "time()"
+            return f"({self.scalar(depth - 1)} {self.pick(COMPARE)} bool {self.scalar(depth - 1)})"
         if roll < 0.85:
             return f"scalar({self.vector(depth - 1)})"
         return f"({self.scalar(depth - 1)} {self.pick(ARITH)} {self.scalar(depth - 1)})"
@@ -105,6 +122,7 @@ class Grammar:
             (1, self._absent),
             (1, self._labels),
             (1, self._subquery),
+            (1, self._dates),
             (1, lambda d: f"-{self.vector(d - 1)}"),
             (1, lambda d: f"vector({self.scalar(d - 1)})"),
         ]
@@ -163,7 +181,12 @@ class Grammar:
             q = self.pick(("0", "0.5", "0.9", "1", "0.25"))
             return f"quantile{self._grouping()} ({q}, {self.vector(depth - 1)})"
         if roll < 0.27:
-            return f'count_values{self._grouping()} ("value", {self.vector(depth - 1)})'
+            # Over data values or integers: a computed sum's last bit depends on the order
+            # Prometheus happens to hold series in, and count_values turns it into a label.
+            inner = (
+                self.selector() if self.rng.random() < 0.7 else f"floor({self.vector(depth - 1)})"
+            )
+            return f'count_values{self._grouping()} ("value", {inner})'
         return f"{self.pick(AGGS)}{self._grouping()} ({self.vector(depth - 1)})"
 
     def _vector_scalar(self, depth: int) -> str:
@@ -222,10 +245,24 @@ class Grammar:
             return f'label_replace({inner}, "dst", "{repl}", "{src}", "{regex}")'
         return f'label_join({inner}, "dst", "-", "job", "instance")'
 
+    def _dates(self, depth: int) -> str:
+        func = self.pick(DATES)
+        roll = self.rng.random()
+        if roll < 0.3:
+            return f"{func}()"
+        if roll < 0.6:
+            return f"{func}(timestamp({self.selector()}))"
+        if roll < 0.8:
+            seconds = self.pick(("0", "951782400", "1709208000", "4107542399.5", "-86401"))
+            return f"{func}(vector({seconds}))"
+        return f"{func}({self.vector(depth - 1)} * 86400 * 17)"
+
     def _subquery(self, depth: int) -> str:
         del depth
         func = self.pick(("max_over_time", "avg_over_time", "count_over_time", "rate"))
         inner = self.pick(
             (f"rate({self.range_selector('counter')})", self.selector(), f"sum({self.selector()})")
         )
-        return f"{func}(({inner})[{self.pick(('5m', '10m'))}:{self.pick(('1m', '2m', '30s'))}])"
+        window = f"[{self.pick(('5m', '10m'))}:{self.pick(('1m', '2m', '30s', '45s', ''))}]"
+        mods = self.modifiers()
+        return f"{func}(({inner}){window}{mods})"

@@ -1,11 +1,12 @@
 """Function-call evaluation: argument handling and dispatch to the function modules."""
 
 import math
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from aiwatch.promql import functions as fn
 from aiwatch.promql import range_functions as rf
-from aiwatch.promql.storage import Labels
+from aiwatch.promql.storage import Labels, is_stale
 from aiwatch.promql.syntax import (
     Call,
     Expr,
@@ -47,14 +48,30 @@ def _scalar_function(ev: "Evaluator", call: Call, t_ms: int) -> float:
 def _timestamp(ev: "Evaluator", arg: Expr, t_ms: int) -> InstantVec:
     sel = unwrap(arg)
     if isinstance(sel, VectorSelector):
-        # Prometheus 2.42 evaluates a selector with '@' at exactly that time here, ignoring
-        # its offset; reproduced so that results agree.
-        ref = sel.at.t_ms if sel.at is not None and sel.at.kind == "at" else None
-        if sel.at is not None and sel.at.kind != "at":
-            ref = ev.query_ms
-        elems = ev.vector_selector_with_times(sel, t_ms, ref_ms=ref)
+        # The samples' own timestamps, not the evaluation time, for a plain selector.
+        if sel.at is not None:
+            return _timestamp_at(ev, sel, t_ms)
+        elems = ev.vector_selector_with_times(sel, t_ms)
         return [(drop_name(labels), ts / 1000) for labels, _, ts in elems]
     return [(drop_name(labels), t_ms / 1000) for labels, _ in ev.eval_vector(arg, t_ms)]
+
+
+def _timestamp_at(ev: "Evaluator", sel: VectorSelector, t_ms: int) -> InstantVec:
+    """``timestamp(x @ t offset d)`` as Prometheus 2.42 computes it.
+
+    It fetches samples for ``t - d`` but then looks for the newest one at or before ``t``
+    itself, within the lookback of ``t``; reproduced so that results agree.
+    """
+    at_ms = ev.base_time(sel.at, t_ms)
+    window_end = at_ms - sel.offset_ms
+    out: InstantVec = []
+    for labels, times, values in ev.storage.select(
+        sel.matchers, window_end - ev.lookback_ms, window_end
+    ):
+        last = bisect_right(times, at_ms) - 1
+        if last >= 0 and times[last] >= at_ms - ev.lookback_ms and not is_stale(values[last]):
+            out.append((drop_name(labels), times[last] / 1000))
+    return out
 
 
 def _string_arg(arg: Expr) -> str:

@@ -186,56 +186,85 @@ DATE_FUNCTIONS = frozenset(
 )
 
 
+_UNIX_TO_ABSOLUTE = 62135596800 + 9223371966579724800
+_ABSOLUTE_ZERO_YEAR = -292277022399
+_DAYS_PER_400_YEARS = 365 * 400 + 97
+_DAYS_PER_100_YEARS = 365 * 100 + 24
+_DAYS_PER_4_YEARS = 365 * 4 + 1
+_DAYS_BEFORE = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365)
+
+
+def _go_int64(v: float) -> int:
+    """Go's ``int64(v)`` on amd64: truncation, and the minimum for NaN and out-of-range."""
+    if math.isnan(v) or not -(2.0**63) <= v < 2.0**63:
+        return -(2**63)
+    return int(v)
+
+
 def date_part(name: str, seconds: float) -> float:
-    """One calendar field of a Unix time in UTC, as Go's ``time`` package computes it."""
-    if not math.isfinite(seconds) or abs(seconds) >= 2.0**62:
-        msg = f"{name}() of {seconds!r} is not supported"
-        raise PromQLError(msg)
-    whole = int(seconds)  # Go converts with truncation toward zero
-    days, secs = divmod(whole, 86400)
-    year, month, day = _civil_from_days(days)
-    if name == "minute":
-        return float(secs % 3600 // 60)
+    """One calendar field of a Unix time in UTC, exactly as Go's ``time`` package gives it.
+
+    Go counts seconds from an "absolute" epoch in an unsigned 64-bit integer, so even NaN
+    or huge inputs yield a (meaningless but definite) date; this reproduces that.
+    """
+    absolute = (_go_int64(seconds) + _UNIX_TO_ABSOLUTE) % 2**64
     if name == "hour":
-        return float(secs // 3600)
+        return float(absolute % 86400 // 3600)
+    if name == "minute":
+        return float(absolute % 3600 // 60)
     if name == "day_of_week":
-        return float((days + 4) % 7)
-    if name == "day_of_month":
-        return float(day)
-    if name == "month":
-        return float(month)
+        return float((absolute + 86400) % 604800 // 86400)
+    year, month, day, yday = _absolute_date(absolute // 86400)
     if name == "year":
         return float(year)
-    if name == "days_in_month":
-        return float(_days_in_month(year, month))
-    return float(days - _days_from_civil(year, 1, 1) + 1)  # day_of_year
+    if name == "month":
+        return float(month)
+    if name == "day_of_month":
+        return float(day)
+    if name == "day_of_year":
+        return float(yday + 1)
+    assert name == "days_in_month", name
+    return float(_days_in_month(year, month))
 
 
-def _civil_from_days(z: int) -> tuple[int, int, int]:
-    # Howard Hinnant's algorithm; exact for any integer day count.
-    z += 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    y = yoe + era * 400
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    return (y + 1 if m <= 2 else y), m, d
+def _absolute_date(d: int) -> tuple[int, int, int, int]:
+    """Year, month, day and zero-based day of year of day ``d`` after the absolute epoch."""
+    n = d // _DAYS_PER_400_YEARS
+    y = 400 * n
+    d -= _DAYS_PER_400_YEARS * n
+    n = d // _DAYS_PER_100_YEARS
+    n -= n >> 2
+    y += 100 * n
+    d -= _DAYS_PER_100_YEARS * n
+    n = d // _DAYS_PER_4_YEARS
+    y += 4 * n
+    d -= _DAYS_PER_4_YEARS * n
+    n = d // 365
+    n -= n >> 2
+    y += n
+    d -= 365 * n
+    year = y + _ABSOLUTE_ZERO_YEAR
+    yday = day = d
+    if _is_leap(year):
+        if day > 31 + 29 - 1:
+            day -= 1
+        elif day == 31 + 29 - 1:
+            return year, 2, 29, yday
+    month = day // 31
+    end = _DAYS_BEFORE[month + 1]
+    if day >= end:
+        month += 1
+        begin = end
+    else:
+        begin = _DAYS_BEFORE[month]
+    return year, month + 1, day - begin + 1, yday
 
 
-def _days_from_civil(y: int, m: int, d: int) -> int:
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def _days_in_month(year: int, month: int) -> int:
     if month == 2:
-        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-        return 29 if leap else 28
+        return 29 if _is_leap(year) else 28
     return 30 if month in (4, 6, 9, 11) else 31

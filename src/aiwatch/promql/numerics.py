@@ -4,6 +4,8 @@ import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from aiwatch.promql.arith import div
+
 
 def kahan_inc(inc: float, total: float, c: float) -> tuple[float, float]:
     """One step of Neumaier's compensated sum, as Prometheus' ``kahanSumInc``."""
@@ -65,7 +67,7 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
         start = buckets[b - 1][0]
         count -= buckets[b - 1][1]
         rank -= buckets[b - 1][1]
-    return start + (end - start) * (rank / count)
+    return start + (end - start) * div(rank, count)
 
 
 def _search(n: int, pred: Callable[[int], bool]) -> int:

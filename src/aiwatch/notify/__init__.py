@@ -1,0 +1,1 @@
+"""Whom to tell: routes, messages, the durable outbox, Apprise delivery and forwarding."""

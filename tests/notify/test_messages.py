@@ -1,0 +1,106 @@
+"""Messages: default content, custom Go templates, and the Apprise notify type per event."""
+
+from aiwatch.config.model import Templates
+from aiwatch.notify.facts import Facts, from_any
+from aiwatch.notify.messages import check, render
+
+FACTS = Facts(
+    id=12,
+    alertname="EndpointDown",
+    labels={"alertname": "EndpointDown", "severity": "critical", "target": "captions"},
+    started_at=1000.0,
+    severity="critical",
+    annotations={"summary": "captions is down", "description": "no answer for 5m"},
+    value=0.0,
+    generator_url="http://prom:9090/graph?g0.expr=up",
+)
+
+
+def test_default_firing_message_has_everything_on_call_needs() -> None:
+    """Alert name, severity, annotations, value, labels, duration and both links."""
+    msg = render(FACTS, kind="firing", route="r", now=1130.0, external_url="http://aw:9531/")
+    assert msg.title == "[FIRING] EndpointDown (critical) #12"
+    assert msg.notify_type == "failure"
+    for part in (
+        "captions is down",
+        "no answer for 5m",
+        "Value: 0",
+        "Firing for: 2m 10s",
+        'target="captions"',
+        "Incident: http://aw:9531/api/v1/incidents/12",
+        "Source: http://prom:9090/graph?g0.expr=up",
+    ):
+        assert part in msg.body
+
+
+def test_notify_type_follows_the_event() -> None:
+    """failure for firing, success for resolved, info for acks, warning otherwise."""
+    types = {
+        kind: render(FACTS, kind=kind, route="r", now=1000.0).notify_type  # type: ignore[arg-type]
+        for kind in ("firing", "repeat", "resolved", "acknowledged", "silenced", "escalation")
+    }
+    assert types == {
+        "firing": "failure",
+        "repeat": "failure",
+        "resolved": "success",
+        "acknowledged": "info",
+        "silenced": "warning",
+        "escalation": "warning",
+    }
+
+
+def test_resolved_message_says_how_long_and_by_whom() -> None:
+    """A resolved message counts the duration up to the resolution, not up to now."""
+    facts = from_any(
+        {**FACTS.to_json(), "state": "resolved", "resolved_at": 1060.0, "resolved_by": "bob"}
+    )
+    msg = render(facts, kind="resolved", route="r", now=5000.0)
+    assert msg.title.startswith("[RESOLVED]")
+    assert "Resolved after: 1m 0s by bob" in msg.body
+    assert "Incident:" not in msg.body  # no external_url, no link
+
+
+def test_reminder_title_is_numbered() -> None:
+    """A reminder says which one it is."""
+    msg = render(FACTS, kind="repeat", route="r", now=2200.0, seq=2)
+    assert msg.title == "[FIRING] EndpointDown (critical) #12 reminder 2"
+
+
+def test_route_template_wins_over_global_and_uses_annotation_language() -> None:
+    """Templates use $labels, $value and the humanize functions of rule annotations."""
+    route = Templates(title="{{ .Status }}: {{ $labels.target }} at {{ humanize $value }}")
+    glob = Templates(title="ignored", body="{{ .Route }} {{ $annotations.summary }}")
+    facts = from_any({**FACTS.to_json(), "value": 1234.5})
+    msg = render(facts, kind="acknowledged", route="oncall", now=1000.0, templates=(route, glob))
+    assert msg.title == "ACKNOWLEDGED: captions at 1.234k"
+    assert msg.body == "oncall captions is down"
+
+
+def test_broken_template_is_reported_in_the_text_not_raised() -> None:
+    """A template that fails to execute still yields a message naming the error."""
+    msg = render(
+        FACTS, kind="firing", route="r", now=0.0, templates=(Templates(title="{{ .Nope }}"),)
+    )
+    assert msg.title.startswith("<error expanding template:")
+    assert check("{{ .Nope }}") is None
+    assert check("{{ if }}") is not None
+
+
+def test_from_any_reads_the_api_shape() -> None:
+    """ISO-8601 times and the API's field names become Facts."""
+    facts = from_any(
+        {
+            "id": 3,
+            "state": "acknowledged",
+            "alertname": "X",
+            "severity": "warning",
+            "labels": {"alertname": "X"},
+            "annotations": {},
+            "value": 2,
+            "started_at": "1970-01-01T00:16:40Z",
+            "acknowledged_at": "1970-01-01T00:17:00Z",
+            "acknowledged_by": "alice",
+        }
+    )
+    assert (facts.started_at, facts.acknowledged_at, facts.value) == (1000.0, 1020.0, 2.0)
+    assert not facts.silenced

@@ -1,0 +1,81 @@
+"""What is remembered for rules: aiwatch's own samples, stored as a Prometheus scrape would."""
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry
+
+from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage
+
+Sample = tuple[str, Labels, float]
+"""Metric name (with ``_total``/``_bucket``/… suffix), sorted label pairs, value."""
+
+# prometheus-client yields these samples but the text format a Prometheus scrapes omits them.
+_OMITTED_SUFFIXES = ("_created", "_gsum", "_gcount")
+
+
+class SampleSource(Protocol):
+    """Anything that can list its current samples without rendering text."""
+
+    def iter_samples(self) -> Iterator[Sample]:
+        """Current samples, as they would appear on ``/metrics``."""
+        ...
+
+
+def registry_samples(registry: CollectorRegistry) -> Iterator[Sample]:
+    """The samples of a prometheus-client registry, read from the collectors' structures."""
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name.endswith(_OMITTED_SUFFIXES) and family.type != "gauge":
+                continue
+            yield sample.name, tuple(sorted(sample.labels.items())), float(sample.value)
+
+
+class SelfScraper:
+    """Appends the current samples to the store with ``job`` and ``instance`` labels.
+
+    Like a Prometheus scrape it also writes ``up 1`` and, for a series that disappeared since
+    the previous scrape, a staleness marker, so ``absent()`` and the lookback behave the same.
+    """
+
+    def __init__(
+        self,
+        storage: MemoryStorage,
+        sources: Callable[[], Iterable[Iterable[Sample]]],
+        *,
+        instance: str,
+        job: str = "aiwatch",
+        retention_ms: int,
+    ) -> None:
+        self.storage = storage
+        self._sources = sources
+        self._target = (("instance", instance), ("job", job))
+        self.retention_ms = retention_ms
+        self._previous: set[Labels] = set()
+
+    def scrape(self, t_ms: int) -> int:
+        """Store one scrape at ``t_ms``; returns how many samples were appended."""
+        current: set[Labels] = set()
+        self._append(current, "up", (), 1.0, t_ms)
+        for source in self._sources():
+            for name, labels, value in source:
+                self._append(current, name, labels, value, t_ms)
+        for gone in self._previous - current:
+            self.storage.append(dict(gone), t_ms, STALE_NAN)
+        self._previous = current
+        self.storage.drop_before(t_ms - self.retention_ms)
+        return len(current)
+
+    def _append(
+        self, seen: set[Labels], name: str, labels: Labels, value: float, t_ms: int
+    ) -> None:
+        merged = dict(labels)
+        merged.update(self._target)
+        merged["__name__"] = name
+        key = tuple(sorted((k, v) for k, v in merged.items() if v != ""))
+        if key in seen:
+            return
+        seen.add(key)
+        # A real NaN value is stored as NaN; only the exact stale bit pattern means "gone".
+        self.storage.append(merged, t_ms, value if not math.isnan(value) else math.nan)

@@ -10,6 +10,7 @@ import yaml
 from aiohttp import web
 
 from aiwatch.mockai.app import make_mock_app
+from aiwatch.mockai.behavior import validate
 
 
 def load_script(path: str) -> dict[str, Any]:
@@ -18,6 +19,16 @@ def load_script(path: str) -> dict[str, Any]:
     if not isinstance(document, dict) or set(document) - {"default", "models", "seed"}:
         msg = f"{path}: want a mapping with keys default, models, seed"
         raise ValueError(msg)
+    try:
+        validate(document.get("default") or {})
+        models = document.get("models") or {}
+        if not isinstance(models, dict):
+            raise ValueError("models must map model names to behaviours")
+        for layer in models.values():
+            validate(layer)
+    except ValueError as err:
+        msg = f"{path}: {err}"
+        raise ValueError(msg) from None
     return document
 
 

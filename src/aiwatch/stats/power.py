@@ -7,8 +7,9 @@ using the same variance of the difference as the tests:
 
 * per-unit variance of the difference with one unit in each arm:
   ``v = s²_a + s²_b`` (absolute) or ``v = s²_b/x̄_a² + s²_a x̄_b²/x̄_a⁴`` (relative, delta method);
-* sample size per arm for a minimum effect ``δ`` at power ``1 - β``:
-  ``n = ⌈(z_{1-α/2} + z_{1-β})² v / δ²⌉``;
+* sample size per arm for a minimum effect ``δ`` at power ``1 - β``: the smallest ``n`` whose
+  power (next line, with ``se = √(v/n)``) reaches ``1 - β``; the textbook
+  ``(z_{1-α/2} + z_{1-β})² v / δ²`` drops the far tail and is used as the upper bracket;
 * power reached with the current samples, ``se`` the standard error of the difference:
   ``Φ(|δ|/se - z_{1-α/2}) + Φ(-|δ|/se - z_{1-α/2})``.
 
@@ -20,7 +21,7 @@ the figure as a lower bound there.
 import math
 from dataclasses import dataclass
 
-from scipy import special
+from scipy import optimize, special
 
 from aiwatch.stats.frequentist import delta_variance, difference_variance
 from aiwatch.stats.guards import Guard, all_finite, check_pair, guarded
@@ -54,9 +55,24 @@ def unit_variance(control: SufficientStats, variant: SufficientStats, *, relativ
 
 
 def samples_per_arm(unit_var: float, *, minimum_effect: float, alpha: float, power: float) -> float:
-    """``(z_{1-α/2} + z_{power})² v / δ²``, not yet rounded up."""
+    """Samples per arm at which the two-sided power reaches ``power``, not yet rounded up.
+
+    The closed form ``(z_{1-α/2} + z_{power})² v / δ²`` ignores the far rejection region, so
+    it is an upper bound; the exact size (both tails, as statsmodels' ``NormalIndPower``) is
+    found below it by Brent's method.
+    """
     z = float(special.ndtri(1.0 - alpha / 2.0)) + float(special.ndtri(power))
-    return z * z * unit_var / (minimum_effect * minimum_effect)
+    upper = z * z * unit_var / (minimum_effect * minimum_effect)
+    if not (math.isfinite(upper) and upper > 0):
+        return upper
+
+    def shortfall(n: float) -> float:
+        return power_at(math.sqrt(unit_var / n), minimum_effect=minimum_effect, alpha=alpha) - power
+
+    lower = upper * 1e-3
+    if shortfall(upper) <= 0 or shortfall(lower) >= 0:
+        return upper
+    return float(optimize.brentq(shortfall, lower, upper, xtol=1e-9 * upper, rtol=1e-12))
 
 
 def power_at(stddev: float, *, minimum_effect: float, alpha: float) -> float:

@@ -50,6 +50,8 @@ def json_request(target: Target, path: str, payload: dict[str, Any]) -> Request:
 
 def secrets_of(target: Target) -> tuple[str, ...]:
     """Every secret value a probe of ``target`` may send, longest first, for scrubbing text."""
+    if target.api_key is None and not target.headers:
+        return ()
     values = [s.reveal() for s in target.headers.values()]
     if target.api_key is not None:
         values.append(target.api_key.reveal())
@@ -64,7 +66,7 @@ def scrub(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
-@dataclass
+@dataclass(slots=True)
 class Measurement:
     """What a probe has seen so far; filled in as bytes arrive so a timeout keeps it."""
 

@@ -241,3 +241,20 @@ def sprintf(fmt: str, *args: Any) -> str:
         extra = ", ".join(f"{go_type(a)}={sprint_value(a)}" for a in args[argi:])
         out.append(f"%!(EXTRA {extra})")
     return "".join(out)
+
+
+def format_e_shortest(v: float, *, upper: bool = False) -> str:
+    """``strconv.FormatFloat(v, 'e', -1, 64)`` (``'E'`` when ``upper``)."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    digits, _, exp = f"{v:.16e}".partition("e")
+    # The shortest mantissa that still round-trips.
+    for places in range(17):
+        candidate = f"{v:.{places}e}"
+        if float(candidate) == v:
+            digits, _, exp = candidate.partition("e")
+            break
+    text = f"{digits}e{exp[0]}{int(exp[1:]):02d}"
+    return text.upper() if upper else text

@@ -67,6 +67,26 @@ class Group:
         adjusted = now_ms * 1_000_000 - offset
         return (adjusted - adjusted % interval_ns + offset) // 1_000_000
 
+    def copy_state(self, old: "Group") -> None:
+        """Take over alert and staleness state from the group this one replaces (a reload).
+
+        Rules match by name and labels, in order, as in Prometheus' ``CopyState``.
+        """
+        available: dict[tuple[str, tuple[tuple[str, str], ...]], list[int]] = {}
+        for i, rule in enumerate(old.rules):
+            available.setdefault((rule.name, rule.spec.labels), []).append(i)
+        for i, rule in enumerate(self.rules):
+            indexes = available.get((rule.name, rule.spec.labels))
+            if not indexes:
+                continue
+            j = indexes.pop(0)
+            self._previous[i] = old._previous[j]
+            previous = old.rules[j]
+            if isinstance(rule, AlertingRule) and isinstance(previous, AlertingRule):
+                rule.active.update(previous.active)
+        self.last_evaluation_ms = old.last_evaluation_ms
+        self.evaluation_seconds = old.evaluation_seconds
+
     def alerting_rules(self) -> list[AlertingRule]:
         """The group's alerting rules, in file order."""
         return [r for r in self.rules if isinstance(r, AlertingRule)]

@@ -8,7 +8,6 @@ largest ``eval_time``, firing alerts are compared at the step that covers each a
 
 import asyncio
 import glob
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ import yaml
 from aiwatch.durations import format_duration, parse_duration
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.files import RuleFileError, load_rule_file
-from aiwatch.rules.gofmt import quote
+from aiwatch.rules.gofmt import format_e_shortest, quote
 from aiwatch.rules.group import Group
 from aiwatch.rules.query import LocalQuery
 from aiwatch.rules.series import SeriesError, expand_series, parse_metric
@@ -57,18 +56,7 @@ def go_labels(labels: Labels | dict[str, str]) -> str:
 
 def go_float_e(v: float) -> str:
     """``strconv.FormatFloat(v, 'E', -1, 64)``."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    digits, _, exp = f"{v:.16E}".partition("E")
-    # Shortest mantissa that still round-trips.
-    for places in range(17):
-        candidate = f"{v:.{places}E}"
-        if float(candidate) == v:
-            digits, _, exp = candidate.partition("E")
-            break
-    return f"{digits}E{exp[0]}{int(exp[1:]):02d}"
+    return format_e_shortest(v, upper=True)
 
 
 def go_duration(ms: int) -> str:

@@ -1,0 +1,76 @@
+"""Build the rule manager the daemon runs, from the loaded configuration."""
+
+import os
+
+import aiohttp
+
+from aiwatch.config.model import Config
+from aiwatch.promql.storage import MemoryStorage
+from aiwatch.rules.events import AlertSink
+from aiwatch.rules.manager import (
+    Clock,
+    EvaluationObserver,
+    ManagerOptions,
+    RuleManager,
+    load_groups,
+)
+from aiwatch.rules.query import DatasourceQuery, LocalQuery
+from aiwatch.rules.templates import TemplateQuery
+from aiwatch.rules.types import QueryFunc
+
+
+def build_manager(
+    config: Config,
+    *,
+    storage: MemoryStorage,
+    session: aiohttp.ClientSession | None,
+    sink: AlertSink | None,
+    state_dir: str | None,
+    clock: Clock | None = None,
+    on_evaluated: EvaluationObserver | None = None,
+) -> RuleManager:
+    """A manager for ``config``'s rule files; ``RuleFileError`` if any file is invalid.
+
+    Expressions go to ``datasource.url`` when configured (``session`` is then required),
+    else to ``storage``. Rule results (recorded series, ``ALERTS``) are written to
+    ``storage`` in both modes.
+    """
+    glob_base = os.path.dirname(os.path.abspath(config.path)) if config.path else "."
+    specs = load_groups(config.rule_files, base_dir=glob_base)
+    interval_s = config.global_.evaluation_interval
+    options = ManagerOptions(
+        evaluation_interval_s=interval_s,
+        external_labels=dict(config.global_.external_labels),
+        external_url=config.global_.external_url,
+    )
+    local = LocalQuery(storage, subquery_step_ms=round(interval_s * 1000))
+    query: QueryFunc = local
+    template_query: TemplateQuery | None = local.for_templates
+    if config.datasource is not None:
+        if session is None:
+            msg = "datasource.url needs an HTTP session"
+            raise ValueError(msg)
+        source = config.datasource
+        headers = {}
+        if source.bearer_token is not None:
+            headers["Authorization"] = f"Bearer {source.bearer_token.reveal()}"
+        auth = None
+        if source.basic_auth_username is not None:
+            password = source.basic_auth_password.reveal() if source.basic_auth_password else ""
+            auth = aiohttp.BasicAuth(source.basic_auth_username, password)
+        query = DatasourceQuery(
+            session, source.url, timeout_s=source.timeout, headers=headers, auth=auth
+        )
+        # The template ``query`` function is synchronous: it is only offered locally.
+        template_query = None
+    return RuleManager(
+        specs,
+        query=query,
+        appender=storage,
+        sink=sink,
+        options=options,
+        clock=clock,
+        state_dir=state_dir,
+        template_query=template_query,
+        on_evaluated=on_evaluated,
+    )

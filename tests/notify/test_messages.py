@@ -36,7 +36,7 @@ def test_default_firing_message_has_everything_on_call_needs() -> None:
 def test_notify_type_follows_the_event() -> None:
     """failure for firing, success for resolved, info for acks, warning otherwise."""
     types = {
-        kind: render(FACTS, kind=kind, route="r", now=1000.0).notify_type  # type: ignore[arg-type]
+        kind: render(FACTS, kind=kind, route="r", now=1000.0).notify_type
         for kind in ("firing", "repeat", "resolved", "acknowledged", "silenced", "escalation")
     }
     assert types == {

@@ -1,0 +1,93 @@
+"""Apprise delivery, off the event loop: each send runs in its own thread under a deadline.
+
+Apprise is synchronous. A plain daemon thread (not an executor) runs each send, so a
+notifier that hangs can neither block the loop nor hold the process open at exit.
+"""
+
+import asyncio
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass
+
+import apprise
+
+from aiwatch.config.model import Route
+from aiwatch.notify.messages import Message
+
+log = logging.getLogger("aiwatch.notify")
+
+DEFAULT_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class Destination:
+    """One place a route sends to: an Apprise URL, or an Apprise config file with tags.
+
+    ``key`` names it stably (``url0``, ``config``) so a retry can skip destinations that
+    already got the message, without the secret URL ever being stored.
+    """
+
+    key: str
+    url: str | None = None
+    config_path: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+def destinations(route: Route) -> list[Destination]:
+    """Where ``route`` sends, in order."""
+    out = [Destination(key=f"url{i}", url=u.reveal()) for i, u in enumerate(route.apprise)]
+    if route.apprise_config:
+        out.append(Destination(key="config", config_path=route.apprise_config, tags=route.tags))
+    return out
+
+
+def notify_blocking(destination: Destination, message: Message) -> str | None:
+    """Send one message now, in the calling thread; None on success, else why not."""
+    client = apprise.Apprise()
+    if destination.url is not None and not client.add(destination.url):
+        return "invalid Apprise URL"
+    if destination.config_path is not None:
+        config = apprise.AppriseConfig()
+        if not config.add(destination.config_path):
+            return f"cannot read Apprise config {destination.config_path}"
+        client.add(config)
+    if len(client) == 0:
+        return "no Apprise services (empty config or no tag match)"
+    result = client.notify(
+        title=message.title,
+        body=message.body,
+        notify_type=message.notify_type,
+        tag=list(destination.tags) if destination.tags else apprise.common.MATCH_ALL_TAG,
+    )
+    return None if bool(result) else "Apprise reported a failed delivery"
+
+
+async def deliver(
+    destination: Destination,
+    message: Message,
+    *,
+    time_limit: float = DEFAULT_TIMEOUT,
+) -> str | None:
+    """Send in a daemon thread, waiting at most ``time_limit``; None on success, else why."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[str | None] = loop.create_future()
+
+    def settle(result: str | None) -> None:
+        if not done.done():
+            done.set_result(result)
+
+    def work() -> None:
+        try:
+            result = notify_blocking(destination, message)
+        except Exception as err:  # Apprise plugins raise more than they document
+            log.exception("Apprise raised", extra={"destination": destination.key})
+            result = f"Apprise raised {type(err).__name__}"
+        with contextlib.suppress(RuntimeError):  # the loop closed while we sent
+            loop.call_soon_threadsafe(settle, result)
+
+    threading.Thread(target=work, name="aiwatch-apprise", daemon=True).start()
+    try:
+        return await asyncio.wait_for(asyncio.shield(done), time_limit)
+    except TimeoutError:
+        return f"timed out after {time_limit:g}s"

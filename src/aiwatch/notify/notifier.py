@@ -1,0 +1,262 @@
+"""The notifier: turns incident changes into outbox rows, and the outbox into deliveries.
+
+It never runs on the caller's time: ``on_incident`` only writes rows and wakes the
+sender; delivery, reminders and retries happen in ``run``, its own task.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from aiwatch.config.model import Config
+from aiwatch.notify import outbox
+from aiwatch.notify.deliver import DEFAULT_TIMEOUT, deliver, destinations
+from aiwatch.notify.facts import Facts, from_any
+from aiwatch.notify.messages import render
+from aiwatch.notify.routing import Planned, Routed, compile_routes, next_route, plan
+from aiwatch.notify.schedule import Clock, Watch, due, next_due, system_clock
+
+log = logging.getLogger("aiwatch.notify")
+
+T = TypeVar("T")
+
+MAX_IDLE = 1.0  # how long the sender sleeps at most between looks at the clock
+CONCURRENCY = 8
+
+
+class Store(Protocol):
+    """What the notifier needs from the incident store: its writer and reader threads."""
+
+    async def write(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(db)`` in the writer thread, in a transaction."""
+
+    async def read(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(db)`` where it may read."""
+
+
+Timeline = Callable[[int, str], Awaitable[None]]
+"""Append a ``notified`` event with a detail text to an incident's timeline."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one delivery attempt did, for metrics and the timeline."""
+
+    row: outbox.Row
+    error: str | None
+    sent_at: float
+
+
+Observer = Callable[[Outcome], None]
+
+
+class Notifier:
+    """The notifications of one daemon."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        config: Callable[[], Config],
+        timeline: Timeline | None = None,
+        observe: Observer | None = None,
+        clock: Clock = system_clock,
+        time_limit: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._timeline = timeline
+        self._observe = observe
+        self._clock = clock
+        self._time_limit = time_limit
+        self._wake = asyncio.Event()
+        self._routes_for: tuple[Any, tuple[Routed, ...]] = ((), ())
+
+    def routes(self) -> tuple[Routed, ...]:
+        """The current config's routes, parsed once per config."""
+        routes = self._config().notifications.routes
+        if self._routes_for[0] is not routes:
+            self._routes_for = (routes, compile_routes(routes))
+        return self._routes_for[1]
+
+    def _render(self, facts: Facts, planned: Planned, now: float) -> outbox.Queued:
+        config = self._config()
+        route = next((r.route for r in self.routes() if r.name == planned.route), None)
+        templates = [config.notifications.templates]
+        if route is not None:
+            templates.insert(0, route.templates)
+        message = render(
+            facts,
+            kind=planned.kind,
+            route=planned.route,
+            now=now,
+            templates=templates,
+            external_url=config.global_.external_url,
+            seq=planned.seq,
+        )
+        return outbox.Queued(planned=planned, incident_id=facts.id, message=message, event_at=now)
+
+    def _watched_routes(self, facts: Facts, planned: Sequence[Planned]) -> list[str]:
+        by_name = {r.name: r.route for r in self.routes()}
+        return [
+            p.route
+            for p in planned
+            if p.kind == "firing"
+            and (by_name[p.route].repeat_interval or by_name[p.route].escalate_after is not None)
+        ]
+
+    async def on_incident(self, incident: Any, event: str) -> None:
+        """The store's listener: queue what this incident change must tell, durably."""
+        facts = from_any(incident)
+        now = self._clock()
+        planned = plan(self.routes(), facts, event)
+        queued = [self._render(facts, p, now) for p in planned]
+        watch = self._watched_routes(facts, planned)
+        stops = event in ("acknowledged", "resolved", "silenced") or facts.silenced
+
+        def write(db: Any) -> None:
+            if queued:
+                outbox.enqueue(db, queued, now=now)
+            if stops:
+                outbox.unwatch(db, facts.id)
+            elif watch:
+                outbox.watch(db, facts, watch)
+
+        if queued or watch or stops:
+            await self._store.write(write)
+            self._wake.set()
+
+    def _watches(self, rows: Sequence[tuple[str, Facts]]) -> list[tuple[Watch, Facts]]:
+        routes = self.routes()
+        out = []
+        for name, facts in rows:
+            routed = next((r for r in routes if r.name == name), None)
+            if routed is None:
+                continue
+            after = next_route(routes, name)
+            watch = Watch(
+                incident_id=facts.id,
+                route=name,
+                started_at=facts.started_at,
+                repeat_interval=routed.route.repeat_interval,
+                escalate_after=routed.route.escalate_after,
+                escalate_to=after.name if after else None,
+            )
+            out.append((watch, facts))
+        return out
+
+    async def remind(self) -> float | None:
+        """Queue due reminders and escalations; returns when the next one falls due."""
+        now = self._clock()
+        watches = self._watches(await self._store.read(outbox.watched))
+        queued: list[outbox.Queued] = []
+        for watch, facts in watches:
+            for planned in due(watch, now):
+                item = self._render(facts, planned, now)
+                queued.append(item)
+        if queued:
+            added = await self._store.write(lambda db: outbox.enqueue(db, queued, now=now))
+            if added:
+                log.info("Queued reminders", extra={"count": added})
+        times = [t for w, _ in watches if (t := next_due(w, now)) is not None]
+        return min(times) if times else None
+
+    async def _attempt(self, row: outbox.Row) -> Outcome:
+        route = next((r.route for r in self.routes() if r.name == row.route), None)
+        if route is None:
+            gone = f"route {row.route!r} is no longer configured"
+            await self._store.write(lambda db: outbox.mark_dropped(db, row.id, error=gone))
+            return Outcome(row=row, error=gone, sent_at=self._clock())
+        delivered = set(row.delivered)
+        errors = []
+        for destination in destinations(route):
+            if destination.key in delivered:
+                continue
+            failure = await deliver(destination, row.message, time_limit=self._time_limit)
+            if failure is None:
+                delivered.add(destination.key)
+            else:
+                errors.append(f"{destination.key}: {failure}")
+        now = self._clock()
+        if not errors:
+            await self._store.write(
+                lambda db: outbox.mark_sent(db, row.id, now=now, delivered=delivered)
+            )
+            return Outcome(row=row, error=None, sent_at=now)
+        error = "; ".join(errors)
+        retry_in = outbox.backoff(row.attempts + 1)
+        await self._store.write(
+            lambda db: outbox.mark_failed(
+                db, row.id, now=now, delivered=delivered, error=error, retry_in=retry_in
+            )
+        )
+        log.warning(
+            "Notification failed; will retry",
+            extra={"route": row.route, "incident": row.incident_id, "err": error},
+        )
+        return Outcome(row=row, error=error, sent_at=now)
+
+    async def _record(self, outcome: Outcome) -> None:
+        row = outcome.row
+        result = "sent" if outcome.error is None else f"failed: {outcome.error}"
+        detail = f"route={row.route} kind={row.kind} attempt={row.attempts + 1} result={result}"
+        if self._observe is not None:
+            self._observe(outcome)
+        if self._timeline is not None:
+            try:
+                await self._timeline(row.incident_id, detail)
+            except Exception:  # the timeline is a record, not a reason to resend
+                log.exception("Cannot write the notified event", extra={"id": row.incident_id})
+
+    async def send_due(self) -> int:
+        """Attempt every row that is due now, a few at a time; returns how many."""
+        rows = await self._store.read(lambda db: outbox.due(db, now=self._clock()))
+        if not rows:
+            return 0
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(row: outbox.Row) -> None:
+            async with gate:
+                await self._record(await self._attempt(row))
+
+        await asyncio.gather(*(one(r) for r in rows))
+        return len(rows)
+
+    async def step(self) -> float:
+        """One pass: reminders, then deliveries; returns seconds until the next look."""
+        next_reminder = await self.remind()
+        while await self.send_due():
+            pass
+        next_retry = await self._store.read(outbox.next_attempt)
+        now = self._clock()
+        wait = MAX_IDLE
+        for moment in (next_reminder, next_retry):
+            if moment is not None:
+                wait = min(wait, max(moment - now, 0.0))
+        return wait
+
+    async def queue_length(self) -> int:
+        """The outbox backlog."""
+        return await self._store.read(outbox.pending_count)
+
+    async def run(self) -> None:
+        """Deliver until cancelled; a failing pass is logged and retried, never fatal."""
+        while True:
+            # Cleared before the pass, so a wake-up that arrives during it is not lost.
+            self._wake.clear()
+            try:
+                wait = await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Notification pass failed")
+                wait = MAX_IDLE
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.01))
+
+    def wake(self) -> None:
+        """Look at the outbox now (after ``on_incident`` from elsewhere, or in tests)."""
+        self._wake.set()

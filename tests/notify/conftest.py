@@ -1,0 +1,137 @@
+"""Fixtures for notification tests: a real JSON receiver, a hand-driven clock, a store."""
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from aiohttp import web
+
+T = TypeVar("T")
+
+
+class Clock:
+    """A clock that moves only when a test moves it."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Receiver:
+    """A real HTTP endpoint that Apprise's ``json://`` posts to; it can fail or stall."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.attempts = 0
+        self.fail_next = 0
+        self.delay = 0.0
+        self.port = 0
+        self.arrived = asyncio.Event()
+
+    def url(self, path: str = "hook", **params: str) -> str:
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        return f"json://127.0.0.1:{self.port}/{path}" + (f"?{query}" if query else "")
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return web.Response(status=500, text="down")
+        payload = json.loads(await request.read())
+        payload["path"] = request.path
+        self.received.append(payload)
+        self.arrived.set()
+        return web.Response(text="ok")
+
+    def titles(self, path: str | None = None) -> list[str]:
+        return [p["title"] for p in self.received if path is None or p["path"] == "/" + path]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A started receiver on a free loopback port."""
+    rec = Receiver()
+    app = web.Application()
+    app.router.add_post("/{path:.*}", rec.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    rec.port = runner.addresses[0][1]
+    yield rec
+    await runner.cleanup()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A hand-driven clock."""
+    return Clock()
+
+
+class ThreadStore:
+    """One writer thread over a real SQLite file, with the incident store's write/read API."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._jobs: list[tuple[Callable[[Any], Any], Future[Any]]] = []
+        self._cv = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        while True:
+            with self._cv:
+                while not self._jobs and not self._closed:
+                    self._cv.wait()
+                if not self._jobs:
+                    conn.close()
+                    return
+                fn, fut = self._jobs.pop(0)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                result = fn(conn)
+                conn.execute("COMMIT")
+                fut.set_result(result)
+            except BaseException as err:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                fut.set_exception(err)
+
+    async def write(self, fn: Callable[[Any], T]) -> T:
+        fut: Future[T] = Future()
+        with self._cv:
+            self._jobs.append((fn, fut))
+            self._cv.notify()
+        return await asyncio.wrap_future(fut)
+
+    read = write
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ThreadStore]:
+    """A store on a fresh SQLite file."""
+    s = ThreadStore(tmp_path / "aiwatch.db")
+    yield s
+    s.close()

@@ -94,22 +94,23 @@ def _compare(
     relative = experiment.difference == "relative"
     lower = metric.goal == "decrease"
     result = _test(experiment, control, variant, relative=relative, lower_is_better=lower)
-    row = ResultRow(metric=metric.name, variant=name, n=max(0, variant.n), mean=_mean(variant))
+    n, mean = max(0, variant.n), _mean(variant)
     if isinstance(result, Guard):
-        return dataclasses.replace(row, guard=result)
-    if isinstance(result, Posterior):
-        row = dataclasses.replace(
-            row,
-            lift=result.lift,
-            ci=result.ci,
-            chance_to_win=result.chance_to_win,
-            risk=result.risk,
-        )
-    else:
-        row = dataclasses.replace(row, lift=result.lift, ci=result.ci, p_value=result.p_value)
-    if min(control.n, variant.n) < experiment.min_samples:
-        row = dataclasses.replace(row, guard=Guard.TOO_FEW_SAMPLES)
-    return dataclasses.replace(row, power=_power(experiment, metric, control, variant))
+        return ResultRow(metric=metric.name, variant=name, n=n, mean=mean, guard=result)
+    too_few = min(control.n, variant.n) < experiment.min_samples
+    return ResultRow(
+        metric=metric.name,
+        variant=name,
+        n=n,
+        mean=mean,
+        lift=result.lift,
+        ci=result.ci,
+        p_value=None if isinstance(result, Posterior) else result.p_value,
+        chance_to_win=result.chance_to_win if isinstance(result, Posterior) else None,
+        risk=result.risk if isinstance(result, Posterior) else None,
+        guard=Guard.TOO_FEW_SAMPLES if too_few else None,
+        power=_power(experiment, metric, control, variant),
+    )
 
 
 def _test(
@@ -180,15 +181,19 @@ def _corrected(experiment: Experiment, rows: list[ResultRow]) -> list[ResultRow]
     out = []
     for i, r in enumerate(rows):
         adj = by_index.get(i, r.p_value)
-        row = dataclasses.replace(r, adjusted_p_value=adj)
-        outcome = _outcome(
-            row, lower_is_better=goals[r.metric] == "decrease", alpha=experiment.alpha
+        lower = goals[r.metric] == "decrease"
+        outcome = _outcome(r, adj, lower_is_better=lower, alpha=experiment.alpha)
+        out.append(
+            dataclasses.replace(
+                r, adjusted_p_value=adj, outcome=outcome, significant=outcome is not None
+            )
         )
-        out.append(dataclasses.replace(row, outcome=outcome, significant=outcome is not None))
     return out
 
 
-def _outcome(row: ResultRow, *, lower_is_better: bool, alpha: float) -> Outcome | None:
+def _outcome(
+    row: ResultRow, adjusted_p_value: float | None, *, lower_is_better: bool, alpha: float
+) -> Outcome | None:
     """Better or worse than the control, when the evidence is significant and unguarded."""
     if row.guard is not None or row.lift is None:
         return None
@@ -196,7 +201,7 @@ def _outcome(row: ResultRow, *, lower_is_better: bool, alpha: float) -> Outcome 
         if row.chance_to_win > 1.0 - alpha:
             return "better"
         return "worse" if row.chance_to_win < alpha else None
-    if row.adjusted_p_value is None or row.adjusted_p_value >= alpha:
+    if adjusted_p_value is None or adjusted_p_value >= alpha:
         return None
     improved = row.lift < 0 if lower_is_better else row.lift > 0
     return "better" if improved else "worse"

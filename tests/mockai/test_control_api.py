@@ -90,6 +90,15 @@ async def test_error_rate_is_random_but_repeatable_with_a_seed(
     assert await pattern() == first
 
 
+async def test_error_rate_with_a_fault_sends_that_fault_sometimes(
+    mock_url: str, http: aiohttp.ClientSession
+) -> None:
+    """error_rate 0.3 with fault rate_limited: some 429s, the rest normal replies."""
+    await http.post(f"{mock_url}/_mock/behavior", json={"error_rate": 0.3, "fault": "rate_limited"})
+    statuses = [(await chat(http, mock_url))[0] for _ in range(40)]
+    assert set(statuses) == {200, 429}
+
+
 async def test_latency_jitter_spreads_latencies(mock_url: str, http: aiohttp.ClientSession) -> None:
     """latency 50 ms with 100 ms jitter: every answer takes 50–200 ms and they differ."""
     await http.post(f"{mock_url}/_mock/behavior", json={"latency": 0.05, "latency_jitter": 0.1})

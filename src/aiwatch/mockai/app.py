@@ -121,8 +121,13 @@ async def _prepare(
         f"Bearer {state.api_key}"
     ):
         b = build({"fault": "invalid_api_key", "latency": b.latency})
-    elif b.error_rate and state.rng.random() < b.error_rate:
-        b = build(dataclass_layer(b), {"fault": b.fault or "server_error"})
+    elif b.error_rate:
+        # With an error rate, fault/status describe the error sent that often; else a reply.
+        if state.rng.random() < b.error_rate:
+            erring = b.fault or (None if b.answers_error() else "server_error")
+            b = build(dataclass_layer(b), {"fault": erring})
+        else:
+            b = build(dataclass_layer(b), {"fault": None, "status": 200})
     state.stats[f"kind:{kind}"] += 1
     return body, b
 

@@ -5,4 +5,6 @@ from typing import Any
 
 from aiohttp import web
 
-COMPONENTS: tuple[Callable[[web.Application], Any], ...] = ()
+from aiwatch.probes import web as probes_web
+
+COMPONENTS: tuple[Callable[[web.Application], Any], ...] = (probes_web.setup,)

@@ -1,0 +1,153 @@
+"""The probe series in the Prometheus text format, written by hand because scrapes must be fast.
+
+prometheus-client spends ~20 µs per sample line; with thousands of targets of ~80 lines each
+that is seconds per scrape. This renderer writes each line with one f-string from label text
+cached per target, so a line costs well under a microsecond.
+"""
+
+import math
+from collections.abc import Callable, Iterable
+from itertools import accumulate
+
+from aiwatch import metrics
+from aiwatch.probes.series import HISTOGRAMS, ProbeSeries, TargetSeries, escape, format_le
+
+Lines = list[str]
+
+
+def _value(value: float) -> str:
+    """A sample value as the text format spells it."""
+    if math.isfinite(value):
+        return repr(float(value))
+    if math.isnan(value):
+        return "NaN"
+    return "+Inf" if value > 0 else "-Inf"
+
+
+def _header(metric: metrics.MetricDef) -> str:
+    help_text = metric.help.replace("\\", "\\\\").replace("\n", "\\n")
+    name = metric.name
+    return f"# HELP {name}{'_total' if metric.type == 'counter' else ''} {help_text}\n" + (
+        f"# TYPE {name}{'_total' if metric.type == 'counter' else ''} {metric.type}\n"
+    )
+
+
+def _success(s: TargetSeries, out: Lines) -> None:
+    if s.success is not None:
+        out.append(f"aiwatch_probe_success{{{s.label_text}}} {s.success!r}\n")
+
+
+def _probes(s: TargetSeries, out: Lines) -> None:
+    lbl = s.label_text
+    for result, n in s.probes.items():
+        out.append(f'aiwatch_probes_total{{{lbl},result="{result}"}} {n}\n')
+
+
+def _errors(s: TargetSeries, out: Lines) -> None:
+    if s.errors:
+        lbl = s.label_text
+        for error_type, n in sorted(s.errors.items()):
+            out.append(f'aiwatch_probe_errors_total{{{lbl},error_type="{error_type}"}} {n}\n')
+
+
+def _histogram(index: int) -> Callable[[TargetSeries, Lines], None]:
+    spec = HISTOGRAMS[index]
+    name = spec.metric.name
+    # One %-template per histogram with a placeholder for the target's labels: filling it is
+    # two C-level calls per target instead of one Python f-string per line.
+    bounds = [*(format_le(b) for b in spec.buckets), "+Inf"]
+    template = "".join(f'{name}_bucket{{\0,le="{le}"}} %d\n' for le in bounds)
+    template += f"{name}_sum{{\0}} %s\n{name}_count{{\0}} %d\n"
+
+    def render(s: TargetSeries, out: Lines) -> None:
+        histogram = s.histograms[index]
+        if histogram is None:
+            return
+        values = (*accumulate(histogram.counts), _value(histogram.sum), histogram.count)
+        out.append(template.replace("\0", s.label_template) % values)
+
+    return render
+
+
+def _tokens(s: TargetSeries, out: Lines) -> None:
+    if s.tokens is not None:
+        lbl = s.label_text
+        for kind, n in s.tokens.items():
+            out.append(f'aiwatch_probe_tokens_total{{{lbl},type="{kind}"}} {n}\n')
+
+
+def _cost(s: TargetSeries, out: Lines) -> None:
+    if s.cost is not None:
+        out.append(f"aiwatch_probe_cost_usd_total{{{s.label_text}}} {_value(s.cost)}\n")
+
+
+def _status(s: TargetSeries, out: Lines) -> None:
+    if s.status_code is not None:
+        out.append(f"aiwatch_probe_http_status_code{{{s.label_text}}} {s.status_code!r}\n")
+
+
+def _last_run(s: TargetSeries, out: Lines) -> None:
+    if s.last_run is not None:
+        line = f"aiwatch_probe_last_run_timestamp_seconds{{{s.label_text}}} {s.last_run!r}\n"
+        out.append(line)
+
+
+def _skipped(s: TargetSeries, out: Lines) -> None:
+    out.append(f"aiwatch_probes_skipped_total{{{s.label_text}}} {s.skipped}\n")
+
+
+def _ratelimit(s: TargetSeries, out: Lines) -> None:
+    if s.ratelimit:
+        lbl = s.label_text
+        for resource, value in sorted(s.ratelimit.items()):
+            line = f'aiwatch_ratelimit_remaining{{{lbl},resource="{resource}"}} {_value(value)}\n'
+            out.append(line)
+
+
+def _info(s: TargetSeries, out: Lines) -> None:
+    if s.info is not None:
+        model, fingerprint = escape(s.info[0]), escape(s.info[1])
+        out.append(
+            f'aiwatch_target_info{{{s.label_text},response_model="{model}",'
+            f'system_fingerprint="{fingerprint}"}} 1\n'
+        )
+
+
+FAMILIES: tuple[tuple[str, Callable[[TargetSeries, Lines], None]], ...] = (
+    (_header(metrics.PROBE_SUCCESS), _success),
+    (_header(metrics.PROBES), _probes),
+    (_header(metrics.PROBE_ERRORS), _errors),
+    *((_header(spec.metric), _histogram(i)) for i, spec in enumerate(HISTOGRAMS)),
+    (_header(metrics.PROBE_TOKENS), _tokens),
+    (_header(metrics.PROBE_COST), _cost),
+    (_header(metrics.PROBE_STATUS), _status),
+    (_header(metrics.PROBE_LAST_RUN), _last_run),
+    (_header(metrics.PROBES_SKIPPED), _skipped),
+    (_header(metrics.RATELIMIT_REMAINING), _ratelimit),
+    (_header(metrics.TARGET_INFO), _info),
+)
+"""Every probe metric family in exposition order: its HELP/TYPE header and line writer."""
+
+
+def render_lines(targets: Iterable[TargetSeries], *, overflow: int = 0) -> Lines:
+    """The text-format lines of ``targets``, each family's samples together under its header."""
+    series = list(targets)
+    out: Lines = []
+    for header, write in FAMILIES:
+        start = len(out)
+        out.append(header)
+        for s in series:
+            write(s, out)
+        if len(out) == start + 1:
+            del out[start]  # no samples: no header either
+    if overflow:
+        labels = f'label="error_type",metric="{metrics.PROBE_ERRORS.name}_total"'
+        out.append(_header(metrics.LABEL_OVERFLOW))
+        out.append(f"{metrics.LABEL_OVERFLOW.name}_total{{{labels}}} {overflow}\n")
+    return out
+
+
+def render(store: ProbeSeries) -> bytes:
+    """All probe series of ``store`` in the text format."""
+    lines = render_lines(store.targets.values(), overflow=store.overflow)
+    return "".join(lines).encode()

@@ -1,0 +1,223 @@
+"""When probes run: each target on its own interval, spread by name, on shards, through reloads."""
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aiohttp
+
+from aiwatch.config.model import Target
+from aiwatch.probes import make_session, run_probe
+from aiwatch.probes.result import ErrorType, ProbeResult
+from aiwatch.probes.series import ProbeSeries, TargetSeries
+
+log = logging.getLogger("aiwatch.probes")
+
+TIMEOUT_GUARD = 0.25
+"""Slack over a target's timeout before the scheduler itself cancels a probe.
+
+``run_probe`` enforces the timeout on the exchange; this outer bound also covers the work
+around it, so nothing an endpoint does can keep a probe running much past its timeout.
+"""
+
+
+def _hash(name: str) -> bytes:
+    return hashlib.sha256(name.encode()).digest()
+
+
+def shard_of(name: str, count: int) -> int:
+    """The shard (0 … count-1) a target name belongs to; stable across processes and hosts."""
+    return int.from_bytes(_hash(name)[:8], "big") % count
+
+
+def offset_of(name: str, interval: float) -> float:
+    """A target's stable phase within its interval, as Prometheus spreads its scrapes."""
+    fraction = int.from_bytes(_hash(name)[8:16], "big") / 2.0**64
+    return fraction * interval
+
+
+def first_due(*, name: str, interval: float, now: float) -> float:
+    """The first wall-clock time at or after ``now`` that is on the target's phase."""
+    phase = offset_of(name, interval)
+    return math.ceil((now - phase) / interval) * interval + phase
+
+
+def failed_result(
+    target: Target, *, error_type: ErrorType | None, error: str, started: float, duration: float
+) -> ProbeResult:
+    """A result for a probe that the scheduler itself had to end (or that raised)."""
+    return ProbeResult(
+        target=target.name,
+        success=False,
+        error_type=error_type,
+        error=error,
+        status_code=None,
+        duration=duration,
+        time_to_first_byte=None,
+        time_to_first_token=None,
+        time_per_output_token=None,
+        input_tokens=None,
+        output_tokens=None,
+        cost_usd=None,
+        ratelimit_remaining_requests=None,
+        ratelimit_remaining_tokens=None,
+        response_model=None,
+        system_fingerprint=None,
+        embedding_dimensions=None,
+        checks=(),
+        started_at=started,
+        finished_at=started + duration,
+        request_summary="",
+        response_excerpt="",
+    )
+
+
+async def probe_once(
+    target: Target, session: aiohttp.ClientSession, *, prompt_index: int = 0
+) -> ProbeResult:
+    """``run_probe`` bounded once more by the target's timeout (plus ``TIMEOUT_GUARD``)."""
+    started, start = time.time(), time.perf_counter()
+    try:
+        async with asyncio.timeout(target.timeout + TIMEOUT_GUARD):
+            return await run_probe(target, session, prompt_index=prompt_index)
+    except TimeoutError:
+        message = f"probe cancelled by the scheduler after the {target.timeout:g}s timeout"
+        error_type: ErrorType | None = "timeout"
+    except Exception as exc:  # a bug must not stop the schedule; it shows as error_type="other"
+        log.exception("Probe raised", extra={"target": target.name})
+        message, error_type = f"internal error: {type(exc).__name__}", None
+    duration = time.perf_counter() - start
+    return failed_result(
+        target, error_type=error_type, error=message, started=started, duration=duration
+    )
+
+
+@dataclass(eq=False)
+class Entry:
+    """One scheduled target: its schedule, session, running probe and last result."""
+
+    target: Target
+    series: TargetSeries
+    start: float
+    """Loop time of slot 0; slot k is due at ``start + k * interval`` (no drift)."""
+    slot: int = 0
+    handle: asyncio.TimerHandle | None = None
+    task: asyncio.Task[None] | None = None
+    session: aiohttp.ClientSession | None = None
+    runs: int = 0
+    last: ProbeResult | None = None
+
+    @property
+    def due(self) -> float:
+        """Loop time of the next slot."""
+        return self.start + self.slot * self.target.interval
+
+
+class Scheduler:
+    """Runs every target of this shard on its interval and folds results into ``series``."""
+
+    def __init__(
+        self, *, series: ProbeSeries, shard: tuple[int, int] = (0, 1), record_lag: bool = False
+    ) -> None:
+        self.series = series
+        self.shard = shard
+        self.entries: dict[str, Entry] = {}
+        self.configured: tuple[Target, ...] = ()
+        self.lags: deque[float] | None = deque(maxlen=1 << 16) if record_lag else None
+        """Recent scheduling lags (seconds from due to probe start), for benchmarks."""
+        self._running = False
+
+    def in_shard(self, name: str) -> bool:
+        """Whether this instance probes the target called ``name``."""
+        index, count = self.shard
+        return count <= 1 or shard_of(name, count) == index
+
+    async def update(self, targets: Iterable[Target]) -> None:
+        """Apply a (re)loaded target list: add, change and remove without touching the rest."""
+        self.configured = tuple(targets)
+        wanted = {t.name: t for t in self.configured if self.in_shard(t.name)}
+        for name in [n for n in self.entries if n not in wanted]:
+            await self._drop(name)
+            self.series.remove(name)
+        for name, target in wanted.items():
+            entry = self.entries.get(name)
+            if entry is not None and entry.target == target:
+                continue
+            if entry is not None:
+                await self._drop(name)
+            self._add(target)
+
+    def start(self) -> None:
+        """Begin firing the timers of every known target."""
+        self._running = True
+        for entry in self.entries.values():
+            self._arm(entry)
+
+    async def stop(self) -> None:
+        """Cancel timers and running probes; close every session."""
+        self._running = False
+        for name in list(self.entries):
+            await self._drop(name)
+
+    def _add(self, target: Target) -> None:
+        loop = asyncio.get_running_loop()
+        now, wall = loop.time(), time.time()
+        start = now + first_due(name=target.name, interval=target.interval, now=wall) - wall
+        entry = self.entries[target.name] = Entry(
+            target=target, series=self.series.ensure(target), start=start
+        )
+        if self._running:
+            self._arm(entry)
+
+    async def _drop(self, name: str) -> None:
+        entry = self.entries.pop(name)
+        if entry.handle is not None:
+            entry.handle.cancel()
+        if entry.task is not None and not entry.task.done():
+            entry.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await entry.task
+        if entry.session is not None:
+            await entry.session.close()
+
+    def _arm(self, entry: Entry) -> None:
+        loop = asyncio.get_running_loop()
+        entry.handle = loop.call_at(entry.due, self._fire, entry)
+
+    def _fire(self, entry: Entry) -> None:
+        due = entry.due
+        if entry.task is not None and not entry.task.done():
+            entry.series.skip()
+        else:
+            entry.task = asyncio.get_running_loop().create_task(self._probe(entry, due))
+        now = asyncio.get_running_loop().time()
+        entry.slot += 1
+        if entry.due <= now:
+            # The loop was blocked for more than an interval: resume on the next future slot
+            # of the same grid rather than firing a burst of catch-up probes.
+            entry.slot = math.floor((now - entry.start) / entry.target.interval) + 1
+        self._arm(entry)
+
+    async def _probe(self, entry: Entry, due: float) -> None:
+        if self.lags is not None:
+            self.lags.append(asyncio.get_running_loop().time() - due)
+        if entry.session is None:
+            entry.session = make_session(entry.target)
+        index = entry.runs
+        entry.runs += 1
+        result = await probe_once(entry.target, entry.session, prompt_index=index)
+        entry.last = result
+        entry.series.observe(result)
+
+    def next_due(self, name: str) -> float | None:
+        """Wall-clock time of the target's next probe, or None if this instance does not run it."""
+        entry = self.entries.get(name)
+        if entry is None or not self._running:
+            return None
+        return time.time() + entry.due - asyncio.get_running_loop().time()

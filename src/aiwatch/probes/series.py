@@ -1,0 +1,289 @@
+"""What is exposed about probes: per target the counters, gauges and histograms of SPEC §3."""
+
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from aiwatch import metrics
+from aiwatch.config.model import Target
+from aiwatch.probes.result import ERROR_TYPES, ProbeResult
+
+Labels = tuple[tuple[str, str], ...]
+Sample = tuple[str, Labels, float]
+"""Metric name (with its ``_total``/``_bucket``/… suffix), sorted label pairs, value."""
+
+RESERVED_LABELS = frozenset(
+    {
+        "target",
+        "kind",
+        "feature",
+        "model",
+        # Labels that individual probe metrics add on top of the target's own.
+        "result",
+        "error_type",
+        "type",
+        "resource",
+        "le",
+        "response_model",
+        "system_fingerprint",
+    }
+)
+INFO_VALUE_MAX = 128
+OTHER = "other"
+_KNOWN_ERRORS = frozenset(ERROR_TYPES)
+
+
+def series_labels(target: Target) -> Labels:
+    """The labels every series of ``target`` carries, in exposition order.
+
+    ``target``, ``kind``, ``feature`` and ``model`` come first; then the target's own
+    ``labels``. A user label whose name aiwatch uses itself (or that starts with ``__``) is
+    renamed ``exported_<name>``, as Prometheus does with clashing target labels, so it can never
+    overwrite or duplicate one of aiwatch's.
+    """
+    own = [
+        ("target", target.name),
+        ("kind", target.kind),
+        ("feature", target.feature),
+        ("model", target.model),
+    ]
+    taken = {name for name, _ in own}
+    extra: dict[str, str] = {}
+    for name, value in target.labels.items():
+        out = name
+        while out in RESERVED_LABELS or out.startswith("__") or out in taken or out in extra:
+            out = "exported_" + out
+        extra[out] = value
+    return (*own, *sorted(extra.items()))
+
+
+def escape(value: str) -> str:
+    """A label value escaped for the text format: backslash, double quote and newline."""
+    if "\\" in value or '"' in value or "\n" in value:
+        return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return value
+
+
+def label_text(labels: Labels) -> str:
+    """``name="value",…`` for the text format."""
+    return ",".join(f'{name}="{escape(value)}"' for name, value in labels)
+
+
+def truncate(value: str) -> str:
+    """An info label value cut to ``INFO_VALUE_MAX`` characters."""
+    return value if len(value) <= INFO_VALUE_MAX else value[:INFO_VALUE_MAX]
+
+
+class Histogram:
+    """Observations of one histogram of one target: per-bucket counts, sum and count."""
+
+    __slots__ = ("buckets", "count", "counts", "sum")
+
+    def __init__(self, buckets: tuple[float, ...]) -> None:
+        self.buckets = buckets
+        self.counts = [0] * (len(buckets) + 1)  # the last one is the +Inf overflow
+        self.sum = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        """Count ``value`` in the first bucket whose upper bound is at least ``value``."""
+        self.counts[bisect_left(self.buckets, value)] += 1
+        self.sum += value
+        self.count += 1
+
+    def cumulative(self) -> Iterator[int]:
+        """Bucket counts as exposed: each includes every smaller bucket."""
+        total = 0
+        for n in self.counts:
+            total += n
+            yield total
+
+
+@dataclass(frozen=True)
+class HistogramSpec:
+    """Which ``ProbeResult`` field feeds which histogram."""
+
+    metric: metrics.MetricDef
+    field: str
+    buckets: tuple[float, ...]
+
+
+HISTOGRAMS = (
+    HistogramSpec(metrics.PROBE_DURATION, "duration", metrics.DURATION_BUCKETS),
+    HistogramSpec(metrics.PROBE_TTFB, "time_to_first_byte", metrics.DURATION_BUCKETS),
+    HistogramSpec(metrics.PROBE_TTFT, "time_to_first_token", metrics.TTFT_BUCKETS),
+    HistogramSpec(metrics.PROBE_TPOT, "time_per_output_token", metrics.TPOT_BUCKETS),
+)
+
+
+def _streams(target: Target) -> bool:
+    return target.kind == "openai_chat" and target.stream
+
+
+class TargetSeries:
+    """Every probe series of one target; ``version`` changes with each update."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.labels = series_labels(target)
+        self.label_text = label_text(self.labels)
+        self.label_template = self.label_text.replace("%", "%%")
+        """The label text made safe to splice into a %-format template."""
+        self.version = 0
+        self.success: float | None = None
+        self.probes = {"success": 0, "failure": 0}
+        self.errors: dict[str, int] = {}
+        # Histograms a target's kind always fills start at zero so rate() sees the first
+        # observation; the others (TTFT of a non-streaming target) appear only if ever observed.
+        self.histograms: list[Histogram | None] = [
+            Histogram(spec.buckets)
+            if spec.field in ("duration", "time_to_first_byte") or _streams(target)
+            else None
+            for spec in HISTOGRAMS
+        ]
+        has_usage = target.kind != "http"
+        self.tokens: dict[str, int] | None = {"input": 0, "output": 0} if has_usage else None
+        self.cost: float | None = 0.0 if target.price is not None else None
+        self.status_code: float | None = None
+        self.last_run: float | None = None
+        self.skipped = 0
+        self.ratelimit: dict[str, float] = {}
+        self.info: tuple[str, str] | None = None
+        self.overflow = 0
+
+    def observe(self, result: ProbeResult) -> None:
+        """Fold one probe's result into the series."""
+        self.success = 1.0 if result.success else 0.0
+        self.probes["success" if result.success else "failure"] += 1
+        if not result.success:
+            # A failure without a cause (aiwatch itself broke) or with one outside the taxonomy
+            # is counted as "other"; only the unexpected values count as label overflow.
+            error_type: str = result.error_type or OTHER
+            if error_type not in _KNOWN_ERRORS and error_type != OTHER:
+                self.overflow += 1
+            if error_type not in _KNOWN_ERRORS:
+                error_type = OTHER
+            self.errors[error_type] = self.errors.get(error_type, 0) + 1
+        for i, spec in enumerate(HISTOGRAMS):
+            value = getattr(result, spec.field)
+            if value is None:
+                continue
+            histogram = self.histograms[i]
+            if histogram is None:
+                histogram = self.histograms[i] = Histogram(spec.buckets)
+            histogram.observe(value)
+        if result.input_tokens is not None or result.output_tokens is not None:
+            if self.tokens is None:
+                self.tokens = {"input": 0, "output": 0}
+            self.tokens["input"] += result.input_tokens or 0
+            self.tokens["output"] += result.output_tokens or 0
+        if result.cost_usd is not None:
+            self.cost = (self.cost or 0.0) + result.cost_usd
+        if result.status_code is not None:
+            self.status_code = float(result.status_code)
+        self.last_run = result.finished_at
+        # Rate-limit headroom and the model keep their newest reported value: a timeout
+        # reports nothing, and the series should not flap in and out because of it.
+        if result.ratelimit_remaining_requests is not None:
+            self.ratelimit["requests"] = result.ratelimit_remaining_requests
+        if result.ratelimit_remaining_tokens is not None:
+            self.ratelimit["tokens"] = result.ratelimit_remaining_tokens
+        if result.response_model is not None or result.system_fingerprint is not None:
+            self.info = (
+                truncate(result.response_model or ""),
+                truncate(result.system_fingerprint or ""),
+            )
+        self.version += 1
+
+    def skip(self) -> None:
+        """Count a probe not started because the previous one still ran."""
+        self.skipped += 1
+        self.version += 1
+
+    def samples(self) -> Iterator[tuple[str, tuple[tuple[str, str], ...], float]]:
+        """This target's samples, family by family, with only the per-sample extra labels."""
+        if self.success is not None:
+            yield metrics.PROBE_SUCCESS.name, (), self.success
+        for result, n in self.probes.items():
+            yield metrics.PROBES.name + "_total", (("result", result),), n
+        for error_type, n in sorted(self.errors.items()):
+            yield metrics.PROBE_ERRORS.name + "_total", (("error_type", error_type),), n
+        for spec, histogram in zip(HISTOGRAMS, self.histograms, strict=True):
+            if histogram is None:
+                continue
+            name = spec.metric.name
+            for le, n in zip(_LE_TEXT[spec.field], histogram.cumulative(), strict=True):
+                yield name + "_bucket", (("le", le),), n
+            yield name + "_sum", (), histogram.sum
+            yield name + "_count", (), histogram.count
+        if self.tokens is not None:
+            for kind, n in self.tokens.items():
+                yield metrics.PROBE_TOKENS.name + "_total", (("type", kind),), n
+        if self.cost is not None:
+            yield metrics.PROBE_COST.name + "_total", (), self.cost
+        if self.status_code is not None:
+            yield metrics.PROBE_STATUS.name, (), self.status_code
+        if self.last_run is not None:
+            yield metrics.PROBE_LAST_RUN.name, (), self.last_run
+        yield metrics.PROBES_SKIPPED.name + "_total", (), self.skipped
+        for resource, value in sorted(self.ratelimit.items()):
+            yield metrics.RATELIMIT_REMAINING.name, (("resource", resource),), value
+        if self.info is not None:
+            model, fingerprint = self.info
+            extra = (("response_model", model), ("system_fingerprint", fingerprint))
+            yield metrics.TARGET_INFO.name, extra, 1.0
+
+
+def format_le(bound: float) -> str:
+    """A bucket bound as Prometheus writes it (``0.01``, ``1``, ``+Inf``)."""
+    text = repr(float(bound))
+    return text[:-2] if text.endswith(".0") else text
+
+
+_LE_TEXT = {spec.field: (*(format_le(b) for b in spec.buckets), "+Inf") for spec in HISTOGRAMS}
+
+
+class ProbeSeries:
+    """The probe metrics store: one ``TargetSeries`` per probed target."""
+
+    def __init__(self) -> None:
+        self.targets: dict[str, TargetSeries] = {}
+        self.version = 0
+
+    def ensure(self, target: Target) -> TargetSeries:
+        """The series of ``target``, created (or recreated if its labels changed) as needed."""
+        current = self.targets.get(target.name)
+        if current is not None and current.labels == series_labels(target):
+            current.target = target
+            return current
+        series = self.targets[target.name] = TargetSeries(target)
+        self.version += 1
+        return series
+
+    def remove(self, name: str) -> None:
+        """Forget a target: its series disappear from the exposition."""
+        if self.targets.pop(name, None) is not None:
+            self.version += 1
+
+    def observe(self, result: ProbeResult) -> None:
+        """Fold a result into its target's series (ignored for a target no longer known)."""
+        series = self.targets.get(result.target)
+        if series is not None:
+            series.observe(result)
+
+    @property
+    def overflow(self) -> int:
+        """Label values folded into ``other`` across all targets."""
+        return sum(s.overflow for s in self.targets.values())
+
+    def iter_samples(self) -> Iterator[Sample]:
+        """Every current sample as on ``/metrics``, without rendering text (for the rules)."""
+        for series in self.targets.values():
+            base = series.labels
+            for name, extra, value in series.samples():
+                labels = tuple(sorted(base + extra)) if extra else tuple(sorted(base))
+                yield name, labels, float(value)
+        overflow = self.overflow
+        if overflow:
+            labels = (("label", "error_type"), ("metric", metrics.PROBE_ERRORS.name + "_total"))
+            yield metrics.LABEL_OVERFLOW.name + "_total", labels, float(overflow)

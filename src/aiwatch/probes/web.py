@@ -1,0 +1,132 @@
+"""The probes component: the scheduler's lifecycle, its reloads, ``/probe`` and the targets API."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from aiwatch.config import Config
+from aiwatch.config.model import Target
+from aiwatch.probes import make_session
+from aiwatch.probes.exposition import render
+from aiwatch.probes.report import debug_text, target_entry
+from aiwatch.probes.result import ProbeResult
+from aiwatch.probes.scheduler import Scheduler, probe_once, shard_of
+from aiwatch.probes.series import ProbeSeries
+from aiwatch.web.app import EXPOSITION, RENDERERS, STATE
+from aiwatch.web.envelope import fail, ok
+
+PROBE_SERIES = web.AppKey("probe_series", ProbeSeries)
+"""The probe metrics store; ``iter_samples()`` lists its samples without rendering text."""
+PROBE_SCHEDULER = web.AppKey("probe_scheduler", Scheduler)
+
+
+class OnDemand:
+    """Probes run for ``GET /probe``: one at a time per target, shared by concurrent callers."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, asyncio.Task[ProbeResult]] = {}
+
+    async def probe(self, target: Target) -> ProbeResult:
+        """Probe ``target`` now with a fresh session (or join the probe already running)."""
+        task = self._running.get(target.name)
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(self._run(target))
+            self._running[target.name] = task
+            task.add_done_callback(lambda _: self._forget(target.name, task))
+        # A caller that goes away must not cancel the probe others may be waiting for.
+        return await asyncio.shield(task)
+
+    def _forget(self, name: str, task: asyncio.Task[ProbeResult]) -> None:
+        if self._running.get(name) is task:
+            del self._running[name]
+
+    @staticmethod
+    async def _run(target: Target) -> ProbeResult:
+        async with make_session(target) as session:
+            return await probe_once(target, session)
+
+    async def close(self) -> None:
+        """Cancel probes still running at shutdown."""
+        for task in list(self._running.values()):
+            task.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+
+ON_DEMAND = web.AppKey("probe_on_demand", OnDemand)
+
+
+def _configured(config: Config, name: str) -> Target:
+    found = next((t for t in config.targets if t.name == name), None)
+    if found is None:
+        fail(404, "not_found", f"no configured target named {name!r}")
+    return found
+
+
+async def handle_probe(request: web.Request) -> web.Response:
+    """GET /probe?target=NAME[&debug=true]: probe a configured target now, like blackbox's."""
+    name = request.query.get("target", "")
+    if not name:
+        fail(400, "bad_data", "the 'target' parameter (a configured target's name) is required")
+    target = _configured(request.app[STATE].current, name)
+    result = await request.app[ON_DEMAND].probe(target)
+    # This probe's own metrics, as blackbox_exporter answers: the scheduled series are not
+    # touched, so on-demand probes do not disturb the counters Prometheus scrapes.
+    store = ProbeSeries()
+    store.ensure(target)
+    store.observe(result)
+    exposition = render(store)
+    if request.query.get("debug", "").lower() in ("true", "1"):
+        return web.Response(text=debug_text(target, result, exposition))
+    return web.Response(body=exposition, headers={"Content-Type": EXPOSITION})
+
+
+async def handle_targets(request: web.Request) -> web.Response:
+    """GET /api/v1/targets: every configured target, its health and schedule."""
+    scheduler = request.app[PROBE_SCHEDULER]
+    index, count = scheduler.shard
+    out = []
+    for target in request.app[STATE].current.targets:
+        entry = scheduler.entries.get(target.name)
+        series = request.app[PROBE_SERIES].targets.get(target.name)
+        out.append(
+            target_entry(
+                target,
+                labels=dict(series.labels) if series else {},
+                shard=shard_of(target.name, count),
+                member=scheduler.in_shard(target.name),
+                last=entry.last if entry else None,
+                next_due=scheduler.next_due(target.name),
+                probes=entry.runs if entry else 0,
+                skipped=series.skipped if series else 0,
+            )
+        )
+    return ok({"shard": {"index": index, "count": count}, "targets": out})
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    scheduler = app[PROBE_SCHEDULER]
+    await scheduler.update(app[STATE].current.targets)
+    scheduler.start()
+    yield
+    await scheduler.stop()
+    await app[ON_DEMAND].close()
+
+
+def setup(app: web.Application) -> None:
+    """Add the probes: scheduler, series on ``/metrics``, reload hook and routes."""
+    state = app[STATE]
+    series = ProbeSeries()
+    scheduler = Scheduler(series=series, shard=state.options.shard)
+    app[PROBE_SERIES] = series
+    app[PROBE_SCHEDULER] = scheduler
+    app[ON_DEMAND] = OnDemand()
+    app[RENDERERS].append(lambda: render(series))
+
+    async def reload(config: Config) -> None:
+        await scheduler.update(config.targets)
+
+    state.on_reload(reload)
+    app.cleanup_ctx.append(_lifecycle)
+    app.router.add_get("/probe", handle_probe)
+    app.router.add_get("/api/v1/targets", handle_targets)

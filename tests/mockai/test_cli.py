@@ -4,6 +4,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -41,9 +42,21 @@ async def test_mock_ai_command_serves_its_script_and_stops_on_sigterm(tmp_path: 
             reply = json.loads(await r.text())
         assert reply["model"] == "scripted-model"
         assert reply["choices"][0]["message"]["content"] == "scripted reply"
+        # A client holding a stalled stream open must not keep the server from stopping.
+        stalled = {**body, "stream": True, "mock": {"stall_after": 0}}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{base}/chat/completions", json=stalled) as r,
+        ):
+            assert (await r.content.readline()).startswith(b"data: ")
+            process.send_signal(signal.SIGTERM)
+            started = time.perf_counter()
+            code = await asyncio.wait_for(process.wait(), 10)
+            assert time.perf_counter() - started < 5
     finally:
-        process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(process.wait(), 10)
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), 10)
     assert code == 0
 
 

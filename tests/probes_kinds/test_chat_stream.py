@@ -40,6 +40,19 @@ async def test_stream_request_asks_for_usage_and_sends_the_key(mock: Mock) -> No
     ]
 
 
+async def test_configured_authorization_header_replaces_the_api_key(mock: Mock) -> None:
+    """A configured authorization header (any case) is sent instead of the bearer api_key."""
+    from aiwatch.config.model import Secret
+
+    target = mock.target(
+        api_key=Secret("sk-not-this-one"), headers={"authorization": Secret(f"Bearer {API_KEY}")}
+    )
+    assert (await mock.probe(target)).success
+    (sent,) = await mock.control("GET", "/_mock/requests")
+    assert sent["authorization"] == f"Bearer {API_KEY}"
+    assert sent["authorization_headers"] == 1
+
+
 async def test_prompts_are_used_in_turn_and_message_lists_are_sent_as_is(mock: Mock) -> None:
     """prompt_index picks prompts modulo their number; a messages list is sent unchanged."""
     messages = ({"role": "system", "content": "be terse"}, {"role": "user", "content": "hi"})
@@ -84,8 +97,9 @@ async def test_error_object_inside_a_200_stream_is_a_stream_error(mock: Mock) ->
     assert not result.success
     assert result.error_type == "stream_error"
     assert result.status_code == 200
-    assert result.error is not None
-    assert "error inside the stream" in result.error
+    assert result.error == (
+        "error inside the stream: The server had an error while processing your request."
+    )
     assert result.time_to_first_token is not None
 
 

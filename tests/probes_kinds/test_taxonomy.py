@@ -111,3 +111,14 @@ async def test_tls_failure_is_a_connection_error(mock: Mock) -> None:
     assert result.error_type == "connection"
     assert result.error is not None
     assert "TLS" in result.error
+
+
+async def test_huge_error_body_is_still_classified_by_status(mock: Mock) -> None:
+    """A 503 with a 200 KB non-JSON body is a server_error, not a body-size failure."""
+    behavior = {"status": 503, "raw_body": "x" * 200_000}
+    result = await mock.probe(mock.target(request={"mock": behavior}))
+    assert (result.status_code, result.error_type, result.error) == (
+        503,
+        "server_error",
+        "HTTP 503",
+    )

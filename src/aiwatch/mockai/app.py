@@ -109,6 +109,7 @@ async def _prepare(
         {
             "path": request.path,
             "authorization": request.headers.get("Authorization"),
+            "authorization_headers": len(request.headers.getall("Authorization", [])),
             # Which client connection carried it: tests tell kept-alive from new ones.
             "client_port": (request.transport.get_extra_info("peername") or ("", 0))[1]
             if request.transport

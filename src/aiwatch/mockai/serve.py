@@ -49,7 +49,8 @@ async def serve(*, address: str, script: dict[str, Any]) -> None:
         behavior=script.get("default"),
         models=script.get("models"),
     )
-    runner = web.AppRunner(app, access_log=None)
+    # Stalled streams never finish on their own: give in-flight requests 1 s on shutdown.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -13,6 +13,7 @@ from aiwatch.probes.errors import ProbeFailure, classify_status
 from aiwatch.probes.result import Check
 
 EXCERPT_BYTES = 2048
+ERROR_BODY_BYTES = 64 * 1024
 REDACTED = "<secret>"
 
 
@@ -38,14 +39,24 @@ class Request:
         return "\n".join(lines)
 
 
-def json_request(target: Target, path: str, payload: dict[str, Any]) -> Request:
-    """A POST of ``payload`` as JSON to ``{target.url}{path}``, with the API key as bearer."""
-    headers: list[tuple[str, str | Secret]] = [("Content-Type", "application/json")]
+def headers_for(target: Target, *, json_body: bool) -> tuple[tuple[str, str | Secret], ...]:
+    """Content type and bearer key as the SDKs send them; configured headers override both."""
+    headers: list[tuple[str, str | Secret]] = []
+    if json_body:
+        headers.append(("Content-Type", "application/json"))
     if target.api_key is not None:
         headers.append(("Authorization", Secret("Bearer " + target.api_key.reveal())))
-    headers += list(target.headers.items())
+    if target.headers:
+        names = {k.lower() for k in target.headers}
+        headers = [(k, v) for k, v in headers if k.lower() not in names]
+        headers += target.headers.items()
+    return tuple(headers)
+
+
+def json_request(target: Target, path: str, payload: dict[str, Any]) -> Request:
+    """A POST of ``payload`` as JSON to ``{target.url}{path}``, with the API key as bearer."""
     body = json.dumps(payload, separators=(",", ":")).encode()
-    return Request("POST", target.url + path, tuple(headers), body)
+    return Request("POST", target.url + path, headers_for(target, json_body=True), body)
 
 
 def secrets_of(target: Target) -> tuple[str, ...]:
@@ -151,10 +162,9 @@ async def fail_on_error_status(
     """Raise the taxonomy's cause for a non-2xx answer, read from its (OpenAI-shaped) body."""
     if 200 <= response.status < 300:
         return
-    body = await read_body(response, m, limit)
     try:
-        document = json.loads(body)
-    except ValueError:
+        document = json.loads(await read_body(response, m, min(limit, ERROR_BODY_BYTES)))
+    except (ValueError, ProbeFailure):  # not JSON, or too long to be an error object
         document = None
     raise ProbeFailure(*classify_status(response.status, document))
 

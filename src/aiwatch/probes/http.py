@@ -4,28 +4,21 @@ import json
 
 import aiohttp
 
-from aiwatch.config.model import Secret, Target
+from aiwatch.config.model import Target
 from aiwatch.probes.checks import status_ok
 from aiwatch.probes.errors import ProbeFailure, classify_status
-from aiwatch.probes.exchange import Measurement, Request, read_body, send
+from aiwatch.probes.exchange import Measurement, Request, headers_for, read_body, send
 
 
 def http_request(target: Target) -> Request:
     """The configured request; a dict or list body is sent as JSON."""
-    headers: list[tuple[str, str | Secret]] = []
     body: bytes | None = None
     if isinstance(target.body, dict | list):
         body = json.dumps(target.body, separators=(",", ":")).encode()
-        headers.append(("Content-Type", "application/json"))
     elif target.body is not None:
         body = target.body.encode()
-    if target.api_key is not None:
-        headers.append(("Authorization", Secret("Bearer " + target.api_key.reveal())))
-    # Configured headers come last so they can override the defaults above.
-    names = {k.lower() for k in target.headers}
-    headers = [(k, v) for k, v in headers if k.lower() not in names]
-    headers += list(target.headers.items())
-    return Request(target.method, target.url, tuple(headers), body)
+    headers = headers_for(target, json_body=isinstance(target.body, dict | list))
+    return Request(target.method, target.url, headers, body)
 
 
 async def probe_http(

@@ -6,7 +6,7 @@ from typing import Any
 import aiohttp
 
 from aiwatch.config.model import Target
-from aiwatch.probes.errors import ProbeFailure, classify_body_error
+from aiwatch.probes.errors import ProbeFailure, classify_body_error, openai_error
 from aiwatch.probes.exchange import (
     Measurement,
     Request,
@@ -105,8 +105,9 @@ class _StreamState:
             msg = f"stream chunk is not a JSON object: {data[:200]!r}"
             raise ProbeFailure("invalid_response", msg)
         if "error" in chunk:
-            _, message = classify_body_error(chunk) or ("stream_error", "")
-            raise ProbeFailure("stream_error", f"error inside the stream: {message}")
+            names, message = openai_error(chunk)
+            detail = message or ", ".join(sorted(names)) or json.dumps(chunk["error"])[:200]
+            raise ProbeFailure("stream_error", f"error inside the stream: {detail}")
         _identity(chunk, m)
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict):

@@ -2,6 +2,7 @@
 
 import math
 from bisect import bisect_right
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from aiwatch.promql import functions as fn
@@ -168,8 +169,8 @@ def _range_function(ev: "Evaluator", call: Call, t_ms: int) -> InstantVec:
 
 def _range_value(
     name: str,
-    times: list[int],
-    values: list[float],
+    times: Sequence[int],
+    values: Sequence[float],
     scalars: list[float],
     window: tuple[int, int, int, int],
 ) -> float | None:

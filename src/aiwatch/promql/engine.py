@@ -150,6 +150,10 @@ class Evaluator:
         end = self.base_time(vs.at, t_ms) - vs.offset_ms
         out: RangeVec = []
         for labels, times, values in self.storage.select(vs.matchers, end - sel.range_ms, end):
+            total = sum(values)
+            if total == total:  # noqa: PLR0124 - no NaN at all, so no stale marker either
+                out.append((labels, times, values))
+                continue
             keep = [i for i, v in enumerate(values) if not is_stale(v)]
             if keep:
                 out.append((labels, [times[i] for i in keep], [values[i] for i in keep]))

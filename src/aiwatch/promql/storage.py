@@ -132,15 +132,20 @@ class MemoryStorage:
             if lo < hi:
                 yield key, series.times[lo:hi], series.values[lo:hi]
 
-    def _candidates(self, matchers: Sequence[LabelMatcher]) -> set[Labels]:
-        result: set[Labels] | None = None
+    def _candidates(self, matchers: Sequence[LabelMatcher]) -> list[Labels]:
+        # Start from the smallest posting list of an equality matcher, then check the
+        # other matchers once per distinct label value rather than once per series.
+        base: set[Labels] | None = None
+        base_matcher = None
         for m in matchers:
             if m.op == "=" and m.value != "":
                 found = self._postings.get(m.name, {}).get(m.value, set())
-                result = set(found) if result is None else result & found
-        if result is None:
-            result = set(self._series)
-        return {key for key in result if _matches_all(matchers, key)}
+                if base is None or len(found) < len(base):
+                    base, base_matcher = found, m
+        keys = self._series.keys() if base is None else base
+        rest = [m for m in matchers if m is not base_matcher]
+        verdicts: list[dict[str, bool]] = [{} for _ in rest]
+        return [key for key in keys if _matches_all(rest, verdicts, key)]
 
     def drop_before(self, t_ms: int) -> None:
         """Forget samples older than ``t_ms`` and series left without samples."""
@@ -173,9 +178,21 @@ class MemoryStorage:
         return self._samples
 
 
-def _matches_all(matchers: Sequence[LabelMatcher], key: Labels) -> bool:
-    values = dict(key)
-    return all(m.matches(values.get(m.name, "")) for m in matchers)
+def _matches_all(
+    matchers: Sequence[LabelMatcher], verdicts: list[dict[str, bool]], key: Labels
+) -> bool:
+    for m, memo in zip(matchers, verdicts, strict=True):
+        value = ""
+        for name, v in key:
+            if name == m.name:
+                value = v
+                break
+        verdict = memo.get(value)
+        if verdict is None:
+            verdict = memo[value] = m.matches(value)
+        if not verdict:
+            return False
+    return True
 
 
 def format_labels(labels: Labels | Mapping[str, str]) -> str:

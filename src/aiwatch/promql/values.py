@@ -1,5 +1,6 @@
 """Values PromQL expressions evaluate to, and the evaluation error."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiwatch.promql.storage import Labels
@@ -39,7 +40,7 @@ class String:
 # hash and compare cheaply.
 Elem = tuple[Labels, float]
 InstantVec = list[Elem]
-SeriesRange = tuple[Labels, list[int], list[float]]
+SeriesRange = tuple[Labels, Sequence[int], Sequence[float]]
 RangeVec = list[SeriesRange]
 
 NAME = "__name__"

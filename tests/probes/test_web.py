@@ -1,0 +1,180 @@
+"""The probes over HTTP: /probe on demand, the targets API, and reloads reaching /metrics."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from aiwatch.config import load_config
+from aiwatch.mockai import MOCK
+from tests.probes.conftest import mock_url, start_app, write_config
+from tests.probes.test_series import promtool_check
+
+SECRET = "sk-planted-41c9e2"
+
+
+def targets(url: str) -> list[dict[str, Any]]:
+    """A passing chat target, a failing one, and one that only answers after a long wait."""
+    return [
+        {
+            "name": "chat",
+            "kind": "openai_chat",
+            "url": url,
+            "model": "mock-gpt",
+            "api_key": SECRET,
+            "stream": True,
+            "interval": "1h",
+            "expect": {"contains": "pong"},
+        },
+        {
+            "name": "strict",
+            "kind": "openai_chat",
+            "url": url,
+            "model": "mock-gpt",
+            "interval": "1h",
+            "labels": {"team": "vision"},
+            "expect": {"contains": "never-said"},
+        },
+        {"name": "idle", "kind": "http", "url": url + "/models", "interval": "1h"},
+    ]
+
+
+@pytest.fixture
+async def daemon(mock_ai: TestServer, tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
+    """The app with the probes component on a real port; yields its URL and config path."""
+    path = write_config(tmp_path / "aiwatch.yml", {"targets": targets(mock_url(mock_ai))})
+    runner, url = await start_app(load_config(str(path)))
+    yield url, path
+    await runner.cleanup()
+
+
+async def get(url: str) -> tuple[int, str]:
+    """GET ``url``: status and body text."""
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        return resp.status, await resp.text()
+
+
+async def test_probe_runs_a_configured_target_now(
+    daemon: tuple[str, Path], mock_ai: TestServer
+) -> None:
+    """/probe?target= answers that probe's metrics (promtool-clean); scheduled series untouched."""
+    url, _ = daemon
+    status, text = await get(url + "/probe?target=chat")
+    assert status == 200
+    assert 'aiwatch_probe_success{target="chat",kind="openai_chat"' in text
+    assert "} 1.0\n" in text.split("aiwatch_probe_success{", 1)[1]
+    assert "aiwatch_probe_time_to_first_token_seconds_count{" in text
+    promtool_check(text.encode())
+    assert mock_ai.app[MOCK].stats["requests"] == 1
+    _, metrics = await get(url + "/metrics")
+    labels = 'target="chat",kind="openai_chat",feature="",model="mock-gpt"'
+    assert f'aiwatch_probes_total{{{labels},result="success"}} 0\n' in metrics
+
+
+async def test_probe_debug_explains_the_request_checks_and_metrics(
+    daemon: tuple[str, Path],
+) -> None:
+    """debug=true shows the redacted request, timings, each check's verdict and the metrics."""
+    url, _ = daemon
+    status, text = await get(url + "/probe?target=chat&debug=true")
+    assert status == 200
+    assert SECRET not in text
+    assert "Authorization: <secret>" in text
+    assert "POST " in text
+    assert "/chat/completions" in text
+    assert "time to first token:" in text
+    assert "[ok] contains: 'pong' found" in text
+    assert "Result: success" in text
+    assert "Metrics:\n# HELP aiwatch_probe_success" in text
+    status, text = await get(url + "/probe?target=strict&debug=true")
+    assert "Result: failure: validation_failed" in text
+    assert "[FAILED] contains: 'never-said' not found" in text
+    assert 'error_type="validation_failed"} 1' in text
+
+
+async def test_probe_accepts_only_configured_targets(daemon: tuple[str, Path]) -> None:
+    """An unknown name is a 404 envelope; no name is a 400; a URL parameter is never used."""
+    url, _ = daemon
+    status, text = await get(url + "/probe?target=nope")
+    assert status == 404
+    assert json.loads(text) == {
+        "status": "error",
+        "errorType": "not_found",
+        "error": "no configured target named 'nope'",
+    }
+    status, text = await get(url + "/probe?url=http://127.0.0.1:9/")
+    assert status == 400
+    assert json.loads(text)["errorType"] == "bad_data"
+    status, text = await get(url + "/probe?target=idle&url=http://127.0.0.1:9/&target_url=x")
+    assert status == 200
+    assert 'aiwatch_probe_http_status_code{target="idle",kind="http",feature="",model=""} 200' in (
+        text
+    )
+
+
+async def test_targets_api_reports_health_errors_schedule_and_redacts(
+    daemon: tuple[str, Path],
+) -> None:
+    """/api/v1/targets: each target's config (secret redacted), health, last error, next due."""
+    url, _ = daemon
+    status, text = await get(url + "/api/v1/targets")
+    assert status == 200
+    assert SECRET not in text
+    data = json.loads(text)["data"]
+    assert data["shard"] == {"index": 0, "count": 1}
+    by_name = {t["name"]: t for t in data["targets"]}
+    assert set(by_name) == {"chat", "strict", "idle"}
+    chat = by_name["chat"]
+    assert chat["config"]["api_key"] == "<secret>"
+    assert chat["config"]["interval"] == 3600.0
+    assert chat["health"] == "unknown"
+    assert chat["last_error"] is None
+    assert chat["in_shard"] is True
+    assert chat["next_due_time"].endswith("Z")
+    assert by_name["strict"]["labels"]["team"] == "vision"
+
+
+async def test_targets_api_after_scheduled_probes(mock_ai: TestServer, tmp_path: Path) -> None:
+    """After scheduled probes: up with its duration and time, down with the error's type."""
+    docs = targets(mock_url(mock_ai))
+    for doc in docs:
+        doc["interval"] = "100ms"
+    path = write_config(tmp_path / "aiwatch.yml", {"targets": docs})
+    runner, url = await start_app(load_config(str(path)))
+    try:
+        for _ in range(50):
+            data = json.loads((await get(url + "/api/v1/targets"))[1])["data"]
+            by_name = {t["name"]: t for t in data["targets"]}
+            if all(t["health"] != "unknown" for t in by_name.values()):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await runner.cleanup()
+    chat, strict = by_name["chat"], by_name["strict"]
+    assert chat["health"] == "up"
+    assert chat["last_duration_seconds"] > 0
+    assert chat["last_probe_time"].endswith("Z")
+    assert {"name": "contains", "ok": True, "detail": "'pong' found"} in chat["last_checks"]
+    assert strict["health"] == "down"
+    assert strict["last_error"]["type"] == "validation_failed"
+    assert "never-said" in strict["last_error"]["message"]
+
+
+async def test_reload_reaches_metrics(daemon: tuple[str, Path], mock_ai: TestServer) -> None:
+    """POST /-/reload with a target removed and one added: /metrics follows."""
+    url, path = daemon
+    docs = [t for t in targets(mock_url(mock_ai)) if t["name"] != "idle"]
+    docs.append({"name": "fresh", "kind": "http", "url": mock_url(mock_ai) + "/models"})
+    write_config(path, {"targets": docs})
+    async with aiohttp.ClientSession() as session, session.post(url + "/-/reload") as resp:
+        assert resp.status == 200, await resp.text()
+    _, metrics = await get(url + "/metrics")
+    assert 'target="idle"' not in metrics
+    assert 'target="fresh"' in metrics
+    assert 'target="chat"' in metrics
+    promtool_check(metrics.encode())

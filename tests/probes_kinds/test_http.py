@@ -1,5 +1,7 @@
 """Plain HTTP probes: method, headers, body, and the status, text and JSON Schema checks."""
 
+from typing import Any
+
 from aiwatch.config.model import Secret
 from tests.probes_kinds.conftest import API_KEY, Mock
 
@@ -111,3 +113,23 @@ async def test_http_body_cap(mock: Mock) -> None:
     target = mock.target(kind="http", url=mock.url + "/models", max_body_bytes=16)
     result = await mock.probe(target)
     assert result.error_type == "invalid_response"
+
+
+async def test_redirects_are_not_followed(aiohttp_server: Any, mock: Mock) -> None:
+    """A 302 to another host is not followed (secrets stay home): the status check fails.
+
+    Following it would have answered 200 from the mock.
+    """
+    from aiohttp import web
+
+    async def redirect(_: web.Request) -> web.Response:
+        raise web.HTTPFound(mock.url + "/models")
+
+    app = web.Application()
+    app.router.add_get("/", redirect)
+    server = await aiohttp_server(app, host="127.0.0.1", port=0)
+    target = mock.target(kind="http", url=f"http://127.0.0.1:{server.port}/")
+    result = await mock.probe(target)
+    assert (result.status_code, result.error_type) == (302, "validation_failed")
+    accepted = mock.target(kind="http", url=target.url, expect={"status": (302,)})
+    assert (await mock.probe(accepted)).success

@@ -121,11 +121,7 @@ class Measurement:
 
 
 async def send(
-    session: aiohttp.ClientSession,
-    request: Request,
-    m: Measurement,
-    *,
-    follow_redirects: bool = False,
+    session: aiohttp.ClientSession, request: Request, m: Measurement
 ) -> aiohttp.ClientResponse:
     """Send ``request`` and wait for the response headers; the caller reads and releases it."""
     m.request = request
@@ -136,7 +132,7 @@ async def send(
         request.url,
         headers=request.wire_headers(),
         data=request.body,
-        allow_redirects=follow_redirects,
+        allow_redirects=False,
     )
     m.got_headers(response)
     return response

@@ -5,7 +5,6 @@ import json
 import aiohttp
 
 from aiwatch.config.model import Target
-from aiwatch.probes.checks import status_ok
 from aiwatch.probes.errors import ProbeFailure, classify_status
 from aiwatch.probes.exchange import Measurement, Request, headers_for, read_body, send
 
@@ -26,12 +25,13 @@ async def probe_http(
 ) -> None:
     """Run one HTTP request into ``m``; raise ``ProbeFailure`` for a known fault."""
     del prompt_index  # one fixed request
-    async with await send(session, http_request(target), m, follow_redirects=True) as response:
+    # Redirects are not followed: a secret header must never travel to another host.
+    async with await send(session, http_request(target), m) as response:
         body = await read_body(response, m, target.max_body_bytes)
     m.text = body.decode("utf-8", errors="replace")
     # With an explicit ``expect.status`` the status check decides (validation_failed);
-    # otherwise a non-2xx is an error of the endpoint, named by the taxonomy.
-    if not target.expect.status and not status_ok(target.expect, response.status):
+    # otherwise a 4xx or 5xx is an error of the endpoint, named by the taxonomy.
+    if not target.expect.status and response.status >= 400:
         try:
             document = json.loads(body)
         except ValueError:

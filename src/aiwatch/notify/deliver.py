@@ -7,6 +7,7 @@ notifier that hangs can neither block the loop nor hold the process open at exit
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 from dataclasses import dataclass
 
@@ -34,11 +35,12 @@ class Destination:
     tags: tuple[str, ...] = ()
 
 
-def destinations(route: Route) -> list[Destination]:
-    """Where ``route`` sends, in order."""
+def destinations(route: Route, *, base: str = "") -> list[Destination]:
+    """Where ``route`` sends, in order; a relative ``apprise_config`` is under ``base``."""
     out = [Destination(key=f"url{i}", url=u.reveal()) for i, u in enumerate(route.apprise)]
     if route.apprise_config:
-        out.append(Destination(key="config", config_path=route.apprise_config, tags=route.tags))
+        path = os.path.join(base, route.apprise_config)
+        out.append(Destination(key="config", config_path=path, tags=route.tags))
     return out
 
 

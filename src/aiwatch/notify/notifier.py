@@ -7,6 +7,7 @@ sender; delivery, reminders and retries happen in ``run``, its own task.
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -74,6 +75,8 @@ class Notifier:
         self._time_limit = time_limit
         self._wake = asyncio.Event()
         self._routes_for: tuple[Any, tuple[Routed, ...]] = ((), ())
+        self.backlog = 0
+        """The outbox backlog as of the last pass (for the queue-length gauge)."""
 
     def routes(self) -> tuple[Routed, ...]:
         """The current config's routes, parsed once per config."""
@@ -172,7 +175,8 @@ class Notifier:
             return Outcome(row=row, error=gone, sent_at=self._clock())
         delivered = set(row.delivered)
         errors = []
-        for destination in destinations(route):
+        base = os.path.dirname(self._config().path)
+        for destination in destinations(route, base=base):
             if destination.key in delivered:
                 continue
             failure = await deliver(destination, row.message, time_limit=self._time_limit)
@@ -182,15 +186,20 @@ class Notifier:
                 errors.append(f"{destination.key}: {failure}")
         now = self._clock()
         if not errors:
-            await self._store.write(
-                lambda db: outbox.mark_sent(db, row.id, now=now, delivered=delivered)
+            # Shielded: once delivered, a shutdown must not keep it from being marked sent.
+            await asyncio.shield(
+                self._store.write(
+                    lambda db: outbox.mark_sent(db, row.id, now=now, delivered=delivered)
+                )
             )
             return Outcome(row=row, error=None, sent_at=now)
         error = "; ".join(errors)
         retry_in = outbox.backoff(row.attempts + 1)
-        await self._store.write(
-            lambda db: outbox.mark_failed(
-                db, row.id, now=now, delivered=delivered, error=error, retry_in=retry_in
+        await asyncio.shield(
+            self._store.write(
+                lambda db: outbox.mark_failed(
+                    db, row.id, now=now, delivered=delivered, error=error, retry_in=retry_in
+                )
             )
         )
         log.warning(
@@ -231,6 +240,7 @@ class Notifier:
         while await self.send_due():
             pass
         next_retry = await self._store.read(outbox.next_attempt)
+        self.backlog = await self.queue_length()
         now = self._clock()
         wait = MAX_IDLE
         for moment in (next_reminder, next_retry):

@@ -2,6 +2,7 @@
 
 import asyncio
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from aiwatch.config.model import Config, Notifications, Route, Secret, Templates
@@ -263,3 +264,38 @@ async def test_route_templates_shape_the_message(
     assert [(p["title"], p["message"]) for p in receiver.received] == [
         ("FIRING captions", "value 2.5k")
     ]
+
+
+async def test_apprise_config_file_with_tags(
+    store: ThreadStore, clock: Clock, receiver: Receiver, tmp_path: Path
+) -> None:
+    """A route with ``apprise_config`` and ``tags`` sends only to that file's tagged URLs."""
+    (tmp_path / "apprise.yml").write_text(
+        "version: 1\nurls:\n"
+        f"  - {receiver.url('vision')}:\n      - tag: vision\n"
+        f"  - {receiver.url('other')}:\n      - tag: other\n"
+    )
+    route = Route(name="team", apprise_config="apprise.yml", tags=("vision",))
+    config = replace(_config(route), path=str(tmp_path / "aiwatch.yml"))
+    notifier, _ = await _notifier(store, clock, config)
+    await notifier.on_incident(_incident(1, clock()), "fired")
+    await notifier.step()
+    assert [p["path"] for p in receiver.received] == ["/vision"]
+
+
+async def test_partial_failure_retries_only_the_failed_destination(
+    store: ThreadStore, clock: Clock, receiver: Receiver
+) -> None:
+    """With two URLs on a route, a retry goes only to the one that failed."""
+    route = Route(
+        name="two",
+        apprise=(Secret(receiver.url("ok")), Secret("json://127.0.0.1:1/closed?cto=0.2")),
+    )
+    notifier, notes = await _notifier(store, clock, _config(route))
+    await notifier.on_incident(_incident(1, clock()), "fired")
+    for _ in range(3):
+        await notifier.step()
+        clock.advance(400)
+    assert [p["path"] for p in receiver.received] == ["/ok"]
+    assert [d.split("result=")[1][:6] for _, d in notes] == ["failed"] * 3
+    assert all("url1:" in d and "url0" not in d for _, d in notes)

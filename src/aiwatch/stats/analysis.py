@@ -168,15 +168,14 @@ def _power(
 def _corrected(experiment: Experiment, rows: list[ResultRow]) -> list[ResultRow]:
     """Adjust the primary metrics' p-values as one family; guardrails stay uncorrected."""
     guardrails = {m.name for m in experiment.metrics if m.guardrail}
+    # A row has a p-value only when it was computed (unguarded or merely too few samples).
     family = [
-        i
+        (i, r.p_value)
         for i, r in enumerate(rows)
-        if r.p_value is not None
-        and r.metric not in guardrails
-        and r.guard in {None, Guard.TOO_FEW_SAMPLES}
+        if r.p_value is not None and r.metric not in guardrails
     ]
-    adjusted = adjust([rows[i].p_value or 0.0 for i in family], experiment.correction)
-    by_index = dict(zip(family, adjusted, strict=True))
+    adjusted = adjust([p for _, p in family], experiment.correction)
+    by_index = dict(zip((i for i, _ in family), adjusted, strict=True))
     goals = {m.name: m.goal for m in experiment.metrics}
     out = []
     for i, r in enumerate(rows):

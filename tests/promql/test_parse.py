@@ -43,6 +43,10 @@ def test_typical_alert_expressions_parse() -> None:
         ("1 > 2", "cannot parse"),
         ('x{a=~"("}', "cannot parse"),
         ("mad_over_time(x[5m])", "function mad_over_time()"),
+        ("vector(1m)", "duration '1m' used as a number"),
+        ('{"x"}', "quoted metric or label names"),
+        ('x{"a"="1"}', "quoted metric or label names"),
+        ("x @ 1e20", "out of bounds"),
     ],
 )
 def test_unsupported_or_invalid_queries_fail_at_parse_time(expr: str, message: str) -> None:
@@ -55,3 +59,14 @@ def test_unsupported_or_invalid_queries_fail_at_parse_time(expr: str, message: s
 def test_parse_errors_are_value_errors() -> None:
     """``PromQLError`` is a ``ValueError`` so generic config validation can catch it."""
     assert issubclass(PromQLError, ValueError)
+
+
+def test_strings_comments_and_ranges_do_not_trigger_newer_syntax_checks() -> None:
+    """Durations in ranges/offsets and look-alikes inside strings or comments are fine."""
+    for expr in (
+        'label_replace(x, "a", "{\\"b", "a", "1m")',
+        'x{a="5m"} offset 1m30s # vector(1m)',
+        "rate(x[5m:30s] offset -1m)",
+        "m1m + 1e3",
+    ):
+        parse(expr)

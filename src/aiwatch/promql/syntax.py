@@ -157,7 +157,50 @@ Expr = (
 )
 
 _MATCH_OPS: dict[str, MatchOp] = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
-_NEGATIVE_AT = re.compile(r"@\s*-")
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`|#[^\n]*')
+_QUOTED_NAME = re.compile(r'[{,]\s*"[^"]*"\s*(?=[=!,}])')
+_DURATION = re.compile(r"(?<![\w.])(?:\d+(?:ms|[smhdwy]))+(?![\w.])")
+_OFFSET_BEFORE = re.compile(r"offset\s*-?\s*$", re.IGNORECASE)
+
+
+def _blank(match: re.Match[str]) -> str:
+    """A string literal with its contents blanked, or a comment removed entirely."""
+    token = match.group(0)
+    if token.startswith("#"):
+        return " " * len(token)
+    return token[0] + " " * (len(token) - 2) + token[-1]
+
+
+def _reject_newer_syntax(text: str) -> None:
+    """Reject what the parser accepts but Prometheus 2.42 does not.
+
+    The parser follows a newer Prometheus: quoted metric and label names, durations used
+    as numbers (``vector(1m)``), and negative ``@`` times (which it silently clamps).
+    """
+    blanked = _STRING_OR_COMMENT.sub(_blank, text)
+    selectors = re.findall(r"\{[^{}]*\}", blanked)
+    if any(_QUOTED_NAME.search(sel) for sel in selectors):
+        msg = f"in {text!r}: quoted metric or label names need Prometheus 3 and are not supported"
+        raise PromQLError(msg)
+    if re.search(r"@\s*-", blanked):
+        msg = f"in {text!r}: negative '@' timestamps are not supported"
+        raise PromQLError(msg)
+    depth = 0
+    for index, char in enumerate(blanked):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        elif depth == 0 and char.isdigit():
+            found = _DURATION.match(blanked, index)
+            before = blanked[:index]
+            starts_token = index == 0 or not (before[-1].isalnum() or before[-1] in "_.")
+            if found and starts_token and not _OFFSET_BEFORE.search(before):
+                msg = (
+                    f"in {text!r}: duration {found.group(0)!r} used as a number is not "
+                    "supported (Prometheus 2 allows durations only in ranges and offsets)"
+                )
+                raise PromQLError(msg)
 
 
 def parse(text: str) -> Expr:
@@ -167,9 +210,7 @@ def parse(text: str) -> Expr:
     except ValueError as err:
         msg = f"cannot parse {text!r}: {err}"
         raise PromQLError(msg) from None
-    if _NEGATIVE_AT.search(text):
-        msg = f"in {text!r}: negative '@' timestamps are not supported"
-        raise PromQLError(msg)
+    _reject_newer_syntax(text)
     expr = _convert(raw, text)
     if expr.type == "matrix":
         msg = (
@@ -211,7 +252,7 @@ def _convert(node: Any, text: str) -> Expr:
     return convert(node)
 
 
-def _at(at: Any) -> At | None:
+def _at(at: Any, text: str) -> At | None:
     if at is None:
         return None
     kind = str(at.type).rsplit(".", 1)[-1]
@@ -219,7 +260,11 @@ def _at(at: Any) -> At | None:
         return At("start", 0)
     if kind == "End":
         return At("end", 0)
-    return At("at", round(at.at.timestamp() * 1000))
+    try:
+        return At("at", round(at.at.timestamp() * 1000))
+    except (ValueError, OverflowError, OSError):
+        msg = f"in {text!r}: timestamp out of bounds for @ modifier"
+        raise PromQLError(msg) from None
 
 
 def _selector(node: Any, text: str) -> VectorSelector:
@@ -235,7 +280,7 @@ def _selector(node: Any, text: str) -> VectorSelector:
             matchers.append(LabelMatcher(str(m.name), op, str(m.value)))
         except ValueError as err:
             raise PromQLError(f"in {text!r}: {err}") from None
-    return VectorSelector(tuple(matchers), _ms(node.offset), _at(node.at))
+    return VectorSelector(tuple(matchers), _ms(node.offset), _at(node.at, text))
 
 
 def _subquery(node: Any, text: str) -> Subquery:
@@ -243,7 +288,7 @@ def _subquery(node: Any, text: str) -> Subquery:
     step = _ms(node.step) if node.step is not None else None
     if step == 0:
         step = None
-    return Subquery(inner, _ms(node.range), step, _ms(node.offset), _at(node.at))
+    return Subquery(inner, _ms(node.range), step, _ms(node.offset), _at(node.at, text))
 
 
 def _call(node: Any, text: str) -> Call:

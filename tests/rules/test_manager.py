@@ -218,3 +218,22 @@ async def test_query_error_leaves_state_and_counts_failure() -> None:
             assert manager.group_stats()[0].failures_total == 1
     finally:
         await runner.cleanup()
+
+
+async def test_reload_keeps_state_of_unchanged_rules() -> None:
+    """After ``update`` with the same rules, a firing alert is still firing, not re-pending."""
+    storage, sink, clock = MemoryStorage(), MemorySink(), FakeClock(START_S)
+    manager = _manager(storage, sink, clock)
+    manager.restore()
+    t0 = round(START_S * 1000)
+    for step in range(2):
+        storage.append({"__name__": "errors", "job": "api"}, t0 + step * MIN, 1)
+        await manager.evaluate_group(manager.groups[0], t0 + step * MIN)
+    assert [a.state for a in manager.active_alerts()] == ["firing"]
+    await manager.update([_group()])
+    assert [a.state for a in manager.active_alerts()] == ["firing"]
+    # Like Prometheus, rules match by name and labels: the next evaluation decides.
+    await manager.update([_group(expr="errors > 5")])
+    await manager.evaluate_group(manager.groups[0], t0 + 2 * MIN)
+    assert manager.active_alerts() == []
+    assert sink.events[-1].state == "resolved"

@@ -1,6 +1,7 @@
 """A rule group: its rules evaluated in order at one timestamp, results written back."""
 
 import contextlib
+import logging
 import struct
 import time
 from collections.abc import Mapping
@@ -14,6 +15,8 @@ from aiwatch.rules.fingerprint import labels_hash
 from aiwatch.rules.model import GroupSpec
 from aiwatch.rules.recording import RecordingRule
 from aiwatch.rules.types import Appender, OutSample, QueryError, QueryFunc, RuleEvalError
+
+log = logging.getLogger(__name__)
 
 # Prometheus' staleness marker: a NaN with this exact bit pattern.
 STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
@@ -123,6 +126,13 @@ class Group:
                     out = rule.evaluate(t_ms, samples, limit=self.limit)
             except (QueryError, RuleEvalError) as err:
                 rule.health, rule.last_error = "err", str(err)
+                self.failures_total += 1
+                if isinstance(rule, AlertingRule):
+                    events += self._events(rule, before, t_ms)
+            except Exception as err:
+                # An engine bug must not stop the other rules of the group.
+                log.exception("rule %s of group %s failed", rule.name, self.name)
+                rule.health, rule.last_error = "err", f"internal error: {err!r}"
                 self.failures_total += 1
                 if isinstance(rule, AlertingRule):
                     events += self._events(rule, before, t_ms)

@@ -214,10 +214,14 @@ class RuleManager:
                 await task
         self._tasks = []
 
-    async def update(self, specs: Sequence[GroupSpec]) -> None:
+    async def update(
+        self, specs: Sequence[GroupSpec], *, options: ManagerOptions | None = None
+    ) -> None:
         """Replace the rule groups (a reload), keeping the state of unchanged rules."""
         running = bool(self._tasks)
         await self.stop()
+        if options is not None:
+            self.options = options
         old = {g.key: g for g in self.groups}
         self.groups = self._build(specs)
         for group in self.groups:

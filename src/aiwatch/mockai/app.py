@@ -213,18 +213,22 @@ async def _stream(
     await send(chunk(delta={"role": "assistant", "content": ""}))
     ttft = b.latency if b.time_to_first_token is None else b.time_to_first_token
     first = max(ttft, b.latency) + clock.jitter
-    for i, piece in enumerate(b.reply_pieces()):
-        await clock.until(first + (i / b.tokens_per_second if b.tokens_per_second else 0.0))
-        if b.stall_after == i:
+    pieces = b.reply_pieces()
+    # Faults "after N chunks" with N at or past the last chunk strike before the finish chunk.
+    for i in range(len(pieces) + 1):
+        if i < len(pieces):
+            await clock.until(first + (i / b.tokens_per_second if b.tokens_per_second else 0.0))
+        if b.stall_after is not None and min(b.stall_after, len(pieces)) == i:
             await asyncio.sleep(_STALL_SECONDS)
-        if b.stream_error_after == i:
+        if b.stream_error_after is not None and min(b.stream_error_after, len(pieces)) == i:
             _, error = error_answer(build({"fault": "server_error", "error": b.error}))
             await send(json.dumps(error))
             await response.write_eof()
             return response
-        if b.malformed_after == i:
+        if b.malformed_after is not None and min(b.malformed_after, len(pieces)) == i:
             await response.write(b'data: {"choices": [{"delta": {"content": "oops\n\n')
-        await send(chunk(delta={"content": piece}))
+        if i < len(pieces):
+            await send(chunk(delta={"content": pieces[i]}))
     await send(chunk(finish=True))
     options = body.get("stream_options")
     if isinstance(options, dict) and options.get("include_usage") and not b.omit_usage:

@@ -95,25 +95,6 @@ class AlertingRule:
         self.last_evaluation_ms: int | None = None
         self.evaluation_seconds = 0.0
 
-    def _expand(
-        self,
-        text: str,
-        labels: Mapping[str, str],
-        value: float,
-        t_ms: int,
-        query: templates.TemplateQuery | None,
-    ) -> str:
-        return templates.expand(
-            text,
-            alert_name=self.name,
-            labels=labels,
-            value=value,
-            external_labels=self.external_labels,
-            external_url=self.external_url,
-            t_ms=t_ms,
-            query=query,
-        )
-
     def _candidates(
         self,
         samples: Sequence[QueriedSample],
@@ -121,11 +102,18 @@ class AlertingRule:
         query: templates.TemplateQuery | None,
     ) -> dict[int, Alert]:
         found: dict[int, Alert] = {}
+        expander = templates.Expander(
+            alert_name=self.name,
+            external_labels=self.external_labels,
+            external_url=self.external_url,
+            t_ms=t_ms,
+            query=query,
+        )
         for sample in samples:
             metric = dict(sample.labels)
             builder = {k: v for k, v in metric.items() if k != "__name__"}
             for name, text in self.spec.labels:
-                expanded = self._expand(text, metric, sample.value, t_ms, query)
+                expanded = expander.expand(text, labels=metric, value=sample.value)
                 # Like labels.Builder.Set: an empty value removes the label.
                 if expanded:
                     builder[name] = expanded
@@ -133,7 +121,7 @@ class AlertingRule:
                     builder.pop(name, None)
             builder["alertname"] = self.name
             annotations = tuple(
-                (name, self._expand(text, metric, sample.value, t_ms, query))
+                (name, expander.expand(text, labels=metric, value=sample.value))
                 for name, text in self.spec.annotations
             )
             labels = tuple(sorted(builder.items()))

@@ -4,6 +4,7 @@
 definitions Prometheus does and renders a failure as ``<error expanding template: …>``.
 """
 
+import functools
 import html
 import math
 import re
@@ -14,7 +15,7 @@ from urllib.parse import quote, quote_plus, urlparse
 
 from aiwatch.durations import parse_duration
 from aiwatch.rules import gofmt
-from aiwatch.rules.gotemplate import GoStruct, TemplateError, execute, parse, truth
+from aiwatch.rules.gotemplate import GoStruct, Node, TemplateError, execute, parse, truth
 
 # The convenience variables Prometheus defines in front of every alert template.
 DEFINITIONS = (
@@ -415,6 +416,10 @@ def funcs(
     return builtins() | table
 
 
+# Parsing only needs to know which function names exist.
+_NAMES = funcs()
+
+
 def alert_data(
     labels: Mapping[str, str],
     external_labels: Mapping[str, str],
@@ -436,11 +441,48 @@ def alert_data(
 
 def check(text: str, *, alert_name: str) -> str | None:
     """The parse error Prometheus reports for an alert template, or None."""
+    nodes = _parsed("__alert_" + alert_name, DEFINITIONS + text)
+    return nodes if isinstance(nodes, str) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(name: str, full: str) -> list[Node] | str:
+    """Parse once per distinct template: the nodes, or the parse error's message."""
     try:
-        parse(DEFINITIONS + text, name="__alert_" + alert_name, funcs=funcs())
+        return parse(full, name=name, funcs=_NAMES)
     except TemplateError as err:
         return str(err)
-    return None
+
+
+class Expander:
+    """Expands the templates of one rule at one evaluation (functions bound once)."""
+
+    def __init__(
+        self,
+        *,
+        alert_name: str,
+        external_labels: Mapping[str, str],
+        external_url: str = "",
+        t_ms: int = 0,
+        query: TemplateQuery | None = None,
+    ) -> None:
+        self.name = "__alert_" + alert_name
+        self.external_labels, self.external_url = external_labels, external_url
+        self.table = funcs(t_ms=t_ms, query=query, external_url=external_url)
+
+    def expand(self, text: str, *, labels: Mapping[str, str], value: float) -> str:
+        """Expand one alert label or annotation; a failure is rendered, never raised."""
+        if "{{" not in text:
+            return text
+        full = DEFINITIONS + text
+        nodes = _parsed(self.name, full)
+        if isinstance(nodes, str):
+            return f"<error expanding template: error parsing template {self.name}: {nodes}>"
+        data = alert_data(labels, self.external_labels, self.external_url, value)
+        try:
+            return execute(nodes, text=full, name=self.name, funcs=self.table, data=data)
+        except (TemplateError, RecursionError) as err:
+            return f"<error expanding template: error executing template {self.name}: {err}>"
 
 
 def expand(
@@ -455,15 +497,11 @@ def expand(
     query: TemplateQuery | None = None,
 ) -> str:
     """Expand one alert label or annotation; a failure is rendered, never raised."""
-    name = "__alert_" + alert_name
-    full = DEFINITIONS + text
-    table = funcs(t_ms=t_ms, query=query, external_url=external_url)
-    try:
-        nodes = parse(full, name=name, funcs=table)
-    except TemplateError as err:
-        return f"<error expanding template: error parsing template {name}: {err}>"
-    data = alert_data(labels, external_labels, external_url, value)
-    try:
-        return execute(nodes, text=full, name=name, funcs=table, data=data)
-    except (TemplateError, RecursionError) as err:
-        return f"<error expanding template: error executing template {name}: {err}>"
+    expander = Expander(
+        alert_name=alert_name,
+        external_labels=external_labels,
+        external_url=external_url,
+        t_ms=t_ms,
+        query=query,
+    )
+    return expander.expand(text, labels=labels, value=value)

@@ -52,9 +52,7 @@ async def run_probe(
         error = failure.error_type, failure.message
     except TimeoutError:
         error = "timeout", _timeout_message(target, m)
-    except aiohttp.ClientError as exc:
-        error = classify_exception(exc)
-    except OSError as exc:
+    except (aiohttp.ClientError, OSError) as exc:
         error = classify_exception(exc)
     except Exception as exc:  # run_probe must never raise for what an endpoint does
         log.warning("probe of %s failed unexpectedly", target.name, exc_info=True)
@@ -71,21 +69,7 @@ def _result(
     tpot = None
     if error is None and ttft is not None and m.output_tokens is not None and m.output_tokens >= 2:
         tpot = (duration - ttft) / (m.output_tokens - 1)
-    verdicts: tuple[Check, ...] = ()
-    if error is None and m.status is not None:
-        verdicts = checks.evaluate(
-            target.expect,
-            status=m.status,
-            text=m.text,
-            duration=duration,
-            time_to_first_token=ttft,
-            dimensions=m.embedding_dimensions,
-        )
-        failed = [c for c in verdicts if not c.ok]
-        if failed:
-            error = "validation_failed", "; ".join(f"{c.name}: {c.detail}" for c in failed)
-    elif m.status is not None:
-        verdicts = (checks.status_check(target.expect, m.status),)
+    verdicts, error = _judge(target, m, error, duration)
     secrets = secrets_of(target)
     excerpt = m.text if target.kind == "openai_chat" and target.stream and m.text else ""
     if not excerpt:
@@ -114,6 +98,28 @@ def _result(
         request_summary=scrub(m.request.summary(), secrets) if m.request else "",
         response_excerpt=scrub(excerpt[:2048], secrets),
     )
+
+
+def _judge(
+    target: Target, m: Measurement, error: tuple[ErrorType, str] | None, duration: float
+) -> tuple[tuple[Check, ...], tuple[ErrorType, str] | None]:
+    """The checks' verdicts, and the error they add; a failed probe gets only its status."""
+    if m.status is None:
+        return (), error
+    if error is not None:
+        return (checks.status_check(target.expect, m.status),), error
+    verdicts = checks.evaluate(
+        target.expect,
+        status=m.status,
+        text=m.text,
+        duration=duration,
+        time_to_first_token=m.time_to_first_token,
+        dimensions=m.embedding_dimensions,
+    )
+    failed = [c for c in verdicts if not c.ok]
+    if failed:
+        error = "validation_failed", "; ".join(f"{c.name}: {c.detail}" for c in failed)
+    return verdicts, error
 
 
 def _cost(target: Target, m: Measurement) -> float | None:

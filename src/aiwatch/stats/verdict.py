@@ -32,17 +32,18 @@ def decide(experiment: Experiment, rows: Sequence[ResultRow], *, srm_p_value: fl
     smallest = min(r.n for r in rows)
     if smallest < experiment.min_samples:
         return Verdict(None, f"not enough samples: {smallest} of {experiment.min_samples} needed")
+    primary_set = set(primary)
     candidates: list[tuple[ResultRow, ...]] = []
     blocked: list[str] = []
     for variant in dict.fromkeys(r.variant for r in compared):
         own = tuple(r for r in compared if r.variant == variant)
-        problem = _problem(variant, own, set(primary))
+        problem = _problem(variant, own, primary_set)
         if problem is None:
             candidates.append(own)
         elif problem:
             blocked.append(problem)
     if candidates:
-        best = min(candidates, key=_rank)
+        best = min(candidates, key=lambda own: _rank(own, primary_set))
         wins = [r.metric for r in best if r.outcome == "better" and r.metric in primary]
         return Verdict(
             best[0].variant, f"{best[0].variant} beats {experiment.control} on {', '.join(wins)}"
@@ -71,8 +72,9 @@ def _problem(variant: str, rows: Sequence[ResultRow], primary: set[str]) -> str 
     return None
 
 
-def _rank(rows: tuple[ResultRow, ...]) -> tuple[int, float]:
-    wins = [r for r in rows if r.outcome == "better"]
+def _rank(rows: tuple[ResultRow, ...], primary: set[str]) -> tuple[int, float]:
+    """Sort key: more primary wins first, then the strongest evidence among them."""
+    wins = [r for r in rows if r.outcome == "better" and r.metric in primary]
     evidence = min(
         (r.adjusted_p_value if r.adjusted_p_value is not None else 1.0 - (r.chance_to_win or 0.0))
         for r in wins

@@ -47,6 +47,8 @@ class Receiver:
         self.attempts += 1
         if self.delay:
             await asyncio.sleep(self.delay)
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # the sender gave up: nothing arrived
         if self.fail_next > 0:
             self.fail_next -= 1
             return web.Response(status=500, text="down")

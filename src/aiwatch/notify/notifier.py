@@ -70,7 +70,7 @@ class Notifier:
         self._store = store
         self._config = config
         self._timeline = timeline
-        self._observe = observe
+        self.observe = observe
         self._clock = clock
         self._time_limit = time_limit
         self._wake = asyncio.Event()
@@ -212,8 +212,8 @@ class Notifier:
         row = outcome.row
         result = "sent" if outcome.error is None else f"failed: {outcome.error}"
         detail = f"route={row.route} kind={row.kind} attempt={row.attempts + 1} result={result}"
-        if self._observe is not None:
-            self._observe(outcome)
+        if self.observe is not None:
+            self.observe(outcome)
         if self._timeline is not None:
             try:
                 await self._timeline(row.incident_id, detail)

@@ -129,6 +129,8 @@ def parse_go_float(text: str) -> float | None:
     if lowered == "nan":
         return math.nan if t[0] not in "+-" else None
     if lowered.startswith("0x"):
+        if "p" not in lowered:  # Go wants a binary exponent on hexadecimal floats
+            return None
         try:
             return float.fromhex(t)
         except ValueError:

@@ -126,14 +126,14 @@ async def _prepare(
         # With an error rate, fault/status describe the error sent that often; else a reply.
         if state.rng.random() < b.error_rate:
             erring = b.fault or (None if b.answers_error() else "server_error")
-            b = build(dataclass_layer(b), {"fault": erring})
+            b = build(_as_layer(b), {"fault": erring})
         else:
-            b = build(dataclass_layer(b), {"fault": None, "status": 200})
+            b = build(_as_layer(b), {"fault": None, "status": 200})
     state.stats[f"kind:{kind}"] += 1
     return body, b
 
 
-def dataclass_layer(b: Behavior) -> dict[str, Any]:
+def _as_layer(b: Behavior) -> dict[str, Any]:
     """A behaviour as a layer again, to override some keys of it."""
     return {k: getattr(b, k) for k in Behavior.__dataclass_fields__}
 
@@ -171,7 +171,7 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     state.in_flight += 1
     try:
         if b.raw_body is not None:
-            return await _raw(b, clock)
+            return await _raw(state, b, clock)
         if b.answers_error():
             await clock.until(b.latency + clock.jitter)
             status, error = error_answer(b)
@@ -239,8 +239,9 @@ async def _stream(
     return response
 
 
-async def _raw(b: Behavior, clock: _Clock) -> web.Response:
+async def _raw(state: MockState, b: Behavior, clock: _Clock) -> web.Response:
     await clock.until(b.latency + clock.jitter)
+    state.stats[f"status:{b.status}"] += 1
     return web.Response(
         text=b.raw_body, status=b.status, content_type="application/json", headers=_headers(b)
     )
@@ -262,15 +263,19 @@ async def _embeddings(request: web.Request) -> web.StreamResponse:
         return prepared
     body, b = prepared
     clock = _Clock(b, state.rng)
-    if b.raw_body is not None:
-        return await _raw(b, clock)
-    await clock.until(b.latency + clock.jitter)
-    if b.answers_error():
-        status, error = error_answer(b)
-        state.stats[f"status:{status}"] += 1
-        return web.json_response(error, status=status, headers=_headers(b))
-    state.stats["status:200"] += 1
-    return web.json_response(replies.embeddings(b, body), headers=_headers(b))
+    state.in_flight += 1
+    try:
+        if b.raw_body is not None:
+            return await _raw(state, b, clock)
+        await clock.until(b.latency + clock.jitter)
+        if b.answers_error():
+            status, error = error_answer(b)
+            state.stats[f"status:{status}"] += 1
+            return web.json_response(error, status=status, headers=_headers(b))
+        state.stats["status:200"] += 1
+        return web.json_response(replies.embeddings(b, body), headers=_headers(b))
+    finally:
+        state.in_flight -= 1
 
 
 async def _models(request: web.Request) -> web.Response:

@@ -180,10 +180,20 @@ def _templates(t: dict[str, str] | None) -> Templates:
     return Templates(title=t.get("title"), body=t.get("body"))
 
 
+def _check_templates(t: dict[str, str] | None, path: tuple[Any, ...], report: Report) -> None:
+    from aiwatch.notify.messages import check
+
+    for part, text in (t or {}).items():
+        if (error := check(text)) is not None:
+            report((*path, "templates", part), error)
+
+
 def _notifications(n: dict[str, Any], report: Report) -> Notifications:
     routes = []
     names: set[str] = set()
+    _check_templates(n.get("templates"), ("notifications",), report)
     for i, r in enumerate(n.get("routes", [])):
+        _check_templates(r.get("templates"), ("notifications", "routes", i), report)
         name = r.get("name", f"route{i}")
         if name in names:
             report(("notifications", "routes", i, "name"), f"duplicate route name {name!r}")

@@ -20,6 +20,8 @@ def test_routes_load_with_secret_urls_from_a_file(tmp_path: Path) -> None:
         "      repeat_interval: 1h\n"
         "      escalate_after: 15m\n"
         "      continue: true\n"
+        "    - name: managers\n"
+        "      apprise: ['json://127.0.0.1:1/c']\n"
     )
     route = load_config(str(tmp_path / "aiwatch.yml")).notifications.routes[0]
     assert [u.reveal() for u in route.apprise] == ["json://127.0.0.1:1/a", "json://127.0.0.1:1/b"]
@@ -46,3 +48,15 @@ def test_template_errors_are_reported_at_their_line(tmp_path: Path) -> None:
     assert "notifications.templates.title" in problems[0]
     assert problems[1].startswith(f"{path}:5:")
     assert 'function "nosuchfunc" not defined' in problems[1]
+
+
+def test_escalation_on_the_last_route_is_an_error(tmp_path: Path) -> None:
+    """``escalate_after`` needs a route after it to escalate to."""
+    path = tmp_path / "aiwatch.yml"
+    path.write_text(
+        "notifications:\n  routes:\n    - apprise: ['json://127.0.0.1:1/x']\n"
+        "      escalate_after: 5m\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(str(path))
+    assert [p.path for p in err.value.problems] == ["notifications.routes[0].escalate_after"]

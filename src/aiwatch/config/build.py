@@ -192,8 +192,14 @@ def _notifications(n: dict[str, Any], report: Report) -> Notifications:
     routes = []
     names: set[str] = set()
     _check_templates(n.get("templates"), ("notifications",), report)
-    for i, r in enumerate(n.get("routes", [])):
+    items = n.get("routes", [])
+    for i, r in enumerate(items):
         _check_templates(r.get("templates"), ("notifications", "routes", i), report)
+        if "escalate_after" in r and i == len(items) - 1:
+            report(
+                ("notifications", "routes", i, "escalate_after"),
+                "escalates to the next route, but this is the last route",
+            )
         name = r.get("name", f"route{i}")
         if name in names:
             report(("notifications", "routes", i, "name"), f"duplicate route name {name!r}")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aiwatch.promql import STALE_NAN, MemoryStorage, PromQLError, Scalar, instant_query
 
-INTERVAL_S = 60
+EVALUATION_INTERVAL_S = 60  # also the step of subqueries written without one
 STEPS = 40
 JOBS = ("api", "web", "db")
 INSTANCES = ("i1", "i2")
@@ -61,6 +61,7 @@ class Group:
     """Series shared by a number of cases."""
 
     series: list[Series]
+    interval_s: int = 60
     cases: list[Case] = field(default_factory=list)
 
 
@@ -152,7 +153,7 @@ def make_series(rng: random.Random) -> list[Series]:
     return series
 
 
-def load(series: list[Series]) -> MemoryStorage:
+def load(series: list[Series], interval_s: int) -> MemoryStorage:
     """The same samples promtool loads, in an aiwatch store."""
     store = MemoryStorage()
     for s in series:
@@ -160,13 +161,13 @@ def load(series: list[Series]) -> MemoryStorage:
             if p is None:
                 continue
             value = STALE_NAN if p == "stale" else float(p)  # float() reads NaN and Inf
-            store.append(s.labels, step * INTERVAL_S * 1000, value)
+            store.append(s.labels, step * interval_s * 1000, value)
     return store
 
 
 def evaluate(group: Group) -> None:
     """Fill in aiwatch's result (or error) for every case of ``group``."""
-    store = load(group.series)
+    store = load(group.series, group.interval_s)
     for case in group.cases:
         try:
             value = instant_query(case.expr, store, case.eval_s * 1000)
@@ -202,9 +203,9 @@ def go_duration(seconds: int) -> str:
 
 def write_test_file(path: Path, groups: list[Group]) -> None:
     """A ``promtool test rules`` file with every case of ``groups``."""
-    lines = ["rule_files: []", f"evaluation_interval: {INTERVAL_S}s", "tests:"]
+    lines = ["rule_files: []", f"evaluation_interval: {EVALUATION_INTERVAL_S}s", "tests:"]
     for group in groups:
-        lines += [f"  - interval: {INTERVAL_S}s", "    input_series:"]
+        lines += [f"  - interval: {group.interval_s}s", "    input_series:"]
         for s in group.series:
             lines += [
                 f"      - series: {json.dumps(s.metric())}",

@@ -61,7 +61,7 @@ class Grammar:
         if roll < 0.25:
             out += f" @ {self._at()}"
         if roll < 0.1 or roll > 0.8:
-            out += f" offset {self.pick(('30s', '1m', '5m', '7m', '1m30s'))}"
+            out += f" offset {self.pick(('30s', '1m', '5m', '7m', '1m30s', '1h'))}"
         return out
 
     def _at(self) -> str:
@@ -135,7 +135,7 @@ class Grammar:
         func = self.pick(RANGE_FUNCS)
         kind = "counter" if func in ("rate", "irate", "increase", "resets") else "any"
         if self.rng.random() < 0.1:
-            q = self.pick(("0", "0.5", "0.9", "1"))
+            q = self.pick(("0", "0.5", "0.9", "1", "-0.5", "1.5"))
             return f"quantile_over_time({q}, {self.range_selector()})"
         if self.rng.random() < 0.05:
             return f"predict_linear({self.range_selector()}, 600)"
@@ -153,7 +153,7 @@ class Grammar:
         if roll < 0.35:
             return f"clamp_max({inner}, {self.pick(('0', '10'))})"
         if roll < 0.45:
-            return f"round({inner}, {self.pick(('1', '0.1', '5', '0.25'))})"
+            return f"round({inner}, {self.pick(('1', '0.1', '5', '0.25', '0', '-2'))})"
         if roll < 0.5:
             return f"round({inner})"
         func = self.pick(ELEMENTWISE)
@@ -174,7 +174,7 @@ class Grammar:
         roll = self.rng.random()
         if roll < 0.1:
             # Only over raw gauges: ties would make Prometheus' choice depend on series order.
-            k = self.pick(("1", "2", "3"))
+            k = self.pick(("1", "2", "3", "2.5", "0", "scalar(nonexistent)"))
             op = self.pick(("topk", "bottomk"))
             return f"{op}{self._grouping()} ({k}, {self.selector('gauge')})"
         if roll < 0.2:
@@ -225,7 +225,7 @@ class Grammar:
 
     def _histogram(self, depth: int) -> str:
         del depth
-        q = self.pick(("0", "0.5", "0.9", "0.99", "1"))
+        q = self.pick(("0", "0.5", "0.9", "0.99", "1", "-1", "2"))
         inner = f"rate({self.range_selector('bucket')})"
         if self.rng.random() < 0.5:
             inner = f"sum by (le) ({inner})"

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from tests.promql.differential import (
-    INTERVAL_S,
     STEPS,
     Case,
     Group,
@@ -25,21 +24,20 @@ SEED = 20240601
 GROUPS = 100
 CASES_PER_GROUP = 20
 FILES = 4  # run two promtool processes at a time
+CANARY = "vector(1) * 1"
 
 
 def _groups(rng: random.Random) -> list[Group]:
     groups = []
     seen: set[tuple[str, int]] = set()
     for _ in range(GROUPS):
-        group = Group(series=make_series(rng))
+        group = Group(series=make_series(rng), interval_s=rng.choice((15, 30, 60, 60)))
         while len(group.cases) < CASES_PER_GROUP:
-            eval_s = rng.randint(3, STEPS - 1) * INTERVAL_S + rng.choice((0, 0, 15, 30))
+            # Up to a few minutes past the last sample, so that the lookback runs out.
+            eval_s = rng.randint(3, STEPS + 6) * group.interval_s + rng.choice((0, 0, 7, 15, 30))
             grammar = Grammar(rng, max_eval_s=eval_s)
-            expr = (
-                grammar.vector(rng.choice((1, 2, 2, 3)))
-                if rng.random() < 0.9
-                else (grammar.scalar(2))
-            )
+            depth = rng.choice((1, 2, 2, 3))
+            expr = grammar.vector(depth) if rng.random() < 0.9 else grammar.scalar(2)
             # promtool's report names a case by expression and time only: keep pairs unique.
             key = (expr, eval_s)
             if key in seen:
@@ -48,6 +46,8 @@ def _groups(rng: random.Random) -> list[Group]:
             group.cases.append(Case(expr=expr, eval_s=eval_s))
         evaluate(group)
         groups.append(group)
+    # A canary with a deliberately wrong expectation proves that disagreement is detected.
+    groups[0].cases.append(Case(expr=CANARY, eval_s=60, result=[({}, 2.0)]))
     return groups
 
 
@@ -88,6 +88,9 @@ def test_aiwatch_agrees_with_promtool_on_random_queries(tmp_path: Path) -> None:
                     total += 1
                     verdict = failures.get((case.expr, go_duration(case.eval_s)))
                     problem = agrees(case, verdict)
+                    if case.expr == CANARY:
+                        assert problem is not None, "the harness missed a wrong expectation"
+                        continue
                     if problem is not None:
                         problems.append(f"{case.expr} @ {case.eval_s}s: {problem}")
     assert total >= 500

@@ -1,5 +1,8 @@
 """The SSE decoder on its own: line endings, comments, multi-line data, split chunks."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from aiwatch.probes.sse import SSEDecoder
 
 
@@ -36,3 +39,32 @@ def test_comment_only_stream_has_no_events_and_close_flushes_a_tail() -> None:
     decoder = SSEDecoder()
     assert decoder.feed(b": keep-alive\n\n: again\n\ndata: tail") == []
     assert decoder.close() == ["tail"]
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> tuple[list[str], bytes]:
+    """Events (data values without CR/LF) and a wire encoding with mixed line endings."""
+    text = st.text(
+        alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)),
+        max_size=20,
+    )
+    events = draw(st.lists(st.lists(text, min_size=1, max_size=3), max_size=6))
+    eol = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    wire = ""
+    for lines in events:
+        if draw(st.booleans()):
+            wire += f": comment{eol}"
+        wire += "".join(f"data: {line}{eol}" for line in lines) + eol
+    return ["\n".join(lines) for lines in events], wire.encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(stream=streams(), data=st.data())
+def test_any_chunking_of_any_stream_gives_its_events(
+    stream: tuple[list[str], bytes], data: st.DataObject
+) -> None:
+    """Whatever the events and wherever the chunks are cut, the decoded events are the same."""
+    events, wire = stream
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(wire)), max_size=8)))
+    chunks = [wire[a:b] for a, b in zip([0, *cuts], [*cuts, len(wire)], strict=True)]
+    assert feed_all(chunks) == events

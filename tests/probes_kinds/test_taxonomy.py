@@ -4,8 +4,11 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aiwatch.config.model import Secret
+from aiwatch.probes import ERROR_TYPES
 from aiwatch.probes.errors import classify_status
 from tests.probes_kinds.conftest import Mock
 
@@ -122,3 +125,42 @@ async def test_huge_error_body_is_still_classified_by_status(mock: Mock) -> None
         "server_error",
         "HTTP 503",
     )
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+error_bodies = st.fixed_dictionaries(
+    {
+        "error": st.fixed_dictionaries(
+            {},
+            optional={
+                "code": st.sampled_from(["rate_limit_exceeded", "insufficient_quota", "x"])
+                | json_values,
+                "type": st.sampled_from(["insufficient_quota", "requests"]) | json_values,
+                "message": json_values,
+            },
+        )
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(status=st.integers(300, 599), body=json_values | error_bodies)
+def test_every_error_answer_gets_exactly_one_known_cause(status: int, body: object) -> None:
+    """Any status and any JSON body classify into the taxonomy with an HTTP-status message."""
+    cause, message = classify_status(status, body)
+    assert cause in ERROR_TYPES
+    assert cause not in ("timeout", "connection", "validation_failed", "stream_error")
+    assert message.startswith(f"HTTP {status}")
+    if status >= 500:
+        assert cause in (
+            "server_error",
+            "quota_exceeded",
+            "context_length_exceeded",
+            "content_filter",
+        )

@@ -19,6 +19,20 @@ from aiwatch.rules.templates import TemplateQuery
 from aiwatch.rules.types import QueryFunc
 
 
+def rule_base_dir(config: Config) -> str:
+    """Where relative ``rule_files`` globs start: the config file's directory."""
+    return os.path.dirname(os.path.abspath(config.path)) if config.path else "."
+
+
+def manager_options(config: Config) -> ManagerOptions:
+    """The manager settings that come from the config's ``global`` section."""
+    return ManagerOptions(
+        evaluation_interval_s=config.global_.evaluation_interval,
+        external_labels=dict(config.global_.external_labels),
+        external_url=config.global_.external_url,
+    )
+
+
 def build_manager(
     config: Config,
     *,
@@ -35,14 +49,9 @@ def build_manager(
     else to ``storage``. Rule results (recorded series, ``ALERTS``) are written to
     ``storage`` in both modes.
     """
-    glob_base = os.path.dirname(os.path.abspath(config.path)) if config.path else "."
-    specs = load_groups(config.rule_files, base_dir=glob_base)
+    specs = load_groups(config.rule_files, base_dir=rule_base_dir(config))
     interval_s = config.global_.evaluation_interval
-    options = ManagerOptions(
-        evaluation_interval_s=interval_s,
-        external_labels=dict(config.global_.external_labels),
-        external_url=config.global_.external_url,
-    )
+    options = manager_options(config)
     local = LocalQuery(storage, subquery_step_ms=round(interval_s * 1000))
     query: QueryFunc = local
     template_query: TemplateQuery | None = local.for_templates

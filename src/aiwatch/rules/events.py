@@ -17,9 +17,12 @@ What a consumer can rely on:
 * times are Unix seconds (floats); ``fired_at`` and ``resolved_at`` are None until then.
 """
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+log = logging.getLogger(__name__)
 
 EventState = Literal["pending", "firing", "resolved"]
 
@@ -68,3 +71,21 @@ class MemorySink:
     async def alerts_changed(self, events: Sequence[AlertEvent]) -> None:
         """Append ``events``."""
         self.events.extend(events)
+
+
+class FanOutSink:
+    """Hands every batch to each sink in turn; one failing sink does not stop the others.
+
+    ``sinks`` is read at each call, so sinks registered after start-up are included.
+    """
+
+    def __init__(self, sinks: Callable[[], Sequence[AlertSink]]) -> None:
+        self._sinks = sinks
+
+    async def alerts_changed(self, events: Sequence[AlertEvent]) -> None:
+        """Pass ``events`` to every sink."""
+        for sink in self._sinks():
+            try:
+                await sink.alerts_changed(events)
+            except Exception:
+                log.exception("alert sink %s failed", type(sink).__name__)

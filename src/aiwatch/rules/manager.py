@@ -128,6 +128,8 @@ class RuleManager:
         self.state = StateFile(state_dir) if state_dir else None
         self.groups = self._build(specs)
         self._saved: dict[str, list[SavedAlert]] = {}
+        # Per group name, across reloads: the counter behind the failures metric.
+        self.failures_total: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     def _build(self, specs: Sequence[GroupSpec]) -> list[Group]:
@@ -162,9 +164,12 @@ class RuleManager:
 
     async def evaluate_group(self, group: Group, t_ms: int) -> list[AlertEvent]:
         """Evaluate ``group`` once at ``t_ms``: store results, save state, notify the sink."""
+        failures_before = group.failures_total
         events = await group.evaluate(
             t_ms, self.query, self.appender, template_query=self.template_query
         )
+        failed = group.failures_total - failures_before
+        self.failures_total[group.name] = self.failures_total.get(group.name, 0) + failed
         resend_ms = round(self.options.resend_delay_s * 1000)
         for rule in group.alerting_rules():
             rule.alerts_to_send(t_ms, resend_delay_ms=resend_ms, interval_ms=group.interval_ms)

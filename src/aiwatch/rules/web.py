@@ -1,0 +1,142 @@
+"""The rules component: the rule manager's lifecycle and reloads, its API and its metrics."""
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+
+from aiwatch import metrics
+from aiwatch.config import Config
+from aiwatch.promql.storage import MemoryStorage
+from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
+from aiwatch.rules.events import AlertSink, FanOutSink
+from aiwatch.rules.files import RuleFileError
+from aiwatch.rules.manager import RuleManager, load_groups
+from aiwatch.web.app import REGISTRY, STATE
+from aiwatch.web.envelope import fail, ok
+
+log = logging.getLogger("aiwatch.rules")
+
+RULE_MANAGER = web.AppKey("rule_manager", RuleManager)
+"""The running rule manager (set while the application runs)."""
+RULE_STORAGE = web.AppKey("rule_storage", MemoryStorage)
+"""The sample store rules read and write; the self-scrape appends to the same store."""
+ALERT_SINKS = web.AppKey("alert_sinks", list[AlertSink])
+"""Whoever wants alert events (incident store, Alertmanager forwarding) appends a sink here."""
+
+
+class RulesCollector:
+    """``aiwatch_alerts`` and ``aiwatch_rule_evaluation_failures_total``, read live."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the metric families (called at each scrape)."""
+        manager = self._app.get(RULE_MANAGER)
+        alerts = Metric(metrics.ALERTS.name, metrics.ALERTS.help, "gauge")
+        failures = CounterMetricFamily(
+            metrics.RULE_EVAL_FAILURES.name.removesuffix("_total"),
+            metrics.RULE_EVAL_FAILURES.help,
+            labels=["rule_group"],
+        )
+        if manager is not None:
+            for alert in manager.active_alerts():
+                labels = {**alert.labels, "alertstate": alert.state}
+                alerts.add_sample(metrics.ALERTS.name, labels, 1.0)
+            for group, count in sorted(manager.failures_total.items()):
+                failures.add_metric([group], float(count))
+        yield alerts
+        yield failures
+
+
+async def handle_rules(request: web.Request) -> web.Response:
+    """GET /api/v1/rules[?type=alert|record]."""
+    rule_type = request.query.get("type") or None
+    if rule_type not in (None, "alert", "record"):
+        fail(400, "bad_data", f"unsupported type {rule_type!r}: want alert or record")
+    return ok(request.app[RULE_MANAGER].rules_data(rule_type=rule_type))
+
+
+async def handle_alerts(request: web.Request) -> web.Response:
+    """GET /api/v1/alerts."""
+    return ok(request.app[RULE_MANAGER].alerts_data())
+
+
+def _log_problems(err: RuleFileError, action: str) -> None:
+    for problem in err.problems:
+        log.error("Invalid rule file; %s", action, extra={"problem": str(problem)})
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    state = app[STATE]
+    durations = app[_DURATIONS]
+    session = aiohttp.ClientSession()
+
+    def observe(group: str, seconds: float) -> None:
+        durations.labels(rule_group=group).observe(seconds)
+
+    def sinks() -> list[AlertSink]:
+        return app[ALERT_SINKS]
+
+    def build(config: Config) -> RuleManager:
+        return build_manager(
+            config,
+            storage=app[RULE_STORAGE],
+            session=session,
+            sink=FanOutSink(sinks),
+            state_dir=state.options.storage_path or None,
+            on_evaluated=observe,
+        )
+
+    try:
+        manager = build(state.current)
+    except RuleFileError as err:
+        _log_problems(err, "starting without rules")
+        manager = build(_without_rules(state.current))
+    app[RULE_MANAGER] = manager
+
+    async def reload(config: Config) -> None:
+        try:
+            specs = load_groups(config.rule_files, base_dir=rule_base_dir(config))
+        except RuleFileError as err:
+            _log_problems(err, "keeping the previous rules")
+            return
+        await manager.update(specs, options=manager_options(config))
+
+    state.on_reload(reload)
+    await manager.start()
+    yield
+    await manager.stop()
+    await session.close()
+
+
+def _without_rules(config: Config) -> Config:
+    return replace(config, rule_files=())
+
+
+_DURATIONS = web.AppKey("rule_eval_durations", Histogram)
+
+
+def setup(app: web.Application) -> None:
+    """Add rule evaluation: the manager, ``/api/v1/rules``, ``/api/v1/alerts``, metrics."""
+    if RULE_STORAGE not in app:
+        app[RULE_STORAGE] = MemoryStorage()
+    if ALERT_SINKS not in app:
+        app[ALERT_SINKS] = []
+    registry = app[REGISTRY]
+    app[_DURATIONS] = Histogram(
+        metrics.RULE_EVAL_DURATION.name,
+        metrics.RULE_EVAL_DURATION.help,
+        ["rule_group"],
+        buckets=metrics.RULE_EVAL_BUCKETS,
+        registry=registry,
+    )
+    registry.register(RulesCollector(app))
+    app.router.add_get("/api/v1/rules", handle_rules)
+    app.router.add_get("/api/v1/alerts", handle_alerts)
+    app.cleanup_ctx.append(_lifecycle)

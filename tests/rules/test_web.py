@@ -1,0 +1,74 @@
+"""The rules component in a real aiohttp server: alerts fire, show in the API and /metrics."""
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from aiwatch.config.model import Config, GlobalConfig
+from aiwatch.rules import web as rules_web
+from aiwatch.rules.events import MemorySink
+from aiwatch.runtime import ConfigState, Options
+from aiwatch.web.app import make_app
+
+RULES = """\
+groups:
+  - name: always
+    rules:
+      - alert: AlwaysOn
+        expr: vector(1)
+        labels: {severity: page}
+        annotations: {summary: 'value {{ $value }}'}
+      - record: one
+        expr: vector(1)
+"""
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+async def test_alert_fires_and_is_exposed(tmp_path: Path) -> None:
+    """A rule over the local store fires; API, /metrics and the sinks all see it."""
+    (tmp_path / "rules.yml").write_text(RULES)
+    config = Config(
+        path=str(tmp_path / "aiwatch.yml"),
+        rule_files=("rules.yml",),
+        global_=GlobalConfig(evaluation_interval=0.2),
+    )
+    state = ConfigState(config, Options(storage_path=str(tmp_path / "data")))
+    app = make_app(state, components=[rules_web.setup])
+    sink = MemorySink()
+    app[rules_web.ALERT_SINKS].append(sink)
+    runner, base = await _serve(app)
+    try:
+        async with aiohttp.ClientSession() as client:
+            for _ in range(50):
+                if sink.events:
+                    break
+                await asyncio.sleep(0.1)
+            async with client.get(f"{base}/api/v1/alerts") as response:
+                alerts = (await response.json())["data"]["alerts"]
+            async with client.get(f"{base}/api/v1/rules?type=record") as response:
+                groups = (await response.json())["data"]["groups"]
+            async with client.get(f"{base}/api/v1/rules?type=bogus") as response:
+                assert response.status == 400
+            async with client.get(f"{base}/metrics") as response:
+                exposition = await response.text()
+    finally:
+        await runner.cleanup()
+    assert [e.state for e in sink.events[:1]] == ["firing"]
+    assert alerts[0]["labels"] == {"alertname": "AlwaysOn", "severity": "page"}
+    assert alerts[0]["annotations"] == {"summary": "value 1"}
+    assert [r["name"] for r in groups[0]["rules"]] == ["one"]
+    assert 'aiwatch_alerts{alertname="AlwaysOn",alertstate="firing",severity="page"} 1.0' in (
+        exposition
+    )
+    assert 'aiwatch_rule_evaluation_duration_seconds_count{rule_group="always"}' in exposition
+    assert 'aiwatch_rule_evaluation_failures_total{rule_group="always"} 0.0' in exposition
+    assert (tmp_path / "data" / "rules-state.json").exists()

@@ -45,7 +45,7 @@ def test_comment_only_stream_has_no_events_and_close_flushes_a_tail() -> None:
 def streams(draw: st.DrawFn) -> tuple[list[str], bytes]:
     """Events (data values without CR/LF) and a wire encoding with mixed line endings."""
     text = st.text(
-        alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)),
+        alphabet=st.characters(exclude_characters="\r\n", exclude_categories=["Cs"]),
         max_size=20,
     )
     events = draw(st.lists(st.lists(text, min_size=1, max_size=3), max_size=6))

@@ -111,25 +111,30 @@ class Notifier:
             and (by_name[p.route].repeat_interval or by_name[p.route].escalate_after is not None)
         ]
 
-    async def on_incident(self, incident: Any, event: str) -> None:
-        """The store's listener: queue what this incident change must tell, durably."""
+    def record(self, db: Any, incident: Any, event: str) -> bool:
+        """Queue what this incident change must tell, inside the caller's transaction.
+
+        For a store that runs hooks in its writer thread, in the same transaction as the
+        incident change: then no committed change can miss its notification. Returns
+        whether anything was written (the caller then calls ``wake`` on the loop).
+        """
         facts = from_any(incident)
         now = self._clock()
         planned = plan(self.routes(), facts, event)
         queued = [self._render(facts, p, now) for p in planned]
         watch = self._watched_routes(facts, planned)
         stops = event in ("acknowledged", "resolved", "silenced") or facts.silenced
+        if queued:
+            outbox.enqueue(db, queued, now=now)
+        if stops:
+            outbox.unwatch(db, facts.id)
+        elif watch:
+            outbox.watch(db, facts, watch)
+        return bool(queued or watch or stops)
 
-        def write(db: Any) -> None:
-            if queued:
-                outbox.enqueue(db, queued, now=now)
-            if stops:
-                outbox.unwatch(db, facts.id)
-            elif watch:
-                outbox.watch(db, facts, watch)
-
-        if queued or watch or stops:
-            await self._store.write(write)
+    async def on_incident(self, incident: Any, event: str) -> None:
+        """The store's after-commit listener: queue what this change must tell, durably."""
+        if await self._store.write(lambda db: self.record(db, incident, event)):
             self._wake.set()
 
     def _watches(self, rows: Sequence[tuple[str, Facts]]) -> list[tuple[Watch, Facts]]:

@@ -129,6 +129,11 @@ NOTIFICATION_LATENCY = _m(
 
 # Experiments
 EXPERIMENT_SAMPLES = _m("experiment_samples", "gauge", "Samples per experiment arm and metric.")
+EXPERIMENT_SAMPLES_NEEDED = _m(
+    "experiment_samples_needed",
+    "gauge",
+    "Samples per arm still needed to detect the minimum effect (0 once reached).",
+)
 EXPERIMENT_LIFT = _m("experiment_relative_lift", "gauge", "Lift vs control.")
 EXPERIMENT_LIFT_LOWER = _m("experiment_lift_ci_lower", "gauge", "Lower end of the lift's interval.")
 EXPERIMENT_LIFT_UPPER = _m("experiment_lift_ci_upper", "gauge", "Upper end of the lift's interval.")

@@ -149,12 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--web.listen-address",
         dest="listen_address",
         default="127.0.0.1:8080",
-        help="host:port to serve on; port 0 picks a free one (default %(default)s)",
+        metavar="HOST:PORT",
+        help="where to serve; port 0 picks a free one (default %(default)s)",
     )
     mock_ai.add_argument(
         "--script", default=None, metavar="FILE", help="YAML/JSON behaviours: default, models, seed"
     )
-    mock_ai.add_argument("--seed", type=int, default=None, help="seed of the error_rate RNG")
+    mock_ai.add_argument(
+        "--seed", type=int, default=None, help="seed of the error_rate and latency_jitter RNG"
+    )
     mock_ai.set_defaults(func=cmd_mock_ai)
     return parser
 

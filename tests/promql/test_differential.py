@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.promql.differential import (
+    EVALUATION_INTERVAL_S,
     STEPS,
     Case,
     Group,
@@ -44,6 +45,11 @@ def _groups(rng: random.Random) -> list[Group]:
                 continue
             seen.add(key)
             group.cases.append(Case(expr=expr, eval_s=eval_s))
+        # promtool loads samples only up to the last evaluation-interval step at or before
+        # the group's latest eval_time; a late extra case makes it load all of them.
+        step = EVALUATION_INTERVAL_S
+        last_s = -(-(STEPS + 10) * group.interval_s // step) * step
+        group.cases.append(Case(expr=f"vector({len(groups)})", eval_s=last_s))
         evaluate(group)
         groups.append(group)
     # A canary with a deliberately wrong expectation proves that disagreement is detected.

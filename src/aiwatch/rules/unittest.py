@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 import yaml
 
+from aiwatch.config.yamlpos import Path as YamlPath
+from aiwatch.config.yamlpos import Positions, YamlProblem, load_with_positions
 from aiwatch.durations import format_duration, parse_duration
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.files import RuleFileError, load_rule_file
@@ -356,11 +358,56 @@ def _resolve(base: str, patterns: list[str], err: TextIO) -> list[str]:
     return files
 
 
+# Go type names and nested lists of the test-file format, for yaml.v2's strict errors.
+_TYPES: dict[str, tuple[set[str], dict[str, str]]] = {
+    "unitTestFile": (_FILE_KEYS, {"tests": "testGroup"}),
+    "testGroup": (
+        _GROUP_KEYS,
+        {
+            "input_series": "series",
+            "alert_rule_test": "alertTestCase",
+            "promql_expr_test": "promqlTestCase",
+        },
+    ),
+    "series": (_SERIES_KEYS, {}),
+    "alertTestCase": (_ALERT_KEYS, {"exp_alerts": "alert"}),
+    "alert": (_EXP_ALERT_KEYS, {}),
+    "promqlTestCase": (_PROMQL_KEYS, {"exp_samples": "sample"}),
+    "sample": (_SAMPLE_KEYS, {}),
+}
+
+
+def _unknown_fields(
+    value: Any, type_name: str, path: YamlPath, positions: Positions
+) -> list[tuple[int, str]]:
+    """``(line, message)`` for every key the format does not know, as yaml.v2 words it."""
+    if not isinstance(value, dict):
+        return []
+    known, children = _TYPES[type_name]
+    found: list[tuple[int, str]] = []
+    for key, item in value.items():
+        where = (*path, key)
+        if key not in known:
+            line = positions.of(where, key=True)[0]
+            found.append((line, f"  line {line}: field {key} not found in type main.{type_name}"))
+        elif key in children and isinstance(item, list):
+            for i, element in enumerate(item):
+                found += _unknown_fields(element, children[key], (*where, i), positions)
+    return found
+
+
 def run_file(path: str, *, err: TextIO) -> list[str]:
     """Every failure of one test file, as promtool words them; empty when it passes."""
     try:
         with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
+            text = fh.read()
+        try:
+            doc, positions = load_with_positions(text)
+        except YamlProblem as problem:
+            return [f"yaml: line {problem.line}: {problem.message}"]
+        unknown = sorted(_unknown_fields(doc, "unitTestFile", (), positions))
+        if unknown:
+            return ["yaml: unmarshal errors:\n" + "\n".join(m for _, m in unknown)]
         body = _strict(doc, _FILE_KEYS, path)
         eval_ms = _duration_ms(body.get("evaluation_interval"), "evaluation_interval") or 60_000
         order: dict[str, int] = {}

@@ -102,3 +102,40 @@ def test_verdicts_agree_with_promtool_check_rules(tmp_path: Path) -> None:
         )
         ours = check_rules([str(path)], out=io.StringIO(), err=io.StringIO())
         assert (ours == 0) == (done.returncode == 0), path
+
+
+SINGLE_PROBLEMS = {
+    "bad_expr": "groups: [{name: g, rules: [{record: r, expr: 'sum('}]}]",
+    "no_expr": "groups: [{name: g, rules: [{alert: A}]}]",
+    "dup_group": "groups: [{name: g, rules: []}, {name: g, rules: []}]",
+    "empty_group_name": "groups: [{name: '', rules: []}]",
+    "label_name": "groups: [{name: g, rules: [{alert: A, expr: up, labels: {'a-b': x}}]}]",
+    "dunder_label": "groups: [{name: g, rules: [{alert: A, expr: up, labels: {__name__: x}}]}]",
+    "annotation_name": "groups: [{name: g, rules: [{alert: A, expr: up, annotations: {'1x': y}}]}]",
+    "template": "groups: [{name: g, rules: [{alert: A, expr: up, labels: {x: '{{ if }}'}}]}]",
+    "record_for": "groups: [{name: g, rules: [{record: r, expr: up, for: 1m}]}]",
+    "record_keep": "groups: [{name: g, rules: [{record: r, expr: up, keep_firing_for: 1m}]}]",
+    "record_annotations": "groups: [{name: g, rules: [{record: r, expr: up, annotations: {a: b}}]}]",  # noqa: E501
+    "record_name": "groups: [{name: g, rules: [{record: 'a-b', expr: up}]}]",
+    "both": "groups: [{name: g, rules: [{record: r, alert: A, expr: up}]}]",
+    "neither": "groups: [{name: g, rules: [{expr: up}]}]",
+    "bad_for": "groups: [{name: g, rules: [{alert: A, expr: up, for: 5x}]}]",
+    "unknown_key": "groups: [{name: g, rules: [{alert: A, expr: up, severity: page}]}]",
+    "unknown_group_key": "groups: [{name: g, rules: [], labels: {a: b}}]",
+    "yaml": "groups: [{name: g\n",
+}
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+@pytest.mark.parametrize("name", sorted(SINGLE_PROBLEMS))
+def test_each_single_problem_fails_under_both(name: str, tmp_path: Path) -> None:
+    """Each kind of mistake alone makes both ``promtool check rules`` and aiwatch fail."""
+    path = tmp_path / f"{name}.yml"
+    path.write_text(SINGLE_PROBLEMS[name])
+    done = subprocess.run(
+        ["promtool", "check", "rules", str(path)], capture_output=True, check=False
+    )
+    err = io.StringIO()
+    assert done.returncode == 1
+    assert check_rules([str(path)], out=io.StringIO(), err=err) == 1
+    assert f"{path}:" in err.getvalue()

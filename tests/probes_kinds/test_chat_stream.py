@@ -120,8 +120,8 @@ async def test_stalled_stream_times_out_at_the_timeout(mock: Mock) -> None:
     elapsed = time.perf_counter() - started
     assert not result.success
     assert result.error_type == "timeout"
-    assert 0.5 <= result.duration <= 0.7
-    assert elapsed <= 0.8
+    assert 0.5 <= result.duration <= 0.8
+    assert elapsed <= 1.0
     assert result.time_to_first_token is not None
     assert 0.05 <= result.time_to_first_token <= 0.2
     assert result.error is not None
@@ -133,11 +133,11 @@ async def test_slow_headers_time_out_at_the_timeout(mock: Mock) -> None:
     target = mock.target(stream=True, timeout=0.4, request={"mock": {"latency": 5}})
     started = time.perf_counter()
     result = await mock.probe(target)
-    assert time.perf_counter() - started <= 0.7
+    assert time.perf_counter() - started <= 0.9
     assert result.error_type == "timeout"
     assert result.status_code is None
     assert result.time_to_first_byte is None
-    assert 0.4 <= result.duration <= 0.6
+    assert 0.4 <= result.duration <= 0.7
     assert result.error is not None
     assert "waiting for the response headers" in result.error
 

@@ -127,4 +127,4 @@ async def test_timeouts_end_at_the_timeout(daemon: str) -> None:
     """A stalled stream and slow headers both end at the 500 ms timeout, not later."""
     for name in ("stall", "slow-headers"):
         samples = await probe_metrics(daemon, name)
-        assert 0.5 <= samples["aiwatch_probe_duration_seconds_sum{}"] <= 0.7
+        assert 0.5 <= samples["aiwatch_probe_duration_seconds_sum{}"] <= 0.8

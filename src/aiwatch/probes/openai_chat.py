@@ -53,7 +53,7 @@ async def probe_chat(
 
 async def _read_stream(response: aiohttp.ClientResponse, m: Measurement, limit: int) -> None:
     content_type = response.headers.get("Content-Type", "")
-    if not content_type.startswith("text/event-stream"):
+    if not content_type.lower().startswith("text/event-stream"):
         msg = f"asked for a stream but got Content-Type {content_type or 'none'!r}"
         raise ProbeFailure("invalid_response", msg)
     stream = _StreamState()

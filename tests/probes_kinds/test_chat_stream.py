@@ -205,3 +205,11 @@ async def test_identity_ratelimit_headers_and_cost_are_recorded(mock: Mock) -> N
     assert result.ratelimit_remaining_tokens == 149_000
     assert result.cost_usd is not None
     assert abs(result.cost_usd - (1000 * 0.15 + 4 * 0.60) / 1e6) < 1e-12
+
+
+async def test_stream_answered_with_another_media_type_is_an_invalid_response(mock: Mock) -> None:
+    """An endpoint that answers a stream request with application/json fails as invalid."""
+    behavior = {"headers": {"Content-Type": "application/json"}}
+    result = await mock.probe(mock.target(stream=True, request={"mock": behavior}))
+    assert result.error_type == "invalid_response"
+    assert result.error == "asked for a stream but got Content-Type 'application/json'"

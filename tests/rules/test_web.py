@@ -1,6 +1,7 @@
 """The rules component in a real aiohttp server: alerts fire, show in the API and /metrics."""
 
 import asyncio
+import time
 from pathlib import Path
 
 import aiohttp
@@ -9,6 +10,7 @@ from aiohttp import web
 from aiwatch.config.model import Config, GlobalConfig
 from aiwatch.rules import web as rules_web
 from aiwatch.rules.events import MemorySink
+from aiwatch.rules.restore import SavedAlert, StateFile
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.web.app import make_app
 
@@ -72,3 +74,45 @@ async def test_alert_fires_and_is_exposed(tmp_path: Path) -> None:
     assert 'aiwatch_rule_evaluation_duration_seconds_count{rule_group="always"}' in exposition
     assert 'aiwatch_rule_evaluation_failures_total{rule_group="always"} 0.0' in exposition
     assert (tmp_path / "data" / "rules-state.json").exists()
+
+
+async def test_firing_alert_survives_a_restart(tmp_path: Path) -> None:
+    """An alert saved as firing a minute ago is firing as soon as the component starts."""
+    (tmp_path / "rules.yml").write_text(RULES.replace("labels:", "for: 20m\n        labels:", 1))
+    config = Config(
+        path=str(tmp_path / "aiwatch.yml"),
+        rule_files=("rules.yml",),
+        global_=GlobalConfig(evaluation_interval=0.2),
+    )
+    now_ms = round(time.time() * 1000)
+    saved = SavedAlert(
+        group=f"{tmp_path / 'rules.yml'};always",
+        rule="AlwaysOn",
+        state="firing",
+        labels=(("alertname", "AlwaysOn"), ("severity", "page")),
+        annotations=(("summary", "value 1"),),
+        value=1.0,
+        active_at_ms=now_ms - 40 * 60_000,
+        fired_at_ms=now_ms - 20 * 60_000,
+        keep_firing_since_ms=None,
+        saved_at_ms=now_ms - 60_000,
+    )
+    StateFile(str(tmp_path / "data")).save([saved])
+    state = ConfigState(config, Options(storage_path=str(tmp_path / "data")))
+    app = make_app(state, components=[rules_web.setup])
+    sink = MemorySink()
+    app[rules_web.ALERT_SINKS].append(sink)
+    runner, base = await _serve(app)
+    try:
+        async with aiohttp.ClientSession() as client:
+            async with client.get(f"{base}/api/v1/alerts") as response:
+                before = (await response.json())["data"]["alerts"]
+            for _ in range(50):
+                if sink.events:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        await runner.cleanup()
+    assert [a["state"] for a in before] == ["firing"]
+    assert [(e.state, e.changed) for e in sink.events[:1]] == [("firing", False)]
+    assert sink.events[0].active_at == saved.active_at_ms / 1000

@@ -153,14 +153,18 @@ class Group:
         self, index: int, rule: Rule, out: list[OutSample], t_ms: int, appender: Appender
     ) -> None:
         returned: dict[SeriesKey, Mapping[str, str]] = {}
+        rejected = False
         for sample in out:
             try:
                 appender.append(sample.labels, sample.t_ms, sample.value)
             except ValueError as err:
+                # As in Prometheus the rule turns unhealthy; the other samples still count.
                 rule.health, rule.last_error = "err", str(err)
-                self.failures_total += 1
+                rejected = True
             else:
                 returned[tuple(sorted(sample.labels.items()))] = sample.labels
+        if rejected:
+            self.failures_total += 1
         for key, labels in self._previous[index].items():
             if key not in returned:
                 # Another rule may have written this series at t_ms; Prometheus ignores that.

@@ -1,0 +1,116 @@
+"""docker-compose.yml against the Compose Specification schema, and its wiring to the repo."""
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft201909Validator
+
+from aiwatch.config import load_config
+from tests.bundle.grafana import REPO
+
+SPEC = Path(__file__).with_name("compose_spec.json")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    """The parsed docker-compose.yml."""
+    document: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    return document
+
+
+def _listen_port(service: dict[str, Any], flag: str) -> int:
+    for arg in service.get("command", []):
+        match = re.fullmatch(rf"{re.escape(flag)}[= ]?\S*:(\d+)", arg)
+        if match:
+            return int(match.group(1))
+    command = service.get("command", [])
+    if flag in command:
+        return int(command[command.index(flag) + 1].rpartition(":")[2])
+    msg = f"no {flag} in {command}"
+    raise AssertionError(msg)
+
+
+def test_compose_file_is_valid_against_the_compose_spec(compose: dict[str, Any]) -> None:
+    """The file validates against the Compose Specification JSON Schema without errors."""
+    validator = Draft201909Validator(json.loads(SPEC.read_text()))
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(compose)]
+    assert errors == []
+
+
+def test_schema_check_catches_a_broken_file(compose: dict[str, Any]) -> None:
+    """The schema check is not vacuous: an unknown service key and a bad port are errors."""
+    validator = Draft201909Validator(json.loads(SPEC.read_text()))
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["aiwatch"]["portz"] = ["9531:9531"]
+    broken["services"]["grafana"]["ports"] = [{"target": "3000"}]
+    assert len(list(validator.iter_errors(broken))) >= 2
+
+
+def test_stack_has_the_four_services_built_from_the_repo(compose: dict[str, Any]) -> None:
+    """aiwatch (built from the Dockerfile), Prometheus, Alertmanager and Grafana run together."""
+    services = compose["services"]
+    assert {"aiwatch", "prometheus", "alertmanager", "grafana"} <= services.keys()
+    for name, service in services.items():
+        if "build" in service:
+            context = REPO / service["build"] if isinstance(service["build"], str) else REPO
+            assert (context / "Dockerfile").is_file(), name
+        else:
+            assert ":" in service["image"], f"{name}: pin an image tag"
+    assert "build" in services["aiwatch"]
+
+
+def test_every_mounted_file_exists_in_the_repo(compose: dict[str, Any]) -> None:
+    """Each bind mount's source is a file or folder of the repository."""
+    sources = []
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                sources.append(source)
+                assert (REPO / source).exists(), f"{source} is mounted but missing"
+    assert "./prometheus/alerts.yml" in sources
+    named = {v.split(":", 1)[0] for s in compose["services"].values() for v in s.get("volumes", [])}
+    assert {n for n in named if not n.startswith(".")} <= set(compose.get("volumes", {}))
+
+
+def test_ports_agree_with_prometheus_grafana_and_aiwatch_config(compose: dict[str, Any]) -> None:
+    """prometheus.yml scrapes aiwatch and alerts Alertmanager where compose runs them, Grafana
+    queries Prometheus where it listens, and aiwatch probes mock-ai where it listens."""
+    services = compose["services"]
+    prometheus = yaml.safe_load((REPO / "prometheus/prometheus.yml").read_text())
+    jobs = {j["job_name"]: j for j in prometheus["scrape_configs"]}
+    aiwatch_port = _listen_port(services["aiwatch"], "--web.listen-address")
+    assert jobs["aiwatch"]["static_configs"][0]["targets"] == [f"aiwatch:{aiwatch_port}"]
+    assert f"{aiwatch_port}:{aiwatch_port}" in services["aiwatch"]["ports"]
+    alertmanagers = prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert alertmanagers == ["alertmanager:9093"]
+    assert "9093:9093" in services["alertmanager"]["ports"]
+    assert "9090:9090" in services["prometheus"]["ports"]
+    datasource = yaml.safe_load(
+        (REPO / "grafana/provisioning/datasources/prometheus.yml").read_text()
+    )["datasources"][0]
+    assert datasource["url"] == "http://prometheus:9090"
+    mock_port = _listen_port(services["mock-ai"], "--listen-address")
+    config = load_config(str(REPO / "config/docker.yml"))
+    for target in config.targets:
+        assert target.url.startswith(f"http://mock-ai:{mock_port}/"), target.name
+
+
+def test_aiwatch_in_compose_loads_the_bundled_alert_rules(compose: dict[str, Any]) -> None:
+    """config/docker.yml's rule_files resolve, in the container as in the repository, to the
+    mounted prometheus/alerts.yml."""
+    service = compose["services"]["aiwatch"]
+    mounts = dict(v.split(":")[:2] for v in service["volumes"] if v.startswith("."))
+    container_config = Path(mounts["./config/docker.yml"])
+    config = load_config(str(REPO / "config/docker.yml"))
+    assert config.rule_files
+    for pattern in config.rule_files:
+        in_container = (container_config.parent / pattern).resolve()
+        assert mounts["./prometheus/alerts.yml"] == str(in_container)
+        assert (REPO / "config" / pattern).resolve() == REPO / "prometheus/alerts.yml"
+    command = service["command"]
+    assert f"--config.file={container_config}" in command

@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiwatch.rules import gofmt
-from aiwatch.rules.gotemplate import (
+from aiwatch.rules.template_parse import (
     Action,
     Branch,
     Command,

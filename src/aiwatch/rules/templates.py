@@ -7,7 +7,6 @@ definitions Prometheus does and renders a failure as ``<error expanding template
 import functools
 from collections.abc import Mapping
 
-from aiwatch.rules.gotemplate import GoStruct, Node, TemplateError, parse
 from aiwatch.rules.template_exec import execute
 from aiwatch.rules.template_funcs import (
     TemplateQuery,
@@ -18,6 +17,7 @@ from aiwatch.rules.template_funcs import (
     humanize_percentage,
     humanize_timestamp,
 )
+from aiwatch.rules.template_parse import GoStruct, Node, TemplateError, parse
 
 __all__ = [
     "DEFINITIONS",
@@ -26,6 +26,7 @@ __all__ = [
     "alert_data",
     "check",
     "expand",
+    "funcs",
     "humanize",
     "humanize1024",
     "humanize_duration",

@@ -87,11 +87,17 @@ def _counter(rng: random.Random) -> list[float | str | None]:
     return _holes(rng, out)
 
 
-def _gauge(rng: random.Random) -> list[float | str | None]:
+def _gauge(rng: random.Random, tiebreak: int | None = None) -> list[float | str | None]:
+    """Random values; with ``tiebreak``, a distinct fourth decimal per series, so that
+    series given different ``tiebreak`` values never hold equal values at the same time."""
     base = rng.uniform(-50, 100)
-    out: list[float | str | None] = [
-        round(base + rng.uniform(-20, 20), rng.choice((0, 1, 3))) for _ in range(STEPS)
-    ]
+    out: list[float | str | None] = []
+    for _ in range(STEPS):
+        value = base + rng.uniform(-20, 20)
+        if tiebreak is None:
+            out.append(round(value, rng.choice((0, 1, 3))))
+        else:
+            out.append(round(round(value, 3) + tiebreak / 10_000, 4))
     return _holes(rng, out)
 
 
@@ -136,7 +142,8 @@ def make_series(rng: random.Random) -> list[Series]:
                     series.append(Series({**labels, "code": code}, _counter(rng)))
             if rng.random() < 0.85:
                 labels = {"__name__": "temperature", "job": job, "instance": inst}
-                series.append(Series(labels, _gauge(rng)))
+                tiebreak = JOBS.index(job) * len(INSTANCES) + INSTANCES.index(inst)
+                series.append(Series(labels, _gauge(rng, tiebreak)))
             if rng.random() < 0.6:
                 labels = {"__name__": "queue_depth", "job": job, "instance": inst}
                 series.append(Series(labels, _gauge(rng)))

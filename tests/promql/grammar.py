@@ -78,6 +78,8 @@ class Grammar:
             name = COUNTER
         elif kind == "bucket":
             name = "req_duration_seconds_bucket"
+        elif kind == "temperature":
+            name = "temperature"
         else:
             name = self.pick(GAUGES)
         if self.rng.random() < 0.05:
@@ -173,10 +175,11 @@ class Grammar:
     def _aggregation(self, depth: int) -> str:
         roll = self.rng.random()
         if roll < 0.1:
-            # Only over raw gauges: ties would make Prometheus' choice depend on series order.
+            # Only over a gauge whose series never tie (see differential.py): among equal
+            # values Prometheus' choice depends on the order it happens to hold series in.
             k = self.pick(("1", "2", "3", "2.5", "0", "scalar(nonexistent)"))
             op = self.pick(("topk", "bottomk"))
-            return f"{op}{self._grouping()} ({k}, {self.selector('gauge')})"
+            return f"{op}{self._grouping()} ({k}, {self.selector('temperature')})"
         if roll < 0.2:
             q = self.pick(("0", "0.5", "0.9", "1", "0.25"))
             return f"quantile{self._grouping()} ({q}, {self.vector(depth - 1)})"
@@ -202,6 +205,8 @@ class Grammar:
         roll = self.rng.random()
         if roll < 0.4:
             return ""
+        if roll < 0.45:
+            return " on()"
         labels = ", ".join(self.rng.sample(LABELS, self.rng.randint(1, 2)))
         return f" {self.pick(('on', 'ignoring'))}({labels})"
 
@@ -214,9 +219,11 @@ class Grammar:
             side = self.pick(("group_left", "group_right"))
             lhs = f"{self.pick((COUNTER, 'temperature'))}{self.matchers()}"
             info = "job_info"
+            match = self.pick(("on(job)", "ignoring(instance, code, team)", "on(job, team)"))
+            extra = self.pick(("team", "", "team, instance"))
             if side == "group_left":
-                return f"{lhs} {op} on(job) group_left(team) {info}"
-            return f"{info} {op} on(job) group_right(team) {lhs}"
+                return f"{lhs} {op} {match} group_left({extra}) {info}"
+            return f"{info} {op} {match} group_right({extra}) {lhs}"
         return f"{self.vector(depth - 1)} {op}{self._matching()} {self.vector(depth - 1)}"
 
     def _set_op(self, depth: int) -> str:

@@ -2,6 +2,8 @@
 
 import math
 
+from aiwatch.promql import gomath
+
 _INV_LN2 = float("1.442695040888963407359924681001892137426645954152985934135449406931109219181185")
 _INV_LN10 = float(
     "0.434294481903251827651128918916605082294397005803666566114453783165864649208870"
@@ -26,45 +28,28 @@ def mod(a: float, b: float) -> float:
 
 
 def power(a: float, b: float) -> float:
-    """Go's ``math.Pow`` special cases, IEEE otherwise."""
-    try:
-        return math.pow(a, b)
-    except OverflowError:
-        odd = b.is_integer() and b % 2 == 1
-        return -math.inf if a < 0 and odd else math.inf
-    except ValueError:
-        if a == 0:
-            odd = b.is_integer() and b % 2 == 1
-            return math.copysign(math.inf, a) if odd else math.inf
-        return math.nan
+    """Go's ``math.Pow``."""
+    return gomath.pow(a, b)
 
 
 def ln(v: float) -> float:
-    """Natural logarithm; ``-Inf`` at zero, NaN below."""
-    if math.isnan(v) or v < 0:
-        return math.nan
-    if v == 0:
-        return -math.inf
-    return math.log(v)
+    """Go's ``math.Log``: ``-Inf`` at zero, NaN below."""
+    return gomath.log(v)
 
 
 def log2(v: float) -> float:
     """Go's ``math.Log2``: exact for powers of two, ``Log(frac)/Ln2 + exp`` otherwise."""
-    if math.isnan(v) or v < 0:
-        return math.nan
-    if v == 0:
-        return -math.inf
-    if math.isinf(v):
-        return v
-    frac, exp = math.frexp(v)
+    if math.isnan(v) or v <= 0 or math.isinf(v):
+        return gomath.log(v)
+    frac, exp_ = math.frexp(v)
     if frac == 0.5:
-        return float(exp - 1)
-    return math.log(frac) * _INV_LN2 + float(exp)
+        return float(exp_ - 1)
+    return gomath.log(frac) * _INV_LN2 + float(exp_)
 
 
 def log10(v: float) -> float:
     """Go's ``math.Log10``: ``Log(x) * (1/Ln10)``, which is not always exact at powers of ten."""
-    return ln(v) * _INV_LN10
+    return gomath.log(v) * _INV_LN10
 
 
 def sqrt(v: float) -> float:
@@ -75,11 +60,8 @@ def sqrt(v: float) -> float:
 
 
 def exp(v: float) -> float:
-    """``e**v``; ``+Inf`` on overflow."""
-    try:
-        return math.exp(v)
-    except OverflowError:
-        return math.inf
+    """Go's ``math.Exp``."""
+    return gomath.exp(v)
 
 
 def sgn(v: float) -> float:
@@ -105,10 +87,14 @@ def go_round(v: float, to_nearest: float) -> float:
 
 
 def floor(v: float) -> float:
-    """``floor`` that keeps NaN and ±Inf."""
-    return float(math.floor(v)) if math.isfinite(v) else v
+    """``floor`` that keeps NaN, ±Inf and the sign of zero, as Go's ``math.Floor``."""
+    if v == 0 or not math.isfinite(v):
+        return v
+    return float(math.floor(v))
 
 
 def ceil(v: float) -> float:
-    """``ceil`` that keeps NaN and ±Inf."""
-    return float(math.ceil(v)) if math.isfinite(v) else v
+    """``ceil`` that keeps NaN, ±Inf and the sign of zero (``ceil(-0.5)`` is ``-0``)."""
+    if v == 0 or not math.isfinite(v):
+        return v
+    return math.copysign(float(math.ceil(v)), v)

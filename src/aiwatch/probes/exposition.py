@@ -5,8 +5,9 @@ that is seconds per scrape. This renderer writes each line with one f-string fro
 cached per target, so a line costs well under a microsecond.
 """
 
+import asyncio
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from itertools import accumulate
 
 from aiwatch import metrics
@@ -129,25 +130,87 @@ FAMILIES: tuple[tuple[str, Callable[[TargetSeries, Lines], None]], ...] = (
 """Every probe metric family in exposition order: its HELP/TYPE header and line writer."""
 
 
-def render_lines(targets: Iterable[TargetSeries], *, overflow: int = 0) -> Lines:
-    """The text-format lines of ``targets``, each family's samples together under its header."""
-    series = list(targets)
-    out: Lines = []
-    for header, write in FAMILIES:
-        start = len(out)
-        out.append(header)
-        for s in series:
-            write(s, out)
-        if len(out) == start + 1:
-            del out[start]  # no samples: no header either
+HEADERS = tuple(header.encode() for header, _ in FAMILIES)
+
+
+def target_text(s: TargetSeries) -> tuple[bytes, ...]:
+    """One target's lines, one piece per family of ``FAMILIES`` (empty where it has none)."""
+    pieces = []
+    for _, write in FAMILIES:
+        out: Lines = []
+        write(s, out)
+        pieces.append("".join(out).encode() if out else b"")
+    return tuple(pieces)
+
+
+def assemble(texts: list[tuple[bytes, ...]], *, overflow: int = 0) -> bytes:
+    """The exposition from per-target pieces: each family's samples together under its header."""
+    parts: list[bytes] = []
+    for i, header in enumerate(HEADERS):
+        family = [text[i] for text in texts if text[i]]
+        if family:  # no samples: no header either
+            parts.append(header)
+            parts.extend(family)
     if overflow:
         labels = f'label="error_type",metric="{metrics.PROBE_ERRORS.name}_total"'
-        out.append(_header(metrics.LABEL_OVERFLOW))
-        out.append(f"{metrics.LABEL_OVERFLOW.name}_total{{{labels}}} {overflow}\n")
-    return out
+        parts.append(_header(metrics.LABEL_OVERFLOW).encode())
+        parts.append(f"{metrics.LABEL_OVERFLOW.name}_total{{{labels}}} {overflow}\n".encode())
+    return b"".join(parts)
 
 
 def render(store: ProbeSeries) -> bytes:
-    """All probe series of ``store`` in the text format."""
-    lines = render_lines(store.targets.values(), overflow=store.overflow)
-    return "".join(lines).encode()
+    """All probe series of ``store`` in the text format, rendered from scratch."""
+    return assemble([target_text(s) for s in store.targets.values()], overflow=store.overflow)
+
+
+class ScrapeCache:
+    """The probe series' text for ``/metrics``, kept per target until that target changes.
+
+    A scrape then only renders the targets probed since they were last rendered, and
+    ``refresh()`` (a background task) renders those in small batches between scrapes, so
+    neither blocks the event loop for long — a probe's timings would otherwise absorb the
+    stall. The price is memory: one copy of the probe part of the page.
+    """
+
+    def __init__(self, store: ProbeSeries) -> None:
+        self.store = store
+        self._texts: dict[str, tuple[TargetSeries, int, tuple[bytes, ...]]] = {}
+
+    def _text(self, s: TargetSeries) -> tuple[bytes, ...]:
+        cached = self._texts.get(s.target.name)
+        if cached is not None and cached[0] is s and cached[1] == s.version:
+            return cached[2]
+        text = target_text(s)
+        self._texts[s.target.name] = (s, s.version, text)
+        return text
+
+    def _prune(self) -> None:
+        targets = self.store.targets
+        for name in [n for n in self._texts if n not in targets]:
+            del self._texts[name]
+
+    def render(self) -> bytes:
+        """The same bytes as ``render(store)``, from the cache where it is current."""
+        self._prune()
+        texts = [self._text(s) for s in self.store.targets.values()]
+        return assemble(texts, overflow=self.store.overflow)
+
+    def stale(self) -> list[TargetSeries]:
+        """Targets whose cached text is missing or out of date."""
+        texts = self._texts
+        return [
+            s
+            for name, s in self.store.targets.items()
+            if (c := texts.get(name)) is None or c[0] is not s or c[1] != s.version
+        ]
+
+    async def refresh(self, *, period: float = 1.0, batch: int = 100) -> None:
+        """Forever: every ``period`` seconds, re-render changed targets ``batch`` at a time."""
+        while True:
+            await asyncio.sleep(period)
+            self._prune()
+            stale = self.stale()
+            for i in range(0, len(stale), batch):
+                for s in stale[i : i + batch]:
+                    self._text(s)
+                await asyncio.sleep(0)  # let probes and requests run between batches

@@ -1,6 +1,7 @@
 """The probes component: the scheduler's lifecycle, its reloads, ``/probe`` and the targets API."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -8,7 +9,7 @@ from aiohttp import web
 from aiwatch.config import Config
 from aiwatch.config.model import Target
 from aiwatch.probes import make_session
-from aiwatch.probes.exposition import render
+from aiwatch.probes.exposition import ScrapeCache, render
 from aiwatch.probes.report import debug_text, target_entry
 from aiwatch.probes.result import ProbeResult
 from aiwatch.probes.scheduler import Scheduler, probe_once, shard_of
@@ -104,29 +105,32 @@ async def handle_targets(request: web.Request) -> web.Response:
     return ok({"shard": {"index": index, "count": count}, "targets": out})
 
 
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    scheduler = app[PROBE_SCHEDULER]
-    await scheduler.update(app[STATE].current.targets)
-    scheduler.start()
-    yield
-    await scheduler.stop()
-    await app[ON_DEMAND].close()
-
-
 def setup(app: web.Application) -> None:
     """Add the probes: scheduler, series on ``/metrics``, reload hook and routes."""
     state = app[STATE]
     series = ProbeSeries()
     scheduler = Scheduler(series=series, shard=state.options.shard)
+    cache = ScrapeCache(series)
     app[PROBE_SERIES] = series
     app[PROBE_SCHEDULER] = scheduler
     app[ON_DEMAND] = OnDemand()
-    app[RENDERERS].append(lambda: render(series))
+    app[RENDERERS].append(cache.render)
 
     async def reload(config: Config) -> None:
         await scheduler.update(config.targets)
 
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await scheduler.update(app[STATE].current.targets)
+        scheduler.start()
+        refresher = asyncio.get_running_loop().create_task(cache.refresh())
+        yield
+        refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresher
+        await scheduler.stop()
+        await app[ON_DEMAND].close()
+
     state.on_reload(reload)
-    app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/probe", handle_probe)
     app.router.add_get("/api/v1/targets", handle_targets)

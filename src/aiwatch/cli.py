@@ -66,6 +66,20 @@ def cmd_schema(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_rules(args: argparse.Namespace) -> int:
+    """``aiwatch check rules FILE…``: promtool's report per rule file."""
+    from aiwatch.rules.files import check_rules
+
+    return check_rules(list(args.files))
+
+
+def cmd_test_rules(args: argparse.Namespace) -> int:
+    """``aiwatch test rules TEST.yml…``: rule unit tests in the promtool format."""
+    from aiwatch.rules.unittest import test_rules
+
+    return test_rules(list(args.files))
+
+
 def cmd_mock_ai(args: argparse.Namespace) -> int:
     """``aiwatch mock-ai``: serve the simulated OpenAI-compatible endpoint until interrupted."""
     import asyncio
@@ -139,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     check_config = check_sub.add_parser("config", help="validate config files")
     check_config.add_argument("files", nargs="+", metavar="FILE")
     check_config.set_defaults(func=cmd_check_config)
+    check_rules = check_sub.add_parser("rules", help="validate Prometheus rule files")
+    check_rules.add_argument("files", nargs="+", metavar="FILE")
+    check_rules.set_defaults(func=cmd_check_rules)
+
+    test = sub.add_parser("test", help="run rule unit tests")
+    test_sub = test.add_subparsers(dest="what", required=True, metavar="WHAT")
+    test_rules = test_sub.add_parser("rules", help="rule unit tests in the promtool format")
+    test_rules.add_argument("files", nargs="+", metavar="TEST_FILE")
+    test_rules.set_defaults(func=cmd_test_rules)
 
     schema = sub.add_parser("schema", help="print the config JSON Schema")
     schema.set_defaults(func=cmd_schema)

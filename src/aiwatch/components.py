@@ -5,6 +5,12 @@ from typing import Any
 
 from aiohttp import web
 
+from aiwatch import selfscrape
 from aiwatch.probes import web as probes_web
+from aiwatch.rules import web as rules_web
 
-COMPONENTS: tuple[Callable[[web.Application], Any], ...] = (probes_web.setup,)
+COMPONENTS: tuple[Callable[[web.Application], Any], ...] = (
+    probes_web.setup,
+    rules_web.setup,
+    selfscrape.setup,
+)

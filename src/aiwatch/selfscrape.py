@@ -1,12 +1,22 @@
 """What is remembered for rules: aiwatch's own samples, stored as a Prometheus scrape would."""
 
+import asyncio
+import contextlib
+import logging
 import math
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Protocol
 
+from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from aiwatch.probes.web import PROBE_SERIES
 from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage
+from aiwatch.rules.web import RULE_STORAGE
+from aiwatch.web.app import REGISTRY, STATE
+
+log = logging.getLogger("aiwatch.selfscrape")
 
 Sample = tuple[str, Labels, float]
 """Metric name (with ``_total``/``_bucket``/… suffix), sorted label pairs, value."""
@@ -79,3 +89,57 @@ class SelfScraper:
         seen.add(key)
         # A real NaN value is stored as NaN; only the exact stale bit pattern means "gone".
         self.storage.append(merged, t_ms, value if not math.isnan(value) else math.nan)
+
+
+def instance_label(listen_address: str) -> str:
+    """The ``instance`` a Prometheus scraping this listen address would attach."""
+    host, _, port = listen_address.rpartition(":")
+    host = host.strip("[]") or "localhost"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+async def _scrape_loop(app: web.Application, scraper: SelfScraper) -> None:
+    """Scrape on absolute multiples of the evaluation interval, so there is no drift."""
+    loop = asyncio.get_running_loop()
+    while True:
+        interval = app[STATE].current.global_.evaluation_interval
+        now = time.time()
+        await asyncio.sleep(interval - now % interval)
+        scraper.retention_ms = int(app[STATE].current.global_.retention * 1000)
+        started = loop.time()
+        count = scraper.scrape(int(time.time() * 1000))
+        log.debug(
+            "Self-scrape", extra={"samples": count, "seconds": round(loop.time() - started, 4)}
+        )
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    state = app[STATE]
+    registry = app[REGISTRY]
+
+    def sources() -> Iterator[Iterable[Sample]]:
+        yield registry_samples(registry)
+        series = app.get(PROBE_SERIES)
+        if series is not None:
+            yield series.iter_samples()
+
+    scraper = SelfScraper(
+        app[RULE_STORAGE],
+        sources,
+        instance=instance_label(state.options.listen_address),
+        retention_ms=int(state.current.global_.retention * 1000),
+    )
+    # The first scrape happens now, so rules see data from their first evaluation on.
+    scraper.scrape(int(time.time() * 1000))
+    task = asyncio.create_task(_scrape_loop(app, scraper))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def setup(app: web.Application) -> None:
+    """Feed aiwatch's own samples into the store that rules evaluate."""
+    if RULE_STORAGE not in app:
+        app[RULE_STORAGE] = MemoryStorage()
+    app.cleanup_ctx.append(_lifecycle)

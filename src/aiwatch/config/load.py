@@ -91,7 +91,21 @@ def load_config(path: str, *, env: dict[str, str] | None = None) -> Config:
             text = fh.read()
     except OSError as err:
         raise ConfigError([Problem(path, 1, 1, "(file)", f"cannot read: {err.strerror}")]) from None
-    return parse_config(text, path, env=os.environ.copy() if env is None else env)
+    config = parse_config(text, path, env=os.environ.copy() if env is None else env)
+    _check_rule_files(config)
+    return config
+
+
+def _check_rule_files(config: Config) -> None:
+    """The rule files a config names are part of it: a broken one makes the config invalid."""
+    from aiwatch.rules.files import RuleFileError
+    from aiwatch.rules.manager import load_groups
+
+    base_dir = os.path.dirname(os.path.abspath(config.path))
+    try:
+        load_groups(config.rule_files, base_dir=base_dir)
+    except RuleFileError as err:
+        raise ConfigError(list(err.problems)) from None
 
 
 def parse_config(text: str, path: str, *, env: dict[str, str]) -> Config:

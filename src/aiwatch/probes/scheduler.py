@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import aiohttp
@@ -131,6 +131,8 @@ class Scheduler:
         self.configured: tuple[Target, ...] = ()
         self.lags: deque[float] | None = deque(maxlen=1 << 16) if record_lag else None
         """Recent scheduling lags (seconds from due to probe start), for benchmarks."""
+        self.listeners: list[Callable[[ProbeResult], None]] = []
+        """Called with each scheduled probe's result after it is recorded (e.g. experiments)."""
         self._running = False
 
     def in_shard(self, name: str) -> bool:
@@ -214,6 +216,11 @@ class Scheduler:
         result = await probe_once(entry.target, entry.session, prompt_index=index)
         entry.last = result
         entry.series.observe(result)
+        for listener in list(self.listeners):
+            try:
+                listener(result)
+            except Exception:  # a listener's bug must not stop the schedule
+                log.exception("Probe listener raised", extra={"target": entry.target.name})
 
     def next_due(self, name: str) -> float | None:
         """Wall-clock time of the target's next probe, or None if this instance does not run it."""

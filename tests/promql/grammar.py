@@ -17,7 +17,7 @@ RANGE_FUNCS = (
     "stddev_over_time", "stdvar_over_time", "present_over_time", "deriv",
 )  # fmt: skip
 ELEMENTWISE = (
-    "abs", "ceil", "floor", "sqrt", "exp", "ln", "log2", "log10", "sgn", "timestamp", "deg",
+    "abs", "ceil", "floor", "sqrt", "exp", "ln", "log2", "log10", "sgn", "atan", "timestamp", "deg",
     "rad", "sort", "sort_desc", "histogram_count", "histogram_sum",
 )  # fmt: skip
 DATES = (

@@ -72,3 +72,31 @@ def test_pow_special_cases() -> None:
     assert gomath.pow(0.5, math.inf) == 0.0
     assert gomath.pow(-math.inf, 3.0) == -math.inf
     assert gomath.pow(10.0, 400.0) == math.inf
+
+
+@pytest.mark.parametrize(
+    ("x", "expected"), [(-14.296, -1.5009604434951695), (-19.566, -1.5197316917199717)]
+)
+def test_atan_matches_go(x: float, expected: float) -> None:
+    """Go's Cephes-based Atan, where libm's atan differs in the last bit."""
+    assert gomath.atan(x) == expected
+    assert math.atan(x) != expected
+
+
+@pytest.mark.parametrize(
+    ("y", "x", "expected"),
+    [(-2.398, -13.509, -2.9659113646674804), (16.239, -17.647, 2.3977216854314376)],
+)
+def test_atan2_matches_go(y: float, x: float, expected: float) -> None:
+    """Go's Atan2 quadrant handling on top of its Atan."""
+    assert gomath.atan2(y, x) == expected
+    assert math.atan2(y, x) != expected
+
+
+def test_atan2_special_cases() -> None:
+    """Signed zeros and infinities follow Go's documented special cases."""
+    assert math.copysign(1.0, gomath.atan2(-0.0, 1.0)) < 0
+    assert gomath.atan2(0.0, -1.0) == math.pi
+    assert gomath.atan2(-math.inf, -math.inf) == -3 * math.pi / 4
+    assert gomath.atan2(5.0, math.inf) == 0.0
+    assert gomath.atan2(1.0, 0.0) == math.pi / 2

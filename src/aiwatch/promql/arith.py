@@ -74,8 +74,8 @@ def sgn(v: float) -> float:
 
 
 def atan2(a: float, b: float) -> float:
-    """``atan2(a, b)``."""
-    return math.atan2(a, b)
+    """Go's ``math.Atan2``."""
+    return gomath.atan2(a, b)
 
 
 def go_round(v: float, to_nearest: float) -> float:

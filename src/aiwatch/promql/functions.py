@@ -4,7 +4,7 @@ import math
 import re
 from collections.abc import Callable
 
-from aiwatch.promql import arith
+from aiwatch.promql import arith, gomath
 from aiwatch.promql.aggregations import valid_label_name
 from aiwatch.promql.numerics import bucket_quantile, parse_go_float
 from aiwatch.promql.storage import Labels
@@ -20,6 +20,7 @@ ELEMENTWISE: dict[str, Callable[[float], float]] = {
     "log2": arith.log2,
     "log10": arith.log10,
     "sgn": arith.sgn,
+    "atan": gomath.atan,
 }
 
 

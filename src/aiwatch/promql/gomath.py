@@ -215,3 +215,73 @@ def _ldexp(m: float, e: int) -> float:
         return math.ldexp(m, e)
     except OverflowError:
         return math.copysign(math.inf, m)
+
+
+_ATAN_P = (
+    -8.750608600031904122785e-01,
+    -1.615753718733365076637e01,
+    -7.500855792314704667340e01,
+    -1.228866684490136173410e02,
+    -6.485021904942025371773e01,
+)
+_ATAN_Q = (
+    2.485846490142306297962e01,
+    1.650270098316988542046e02,
+    4.328810604912902668951e02,
+    4.853903996359136964868e02,
+    1.945506571482613964425e02,
+)
+_MOREBITS = 6.123233995736765886130e-17  # pi/2 minus its float64 value
+_TAN_3PI_8 = 2.41421356237309504880
+_THREE_PI_4 = float("2.35619449019234492884698253745962716314787704953132936573120844")
+
+
+def _xatan(x: float) -> float:
+    """The Cephes rational approximation of atan on [0, 0.66]."""
+    p0, p1, p2, p3, p4 = _ATAN_P
+    q0, q1, q2, q3, q4 = _ATAN_Q
+    z = x * x
+    z = (
+        z
+        * ((((p0 * z + p1) * z + p2) * z + p3) * z + p4)
+        / (((((z + q0) * z + q1) * z + q2) * z + q3) * z + q4)
+    )
+    return x * z + x
+
+
+def _satan(x: float) -> float:
+    """atan of a positive argument, reduced into [0, 0.66]."""
+    if x <= 0.66:
+        return _xatan(x)
+    if x > _TAN_3PI_8:
+        return math.pi / 2 - _xatan(1 / x) + _MOREBITS
+    return math.pi / 4 + _xatan((x - 1) / (x + 1)) + 0.5 * _MOREBITS
+
+
+def atan(x: float) -> float:
+    """Go's ``math.Atan``."""
+    if x == 0 or math.isnan(x):
+        return x
+    return _satan(x) if x > 0 else -_satan(-x)
+
+
+def atan2(y: float, x: float) -> float:
+    """Go's ``math.Atan2`` with its special cases, in their order."""
+    if math.isnan(y) or math.isnan(x):
+        return math.nan
+    if y == 0:
+        if x >= 0 and math.copysign(1.0, x) > 0:
+            return math.copysign(0.0, y)
+        return math.copysign(math.pi, y)
+    if x == 0:
+        return math.copysign(math.pi / 2, y)
+    if math.isinf(x):
+        if x > 0:
+            return math.copysign(math.pi / 4 if math.isinf(y) else 0.0, y)
+        return math.copysign(_THREE_PI_4 if math.isinf(y) else math.pi, y)
+    if math.isinf(y):
+        return math.copysign(math.pi / 2, y)
+    q = atan(y / x)
+    if x < 0:
+        return q + math.pi if q <= 0 else q - math.pi
+    return q

@@ -9,7 +9,6 @@ those of a Prometheus on the same kind of machine. Go picks a fused multiply-add
 
 import math
 import struct
-from fractions import Fraction
 from pathlib import Path
 
 _LN2_HI = 6.93147180369123816490e-01
@@ -61,7 +60,15 @@ def _fma(a: float, b: float, c: float) -> float:
     """``a * b + c`` rounded once, like the FMA instruction."""
     if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
         return a * b + c
-    return float(Fraction(a) * Fraction(b) + Fraction(c))
+    an, ad = a.as_integer_ratio()
+    bn, bd = b.as_integer_ratio()
+    cn, cd = c.as_integer_ratio()
+    # Exact rational arithmetic; integer true division rounds correctly, as FMA does.
+    try:
+        result = (an * bn * cd + cn * ad * bd) / (ad * bd * cd)
+    except OverflowError:
+        return a * b + c
+    return result if result != 0 else a * b + c  # keep the IEEE sign of an exact zero
 
 
 def _bits(x: float) -> int:

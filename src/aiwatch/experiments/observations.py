@@ -1,0 +1,185 @@
+"""Posted observations: validated item by item into per-arm sufficient statistics.
+
+A body is a JSON list. Each item names a ``variant`` and a ``metric`` (of ``source:
+observations``) and carries either one raw value or pre-aggregated sums:
+
+* proportion: ``{"value": 0|1|true|false}`` or ``{"n", "sum"}`` (``sum`` = successes;
+  ``sum_squares``, if sent, must equal ``sum``);
+* mean: ``{"value": x}`` or ``{"n", "sum", "sum_squares"}``;
+* ratio: ``{"numerator": m, "denominator": d}`` for one unit, or ``{"n", "numerator_sum",
+  "numerator_sum_squares", "denominator_sum", "denominator_sum_squares", "cross_sum"}``.
+
+Nothing is accepted unless every item is valid, so a client can fix and resend the whole body.
+"""
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from aiwatch.config.model import Experiment, ExperimentMetric
+from aiwatch.stats import Mean, Proportion, Ratio, SufficientStats
+
+Arms = dict[tuple[str, str], SufficientStats]
+"""``(variant, metric) -> statistics``."""
+
+RATIO_SUMS = (
+    "numerator_sum",
+    "numerator_sum_squares",
+    "denominator_sum",
+    "denominator_sum_squares",
+    "cross_sum",
+)
+_SHAPES: dict[str, tuple[frozenset[str], ...]] = {
+    "proportion": (
+        frozenset({"value"}),
+        frozenset({"n", "sum"}),
+        frozenset({"n", "sum", "sum_squares"}),
+    ),
+    "mean": (frozenset({"value"}), frozenset({"n", "sum", "sum_squares"})),
+    "ratio": (frozenset({"numerator", "denominator"}), frozenset({"n", *RATIO_SUMS})),
+}
+_REL = 1e-9
+"""Relative slack for the consistency checks, so float round-off in a client's sums passes."""
+
+
+class Invalid(ValueError):
+    """The body is not acceptable; ``problems`` names each item and what is wrong with it."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def parse(experiment: Experiment, body: Any) -> Arms:
+    """The posted body as per-arm statistics to add, or :class:`Invalid` naming every problem."""
+    if not isinstance(body, list):
+        raise Invalid(["body must be a JSON list of observations"])
+    metrics = {m.name: m for m in experiment.metrics}
+    variants = [v.name for v in experiment.variants]
+    arms: Arms = {}
+    problems: list[str] = []
+    for i, item in enumerate(body):
+        try:
+            variant, metric, stats = _item(item, metrics, variants)
+        except ValueError as err:
+            problems.append(f"observations[{i}]: {err}")
+            continue
+        key = (variant, metric)
+        arms[key] = merge(arms[key], stats) if key in arms else stats
+    if problems:
+        raise Invalid(problems)
+    return arms
+
+
+def merge(a: SufficientStats, b: SufficientStats) -> SufficientStats:
+    """``a`` and ``b`` (of the same kind) as one sample."""
+    if isinstance(a, Proportion) and isinstance(b, Proportion):
+        return a.merge(b)
+    if isinstance(a, Mean) and isinstance(b, Mean):
+        return a.merge(b)
+    if isinstance(a, Ratio) and isinstance(b, Ratio):
+        return a.merge(b)
+    msg = f"cannot merge {type(a).__name__} with {type(b).__name__}"
+    raise TypeError(msg)
+
+
+def _item(
+    item: Any, metrics: Mapping[str, ExperimentMetric], variants: list[str]
+) -> tuple[str, str, SufficientStats]:
+    if not isinstance(item, dict):
+        raise ValueError("must be an object with variant, metric and value (or n, sum, …)")
+    variant, name = item.get("variant"), item.get("metric")
+    if variant not in variants:
+        raise ValueError(f"unknown variant {variant!r} (variants: {', '.join(variants)})")
+    metric = metrics.get(name) if isinstance(name, str) else None
+    if metric is None:
+        raise ValueError(f"unknown metric {name!r} (metrics: {', '.join(metrics)})")
+    if metric.source != "observations":
+        raise ValueError(
+            f"metric {name!r} has source: {metric.source}; only source: observations "
+            "metrics accept posted observations"
+        )
+    fields = frozenset(item) - {"variant", "metric"}
+    shapes = _SHAPES[metric.kind]
+    if fields not in shapes:
+        wanted = " or ".join("{" + ", ".join(sorted(s)) + "}" for s in shapes)
+        raise ValueError(
+            f"a {metric.kind} observation needs {wanted}; got {{{', '.join(sorted(fields))}}}"
+        )
+    stats: SufficientStats
+    if metric.kind == "proportion":
+        stats = _proportion(item)
+    elif metric.kind == "mean":
+        stats = _mean(item)
+    else:
+        stats = _ratio(item)
+    return str(variant), metric.name, stats
+
+
+def _number(item: Mapping[str, Any], key: str) -> float:
+    value = item[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{key} must be finite, got {value!r}")
+    return float(value)
+
+
+def _count(item: Mapping[str, Any]) -> int:
+    n = _number(item, "n")
+    if n < 0:
+        raise ValueError(f"n must not be negative, got {item['n']!r}")
+    if not n.is_integer():
+        raise ValueError(f"n must be a whole number, got {item['n']!r}")
+    return int(n)
+
+
+def _consistent(n: int, total: float, squares: float, *, what: str) -> None:
+    """Values with this sum must have at least ``sum²/n`` as their sum of squares."""
+    if squares < 0:
+        raise ValueError(f"{what}sum_squares must not be negative, got {squares:g}")
+    if total * total > n * squares * (1 + _REL) + _REL:
+        raise ValueError(
+            f"{what}sum_squares {squares:g} is inconsistent with {what}sum {total:g} and "
+            f"n {n} (no real values have sum² > n·sum_squares)"
+        )
+
+
+def _proportion(item: Mapping[str, Any]) -> Proportion:
+    if "value" in item:
+        value = item["value"]
+        if value not in (0, 1) or (not isinstance(value, bool | int | float)):
+            raise ValueError(f"a proportion's value must be 0, 1, true or false, got {value!r}")
+        return Proportion(n=1, successes=float(value))
+    n, successes = _count(item), _number(item, "sum")
+    if not 0 <= successes <= n:
+        raise ValueError(f"sum (successes) must lie in [0, n={n}], got {item['sum']!r}")
+    if "sum_squares" in item and _number(item, "sum_squares") != successes:
+        raise ValueError("a proportion's sum_squares, if sent, must equal its sum (values are 0/1)")
+    return Proportion(n=n, successes=successes)
+
+
+def _mean(item: Mapping[str, Any]) -> Mean:
+    if "value" in item:
+        x = _number(item, "value")
+        return Mean(n=1, sum=x, sum_squares=x * x)
+    n, total, squares = _count(item), _number(item, "sum"), _number(item, "sum_squares")
+    _consistent(n, total, squares, what="")
+    return Mean(n=n, sum=total, sum_squares=squares)
+
+
+def _ratio(item: Mapping[str, Any]) -> Ratio:
+    if "numerator" in item:
+        return Ratio.from_pairs([(_number(item, "numerator"), _number(item, "denominator"))])
+    n = _count(item)
+    sums = {key: _number(item, key) for key in RATIO_SUMS}
+    _consistent(n, sums["numerator_sum"], sums["numerator_sum_squares"], what="numerator_")
+    _consistent(n, sums["denominator_sum"], sums["denominator_sum_squares"], what="denominator_")
+    cross = sums["cross_sum"]
+    bound = sums["numerator_sum_squares"] * sums["denominator_sum_squares"]
+    if cross * cross > bound * (1 + _REL) + _REL:
+        raise ValueError(
+            "cross_sum is inconsistent with the sums of squares (Cauchy–Schwarz: "
+            "cross_sum² ≤ numerator_sum_squares · denominator_sum_squares)"
+        )
+    return Ratio(n=n, **sums)

@@ -1,0 +1,146 @@
+"""Validation of posted observations: every problem named with its item index."""
+
+import math
+from typing import Any
+
+import pytest
+
+from aiwatch.experiments.observations import Invalid, parse
+from aiwatch.stats import Mean, Proportion, Ratio
+
+from .helpers import experiment_config, rating_experiment
+
+
+def test_raw_and_aggregated_values_sum_per_arm() -> None:
+    """Raw values and pre-aggregated sums of one arm add up into one sufficient statistic."""
+    body = [
+        {"variant": "b", "metric": "rating", "value": 4},
+        {"variant": "b", "metric": "rating", "value": 5.5},
+        {"variant": "b", "metric": "rating", "n": 2, "sum": 6, "sum_squares": 20},
+        {"variant": "a", "metric": "thumbs_up", "value": True},
+        {"variant": "a", "metric": "thumbs_up", "n": 10, "sum": 3},
+        {"variant": "a", "metric": "cost_per_token", "numerator": 2.0, "denominator": 4.0},
+    ]
+    arms = parse(rating_experiment(), body)
+    assert arms[("b", "rating")] == Mean(n=4, sum=15.5, sum_squares=16 + 30.25 + 20)
+    assert arms[("a", "thumbs_up")] == Proportion(n=11, successes=4.0)
+    assert arms[("a", "cost_per_token")] == Ratio(1, 2.0, 4.0, 4.0, 16.0, 8.0)
+
+
+def _problems(body: Any) -> list[str]:
+    with pytest.raises(Invalid) as info:
+        parse(rating_experiment(), body)
+    return info.value.problems
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"variant": "c", "metric": "rating", "value": 1}, "unknown variant 'c' (variants: a, b)"),
+        ({"variant": "a", "metric": "nps", "value": 1}, "unknown metric 'nps'"),
+        (
+            {"variant": "a", "metric": "rating", "n": -1, "sum": 0, "sum_squares": 0},
+            "n must not be negative",
+        ),
+        (
+            {"variant": "a", "metric": "rating", "n": 1.5, "sum": 0, "sum_squares": 0},
+            "n must be a whole number",
+        ),
+        (
+            {"variant": "a", "metric": "rating", "n": 2, "sum": 10, "sum_squares": 49},
+            "sum_squares 49 is inconsistent with sum 10 and n 2",
+        ),
+        (
+            {"variant": "a", "metric": "rating", "n": 2, "sum": 1, "sum_squares": -1},
+            "sum_squares must not be negative",
+        ),
+        ({"variant": "a", "metric": "rating", "value": "4"}, "value must be a number"),
+        ({"variant": "a", "metric": "rating", "value": True}, "value must be a number"),
+        (
+            {"variant": "a", "metric": "rating", "value": 1, "extra": 2},
+            "a mean observation needs {value} or {n, sum, sum_squares}",
+        ),
+        ({"variant": "a", "metric": "rating", "n": 3, "sum": 1}, "a mean observation needs"),
+        (
+            {"variant": "a", "metric": "thumbs_up", "value": 2},
+            "a proportion's value must be 0, 1, true or false",
+        ),
+        (
+            {"variant": "a", "metric": "thumbs_up", "n": 3, "sum": 4},
+            "sum (successes) must lie in [0, n=3]",
+        ),
+        (
+            {"variant": "a", "metric": "thumbs_up", "n": 3, "sum": 2, "sum_squares": 3},
+            "must equal its sum",
+        ),
+        (
+            {
+                "variant": "a",
+                "metric": "cost_per_token",
+                "n": 2,
+                "numerator_sum": 2,
+                "numerator_sum_squares": 2,
+                "denominator_sum": 2,
+                "denominator_sum_squares": 2,
+                "cross_sum": 5,
+            },
+            "Cauchy–Schwarz",
+        ),
+        ("rating=4", "must be an object"),
+    ],
+)
+def test_each_problem_is_named_with_its_index(item: Any, message: str) -> None:
+    """A bad item is rejected with its index and a message that says what is wrong."""
+    good = {"variant": "a", "metric": "rating", "value": 3}
+    problems = _problems([good, item])
+    assert len(problems) == 1
+    assert problems[0].startswith("observations[1]: ")
+    assert message in problems[0]
+
+
+def test_non_finite_numbers_are_rejected() -> None:
+    """inf and NaN (which Python's JSON parser accepts) are named as not finite."""
+    problems = _problems(
+        [
+            {"variant": "a", "metric": "rating", "value": math.inf},
+            {"variant": "a", "metric": "rating", "n": 2, "sum": math.nan, "sum_squares": 1},
+        ]
+    )
+    assert problems == [
+        "observations[0]: value must be finite, got inf",
+        "observations[1]: sum must be finite, got nan",
+    ]
+
+
+def test_every_bad_item_is_reported_and_nothing_accepted() -> None:
+    """All problems come back at once; a body with any problem adds nothing."""
+    problems = _problems(
+        [
+            {"variant": "x", "metric": "rating", "value": 1},
+            {"variant": "a", "metric": "rating", "value": 1},
+            {"variant": "a", "metric": "rating"},
+        ]
+    )
+    assert [p.split(":")[0] for p in problems] == ["observations[0]", "observations[2]"]
+
+
+def test_body_must_be_a_list() -> None:
+    """An object instead of a list is named as such."""
+    assert _problems({"variant": "a"}) == ["body must be a JSON list of observations"]
+
+
+def test_other_sources_refuse_observations() -> None:
+    """A probe or PromQL metric does not take posted data."""
+    config = experiment_config(
+        [
+            {
+                "name": "models",
+                "control": "a",
+                "variants": [{"name": "a", "target": "t1"}, {"name": "b", "target": "t1"}],
+                "metrics": [{"name": "latency", "source": "probe", "field": "duration"}],
+            }
+        ],
+        targets=[{"name": "t1", "kind": "http", "url": "http://127.0.0.1:1/"}],
+    )
+    with pytest.raises(Invalid, match="has source: probe; only source: observations"):
+        parse(config.experiments[0], [{"variant": "a", "metric": "latency", "value": 1}])

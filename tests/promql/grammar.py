@@ -42,15 +42,20 @@ class Grammar:
         return self.rng.choice(options)
 
     def matchers(self) -> str:
-        """Zero to two label matchers with all four operators."""
+        """Zero to two label matchers with all four operators, mostly on fitting values."""
+        values = {
+            "job": ("api", "web", "db", "api|web", "w.b", ".*"),
+            "instance": ("i1", "i2", "i.*", "i[2-9]"),
+            "code": ("200", "500", "5..", "2.*|5.."),
+        }
         out = []
         for _ in range(self.rng.choice((0, 0, 1, 1, 2))):
             label = self.pick(("job", "instance", "code"))
             op = self.pick(("=", "!=", "=~", "!~"))
-            if op in ("=~", "!~"):
-                value = self.pick(("api|web", "i.*", "5..", "db", ".*", "w.b"))
-            else:
-                value = self.pick(("api", "web", "db", "i1", "i2", "200", "500"))
+            choices = values[label] if self.rng.random() < 0.85 else ("api", "i1", "500", ".+")
+            value = self.pick(choices)
+            if op in ("=", "!=") and any(ch in value for ch in ".*|["):
+                op = "=~" if op == "=" else "!~"
             out.append(f'{label}{op}"{value}"')
         return "{" + ",".join(out) + "}" if out else ""
 

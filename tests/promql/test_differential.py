@@ -22,8 +22,8 @@ from tests.promql.differential import (
 from tests.promql.grammar import Grammar
 
 SEED = 20240601
-GROUPS = 100
-CASES_PER_GROUP = 20
+GROUPS = 120
+CASES_PER_GROUP = 25
 FILES = 4  # run two promtool processes at a time
 CANARY = "vector(1) * 1"
 

@@ -1,0 +1,210 @@
+"""What experiments remember in the SQLite store: each arm's running sums and each state.
+
+Every function here takes the store's connection and runs in its writer (or a reader)
+thread. Arms are pre-aggregated sufficient statistics per (experiment, variant, metric), so
+reads cost O(arms) however many observations arrived, and adding observations is one upsert
+per arm inside the caller's transaction.
+"""
+
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from aiwatch.experiments.lifecycle import State
+from aiwatch.experiments.observations import Arms, merge
+from aiwatch.stats import Mean, Proportion, Ratio, SufficientStats
+
+T = TypeVar("T")
+
+MIGRATIONS = Migrations("aiwatch.experiments")
+ARMS = "experiment_arms"
+UNITS = "experiment_units"
+STATES = "experiment_states"
+
+
+class Store(Protocol):
+    """The incident store's interface: ``fn(conn)`` run in its writer or a reader thread."""
+
+    async def write(self, fn: Callable[[Any], T]) -> T: ...
+
+    async def read(self, fn: Callable[[Any], T]) -> T: ...
+
+
+@MIGRATIONS()
+def m001_experiments(db: Database) -> None:
+    """Arms' sums, probe counts per variant (the sample-ratio check) and lifecycle states."""
+    db.execute(
+        f"""CREATE TABLE {ARMS} (
+            experiment TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            sum REAL NOT NULL,
+            sum_squares REAL NOT NULL,
+            denominator_sum REAL NOT NULL DEFAULT 0,
+            denominator_sum_squares REAL NOT NULL DEFAULT 0,
+            cross_sum REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (experiment, variant, metric)
+        )"""
+    )
+    db.execute(
+        f"""CREATE TABLE {UNITS} (
+            experiment TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (experiment, variant)
+        )"""
+    )
+    db.execute(
+        f"""CREATE TABLE {STATES} (
+            experiment TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            started_at REAL,
+            changed_at REAL NOT NULL
+        )"""
+    )
+
+
+def as_db(conn_or_db: Any) -> Database:
+    """The store hands either a ``sqlite3.Connection`` or a sqlite-utils ``Database``."""
+    if isinstance(conn_or_db, Database):
+        return conn_or_db
+    if isinstance(conn_or_db, sqlite3.Connection):
+        return Database(conn_or_db)
+    return Database(conn_or_db.conn)
+
+
+def migrate(conn_or_db: Any) -> None:
+    """Create or upgrade the experiment tables."""
+    MIGRATIONS.apply(as_db(conn_or_db))
+
+
+def kind_of(stats: SufficientStats) -> str:
+    """``proportion``, ``mean`` or ``ratio``: how an arm's sums are stored."""
+    if isinstance(stats, Proportion):
+        return "proportion"
+    return "mean" if isinstance(stats, Mean) else "ratio"
+
+
+def _row(stats: SufficientStats) -> tuple[Any, ...]:
+    if isinstance(stats, Proportion):
+        return ("proportion", stats.n, stats.successes, stats.successes, 0.0, 0.0, 0.0)
+    if isinstance(stats, Mean):
+        return ("mean", stats.n, stats.sum, stats.sum_squares, 0.0, 0.0, 0.0)
+    return (
+        "ratio",
+        stats.n,
+        stats.numerator_sum,
+        stats.numerator_sum_squares,
+        stats.denominator_sum,
+        stats.denominator_sum_squares,
+        stats.cross_sum,
+    )
+
+
+def _stats(row: tuple[Any, ...]) -> SufficientStats:
+    kind, n, s, ss, ds, dss, cs = row
+    if kind == "proportion":
+        return Proportion(n=n, successes=s)
+    if kind == "mean":
+        return Mean(n=n, sum=s, sum_squares=ss)
+    return Ratio(
+        n=n,
+        numerator_sum=s,
+        numerator_sum_squares=ss,
+        denominator_sum=ds,
+        denominator_sum_squares=dss,
+        cross_sum=cs,
+    )
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One experiment's persisted record."""
+
+    arms: Arms
+    units: dict[str, int]
+    state: State | None
+    started_at: float | None
+
+
+def add(conn: Any, experiment: str, arms: Arms, units: Mapping[str, int] | None = None) -> None:
+    """Add ``arms`` (and probe ``units``) to ``experiment``'s sums, in the caller's transaction.
+
+    An arm stored with another kind (the metric's config changed) starts again from ``arms``.
+    """
+    db = as_db(conn)
+    for (variant, metric), delta in arms.items():
+        found = db.execute(
+            f"SELECT kind, n, sum, sum_squares, denominator_sum, denominator_sum_squares,"
+            f" cross_sum FROM {ARMS} WHERE experiment = ? AND variant = ? AND metric = ?",
+            [experiment, variant, metric],
+        ).fetchone()
+        total = delta
+        if found is not None and found[0] == kind_of(delta):
+            total = merge(_stats(tuple(found)), delta)
+        db.execute(
+            f"INSERT OR REPLACE INTO {ARMS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [experiment, variant, metric, *_row(total)],
+        )
+    for variant, n in (units or {}).items():
+        db.execute(
+            f"INSERT INTO {UNITS} VALUES (?, ?, ?) ON CONFLICT (experiment, variant)"
+            " DO UPDATE SET n = n + excluded.n",
+            [experiment, variant, n],
+        )
+
+
+def set_state(
+    conn: Any, experiment: str, state: State, *, started_at: float | None, at: float
+) -> None:
+    """Record ``experiment``'s lifecycle state."""
+    as_db(conn).execute(
+        f"INSERT OR REPLACE INTO {STATES} VALUES (?, ?, ?, ?)",
+        [experiment, state, started_at, at],
+    )
+
+
+def load(conn: Any) -> dict[str, Saved]:
+    """Every experiment's persisted arms, units and state, by experiment name."""
+    db = as_db(conn)
+    arms: dict[str, Arms] = {}
+    units: dict[str, dict[str, int]] = {}
+    for exp, variant, metric, *rest in db.execute(
+        f"SELECT experiment, variant, metric, kind, n, sum, sum_squares, denominator_sum,"
+        f" denominator_sum_squares, cross_sum FROM {ARMS}"
+    ).fetchall():
+        arms.setdefault(exp, {})[(variant, metric)] = _stats(tuple(rest))
+    for exp, variant, n in db.execute(f"SELECT experiment, variant, n FROM {UNITS}").fetchall():
+        units.setdefault(exp, {})[variant] = n
+    states = {
+        exp: (state, started)
+        for exp, state, started in db.execute(
+            f"SELECT experiment, state, started_at FROM {STATES}"
+        ).fetchall()
+    }
+    names = set(arms) | set(units) | set(states)
+    return {
+        name: Saved(
+            arms=arms.get(name, {}),
+            units=units.get(name, {}),
+            state=states[name][0] if name in states else None,
+            started_at=states[name][1] if name in states else None,
+        )
+        for name in names
+    }
+
+
+def put(conn: Any, experiment: str, arms: Arms) -> None:
+    """Set ``arms`` to these totals (data re-read in full each time, as from PromQL)."""
+    db = as_db(conn)
+    for (variant, metric), stats in arms.items():
+        db.execute(
+            f"INSERT OR REPLACE INTO {ARMS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [experiment, variant, metric, *_row(stats)],
+        )

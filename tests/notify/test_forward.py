@@ -19,6 +19,7 @@ from aiwatch.notify.forward import AlertmanagerForwarder, Tracked, needs_sending
 from aiwatch.rules.events import AlertEvent
 
 from .conftest import Clock
+from .daemon import Daemon
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 
@@ -179,3 +180,52 @@ async def test_real_alertmanager_sees_firing_then_resolved(alertmanager: str) ->
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_daemon_forwards_rule_alerts_to_a_real_alertmanager(
+    alertmanager: str, tmp_path: Path
+) -> None:
+    """A rule firing in ``aiwatch run`` shows in Alertmanager, and resolves there after."""
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        "groups:\n  - name: g\n    rules:\n"
+        "      - alert: AlwaysOn\n        expr: vector(1)\n"
+        "        labels: {severity: critical}\n"
+        "        annotations: {summary: 'value {{ $value }}'}\n"
+    )
+    config = tmp_path / "aiwatch.yml"
+    config.write_text(
+        "global:\n  evaluation_interval: 1s\n  external_labels: {region: eu}\n"
+        "rule_files: [rules.yml]\n"
+        f"alertmanager:\n  forward_to: [{alertmanager}]\n  resend_delay: 1s\n"
+    )
+    daemon = Daemon(config, tmp_path / "data")
+    try:
+        async with aiohttp.ClientSession() as session:
+            await daemon.ready(session)
+            alerts: list[dict[str, Any]] = []
+            for _ in range(100):
+                alerts = await _am_alerts(session, alertmanager)
+                if alerts:
+                    break
+                await asyncio.sleep(0.1)
+            assert [a["labels"] for a in alerts] == [
+                {"alertname": "AlwaysOn", "severity": "critical", "region": "eu"}
+            ], daemon.log()
+            assert alerts[0]["annotations"] == {"summary": "value 1"}
+
+            rules.write_text(
+                "groups:\n  - name: g\n    rules:\n"
+                "      - alert: AlwaysOn\n        expr: vector(1) unless vector(1)\n"
+                "        labels: {severity: critical}\n"
+            )
+            async with session.post(daemon.url + "/-/reload") as resp:
+                assert resp.status == 200, await resp.text()
+            for _ in range(100):
+                alerts = await _am_alerts(session, alertmanager)
+                if not alerts:
+                    break
+                await asyncio.sleep(0.1)
+            assert alerts == [], daemon.log()
+    finally:
+        daemon.kill()

@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="seed of the error_rate and latency_jitter RNG"
     )
     mock_ai.set_defaults(func=cmd_mock_ai)
+
+    from aiwatch.experiments.cli import add_parser as add_experiments
+
+    add_experiments(sub)
     return parser
 
 

@@ -1,0 +1,155 @@
+"""``aiwatch experiments list|show``: the experiments API as tables (or JSON)."""
+
+import argparse
+import base64
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from typing import Any
+
+DEFAULT_URL = "http://127.0.0.1:9531"
+PASSWORD_ENV = "AIWATCH_PASSWORD"
+
+
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add ``experiments list`` and ``experiments show NAME`` to the command line."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--url", default=DEFAULT_URL, help="aiwatch's address (default %(default)s)"
+    )
+    common.add_argument(
+        "--user",
+        default=None,
+        metavar="USER[:PASSWORD]",
+        help=f"basic-auth user; the password after ':' or in ${PASSWORD_ENV}",
+    )
+    common.add_argument(
+        "-o", "--output", choices=["table", "json"], default="table", help="output format"
+    )
+    experiments = sub.add_parser("experiments", help="list and show experiments")
+    what = experiments.add_subparsers(dest="what", required=True, metavar="WHAT")
+    listing = what.add_parser("list", parents=[common], help="every experiment and its verdict")
+    listing.set_defaults(func=cmd_list)
+    show = what.add_parser("show", parents=[common], help="one experiment's results per arm")
+    show.add_argument("name", metavar="NAME")
+    show.set_defaults(func=cmd_show)
+
+
+class ClientError(Exception):
+    """The API could not be reached or answered with an error."""
+
+
+def fetch(url: str, path: str, *, user: str | None) -> Any:
+    """GET ``path`` and unwrap the JSON envelope's ``data``."""
+    request = urllib.request.Request(url.rstrip("/") + path, headers={"Accept": "application/json"})
+    if user:
+        name, sep, password = user.partition(":")
+        if not sep:
+            password = os.environ.get(PASSWORD_ENV, "")
+        token = base64.b64encode(f"{name}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = json.load(response)
+    except urllib.error.HTTPError as err:
+        try:
+            message = json.load(err).get("error", err.reason)
+        except (ValueError, AttributeError):
+            message = err.reason
+        raise ClientError(f"{err.code}: {message}") from None
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        raise ClientError(f"cannot reach {url}: {err}") from None
+    return body["data"]
+
+
+def _num(value: float | None, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if value != 0 and abs(value) < 10 ** -(digits - 1):
+        return f"{value:.{digits - 1}e}"
+    return f"{value:.{digits}g}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, two spaces apart."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _verdict(doc: dict[str, Any]) -> str:
+    verdict = doc["verdict"]
+    if verdict["winner"]:
+        return f"winner: {verdict['winner']} ({verdict['reason']})"
+    return str(verdict["reason"])
+
+
+def render_list(docs: list[dict[str, Any]]) -> str:
+    """One line per experiment."""
+    rows = [
+        [
+            d["name"],
+            d["state"],
+            d["method"],
+            str(len({r["variant"] for r in d["results"]})),
+            "yes" if d["srm"] else "no",
+            _verdict(d),
+        ]
+        for d in docs
+    ]
+    return table(["NAME", "STATE", "METHOD", "VARIANTS", "SRM", "VERDICT"], rows)
+
+
+def render_show(doc: dict[str, Any]) -> str:
+    """The experiment's header and one line per variant and metric."""
+    bayesian = doc["method"] == "bayesian"
+    head = [
+        f"{doc['name']}: {doc['state']}, {doc['method']}, {doc['difference']} difference, "
+        f"correction {doc['correction']}, control {doc.get('control', '?')}",
+    ]
+    if doc.get("hypothesis"):
+        head.append(f"hypothesis: {doc['hypothesis']}")
+    mismatch = "MISMATCH" if doc["srm"] else "ok"
+    head.append(f"sample ratio: p = {_num(doc['srm_p_value'])} ({mismatch})")
+    head.append(f"verdict: {_verdict(doc)}")
+    header = ["METRIC", "VARIANT", "N", "MEAN", "LIFT", "CI"]
+    header += ["CHANCE TO WIN"] if bayesian else ["P-VALUE", "ADJUSTED P"]
+    header += ["SIGNIFICANT", "GUARD"]
+    rows = []
+    for r in doc["results"]:
+        ci = f"[{_num(r['ci'][0])}, {_num(r['ci'][1])}]" if r["ci"] else "-"
+        row = [r["metric"], r["variant"], str(r["n"]), _num(r["mean"]), _num(r["lift"]), ci]
+        if bayesian:
+            row.append(_num(r["chance_to_win"]))
+        else:
+            row += [_num(r["p_value"]), _num(r["adjusted_p_value"])]
+        row += ["yes" if r["significant"] else "no", r["guard"] or "-"]
+        rows.append(row)
+    return "\n".join(head) + "\n\n" + table(header, rows)
+
+
+def _run(args: argparse.Namespace, path: str, render: Callable[[Any], str]) -> int:
+    try:
+        data = fetch(args.url, path, user=args.user)
+    except ClientError as err:
+        print(f"aiwatch experiments: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(data, indent=2) if args.output == "json" else render(data))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``aiwatch experiments list``."""
+    return _run(args, "/api/v1/experiments", render_list)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """``aiwatch experiments show NAME``."""
+    name = urllib.parse.quote(args.name, safe="")
+    return _run(args, f"/api/v1/experiments/{name}", render_show)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from aiwatch.promql import arith, gomath
 from aiwatch.promql.aggregations import valid_label_name
 from aiwatch.promql.numerics import bucket_quantile, parse_go_float
+from aiwatch.promql.re2 import compile_re2
 from aiwatch.promql.storage import Labels
 from aiwatch.promql.values import NAME, InstantVec, PromQLError, drop_name, with_label
 
@@ -104,9 +105,9 @@ def histogram_quantile(q: float, vec: InstantVec) -> InstantVec:
 def label_replace(vec: InstantVec, dst: str, replacement: str, src: str, regex: str) -> InstantVec:
     """Set ``dst`` from ``replacement`` when ``src`` fully matches ``regex``."""
     try:
-        pattern = re.compile(f"(?:{regex})")
-    except re.error:
-        msg = f"invalid regular expression in label_replace(): {regex}"
+        pattern = compile_re2(regex)
+    except ValueError as err:
+        msg = f"label_replace(): {err}"
         raise PromQLError(msg) from None
     if not valid_label_name(dst):
         msg = f"invalid destination label name in label_replace(): {dst}"

@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from aiwatch.promql.re2 import compile_re2
+
 Labels = tuple[tuple[str, str], ...]
 """A series' identity: ``(name, value)`` pairs sorted by name, ``__name__`` included."""
 
@@ -36,11 +38,9 @@ class LabelMatcher:
     def __post_init__(self) -> None:
         if self.op in ("=~", "!~"):
             try:
-                compiled = re.compile(self.value)
-            except re.error as err:
-                msg = (
-                    f"invalid regular expression {self.value!r} in matcher for {self.name!r}: {err}"
-                )
+                compiled = compile_re2(self.value)
+            except ValueError as err:
+                msg = f"label {self.name!r}: {err}"
                 raise ValueError(msg) from None
             object.__setattr__(self, "_regex", compiled)
 

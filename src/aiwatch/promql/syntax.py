@@ -18,6 +18,7 @@ from aiwatch.promql.aggregations import AGGREGATIONS
 from aiwatch.promql.binary import ARITHMETIC, COMPARISON, SET_OPERATORS, Matching
 from aiwatch.promql.functions import DATE_FUNCTIONS, ELEMENTWISE
 from aiwatch.promql.range_functions import SIMPLE
+from aiwatch.promql.re2 import compile_re2
 from aiwatch.promql.storage import LabelMatcher, MatchOp
 from aiwatch.promql.values import PromQLError
 
@@ -296,6 +297,13 @@ def _call(node: Any, text: str) -> Call:
     if name not in FUNCTIONS:
         raise _unsupported(f"function {name}()", node, text)
     args = tuple(_convert(a, text) for a in node.args)
+    if name == "label_replace":
+        regex = unwrap(args[4])
+        if isinstance(regex, StringLiteral):
+            try:
+                compile_re2(regex.value)
+            except ValueError as err:
+                raise PromQLError(f"in {text!r}: label_replace(): {err}") from None
     return_type = str(node.func.return_type).rsplit(".", 1)[-1].lower()
     return Call(name, args, return_type)  # type: ignore[arg-type]
 

@@ -44,8 +44,8 @@ class Grammar:
     def matchers(self) -> str:
         """Zero to two label matchers with all four operators, mostly on fitting values."""
         values = {
-            "job": ("api", "web", "db", "api|web", "w.b", ".*"),
-            "instance": ("i1", "i2", "i.*", "i[2-9]"),
+            "job": ("api", "web", "db", "api|web", "w.b", ".*", "(?i)API|db", "[[:alpha:]]{3}"),
+            "instance": ("i1", "i2", "i.*", "i[2-9]", "i[[:digit:]]$"),
             "code": ("200", "500", "5..", "2.*|5.."),
         }
         out = []
@@ -251,7 +251,9 @@ class Grammar:
     def _labels(self, depth: int) -> str:
         inner = self.vector(depth - 1)
         if self.rng.random() < 0.5:
-            regex = self.pick(("(.*)", "i(.)", "(a)(p)i", "nomatch"))
+            regex = self.pick(
+                ("(.*)", "i(.)", "(a)(p)i", "nomatch", "([[:alpha:]]+)(.*)", "(?i)(A)PI")
+            )
             repl = self.pick(("$1", "x-$1", "${1}y", "$2", "static"))
             src = self.pick(("instance", "job", "missing"))
             return f'label_replace({inner}, "dst", "{repl}", "{src}", "{regex}")'

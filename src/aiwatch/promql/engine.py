@@ -67,8 +67,7 @@ def instant_query(
     if tree.type == "string":
         assert isinstance(result, str)
         return String(result)
-    assert isinstance(result, list)
-    return [Sample(dict(labels), value) for labels, value in result]  # type: ignore[misc]
+    return [Sample(dict(labels), value) for labels, value in _vec(result)]
 
 
 class Evaluator:
@@ -203,16 +202,18 @@ class Evaluator:
         rhs = self.eval(expr.rhs, t_ms)
         if isinstance(lhs, float) and isinstance(rhs, float):
             return scalar_op(expr.op, lhs, rhs)
-        kw = {"return_bool": expr.return_bool}
+        flag = expr.return_bool
         if isinstance(lhs, float):
-            out = vector_scalar(expr.op, _vec(rhs), lhs, scalar_left=True, **kw)
+            out = vector_scalar(expr.op, _vec(rhs), lhs, scalar_left=True, return_bool=flag)
         elif isinstance(rhs, float):
-            out = vector_scalar(expr.op, _vec(lhs), rhs, scalar_left=False, **kw)
-        elif expr.matching is None or expr.matching.card == "many-to-many":
-            assert expr.matching is not None
-            out = set_op(expr.op, _vec(lhs), _vec(rhs), expr.matching)
+            out = vector_scalar(expr.op, _vec(lhs), rhs, scalar_left=False, return_bool=flag)
         else:
-            out = vector_vector(expr.op, _vec(lhs), _vec(rhs), expr.matching, **kw)
+            matching = expr.matching
+            assert matching is not None  # set by the parser whenever both sides are vectors
+            if matching.card == "many-to-many":
+                out = set_op(expr.op, _vec(lhs), _vec(rhs), matching)
+            else:
+                out = vector_vector(expr.op, _vec(lhs), _vec(rhs), matching, return_bool=flag)
         check_unique(out)
         return out
 

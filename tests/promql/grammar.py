@@ -147,6 +147,9 @@ class Grammar:
         if self.rng.random() < 0.05:
             return f"predict_linear({self.range_selector()}, 600)"
         if self.rng.random() < 0.05:
+            factors = self.pick(("0.5, 0.5", "0.1, 0.9", "0.3, 0.01"))
+            return f"holt_winters({self.range_selector()}, {factors})"
+        if self.rng.random() < 0.05:
             return f"absent_over_time({self.range_selector()})"
         return f"{func}({self.range_selector(kind)})"
 

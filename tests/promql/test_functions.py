@@ -222,3 +222,11 @@ def test_native_histogram_functions_find_nothing_in_a_float_store() -> None:
 def test_scalar_query_returns_scalar() -> None:
     """A scalar expression's result is a ``Scalar``."""
     assert instant_query("1 + 2 * 3", MemoryStorage(), 0) == Scalar(7.0)
+
+
+def test_holt_winters_smooths_and_validates_its_factors() -> None:
+    """Prometheus 2's holt_winters: a linear series is followed exactly; bad factors error."""
+    store = store_with({"g": [(60 * i, 10.0 + 2 * i) for i in range(6)]})
+    assert one(store, "holt_winters(g[5m], 0.5, 0.5)", 300) == pytest.approx(20.0)
+    with pytest.raises(PromQLError, match="invalid smoothing factor"):
+        instant_query("holt_winters(g[5m], 1, 0.5)", store, 300_000)

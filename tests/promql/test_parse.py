@@ -34,7 +34,7 @@ def test_typical_alert_expressions_parse() -> None:
     ("expr", "message"),
     [
         ("sin(x)", "function sin()"),
-        ("holt_winters(x[5m], 0.5, 0.5)", "cannot parse"),
+        ("double_exponential_smoothing(x[5m], 0.5, 0.5)", "function double_exponential"),
         ("limitk(2, x)", "aggregation limitk"),
         ('x{a="1" or b="2"}', "'or' inside a selector"),
         ("x @ -5", "negative '@'"),

@@ -191,6 +191,8 @@ def _range_value(
         return rf.instant_change(times, values, is_rate=name == "irate")
     if name == "quantile_over_time":
         return rf.quantile_over_time(scalars[0], values)
+    if name == "holt_winters":
+        return rf.holt_winters(values, scalars[0], scalars[1])
     if len(values) < 2:
         return None
     if name == "deriv":

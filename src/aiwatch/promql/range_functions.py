@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from aiwatch.promql.arith import div
 from aiwatch.promql.numerics import kahan_inc, quantile
+from aiwatch.promql.values import PromQLError
 
 
 def extrapolated_rate(
@@ -184,3 +185,23 @@ def linear_regression(
     var_x = sum_x2 - sum_x * sum_x / n
     slope = div(cov_xy, var_x)
     return slope, sum_y / n - slope * sum_x / n
+
+
+def holt_winters(values: Sequence[float], sf: float, tf: float) -> float | None:
+    """Double exponential smoothing with smoothing factor ``sf`` and trend factor ``tf``."""
+    if not 0 < sf < 1:
+        msg = f"invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:f}"
+        raise PromQLError(msg)
+    if not 0 < tf < 1:
+        msg = f"invalid trend factor. Expected: 0 < tf < 1, got: {tf:f}"
+        raise PromQLError(msg)
+    if len(values) < 2:
+        return None
+    s0, s1 = 0.0, values[0]
+    trend = values[1] - values[0]
+    for i in range(1, len(values)):
+        scaled = sf * values[i]
+        if i > 1:  # the first trend is the initial difference itself
+            trend = tf * (s1 - s0) + (1 - tf) * trend
+        s0, s1 = s1, scaled + (1 - sf) * (s1 + trend)
+    return s1

@@ -6,6 +6,7 @@ Prometheus 2.42 does not have), so that an unsupported query is an error, never 
 answer.
 """
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ ValueType = Literal["vector", "scalar", "matrix", "string"]
 RANGE_FUNCTIONS = frozenset(
     {
         *SIMPLE, "rate", "increase", "delta", "irate", "idelta", "deriv", "predict_linear",
-        "quantile_over_time", "absent_over_time",
+        "quantile_over_time", "absent_over_time", "holt_winters",
     }
 )  # fmt: skip
 OTHER_FUNCTIONS = frozenset(
@@ -38,6 +39,19 @@ OTHER_FUNCTIONS = frozenset(
     }
 )  # fmt: skip
 FUNCTIONS = RANGE_FUNCTIONS | OTHER_FUNCTIONS | set(ELEMENTWISE) | DATE_FUNCTIONS
+
+
+def _register_holt_winters() -> None:
+    """Teach the parser Prometheus 2's ``holt_winters`` (Prometheus 3 renamed it)."""
+    matrix, scalar = promql_parser.ValueType.Matrix, promql_parser.ValueType.Scalar
+    function = promql_parser.Function(
+        "holt_winters", [matrix, scalar, scalar], promql_parser.ValueType.Vector
+    )
+    with contextlib.suppress(ValueError):  # a parser version that knows it already
+        promql_parser.register_extra_functions([function])
+
+
+_register_holt_winters()
 
 
 @dataclass(frozen=True)

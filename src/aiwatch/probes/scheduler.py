@@ -164,8 +164,18 @@ class Scheduler:
     async def stop(self) -> None:
         """Cancel timers and running probes; close every session."""
         self._running = False
-        for name in list(self.entries):
-            await self._drop(name)
+        entries = list(self.entries.values())
+        self.entries.clear()
+        # All timers first, then all probes at once: stopping targets one by one would let
+        # the others keep firing while each cancellation waits for its turn on the loop.
+        for entry in entries:
+            if entry.handle is not None:
+                entry.handle.cancel()
+        tasks = [e.task for e in entries if e.task is not None and not e.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(e.session.close() for e in entries if e.session is not None))
 
     def _add(self, target: Target) -> None:
         loop = asyncio.get_running_loop()

@@ -100,3 +100,25 @@ def test_atan2_special_cases() -> None:
     assert gomath.atan2(-math.inf, -math.inf) == -3 * math.pi / 4
     assert gomath.atan2(5.0, math.inf) == 0.0
     assert gomath.atan2(1.0, 0.0) == math.pi / 2
+
+
+@pytest.mark.parametrize(
+    ("func", "x", "expected"),
+    [
+        ("sinh", 1.1603, 1.4387491252632827),
+        ("sinh", 0.59, 0.624830565331675),
+        ("cosh", 0.4554, 1.1054991090040045),
+        ("cosh", -0.0404, 1.0008161910038),
+    ],
+)
+def test_hyperbolic_functions_use_go_1_19_formulas(func: str, x: float, expected: float) -> None:
+    """Go 1.19 computes sinh/cosh as (e ± 1/e)/2 with one exp call; promtool's values."""
+    assert getattr(gomath, func)(x) == expected
+
+
+def test_inverse_trig_edges() -> None:
+    """asin/acos of out-of-range input is NaN; tanh saturates at ±1."""
+    assert math.isnan(gomath.asin(1.5))
+    assert gomath.acos(1.0) == 0.0
+    assert gomath.tanh(-100.0) == -1.0
+    assert gomath.sinh(-0.0) == 0.0

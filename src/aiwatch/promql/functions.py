@@ -22,6 +22,11 @@ ELEMENTWISE: dict[str, Callable[[float], float]] = {
     "log10": arith.log10,
     "sgn": arith.sgn,
     "atan": gomath.atan,
+    "asin": gomath.asin,
+    "acos": gomath.acos,
+    "sinh": gomath.sinh,
+    "cosh": gomath.cosh,
+    "tanh": gomath.tanh,
 }
 
 

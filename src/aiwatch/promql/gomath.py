@@ -292,3 +292,83 @@ def atan2(y: float, x: float) -> float:
     if x < 0:
         return q + math.pi if q <= 0 else q - math.pi
     return q
+
+
+def asin(x: float) -> float:
+    """Go's ``math.Asin``, by way of its arctangent."""
+    if x == 0 or math.isnan(x):
+        return x
+    sign = x < 0
+    x = abs(x)
+    if x > 1:
+        return math.nan
+    temp = math.sqrt(1 - x * x)
+    temp = math.pi / 2 - _satan(temp / x) if x > 0.7 else _satan(x / temp)
+    return -temp if sign else temp
+
+
+def acos(x: float) -> float:
+    """Go's ``math.Acos``: pi/2 minus the arcsine."""
+    return math.pi / 2 - asin(x)
+
+
+_SINH_P = (
+    -0.6307673640497716991184787251e6,
+    -0.8991272022039509355398013511e5,
+    -0.2894211355989563807284660366e4,
+    -0.2630563213397497062819489e2,
+)
+_SINH_Q = (
+    -0.6307673640497716991212077277e6,
+    0.1521517378790019070696485176e5,
+    -0.173678953558233699533450911e3,
+)
+
+
+def sinh(x: float) -> float:
+    """Go 1.19's ``math.Sinh``: a rational series near zero, ``(e - 1/e) / 2`` elsewhere."""
+    sign = x < 0
+    x = abs(x)
+    if x > 21:
+        temp = exp(x) * 0.5
+    elif x > 0.5:
+        ex = exp(x)
+        temp = (ex - 1 / ex) * 0.5
+    else:
+        p0, p1, p2, p3 = _SINH_P
+        q0, q1, q2 = _SINH_Q
+        sq = x * x
+        temp = (((p3 * sq + p2) * sq + p1) * sq + p0) * x
+        temp = temp / (((sq + q2) * sq + q1) * sq + q0)
+    return -temp if sign else temp
+
+
+def cosh(x: float) -> float:
+    """Go 1.19's ``math.Cosh``: ``(e + 1/e) / 2``."""
+    x = abs(x)
+    if x > 21:
+        return exp(x) * 0.5
+    ex = exp(x)
+    return (ex + 1 / ex) * 0.5
+
+
+_TANH_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
+_TANH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
+_MAXLOG = 8.8029691931113054295988e01
+
+
+def tanh(x: float) -> float:
+    """Go's ``math.Tanh``: Cody and Waite's rational form near zero."""
+    z = abs(x)
+    if z > 0.5 * _MAXLOG:
+        return -1.0 if x < 0 else 1.0
+    if z >= 0.625:
+        s = exp(2 * z)
+        z = 1 - 2 / (s + 1)
+        return -z if x < 0 else z
+    if x == 0 or math.isnan(x):
+        return x
+    p0, p1, p2 = _TANH_P
+    q0, q1, q2 = _TANH_Q
+    s = x * x
+    return x + x * s * ((p0 * s + p1) * s + p2) / (((s + q0) * s + q1) * s + q2)

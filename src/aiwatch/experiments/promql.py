@@ -75,7 +75,8 @@ def step(metric: ExperimentMetric, now: Totals, before: Totals | None) -> Suffic
     return Mean.from_values([m / d])
 
 
-def _query(session: aiohttp.ClientSession, datasource: Datasource) -> DatasourceQuery:
+def datasource_query(session: aiohttp.ClientSession, datasource: Datasource) -> DatasourceQuery:
+    """A query function on ``datasource`` with its credentials."""
     headers: dict[str, str] = {}
     if datasource.bearer_token is not None:
         headers["Authorization"] = f"Bearer {datasource.bearer_token.reveal()}"
@@ -176,7 +177,7 @@ async def poll(tracker: Tracker, *, config: Callable[[], Config]) -> None:
             interval = max(MIN_INTERVAL, current.global_.evaluation_interval)
             if current.datasource is not None:
                 try:
-                    await poller.poll_once(_query(session, current.datasource))
+                    await poller.poll_once(datasource_query(session, current.datasource))
                 except Exception:
                     log.exception("Experiment PromQL poll failed")
             await asyncio.sleep(interval)

@@ -1,0 +1,101 @@
+"""``aiwatch experiments list|show`` against a running API."""
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from aiwatch.config import load_config
+from aiwatch.experiments import web as experiments_web
+from aiwatch.probes import web as probes_web
+from aiwatch.runtime import ConfigState, Options
+from aiwatch.stats import Mean
+from aiwatch.web.app import make_app
+
+from .conftest import ThreadStore
+from .test_api import EXPERIMENT, write
+
+
+async def aiwatch(*args: str) -> tuple[int, str, str]:
+    """Run the ``aiwatch`` command line in a subprocess (the test's loop keeps serving)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aiwatch",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def _serve(
+    tmp_path: Path, open_store: Callable[[], ThreadStore], aiohttp_server: Callable[..., Any]
+) -> str:
+    config = load_config(str(write(tmp_path / "aiwatch.yml", [EXPERIMENT])))
+    store = open_store()
+
+    def experiments(app: web.Application) -> None:
+        experiments_web.setup_on(app, store=store)
+
+    app = make_app(ConfigState(config, Options()), components=(probes_web.setup, experiments))
+    server = await aiohttp_server(app, host="127.0.0.1", port=0)
+    client_url = f"http://127.0.0.1:{server.port}"
+    tracker = app[experiments_web.TRACKER]
+    await tracker.observe(
+        "prompts",
+        {
+            ("long", "rating"): Mean.from_values([3, 4, 3, 2, 3, 3]),
+            ("short", "rating"): Mean.from_values([4, 5, 5, 4, 5, 4]),
+        },
+    )
+    return client_url
+
+
+async def test_list_and_show_print_tables(
+    tmp_path: Path, open_store: Callable[[], ThreadStore], aiohttp_server: Callable[..., Any]
+) -> None:
+    """list: one line per experiment; show: a header and a row per variant and metric."""
+    url = await _serve(tmp_path, open_store, aiohttp_server)
+    code, out, err = await aiwatch("experiments", "list", "--url", url)
+    assert (code, err) == (0, "")
+    header, line = out.splitlines()
+    assert header.split() == ["NAME", "STATE", "METHOD", "VARIANTS", "SRM", "VERDICT"]
+    assert line.split()[:5] == ["prompts", "running", "frequentist", "2", "no"]
+    assert line.endswith("not enough samples: 0 of 5 needed")
+
+    code, out, err = await aiwatch("experiments", "show", "prompts", "--url", url)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == (
+        "prompts: running, frequentist, relative difference, correction holm, control long"
+    )
+    assert lines[1] == "hypothesis: the short prompt is rated higher"
+    table = lines[lines.index("") + 1 :]
+    assert table[0].split()[:6] == ["METRIC", "VARIANT", "N", "MEAN", "LIFT", "CI"]
+    short = table[2].split()
+    assert short[:4] == ["rating", "short", "6", "4.5"]
+    assert short[4] == "0.5"
+    assert table[3].split()[-1] == "n_below_2"
+
+
+async def test_show_json_and_errors(
+    tmp_path: Path, open_store: Callable[[], ThreadStore], aiohttp_server: Callable[..., Any]
+) -> None:
+    """-o json prints the API's data; an unknown name or an unreachable URL exits 1."""
+    url = await _serve(tmp_path, open_store, aiohttp_server)
+    code, out, _ = await aiwatch("experiments", "show", "prompts", "-o", "json", "--url", url)
+    assert code == 0
+    assert json.loads(out)["results"][1]["n"] == 6
+    code, out, err = await aiwatch("experiments", "show", "nope", "--url", url)
+    assert (code, out) == (1, "")
+    assert err == "aiwatch experiments: 404: no configured experiment named 'nope'\n"
+    code, _, err = await aiwatch("experiments", "list", "--url", "http://127.0.0.1:1")
+    assert code == 1
+    assert err.startswith("aiwatch experiments: cannot reach http://127.0.0.1:1")

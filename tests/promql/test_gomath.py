@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from aiwatch.promql import gomath
+from aiwatch.promql import gomath, gotrig
 
 # (input, value promtool 2.42 returned on an AVX2+FMA machine), where the C library differs.
 EXP_FUSED = [
@@ -79,7 +79,7 @@ def test_pow_special_cases() -> None:
 )
 def test_atan_matches_go(x: float, expected: float) -> None:
     """Go's Cephes-based Atan, where libm's atan differs in the last bit."""
-    assert gomath.atan(x) == expected
+    assert gotrig.atan(x) == expected
     assert math.atan(x) != expected
 
 
@@ -89,17 +89,17 @@ def test_atan_matches_go(x: float, expected: float) -> None:
 )
 def test_atan2_matches_go(y: float, x: float, expected: float) -> None:
     """Go's Atan2 quadrant handling on top of its Atan."""
-    assert gomath.atan2(y, x) == expected
+    assert gotrig.atan2(y, x) == expected
     assert math.atan2(y, x) != expected
 
 
 def test_atan2_special_cases() -> None:
     """Signed zeros and infinities follow Go's documented special cases."""
-    assert math.copysign(1.0, gomath.atan2(-0.0, 1.0)) < 0
-    assert gomath.atan2(0.0, -1.0) == math.pi
-    assert gomath.atan2(-math.inf, -math.inf) == -3 * math.pi / 4
-    assert gomath.atan2(5.0, math.inf) == 0.0
-    assert gomath.atan2(1.0, 0.0) == math.pi / 2
+    assert math.copysign(1.0, gotrig.atan2(-0.0, 1.0)) < 0
+    assert gotrig.atan2(0.0, -1.0) == math.pi
+    assert gotrig.atan2(-math.inf, -math.inf) == -3 * math.pi / 4
+    assert gotrig.atan2(5.0, math.inf) == 0.0
+    assert gotrig.atan2(1.0, 0.0) == math.pi / 2
 
 
 @pytest.mark.parametrize(
@@ -113,12 +113,23 @@ def test_atan2_special_cases() -> None:
 )
 def test_hyperbolic_functions_use_go_1_19_formulas(func: str, x: float, expected: float) -> None:
     """Go 1.19 computes sinh/cosh as (e ± 1/e)/2 with one exp call; promtool's values."""
-    assert getattr(gomath, func)(x) == expected
+    assert getattr(gotrig, func)(x) == expected
 
 
 def test_inverse_trig_edges() -> None:
     """asin/acos of out-of-range input is NaN; tanh saturates at ±1."""
-    assert math.isnan(gomath.asin(1.5))
-    assert gomath.acos(1.0) == 0.0
-    assert gomath.tanh(-100.0) == -1.0
-    assert gomath.sinh(-0.0) == 0.0
+    assert math.isnan(gotrig.asin(1.5))
+    assert gotrig.acos(1.0) == 0.0
+    assert gotrig.tanh(-100.0) == -1.0
+    assert gotrig.sinh(-0.0) == 0.0
+
+
+def test_inverse_hyperbolic_functions_special_values() -> None:
+    """Domains and infinities as Go documents them; log1p exact near zero."""
+    assert gotrig.atanh(1.0) == math.inf
+    assert math.isnan(gotrig.atanh(1.5))
+    assert math.isnan(gotrig.acosh(0.5))
+    assert gotrig.acosh(1.0) == 0.0
+    assert gotrig.asinh(-math.inf) == -math.inf
+    assert gotrig.log1p(1e-20) == 1e-20
+    assert gotrig.log1p(-1.0) == -math.inf

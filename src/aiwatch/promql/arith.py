@@ -2,7 +2,7 @@
 
 import math
 
-from aiwatch.promql import gomath
+from aiwatch.promql import gomath, gotrig
 
 _INV_LN2 = float("1.442695040888963407359924681001892137426645954152985934135449406931109219181185")
 _INV_LN10 = float(
@@ -75,7 +75,7 @@ def sgn(v: float) -> float:
 
 def atan2(a: float, b: float) -> float:
     """Go's ``math.Atan2``."""
-    return gomath.atan2(a, b)
+    return gotrig.atan2(a, b)
 
 
 def go_round(v: float, to_nearest: float) -> float:

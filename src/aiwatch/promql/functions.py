@@ -4,7 +4,7 @@ import math
 import re
 from collections.abc import Callable
 
-from aiwatch.promql import arith, gomath
+from aiwatch.promql import arith, gotrig
 from aiwatch.promql.aggregations import valid_label_name
 from aiwatch.promql.numerics import bucket_quantile, parse_go_float
 from aiwatch.promql.re2 import compile_re2
@@ -21,12 +21,15 @@ ELEMENTWISE: dict[str, Callable[[float], float]] = {
     "log2": arith.log2,
     "log10": arith.log10,
     "sgn": arith.sgn,
-    "atan": gomath.atan,
-    "asin": gomath.asin,
-    "acos": gomath.acos,
-    "sinh": gomath.sinh,
-    "cosh": gomath.cosh,
-    "tanh": gomath.tanh,
+    "atan": gotrig.atan,
+    "asin": gotrig.asin,
+    "acos": gotrig.acos,
+    "sinh": gotrig.sinh,
+    "cosh": gotrig.cosh,
+    "tanh": gotrig.tanh,
+    "asinh": gotrig.asinh,
+    "acosh": gotrig.acosh,
+    "atanh": gotrig.atanh,
 }
 
 

@@ -71,24 +71,26 @@ def _fma(a: float, b: float, c: float) -> float:
     return result if result != 0 else a * b + c  # keep the IEEE sign of an exact zero
 
 
-def _bits(x: float) -> int:
+def float_bits(x: float) -> int:
+    """The IEEE-754 bit pattern of ``x`` (Go's ``math.Float64bits``)."""
     return int(struct.unpack("<Q", struct.pack("<d", x))[0])
 
 
-def _from_bits(b: int) -> float:
+def float_from_bits(b: int) -> float:
+    """The float with bit pattern ``b`` (Go's ``math.Float64frombits``)."""
     return float(struct.unpack("<d", struct.pack("<Q", b & 0xFFFFFFFFFFFFFFFF))[0])
 
 
 def log(x: float) -> float:
     """Natural logarithm, reduced and evaluated as Go's amd64 ``Log``."""
-    bits = _bits(x)
+    bits = float_bits(x)
     if bits & ~(1 << 63) == 0:
         return -math.inf
     if bits >> 63:
         return math.nan
     if bits >= 0x7FF0000000000000:
         return x  # +Inf or NaN
-    f1 = _from_bits((bits & 0x000FFFFFFFFFFFFF) | _bits(0.5))
+    f1 = float_from_bits((bits & 0x000FFFFFFFFFFFFF) | float_bits(0.5))
     k = float(((bits >> 52) & 0x7FF) - 0x3FE)
     if f1 < _HALF_SQRT2:
         k -= 1.0
@@ -140,10 +142,10 @@ def exp(x: float, *, fused: bool = USE_FMA) -> float:
         if biased < -52:
             return 0.0
         # Scale in two steps so that only the last multiplication rounds to a subnormal.
-        return (r * _from_bits((biased + 0x3FE) << 52)) * _from_bits(1 << 52)
+        return (r * float_from_bits((biased + 0x3FE) << 52)) * float_from_bits(1 << 52)
     if biased >= 0x7FF:
         return math.inf
-    return r * _from_bits(biased << 52)
+    return r * float_from_bits(biased << 52)
 
 
 def _is_odd_int(y: float) -> bool:
@@ -222,153 +224,3 @@ def _ldexp(m: float, e: int) -> float:
         return math.ldexp(m, e)
     except OverflowError:
         return math.copysign(math.inf, m)
-
-
-_ATAN_P = (
-    -8.750608600031904122785e-01,
-    -1.615753718733365076637e01,
-    -7.500855792314704667340e01,
-    -1.228866684490136173410e02,
-    -6.485021904942025371773e01,
-)
-_ATAN_Q = (
-    2.485846490142306297962e01,
-    1.650270098316988542046e02,
-    4.328810604912902668951e02,
-    4.853903996359136964868e02,
-    1.945506571482613964425e02,
-)
-_MOREBITS = 6.123233995736765886130e-17  # pi/2 minus its float64 value
-_TAN_3PI_8 = 2.41421356237309504880
-_THREE_PI_4 = float("2.35619449019234492884698253745962716314787704953132936573120844")
-
-
-def _xatan(x: float) -> float:
-    """The Cephes rational approximation of atan on [0, 0.66]."""
-    p0, p1, p2, p3, p4 = _ATAN_P
-    q0, q1, q2, q3, q4 = _ATAN_Q
-    z = x * x
-    z = (
-        z
-        * ((((p0 * z + p1) * z + p2) * z + p3) * z + p4)
-        / (((((z + q0) * z + q1) * z + q2) * z + q3) * z + q4)
-    )
-    return x * z + x
-
-
-def _satan(x: float) -> float:
-    """atan of a positive argument, reduced into [0, 0.66]."""
-    if x <= 0.66:
-        return _xatan(x)
-    if x > _TAN_3PI_8:
-        return math.pi / 2 - _xatan(1 / x) + _MOREBITS
-    return math.pi / 4 + _xatan((x - 1) / (x + 1)) + 0.5 * _MOREBITS
-
-
-def atan(x: float) -> float:
-    """Go's ``math.Atan``."""
-    if x == 0 or math.isnan(x):
-        return x
-    return _satan(x) if x > 0 else -_satan(-x)
-
-
-def atan2(y: float, x: float) -> float:
-    """Go's ``math.Atan2`` with its special cases, in their order."""
-    if math.isnan(y) or math.isnan(x):
-        return math.nan
-    if y == 0:
-        if x >= 0 and math.copysign(1.0, x) > 0:
-            return math.copysign(0.0, y)
-        return math.copysign(math.pi, y)
-    if x == 0:
-        return math.copysign(math.pi / 2, y)
-    if math.isinf(x):
-        if x > 0:
-            return math.copysign(math.pi / 4 if math.isinf(y) else 0.0, y)
-        return math.copysign(_THREE_PI_4 if math.isinf(y) else math.pi, y)
-    if math.isinf(y):
-        return math.copysign(math.pi / 2, y)
-    q = atan(y / x)
-    if x < 0:
-        return q + math.pi if q <= 0 else q - math.pi
-    return q
-
-
-def asin(x: float) -> float:
-    """Go's ``math.Asin``, by way of its arctangent."""
-    if x == 0 or math.isnan(x):
-        return x
-    sign = x < 0
-    x = abs(x)
-    if x > 1:
-        return math.nan
-    temp = math.sqrt(1 - x * x)
-    temp = math.pi / 2 - _satan(temp / x) if x > 0.7 else _satan(x / temp)
-    return -temp if sign else temp
-
-
-def acos(x: float) -> float:
-    """Go's ``math.Acos``: pi/2 minus the arcsine."""
-    return math.pi / 2 - asin(x)
-
-
-_SINH_P = (
-    -0.6307673640497716991184787251e6,
-    -0.8991272022039509355398013511e5,
-    -0.2894211355989563807284660366e4,
-    -0.2630563213397497062819489e2,
-)
-_SINH_Q = (
-    -0.6307673640497716991212077277e6,
-    0.1521517378790019070696485176e5,
-    -0.173678953558233699533450911e3,
-)
-
-
-def sinh(x: float) -> float:
-    """Go 1.19's ``math.Sinh``: a rational series near zero, ``(e - 1/e) / 2`` elsewhere."""
-    sign = x < 0
-    x = abs(x)
-    if x > 21:
-        temp = exp(x) * 0.5
-    elif x > 0.5:
-        ex = exp(x)
-        temp = (ex - 1 / ex) * 0.5
-    else:
-        p0, p1, p2, p3 = _SINH_P
-        q0, q1, q2 = _SINH_Q
-        sq = x * x
-        temp = (((p3 * sq + p2) * sq + p1) * sq + p0) * x
-        temp = temp / (((sq + q2) * sq + q1) * sq + q0)
-    return -temp if sign else temp
-
-
-def cosh(x: float) -> float:
-    """Go 1.19's ``math.Cosh``: ``(e + 1/e) / 2``."""
-    x = abs(x)
-    if x > 21:
-        return exp(x) * 0.5
-    ex = exp(x)
-    return (ex + 1 / ex) * 0.5
-
-
-_TANH_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
-_TANH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
-_MAXLOG = 8.8029691931113054295988e01
-
-
-def tanh(x: float) -> float:
-    """Go's ``math.Tanh``: Cody and Waite's rational form near zero."""
-    z = abs(x)
-    if z > 0.5 * _MAXLOG:
-        return -1.0 if x < 0 else 1.0
-    if z >= 0.625:
-        s = exp(2 * z)
-        z = 1 - 2 / (s + 1)
-        return -z if x < 0 else z
-    if x == 0 or math.isnan(x):
-        return x
-    p0, p1, p2 = _TANH_P
-    q0, q1, q2 = _TANH_Q
-    s = x * x
-    return x + x * s * ((p0 * s + p1) * s + p2) / (((s + q0) * s + q1) * s + q2)

@@ -123,3 +123,30 @@ async def test_an_arm_whose_kind_changed_starts_again(
     assert tracker.live["prompts"].arms[("a", "rating")] == Proportion(n=4, successes=1.0)
     saved = (await store.read(storage.load))["prompts"]
     assert saved.arms[("a", "rating")] == Proportion(n=4, successes=1.0)
+
+
+async def test_a_metric_whose_kind_changed_in_the_config_starts_from_zero(
+    open_store: Callable[[], ThreadStore],
+) -> None:
+    """A reload (or restart) that turns a mean into a proportion drops the old mean's sums."""
+    store = open_store()
+    tracker = await _tracker(store)
+    await tracker.observe("prompts", {("a", "rating"): Mean(n=2, sum=1.0, sum_squares=1.0)})
+    await tracker.observe("prompts", {("a", "thumbs_up"): Proportion(n=3, successes=1.0)})
+    changed = experiment_config(
+        [
+            {
+                "name": "prompts",
+                "control": "a",
+                "variants": [{"name": "a"}, {"name": "b"}],
+                "metrics": [
+                    {"name": "rating", "source": "observations", "kind": "proportion"},
+                    {"name": "thumbs_up", "source": "observations", "kind": "proportion"},
+                ],
+            }
+        ]
+    ).experiments[0]
+    await tracker.update([changed])
+    assert tracker.live["prompts"].arms == {("a", "thumbs_up"): Proportion(n=3, successes=1.0)}
+    restarted = await _tracker(store, changed)
+    assert restarted.live["prompts"].arms == {("a", "thumbs_up"): Proportion(n=3, successes=1.0)}

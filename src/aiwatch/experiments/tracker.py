@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from aiwatch.config.model import Experiment
+from aiwatch.config.model import Experiment, ExperimentMetric
 from aiwatch.experiments import collect, storage
 from aiwatch.experiments.lifecycle import Action, State, collects, transition
 from aiwatch.experiments.observations import Arms, merge
@@ -28,6 +28,23 @@ def accumulate(arms: Arms, delta: Arms) -> None:
     for key, stats in delta.items():
         old = arms.get(key)
         arms[key] = merge(old, stats) if old is not None and type(old) is type(stats) else stats
+
+
+def expected_kind(metric: ExperimentMetric) -> str:
+    """How the metric's arms are stored: probe values other than success are always means."""
+    if metric.source == "probe" and metric.kind != "proportion":
+        return "mean"
+    return metric.kind
+
+
+def fitting(experiment: Experiment, arms: Arms) -> Arms:
+    """``arms`` without those whose kind no longer matches their metric's config."""
+    kinds = {m.name: expected_kind(m) for m in experiment.metrics}
+    return {
+        key: stats
+        for key, stats in arms.items()
+        if kinds.get(key[1]) in (None, storage.kind_of(stats))
+    }
 
 
 @dataclass(eq=False)
@@ -86,8 +103,10 @@ class Tracker:
             new = [e for name, e in wanted.items() if name not in self.live]
             for name, experiment in wanted.items():
                 if name in self.live:
-                    self.live[name].config = experiment
-                    self.live[name].changed()
+                    live = self.live[name]
+                    live.config = experiment
+                    live.arms = fitting(experiment, live.arms)
+                    live.changed()
             if not new:
                 return
             saved = await self.store.read(storage.load)
@@ -102,7 +121,7 @@ class Tracker:
                 config=experiment,
                 state=saved.state,
                 started_at=saved.started_at,
-                arms=dict(saved.arms),
+                arms=fitting(experiment, saved.arms),
                 units=dict(saved.units),
             )
         # First sight of this experiment: its config decides the state, recorded from now on.
@@ -113,7 +132,7 @@ class Tracker:
                 conn, experiment.name, experiment.state, started_at=started, at=now
             )
         )
-        arms = dict(saved.arms) if saved is not None else {}
+        arms = fitting(experiment, saved.arms) if saved is not None else {}
         units = dict(saved.units) if saved is not None else {}
         return Live(experiment, experiment.state, started, arms=arms, units=units)
 

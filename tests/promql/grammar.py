@@ -19,7 +19,7 @@ RANGE_FUNCS = (
 ELEMENTWISE = (
     "abs", "ceil", "floor", "sqrt", "exp", "ln", "log2", "log10", "sgn", "atan", "timestamp", "deg",
     "rad", "sort", "sort_desc", "histogram_count", "histogram_sum", "asin", "acos", "sinh",
-    "cosh", "tanh", "asinh", "acosh", "atanh",
+    "cosh", "tanh", "asinh", "acosh", "atanh", "sin", "cos", "tan",
 )  # fmt: skip
 DATES = (
     "minute", "hour", "day_of_week", "day_of_month", "day_of_year", "days_in_month", "month",

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from aiwatch.promql import gomath, gotrig
+from aiwatch.promql import gomath, gosin, gotrig
 
 # (input, value promtool 2.42 returned on an AVX2+FMA machine), where the C library differs.
 EXP_FUSED = [
@@ -133,3 +133,31 @@ def test_inverse_hyperbolic_functions_special_values() -> None:
     assert gotrig.asinh(-math.inf) == -math.inf
     assert gotrig.log1p(1e-20) == 1e-20
     assert gotrig.log1p(-1.0) == -math.inf
+
+
+def test_four_over_pi_table_is_computed_correctly() -> None:
+    """The Payne-Hanek table: 4/pi's binary digits, first and last words as Go has them."""
+    assert gosin._M_PI4[:2] == (0x1, 0x45F306DC9C882A53)
+    assert gosin._M_PI4[-1] == 0xAC06608DF8F6D757
+
+
+@pytest.mark.parametrize(
+    ("x", "sin", "cos"),
+    [
+        (10.0, -0.5440211108893699, -0.8390715290764524),
+        (1e9, 0.5458434494486994, 0.8378871813639024),
+        (1e300, -0.8178819121159087, -0.5753861119575491),
+    ],
+)
+def test_sin_cos_match_go_including_huge_arguments(x: float, sin: float, cos: float) -> None:
+    """Cody-Waite below 2**29, Payne-Hanek above; values as Go (and promtool) give them."""
+    assert gosin.sin(x) == sin
+    assert gosin.cos(x) == cos
+
+
+def test_tan_and_special_values() -> None:
+    """tan(10) as Go gives it; sin(-0) = -0; non-finite input gives NaN."""
+    assert gosin.tan(10.0) == 0.6483608274590867
+    assert math.copysign(1.0, gosin.sin(-0.0)) < 0
+    assert math.isnan(gosin.cos(math.inf))
+    assert math.isnan(gosin.tan(math.nan))

@@ -33,7 +33,6 @@ def test_typical_alert_expressions_parse() -> None:
 @pytest.mark.parametrize(
     ("expr", "message"),
     [
-        ("sin(x)", "function sin()"),
         ("double_exponential_smoothing(x[5m], 0.5, 0.5)", "function double_exponential"),
         ("limitk(2, x)", "aggregation limitk"),
         ('x{a="1" or b="2"}', "'or' inside a selector"),

@@ -4,7 +4,7 @@ import math
 import re
 from collections.abc import Callable
 
-from aiwatch.promql import arith, gotrig
+from aiwatch.promql import arith, gosin, gotrig
 from aiwatch.promql.aggregations import valid_label_name
 from aiwatch.promql.numerics import bucket_quantile, parse_go_float
 from aiwatch.promql.re2 import compile_re2
@@ -30,6 +30,9 @@ ELEMENTWISE: dict[str, Callable[[float], float]] = {
     "asinh": gotrig.asinh,
     "acosh": gotrig.acosh,
     "atanh": gotrig.atanh,
+    "sin": gosin.sin,
+    "cos": gosin.cos,
+    "tan": gosin.tan,
 }
 
 

@@ -254,3 +254,28 @@ async def test_metrics_per_arm_pass_promtool(api: TestClient[Any, Any]) -> None:
     assert any(
         line.startswith('aiwatch_experiment_srm_p_value{experiment="prompts"} ') for line in lines
     )
+
+
+async def test_bayesian_metrics_have_chance_to_win_not_p_values(
+    api: TestClient[Any, Any], tmp_path: Path
+) -> None:
+    """Under method: bayesian the chance to win is exported and the p-value series is absent."""
+    write(tmp_path / "aiwatch.yml", [{**EXPERIMENT, "method": "bayesian"}])
+    await _json(await api.post("/-/reload"), 200)
+    values = [4, 5, 5, 4, 5, 3]
+    await _json(
+        await api.post(
+            "/api/v1/experiments/prompts/observations",
+            json=[{"variant": "short", "metric": "rating", "value": v} for v in values]
+            + [{"variant": "long", "metric": "rating", "value": v - 1} for v in values],
+        ),
+        200,
+    )
+    text = await (await api.get("/metrics")).read()
+    promtool_check(text)
+    lines = text.decode().splitlines()
+    labels = 'experiment="prompts",guard="",metric="rating",variant="short"'
+    assert any(
+        line.startswith(f"aiwatch_experiment_chance_to_win{{{labels}}} 0.9") for line in lines
+    )
+    assert not any(line.startswith("aiwatch_experiment_p_value{") for line in lines)

@@ -80,6 +80,27 @@ def cmd_test_rules(args: argparse.Namespace) -> int:
     return test_rules(list(args.files))
 
 
+def _seconds(text: str) -> float:
+    from aiwatch.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90s, 2m)") from err
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``aiwatch demo``: mock endpoint, daemon, a scripted incident and an experiment."""
+    from aiwatch.demo import run_demo
+
+    setup_logging(level="warn", fmt="logfmt")
+    return run_demo(
+        listen_address=args.listen_address,
+        duration=args.duration,
+        degrade_after=args.degrade_after,
+    )
+
+
 def cmd_mock_ai(args: argparse.Namespace) -> int:
     """``aiwatch mock-ai``: serve the simulated OpenAI-compatible endpoint until interrupted."""
     import asyncio
@@ -182,6 +203,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="seed of the error_rate and latency_jitter RNG"
     )
     mock_ai.set_defaults(func=cmd_mock_ai)
+
+    demo = sub.add_parser(
+        "demo", help="run a mock AI endpoint and the daemon with a scripted incident"
+    )
+    demo.add_argument(
+        "--web.listen-address",
+        dest="listen_address",
+        default="127.0.0.1:9531",
+        metavar="HOST:PORT",
+        help="where the demo daemon serves (default %(default)s)",
+    )
+    demo.add_argument(
+        "--duration", type=_seconds, default=None, help="stop after this long (default: Ctrl-C)"
+    )
+    demo.add_argument(
+        "--degrade-after",
+        type=_seconds,
+        default=30.0,
+        metavar="DURATION",
+        help="when the scripted outage starts (default 30s); it ends 45s later",
+    )
+    demo.set_defaults(func=cmd_demo)
 
     from aiwatch.experiments.cli import add_parser as add_experiments
 

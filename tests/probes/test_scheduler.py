@@ -175,3 +175,26 @@ async def test_reload_adds_changes_and_removes_without_touching_the_rest(
     assert "drop" not in series.targets
     assert 'target="change",kind="openai_chat",feature="",model="change",team="vision"' in text
     assert series.targets["added"].probes["success"] >= 2
+
+
+async def test_slots_lost_to_a_blocked_loop_count_as_skipped(
+    mock_ai: TestServer, make_config: MakeConfig
+) -> None:
+    """When aiwatch itself stalls past several slots, it resumes on the grid (no burst of
+    catch-up probes) and counts the slots passed over as skipped."""
+    config = make_config([chat("steady", mock_url(mock_ai), interval="100ms")])
+    series = ProbeSeries()
+    scheduler = Scheduler(series=series)
+    await scheduler.update(config.targets)
+    started = time.monotonic()
+    scheduler.start()
+    await asyncio.sleep(0.35)
+    time.sleep(0.55)  # noqa: ASYNC251 -- deliberately block the loop, as under overload
+    await asyncio.sleep(0.35)
+    elapsed = time.monotonic() - started
+    s = series.targets["steady"]
+    ran, skipped = s.probes["success"] + s.probes["failure"], s.skipped
+    await scheduler.stop()
+    assert skipped >= 4
+    assert abs(ran + skipped - slots(0.1, elapsed)) <= 2
+    assert requests_by_model(mock_ai)["steady"] <= ran + 1

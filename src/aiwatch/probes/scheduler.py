@@ -212,8 +212,11 @@ class Scheduler:
         entry.slot += 1
         if entry.due <= now:
             # The loop was blocked for more than an interval: resume on the next future slot
-            # of the same grid rather than firing a burst of catch-up probes.
-            entry.slot = math.floor((now - entry.start) / entry.target.interval) + 1
+            # of the same grid rather than firing a burst of catch-up probes, and count the
+            # slots passed over as skipped so that no lost probe goes unseen.
+            missed = math.floor((now - entry.start) / entry.target.interval) + 1 - entry.slot
+            entry.series.skip(missed)
+            entry.slot += missed
         self._arm(entry)
 
     async def _probe(self, entry: Entry, due: float) -> None:

@@ -195,9 +195,9 @@ class TargetSeries:
             )
         self.version += 1
 
-    def skip(self) -> None:
-        """Count a probe not started because the previous one still ran."""
-        self.skipped += 1
+    def skip(self, count: int = 1) -> None:
+        """Count probes not started: the previous one still ran, or aiwatch fell behind."""
+        self.skipped += count
         self.version += 1
 
     def samples(self) -> Iterator[tuple[str, tuple[tuple[str, str], ...], float]]:

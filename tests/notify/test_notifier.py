@@ -299,3 +299,42 @@ async def test_partial_failure_retries_only_the_failed_destination(
     assert [p["path"] for p in receiver.received] == ["/ok"]
     assert [d.split("result=")[1][:6] for _, d in notes] == ["failed"] * 3
     assert all("url1:" in d and "url0" not in d for _, d in notes)
+
+
+async def test_resolved_waits_for_the_firing_message_before_it(
+    store: ThreadStore, clock: Clock, receiver: Receiver
+) -> None:
+    """While firing is being retried, resolved is held back: the route hears them in order."""
+    notifier, _ = await _notifier(store, clock, _config(_route("oncall", receiver.url())))
+    receiver.fail_next = 2
+    incident = _incident(1, clock())
+    await notifier.on_incident(incident, "fired")
+    await notifier.step()
+    await notifier.on_incident({**incident, "state": "resolved"}, "resolved")
+    for _ in range(3):
+        clock.advance(400)
+        await notifier.step()
+    assert [t.split()[0] for t in receiver.titles()] == ["[FIRING]", "[RESOLVED]"]
+
+
+async def test_rows_of_a_removed_route_are_dropped_not_retried(
+    store: ThreadStore, clock: Clock, receiver: Receiver
+) -> None:
+    """After a reload removes a route, its queued rows are given up with a timeline note."""
+    config = [_config(_route("old", receiver.url()))]
+    await store.write(outbox.migrate)
+    notes: list[tuple[int, str]] = []
+
+    async def timeline(iid: int, detail: str) -> None:
+        notes.append((iid, detail))
+
+    notifier = Notifier(store=store, config=lambda: config[0], timeline=timeline, clock=clock)
+    receiver.fail_next = 1
+    await notifier.on_incident(_incident(1, clock()), "fired")
+    await notifier.step()
+    config[0] = _config(_route("new", receiver.url()))
+    clock.advance(400)
+    await notifier.step()
+    assert receiver.received == []
+    assert "route 'old' is no longer configured" in notes[-1][1]
+    assert await notifier.queue_length() == 0

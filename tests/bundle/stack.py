@@ -24,6 +24,7 @@ import yaml
 from tests.bundle.grafana import REPO
 
 PROMETHEUS = Path("/usr/bin/prometheus")
+ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
 
 
 def free_port() -> int:
@@ -192,14 +193,22 @@ def e2e_aiwatch_config(
 
 
 def e2e_prometheus_config(
-    path: Path, *, aiwatch_port: int, prometheus_port: int, rule_files: list[Path]
+    path: Path,
+    *,
+    aiwatch_port: int,
+    prometheus_port: int,
+    alertmanager_port: int | None,
+    rule_files: list[Path],
 ) -> Path:
     """prometheus/prometheus.yml with local ports, 1 s scrapes and evaluations."""
     document = yaml.safe_load((REPO / "prometheus/prometheus.yml").read_text())
     document["global"].update(scrape_interval="1s", evaluation_interval="1s")
     document["rule_files"] = [str(p) for p in rule_files]
-    # No Alertmanager in this test: Prometheus' own /api/v1/alerts is what is compared.
-    document.pop("alerting", None)
+    if alertmanager_port is None:
+        document.pop("alerting", None)
+    else:
+        static = document["alerting"]["alertmanagers"][0]["static_configs"][0]
+        static["targets"] = [f"127.0.0.1:{alertmanager_port}"]
     ports = {"aiwatch": aiwatch_port, "prometheus": prometheus_port}
     for job in document["scrape_configs"]:
         job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
@@ -215,6 +224,7 @@ class Stack:
     mock_url: str
     aiwatch_url: str
     prometheus_url: str
+    alertmanager_url: str | None
     receiver: Receiver
     processes: list[Process] = field(default_factory=list)
 
@@ -232,8 +242,10 @@ class Stack:
 
 @contextlib.contextmanager
 def running_stack(workdir: Path) -> Iterator[Stack]:
-    """mock-ai, ``aiwatch run`` and a real Prometheus on free loopback ports."""
+    """mock-ai, ``aiwatch run``, a real Prometheus and (when installed) a real Alertmanager
+    with the bundled config, on free loopback ports."""
     mock_port, aiwatch_port, prometheus_port = free_port(), free_port(), free_port()
+    alertmanager_port = free_port() if ALERTMANAGER.exists() else None
     with Receiver() as receiver:
         rules = fast_alert_rules(workdir / "alerts.yml")
         config = e2e_aiwatch_config(
@@ -247,6 +259,7 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
             workdir / "prometheus.yml",
             aiwatch_port=aiwatch_port,
             prometheus_port=prometheus_port,
+            alertmanager_port=alertmanager_port,
             rule_files=[REPO / "prometheus/recording.yml", rules],
         )
         stack = Stack(
@@ -254,6 +267,9 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
             mock_url=f"http://127.0.0.1:{mock_port}",
             aiwatch_url=f"http://127.0.0.1:{aiwatch_port}",
             prometheus_url=f"http://127.0.0.1:{prometheus_port}",
+            alertmanager_url=(
+                f"http://127.0.0.1:{alertmanager_port}" if alertmanager_port is not None else None
+            ),
             receiver=receiver,
         )
         try:
@@ -289,11 +305,28 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
                     workdir=workdir,
                 )
             )
-            for url in (
+            if stack.alertmanager_url:
+                stack.processes.append(
+                    start(
+                        "alertmanager",
+                        [
+                            str(ALERTMANAGER),
+                            f"--config.file={REPO / 'alertmanager/alertmanager.yml'}",
+                            f"--storage.path={workdir / 'alertmanager'}",
+                            f"--web.listen-address=127.0.0.1:{alertmanager_port}",
+                            "--cluster.listen-address=",
+                        ],
+                        workdir=workdir,
+                    )
+                )
+            ready = [
                 f"{stack.mock_url}/v1/models",
                 f"{stack.aiwatch_url}/-/ready",
                 f"{stack.prometheus_url}/-/ready",
-            ):
+            ]
+            if stack.alertmanager_url:
+                ready.append(f"{stack.alertmanager_url}/-/ready")
+            for url in ready:
                 if not wait_for(functools.partial(http_text, url), timeout=30):
                     msg = f"{url} did not come up\n{stack.logs()}"
                     raise RuntimeError(msg)

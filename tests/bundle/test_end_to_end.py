@@ -62,6 +62,7 @@ class Outcome:
     variable_values: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     aiwatch_alerts: set[tuple[str, frozenset[tuple[str, str]]]] | None = None
     prometheus_alerts: set[tuple[str, frozenset[tuple[str, str]]]] = field(default_factory=set)
+    alertmanager_alerts: list[dict[str, Any]] | None = None
     metrics_text: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -96,6 +97,14 @@ def _expected_alerts_fired(alerts: set[tuple[str, frozenset[tuple[str, str]]]] |
         dict(labels)["target"] for name, labels in alerts if name == "AIEndpointModelChanged"
     }
     return down == DEGRADED_TARGETS and swapped == {SWAPPED_TARGET}
+
+
+def _alertmanager_has_down_alerts(stack: Stack) -> list[dict[str, Any]] | None:
+    alerts: list[dict[str, Any]] = http_json(f"{stack.alertmanager_url}/api/v2/alerts")
+    down = {
+        a["labels"].get("target") for a in alerts if a["labels"]["alertname"] == "AIEndpointDown"
+    }
+    return alerts if down == DEGRADED_TARGETS else None
 
 
 def _feed_experiments(stack: Stack, outcome: Outcome) -> None:
@@ -200,6 +209,10 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
             )
         result.aiwatch_alerts = _aiwatch_alerts(stack)
         result.prometheus_alerts = _prometheus_alerts(stack)
+        if stack.alertmanager_url:
+            result.alertmanager_alerts = wait_for(
+                lambda: _alertmanager_has_down_alerts(stack), timeout=20
+            ) or http_json(f"{stack.alertmanager_url}/api/v2/alerts")
         _work_incidents(stack, result)
         deadline = time.monotonic() + 30
         while _run_queries(stack, result) and time.monotonic() < deadline:
@@ -261,6 +274,20 @@ def test_aiwatch_and_prometheus_fire_the_same_alerts(outcome: Outcome) -> None:
     only_aiwatch = sorted(outcome.aiwatch_alerts - outcome.prometheus_alerts)
     only_prometheus = sorted(outcome.prometheus_alerts - outcome.aiwatch_alerts)
     assert (only_aiwatch, only_prometheus) == ([], [])
+
+
+def test_prometheus_delivers_the_alerts_to_alertmanager(outcome: Outcome) -> None:
+    """Prometheus sends the firing alerts to the Alertmanager its bundled config names, and
+    Alertmanager, with the bundled alertmanager.yml, accepts them with their labels."""
+    if outcome.alertmanager_alerts is None:
+        pytest.skip("needs the Alertmanager binary /usr/bin/prometheus-alertmanager")
+    received = {
+        (a["labels"]["alertname"], a["labels"].get("target"), a["labels"].get("monitor"))
+        for a in outcome.alertmanager_alerts
+    }
+    for target in DEGRADED_TARGETS:
+        assert ("AIEndpointDown", target, "aiwatch") in received, received
+    assert ("AIEndpointModelChanged", SWAPPED_TARGET, "aiwatch") in received, received
 
 
 def write_report(outcome: Outcome, path: Path) -> None:

@@ -26,6 +26,8 @@ from aiwatch.runtime import ConfigState, Options
 DEGRADED_MODEL = "mock-gpt"
 """The model behind ``chat-primary``; the script makes it answer HTTP 500."""
 EXPERIMENT = "captions-model-v2"
+EXPERIMENT_EVERY = 20.0
+"""Seconds between two summaries of the experiment on the console."""
 # Simulated user ratings (1-5) posted to the experiment's observation metric, per variant.
 RATINGS = {"current": (4, 3, 4, 5, 3, 4, 4, 3), "candidate": (5, 4, 4, 5, 4, 5, 4, 4)}
 
@@ -114,6 +116,7 @@ class Script:
         started = time.monotonic()
         degraded = recovered = False
         next_rating = 0.0
+        next_experiment = EXPERIMENT_EVERY
         while True:
             elapsed = time.monotonic() - started
             if not degraded and elapsed >= self.degrade_after:
@@ -125,6 +128,9 @@ class Script:
             if elapsed >= next_rating:
                 next_rating = elapsed + 5
                 await self._post_ratings(session)
+            if elapsed >= next_experiment:
+                next_experiment = elapsed + EXPERIMENT_EVERY
+                await self._report_experiment(session)
             await self._report_alerts(session)
             await self._report_incidents(session)
             await asyncio.sleep(1)
@@ -155,6 +161,25 @@ class Script:
             async with session.post(url, json=body) as response:
                 await response.read()
 
+    async def _report_experiment(self, session: aiohttp.ClientSession) -> None:
+        data = await self._get(session, f"/api/v1/experiments/{EXPERIMENT}")
+        if not data:
+            return
+        verdict = data.get("verdict") or {}
+        self.say(
+            f"experiment {EXPERIMENT} ({data.get('state')}): winner {verdict.get('winner')}"
+            f" — {verdict.get('reason', '')}"
+        )
+        for row in data.get("results", []):
+            if row.get("lift") is None:
+                continue
+            ci = row.get("ci") or [None, None]
+            self.say(
+                f"  {row['variant']:<10} {row['metric']:<13} n={row.get('n')}"
+                f" lift={_number(row.get('lift'))} CI=[{_number(ci[0])}, {_number(ci[1])}]"
+                f" p={_number(row.get('p_value'))}"
+            )
+
     async def _report_alerts(self, session: aiohttp.ClientSession) -> None:
         data = await self._get(session, "/api/v1/alerts")
         if not data:
@@ -182,6 +207,10 @@ class Script:
                     f"incident #{incident['id']} {incident.get('alertname', '')} is {state}: "
                     f"{self.daemon}/api/v1/incidents/{incident['id']}"
                 )
+
+
+def _number(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, (int, float)) else "-"
 
 
 def what_to_open(daemon_url: str, mock_url: str) -> str:

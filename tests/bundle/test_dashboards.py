@@ -26,6 +26,7 @@ DASHBOARD_FILES = sorted(load_dashboards().items())
 MIN_SCHEMA_VERSION = 39  # Grafana 10.4 / 11
 PANEL_TYPES = {"timeseries", "stat", "bargauge", "table", "gauge", "row", "text", "state-timeline"}
 IDS = [name for name, _ in DASHBOARD_FILES]
+VARIABLE_TYPES = {"query", "adhoc", "constant", "datasource", "interval", "textbox", "custom"}
 
 
 def test_three_dashboards_with_unique_uids_and_titles() -> None:
@@ -36,7 +37,8 @@ def test_three_dashboards_with_unique_uids_and_titles() -> None:
     titles = [d["title"] for d in dashboards.values()]
     assert len(set(uids)) == 3
     assert len(set(titles)) == 3
-    assert all(isinstance(u, str) and 0 < len(u) <= 40 for u in uids)
+    # Grafana's dashboard kind: "uid: string (8-40)".
+    assert all(isinstance(u, str) and 8 <= len(u) <= 40 for u in uids)
 
 
 @pytest.mark.parametrize(("name", "dashboard"), DASHBOARD_FILES, ids=IDS)
@@ -46,6 +48,18 @@ def test_dashboard_schema_version_is_current(name: str, dashboard: dict[str, Any
     for key in ("title", "uid", "panels", "templating", "time", "annotations"):
         assert key in dashboard, f"{name}: no {key}"
     assert "id" not in dashboard or dashboard["id"] is None, "provisioned dashboards carry no id"
+    assert dashboard["graphTooltip"] in (0, 1, 2)
+    assert isinstance(dashboard["editable"], bool)
+    assert isinstance(dashboard["time"]["from"], str)
+    assert isinstance(dashboard["time"]["to"], str)
+    for variable in variables(dashboard):
+        assert variable["type"] in VARIABLE_TYPES, variable["name"]
+        if variable["type"] == "query":
+            assert variable["refresh"] in (0, 1, 2), variable["name"]
+    for panel in panels(dashboard):
+        if panel["type"] != "row":
+            assert {"defaults", "overrides"} <= panel["fieldConfig"].keys(), panel["id"]
+            assert all(isinstance(t["refId"], str) for t in panel["targets"]), panel["id"]
 
 
 @pytest.mark.parametrize(("name", "dashboard"), DASHBOARD_FILES, ids=IDS)

@@ -3,6 +3,7 @@
 import io
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -51,6 +52,19 @@ def test_aiwatch_accepts_the_same_rule_files() -> None:
     status = check_rules([str(REPO / f) for f in RULE_FILES], out=out, err=err)
     assert status == 0, out.getvalue() + err.getvalue()
     assert out.getvalue().count("SUCCESS") == 2
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
+def test_alert_unit_tests_pass_in_promtool_and_in_aiwatch() -> None:
+    """The unit tests of alerts.yml (timing, labels and rendered annotations of each alert)
+    pass under `promtool test rules` and, with the same file, under `aiwatch test rules`."""
+    test_file = "tests/bundle/alerts_test.yml"
+    promtool = _run("promtool", "test", "rules", test_file)
+    assert promtool.returncode == 0, promtool.stdout + promtool.stderr
+    ours = _run(sys.executable, "-m", "aiwatch", "test", "rules", test_file)
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    assert "SUCCESS" in promtool.stdout
+    assert "SUCCESS" in ours.stdout
 
 
 def _rules() -> list[dict[str, object]]:

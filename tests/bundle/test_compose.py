@@ -114,3 +114,27 @@ def test_aiwatch_in_compose_loads_the_bundled_alert_rules(compose: dict[str, Any
         assert (REPO / "config" / pattern).resolve() == REPO / "prometheus/alerts.yml"
     command = service["command"]
     assert f"--config.file={container_config}" in command
+
+
+def test_container_commands_are_valid_aiwatch_command_lines(compose: dict[str, Any]) -> None:
+    """The commands compose gives the aiwatch image parse with aiwatch's own CLI, and the
+    Dockerfile's entrypoint and default command do too."""
+    from aiwatch.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(compose["services"]["aiwatch"]["command"]).command == "run"
+    assert parser.parse_args(compose["services"]["mock-ai"]["command"]).command == "mock-ai"
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["aiwatch"]' in dockerfile
+    default = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert default is not None
+    assert parser.parse_args(json.loads(default.group(1))).command == "run"
+
+
+def test_dockerfile_copies_only_files_that_exist() -> None:
+    """Every COPY source of the build stage is in the repository."""
+    for line in (REPO / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY") and "--from" not in line:
+            *sources, _ = line.split()[1:]
+            for source in sources:
+                assert (REPO / source).exists(), source

@@ -43,7 +43,8 @@ async def _notifier(
     await store.write(outbox.migrate)
     notes: list[tuple[int, str]] = []
 
-    async def timeline(iid: int, detail: str) -> None:
+    def timeline(db: Any, iid: int, detail: str, at: float) -> None:
+        del db, at
         notes.append((iid, detail))
 
     notifier = Notifier(store=store, config=lambda: config, timeline=timeline, clock=clock, **kw)
@@ -325,7 +326,8 @@ async def test_rows_of_a_removed_route_are_dropped_not_retried(
     await store.write(outbox.migrate)
     notes: list[tuple[int, str]] = []
 
-    async def timeline(iid: int, detail: str) -> None:
+    def timeline(db: Any, iid: int, detail: str, at: float) -> None:
+        del db, at
         notes.append((iid, detail))
 
     notifier = Notifier(store=store, config=lambda: config[0], timeline=timeline, clock=clock)

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -38,8 +38,11 @@ class Store(Protocol):
         """Run ``fn(db)`` where it may read."""
 
 
-Timeline = Callable[[int, str], Awaitable[None]]
-"""Append a ``notified`` event with a detail text to an incident's timeline."""
+Timeline = Callable[[Any, int, str, float], None]
+"""``(db, incident_id, detail, at)``: append a ``notified`` event to an incident's timeline.
+
+Runs in the store's writer thread, in the same transaction that marks the row.
+"""
 
 
 @dataclass(frozen=True)
@@ -176,8 +179,15 @@ class Notifier:
         route = next((r.route for r in self.routes() if r.name == row.route), None)
         if route is None:
             gone = f"route {row.route!r} is no longer configured"
-            await self._store.write(lambda db: outbox.mark_dropped(db, row.id, error=gone))
-            return Outcome(row=row, error=gone, sent_at=self._clock())
+            now = self._clock()
+            detail = f"route={row.route} kind={row.kind} result=dropped: {gone}"
+
+            def drop(db: Any) -> None:
+                outbox.mark_dropped(db, row.id, error=gone)
+                self._note(db, row.incident_id, detail, now)
+
+            await self._store.write(drop)
+            return Outcome(row=row, error=gone, sent_at=now)
         delivered = set(row.delivered)
         errors = []
         base = os.path.dirname(self._config().path)
@@ -190,40 +200,39 @@ class Notifier:
             else:
                 errors.append(f"{destination.key}: {failure}")
         now = self._clock()
-        if not errors:
-            # Shielded: once delivered, a shutdown must not keep it from being marked sent.
-            await asyncio.shield(
-                self._store.write(
-                    lambda db: outbox.mark_sent(db, row.id, now=now, delivered=delivered)
-                )
-            )
-            return Outcome(row=row, error=None, sent_at=now)
-        error = "; ".join(errors)
+        error = "; ".join(errors) if errors else None
         retry_in = outbox.backoff(row.attempts + 1)
-        await asyncio.shield(
-            self._store.write(
-                lambda db: outbox.mark_failed(
+        detail = (
+            f"route={row.route} kind={row.kind} attempt={row.attempts + 1} "
+            f"result={'sent' if error is None else 'failed: ' + error}"
+        )
+
+        def mark(db: Any) -> None:
+            if error is None:
+                outbox.mark_sent(db, row.id, now=now, delivered=delivered)
+            else:
+                outbox.mark_failed(
                     db, row.id, now=now, delivered=delivered, error=error, retry_in=retry_in
                 )
+            self._note(db, row.incident_id, detail, now)
+
+        # Shielded: once delivered, a shutdown must not keep it from being marked sent.
+        await asyncio.shield(self._store.write(mark))
+        if error is not None:
+            log.warning(
+                "Notification failed; will retry",
+                extra={"route": row.route, "incident": row.incident_id, "err": error},
             )
-        )
-        log.warning(
-            "Notification failed; will retry",
-            extra={"route": row.route, "incident": row.incident_id, "err": error},
-        )
         return Outcome(row=row, error=error, sent_at=now)
 
-    async def _record(self, outcome: Outcome) -> None:
-        row = outcome.row
-        result = "sent" if outcome.error is None else f"failed: {outcome.error}"
-        detail = f"route={row.route} kind={row.kind} attempt={row.attempts + 1} result={result}"
-        if self.observe is not None:
-            self.observe(outcome)
-        if self._timeline is not None:
-            try:
-                await self._timeline(row.incident_id, detail)
-            except Exception:  # the timeline is a record, not a reason to resend
-                log.exception("Cannot write the notified event", extra={"id": row.incident_id})
+    def _note(self, db: Any, incident_id: int, detail: str, at: float) -> None:
+        if self._timeline is None:
+            return
+        try:
+            with outbox.as_db(db).atomic():
+                self._timeline(db, incident_id, detail, at)
+        except Exception:  # the timeline is a record, not a reason to resend
+            log.exception("Cannot write the notified event", extra={"id": incident_id})
 
     async def send_due(self) -> int:
         """Attempt every row that is due now, a few at a time; returns how many."""
@@ -234,7 +243,9 @@ class Notifier:
 
         async def one(row: outbox.Row) -> None:
             async with gate:
-                await self._record(await self._attempt(row))
+                outcome = await self._attempt(row)
+                if self.observe is not None:
+                    self.observe(outcome)
 
         await asyncio.gather(*(one(r) for r in rows))
         return len(rows)

@@ -178,3 +178,15 @@ async def test_reload_reaches_metrics(daemon: tuple[str, Path], mock_ai: TestSer
     assert 'target="fresh"' in metrics
     assert 'target="chat"' in metrics
     promtool_check(metrics.encode())
+
+
+async def test_concurrent_on_demand_probes_of_a_target_share_one(
+    daemon: tuple[str, Path], mock_ai: TestServer
+) -> None:
+    """Three simultaneous /probe calls for one target cause one request to the endpoint."""
+    url, _ = daemon
+    mock_ai.app[MOCK].models["mock-gpt"] = {"latency": 0.3}
+    answers = await asyncio.gather(*(get(url + "/probe?target=strict") for _ in range(3)))
+    assert [status for status, _ in answers] == [200, 200, 200]
+    assert len({text for _, text in answers}) == 1
+    assert mock_ai.app[MOCK].stats["requests"] == 1

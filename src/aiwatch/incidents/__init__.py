@@ -1,0 +1,1 @@
+"""Incidents: what aiwatch remembers about alerts, and what people do about them."""

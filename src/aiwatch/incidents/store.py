@@ -1,0 +1,288 @@
+"""The incident store: alert reports and people's actions in, incidents and their events out.
+
+Extension points for other parts of aiwatch:
+
+* ``add_migrations(m)`` before ``open()``: their own tables in the same file;
+* ``write(fn)`` / ``read(fn)``: ``fn(conn)`` in the writer thread (one transaction) or a
+  reader thread;
+* ``add_listener(async fn(incident, event))``: called after each committed change, in commit
+  order, with the incident's API document (no timeline) and the event name — ``fired``,
+  ``acknowledged``, ``silenced`` or ``resolved``;
+* ``add_hook(fn(conn, incident, event))``: the same, but inside the change's own transaction
+  in the writer thread, so nothing committed can miss it (keep it short; raising rolls the
+  change back);
+* ``add_event(id, "notified", detail=…)``: append to an incident's timeline.
+"""
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlite_utils.migrations import Migrations
+
+from aiwatch.incidents import records, silences
+from aiwatch.incidents.database import Database, DatabaseError
+from aiwatch.incidents.lifecycle import (
+    Alert,
+    Change,
+    Event,
+    Incident,
+    acknowledge,
+    observe,
+    resolve,
+)
+from aiwatch.incidents.records import NotFound, Query
+from aiwatch.incidents.silences import Silence
+
+log = logging.getLogger("aiwatch.incidents")
+
+T = TypeVar("T")
+DB_FILE = "aiwatch.db"
+
+Listener = Callable[[dict[str, Any], str], Awaitable[None]]
+Hook = Callable[[sqlite3.Connection, dict[str, Any], str], None]
+Observer = Callable[[Incident, str], None]
+Clock = Callable[[], float]
+
+__all__ = ["DB_FILE", "DatabaseError", "IncidentStore", "NotFound", "Query"]
+
+
+@dataclass(frozen=True)
+class _Notice:
+    incident: Incident
+    event: str
+
+
+class IncidentStore:
+    """Incidents and silences in one SQLite file; see the module docstring for extensions."""
+
+    def __init__(self, path: Path, *, clock: Clock = time.time) -> None:
+        self.path = path
+        self.clock = clock
+        self._db = Database(path)
+        self._migrations: list[Migrations] = [records.MIGRATIONS]
+        self._listeners: list[Listener] = []
+        self._hooks: list[Hook] = []
+        self._observers: list[Observer] = []
+        self._queue: asyncio.Queue[tuple[list[_Notice], asyncio.Future[None]]] | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self.counts: dict[str, int] = {"firing": 0, "acknowledged": 0}
+        """Open incidents by state, as of the last commit (for the gauge)."""
+
+    # Extension points -------------------------------------------------------------------
+
+    def add_migrations(self, migrations: Migrations) -> None:
+        """Apply ``migrations`` (a sqlite-utils set) to the same file when the store opens."""
+        if self._dispatcher is not None:
+            msg = "add migrations before the incident store opens"
+            raise RuntimeError(msg)
+        self._migrations.append(migrations)
+
+    def add_listener(self, listener: Listener) -> None:
+        """Await ``listener(incident, event)`` after each committed change, in commit order."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Stop calling ``listener``."""
+        self._listeners.remove(listener)
+
+    def add_hook(self, hook: Hook) -> None:
+        """Call ``hook(conn, incident, event)`` inside each change's transaction."""
+        self._hooks.append(hook)
+
+    def add_observer(self, observer: Observer) -> None:
+        """Call ``observer(incident, event)`` on the loop after each commit (for metrics)."""
+        self._observers.append(observer)
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(conn)`` in the writer thread, in one ``BEGIN IMMEDIATE`` transaction."""
+        return await self._db.write(fn)
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(conn)`` in a reader thread on a consistent snapshot."""
+        return await self._db.read(fn)
+
+    # Lifecycle --------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the file and start the threads; ``DatabaseError`` names the file if it cannot."""
+        await asyncio.to_thread(self._db.open, self._migrations)
+        self.counts = await self.read(records.open_counts)
+        self._queue = asyncio.Queue()
+        self._dispatcher = asyncio.create_task(
+            self._dispatch(self._queue), name="aiwatch-incident-events"
+        )
+
+    async def close(self) -> None:
+        """Deliver pending events, stop the threads and close the file."""
+        if self._queue is not None and self._dispatcher is not None:
+            await self._queue.join()
+            self._dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dispatcher
+            self._dispatcher = None
+        await asyncio.to_thread(self._db.close)
+
+    async def _dispatch(
+        self, queue: asyncio.Queue[tuple[list[_Notice], asyncio.Future[None]]]
+    ) -> None:
+        while True:
+            notices, done = await queue.get()
+            try:
+                for notice in notices:
+                    await self._tell(notice)
+            finally:
+                if not done.done():
+                    done.set_result(None)
+                queue.task_done()
+
+    async def _tell(self, notice: _Notice) -> None:
+        for observer in self._observers:
+            try:
+                observer(notice.incident, notice.event)
+            except Exception:
+                log.exception("incident observer failed")
+        if not self._listeners:
+            return
+        doc = notice.incident.to_json(timeline=False)
+        for listener in list(self._listeners):
+            try:
+                await listener(doc, notice.event)
+            except Exception:
+                log.exception("incident listener failed", extra={"id": notice.incident.id})
+
+    async def _change(self, fn: Callable[[sqlite3.Connection], tuple[T, list[_Notice]]]) -> T:
+        """Run a change in the writer, then tell observers and listeners in commit order."""
+        loop = asyncio.get_running_loop()
+        queue = self._queue
+        done: asyncio.Future[None] = loop.create_future()
+
+        def run(conn: sqlite3.Connection) -> tuple[T, list[_Notice], dict[str, int]]:
+            result, notices = fn(conn)
+            for notice in notices:
+                self._run_hooks(conn, notice)
+            counts = records.open_counts(conn) if notices else {}
+            return result, notices, counts
+
+        def after_commit(out: tuple[T, list[_Notice], dict[str, int]]) -> None:
+            if out[1] and queue is not None:
+                loop.call_soon_threadsafe(queue.put_nowait, (out[1], done))
+            if out[2]:
+                loop.call_soon_threadsafe(self.counts.update, out[2])
+
+        result, notices, _ = await self._db.write(run, after_commit=after_commit)
+        if notices and queue is not None:
+            await asyncio.shield(done)
+        return result
+
+    def _run_hooks(self, conn: sqlite3.Connection, notice: _Notice) -> None:
+        if not self._hooks:
+            return
+        doc = notice.incident.to_json(timeline=False)
+        for hook in self._hooks:
+            hook(conn, doc, notice.event)
+
+    # Alerts -----------------------------------------------------------------------------
+
+    async def observe(self, alerts: Sequence[Alert]) -> list[Incident]:
+        """Apply alert reports (one transaction); returns the incidents that changed."""
+        if not alerts:
+            return []
+        now = self.clock()
+
+        def apply(conn: sqlite3.Connection) -> tuple[list[Incident], list[_Notice]]:
+            muting = silences.active(conn, now=now)
+            changed: list[Incident] = []
+            notices: list[_Notice] = []
+            for alert in alerts:
+                change = observe(
+                    alert,
+                    current=records.open_for(conn, alert.fingerprint),
+                    latest=records.latest_for(conn, alert.fingerprint),
+                    silenced=any(s.mutes(alert.labels, now=now) for s in muting),
+                )
+                if change is None:
+                    continue
+                incident = records.save(conn, change)
+                changed.append(incident)
+                notices.extend(_Notice(incident, e.event) for e in change.events)
+            return changed, notices
+
+        return await self._change(apply)
+
+    # People -----------------------------------------------------------------------------
+
+    async def acknowledge(self, incident_id: int, *, by: str, comment: str = "") -> Incident:
+        """A person takes a firing incident; ``NotFound`` / ``IllegalTransition`` otherwise."""
+        return await self._act(incident_id, by=by, comment=comment, move=acknowledge)
+
+    async def resolve(self, incident_id: int, *, by: str, comment: str = "") -> Incident:
+        """A person closes an open incident."""
+        return await self._act(incident_id, by=by, comment=comment, move=resolve)
+
+    async def _act(
+        self, incident_id: int, *, by: str, comment: str, move: Callable[..., Change]
+    ) -> Incident:
+        now = self.clock()
+
+        def act(conn: sqlite3.Connection) -> tuple[Incident, list[_Notice]]:
+            change = move(records.get(conn, incident_id), by=by, comment=comment, at=now)
+            records.save(conn, change)
+            incident = records.get(conn, incident_id)
+            return incident, [_Notice(incident, e.event) for e in change.events]
+
+        return await self._change(act)
+
+    async def add_event(
+        self, incident_id: int, event: str, *, by: str | None = None, detail: str = ""
+    ) -> None:
+        """Append an event (``notified`` and the like) to an incident's timeline."""
+        entry = Event(at=self.clock(), event=event, by=by, detail=detail)
+        await self.write(lambda conn: records.add_event(conn, incident_id, entry))
+
+    async def get(self, incident_id: int) -> Incident:
+        """One incident with its timeline; ``NotFound`` when there is none."""
+        return await self.read(lambda conn: records.get(conn, incident_id))
+
+    async def find(self, query: Query) -> list[Incident]:
+        """A page of incidents, newest first, without timelines."""
+        return await self.read(lambda conn: records.find(conn, query))
+
+    # Silences ---------------------------------------------------------------------------
+
+    async def add_silence(self, silence: Silence) -> Silence:
+        """Store a silence; open incidents it matches now are flagged with a ``silenced`` event."""
+
+        def add(conn: sqlite3.Connection) -> tuple[Silence, list[_Notice]]:
+            now = self.clock()
+            stored = silences.insert(conn, silence)
+            notices = []
+            for incident in records.open_incidents(conn):
+                if incident.silenced or not stored.mutes(incident.labels, now=now):
+                    continue
+                detail = f"silence {stored.id} by {stored.created_by}"
+                event = Event(at=now, event="silenced", by=stored.created_by, detail=detail)
+                flagged = records.save(conn, Change(_muted(incident), (event,)))
+                notices.append(_Notice(flagged, "silenced"))
+            return stored, notices
+
+        return await self._change(add)
+
+    async def expire_silence(self, silence_id: int) -> Silence:
+        """End a silence now; ``NotFound`` when there is none."""
+        now = self.clock()
+        return await self.write(lambda conn: silences.expire(conn, silence_id, now=now))
+
+    async def silences(self) -> list[Silence]:
+        """Every silence, newest first."""
+        return await self.read(silences.listing)
+
+
+def _muted(incident: Incident) -> Incident:
+    return replace(incident, silenced=True)

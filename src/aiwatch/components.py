@@ -6,6 +6,7 @@ from typing import Any
 from aiohttp import web
 
 from aiwatch import selfscrape
+from aiwatch.incidents import web as incidents_web
 from aiwatch.notify import web as notify_web
 from aiwatch.probes import web as probes_web
 from aiwatch.rules import web as rules_web
@@ -13,6 +14,7 @@ from aiwatch.rules import web as rules_web
 COMPONENTS: tuple[Callable[[web.Application], Any], ...] = (
     probes_web.setup,
     rules_web.setup,
+    incidents_web.setup,
     selfscrape.setup,
     notify_web.setup,
 )

@@ -1,13 +1,37 @@
-"""Who may call what: reads are open, state changes are for admins (loopback without web config)."""
+"""Who may call what: basic auth from ``--web.config.file``, admins from ``web.admin_users``.
 
+Without basic-auth users, reads are open and state-changing routes answer only to loopback
+clients. With them, every route but ``/-/healthy`` needs a valid user, and every route that
+is not GET or HEAD needs one listed in ``web.admin_users``.
+"""
+
+import asyncio
+import base64
+import binascii
+import hashlib
 import ipaddress
+import logging
+import os
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
+import bcrypt
 from aiohttp import web
 
-from aiwatch.web.envelope import fail
+from aiwatch.web.envelope import ApiError, fail
+from aiwatch.web.tls import WebConfig, WebConfigError, bcrypt_cost, load_web_config
 
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger("aiwatch.web")
+
+_READ_METHODS = frozenset({"GET", "HEAD"})
+OPEN_PATHS = frozenset({"/-/healthy"})
+"""Answered without credentials: container health checks carry none."""
+USER_KEY = "aiwatch.user"
+CACHE_SECONDS = 60.0
+CACHE_SIZE = 1024
+REALM = 'Basic realm="aiwatch", charset="UTF-8"'
 
 
 def is_loopback(remote: str | None) -> bool:
@@ -20,15 +44,147 @@ def is_loopback(remote: str | None) -> bool:
         return False
 
 
+def request_user(request: web.Request) -> str | None:
+    """The authenticated basic-auth user of the request, None without one."""
+    user = request.get(USER_KEY)
+    return user if isinstance(user, str) else None
+
+
+@dataclass
+class Checker:
+    """Checks passwords against one web config's bcrypt hashes, caching recent successes.
+
+    A success is remembered for ``CACHE_SECONDS`` under a digest of user, password and hash,
+    so steady API use costs one bcrypt per minute per client. Unknown users are checked
+    against a dummy hash of the same cost, so the answer time does not say who exists.
+    """
+
+    config: WebConfig
+    _ok: dict[bytes, float] = field(default_factory=dict)
+    _dummy: bytes | None = None
+
+    def _dummy_hash(self) -> bytes:
+        if self._dummy is None:
+            costs = [bcrypt_cost(h) or 10 for h in self.config.users.values()]
+            rounds = max(costs, default=10)
+            self._dummy = bcrypt.hashpw(os.urandom(16), bcrypt.gensalt(rounds=rounds))
+        return self._dummy
+
+    def _check(self, user: str, password: bytes) -> bool:
+        hashed = self.config.users.get(user)
+        if hashed is None:
+            bcrypt.checkpw(password, self._dummy_hash())
+            return False
+        return bcrypt.checkpw(password, hashed.encode())
+
+    async def verify(self, user: str, password: bytes) -> bool:
+        """Whether ``password`` is ``user``'s; bcrypt runs in a thread, never on the loop."""
+        hashed = self.config.users.get(user, "")
+        key = hashlib.sha256(b"\0".join([user.encode(), password, hashed.encode()])).digest()
+        now = time.monotonic()
+        until = self._ok.get(key)
+        if until is not None and until > now:
+            return True
+        valid = await asyncio.to_thread(self._check, user, password)
+        if valid:
+            if len(self._ok) >= CACHE_SIZE:
+                self._ok = {k: t for k, t in self._ok.items() if t > now}
+                if len(self._ok) >= CACHE_SIZE:
+                    self._ok.clear()
+            self._ok[key] = now + CACHE_SECONDS
+        return valid
+
+
+class Policies:
+    """The web config as of its file's last change (re-read when it changes, like Prometheus).
+
+    A file that turns invalid while running is logged and the last valid one kept.
+    """
+
+    def __init__(self) -> None:
+        self._by_path: dict[str, tuple[tuple[int, int], Checker]] = {}
+
+    def get(self, path: str) -> Checker | None:
+        """The checker for ``path``; None when the file has never been valid."""
+        try:
+            stat = os.stat(path)
+            signature = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            known = self._by_path.get(path)
+            return known[1] if known else None
+        known = self._by_path.get(path)
+        if known is not None and known[0] == signature:
+            return known[1]
+        try:
+            checker = Checker(load_web_config(path))
+        except WebConfigError as err:
+            log.error("Invalid web config; keeping the previous one", extra={"err": str(err)})
+            checker = known[1] if known else Checker(WebConfig(path=path))
+        self._by_path[path] = (signature, checker)
+        return checker
+
+
+POLICIES = Policies()
+
+
+def _credentials(request: web.Request) -> tuple[str, bytes] | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, password = decoded.partition(b":")
+    if not sep:
+        return None
+    try:
+        return user.decode(), password
+    except UnicodeDecodeError:
+        return None
+
+
+def _unauthorized(message: str) -> ApiError:
+    err = ApiError(401, "unauthorized", message)
+    err.headers["WWW-Authenticate"] = REALM
+    return err
+
+
+def _state(request: web.Request) -> Any:
+    # Imported here: the app module imports this middleware.
+    from aiwatch.web.app import STATE
+
+    return request.app.get(STATE)
+
+
 @web.middleware
 async def auth_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Without a web config, state-changing routes answer only to loopback clients."""
-    if request.method not in _READ_METHODS and not is_loopback(request.remote):
-        fail(
-            403,
-            "forbidden",
-            "admin routes answer only to loopback clients when no --web.config.file is set",
-        )
+    """401 without valid credentials (when users are configured), 403 for non-admins."""
+    admin_route = request.method not in _READ_METHODS
+    state = _state(request)
+    path = state.options.web_config_file if state is not None else None
+    checker = POLICIES.get(path) if path else None
+    if checker is None or not checker.config.users:
+        if admin_route and not is_loopback(request.remote):
+            fail(
+                403,
+                "forbidden",
+                "admin routes answer only to loopback clients when no basic-auth users "
+                "are configured in --web.config.file",
+            )
+        return await handler(request)
+    if request.path in OPEN_PATHS and not admin_route:
+        return await handler(request)
+    credentials = _credentials(request)
+    if credentials is None:
+        raise _unauthorized("authentication required (HTTP basic auth)")
+    user, password = credentials
+    if not await checker.verify(user, password):
+        raise _unauthorized("invalid user name or password")
+    request[USER_KEY] = user
+    if admin_route and user not in state.current.web.admin_users:
+        fail(403, "forbidden", f"user {user!r} is not in web.admin_users")
     return await handler(request)

@@ -6,6 +6,7 @@ from typing import Any
 from aiohttp import web
 
 from aiwatch import selfscrape
+from aiwatch.experiments import web as experiments_web
 from aiwatch.incidents import web as incidents_web
 from aiwatch.notify import web as notify_web
 from aiwatch.probes import web as probes_web
@@ -17,4 +18,5 @@ COMPONENTS: tuple[Callable[[web.Application], Any], ...] = (
     incidents_web.setup,
     selfscrape.setup,
     notify_web.setup,
+    experiments_web.setup,
 )

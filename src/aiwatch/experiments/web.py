@@ -13,8 +13,9 @@ from aiwatch.experiments.lifecycle import ACTIONS, Action, IllegalTransition, co
 from aiwatch.experiments.metrics import ExperimentCollector
 from aiwatch.experiments.observations import Invalid, parse
 from aiwatch.experiments.promql import poll
-from aiwatch.experiments.storage import Store, migrate
+from aiwatch.experiments.storage import MIGRATIONS, Store, migrate
 from aiwatch.experiments.tracker import Live, Tracker
+from aiwatch.incidents.web import INCIDENT_STORE
 from aiwatch.probes.web import PROBE_SCHEDULER
 from aiwatch.web.app import REGISTRY, STATE
 from aiwatch.web.envelope import fail, ok, read_json
@@ -99,6 +100,7 @@ async def _stop(task: asyncio.Task[Any]) -> None:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     tracker = app[TRACKER]
     state = app[STATE]
+    # A no-op on the incident store (it applied our migrations at open); needed on others.
     await tracker.store.write(migrate)
     await tracker.update(state.current.experiments)
     scheduler = app[PROBE_SCHEDULER]
@@ -116,9 +118,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     """Add experiments on the incident store (after the probes and incidents components)."""
-    from aiwatch.incidents.web import INCIDENT_STORE
-
-    setup_on(app, store=app[INCIDENT_STORE])
+    store = app[INCIDENT_STORE]
+    store.add_migrations(MIGRATIONS)
+    setup_on(app, store=store)
 
 
 def setup_on(app: web.Application, *, store: Store) -> None:

@@ -113,6 +113,7 @@ class Script:
 
     async def run(self, session: aiohttp.ClientSession) -> None:
         """Play the story, then keep reporting changes until cancelled."""
+        await self._until_ready(session)
         started = time.monotonic()
         degraded = recovered = False
         next_rating = 0.0
@@ -130,10 +131,21 @@ class Script:
                 await self._post_ratings(session)
             if elapsed >= next_experiment:
                 next_experiment = elapsed + EXPERIMENT_EVERY
-                await self._report_experiment(session)
-            await self._report_alerts(session)
-            await self._report_incidents(session)
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                    await self._report_experiment(session)
+            # A slow or restarting daemon only delays the narration.
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                await self._report_alerts(session)
+                await self._report_incidents(session)
             await asyncio.sleep(1)
+
+    async def _until_ready(self, session: aiohttp.ClientSession) -> None:
+        while True:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(f"{self.daemon}/-/ready") as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.2)
 
     async def _set_mock(
         self, session: aiohttp.ClientSession, behavior: dict[str, Any], what: str

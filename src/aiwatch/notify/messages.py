@@ -1,11 +1,12 @@
 """Title and body of a notification, from Go templates like rule annotations use."""
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiwatch.config.model import Templates
 from aiwatch.notify.facts import Facts, Kind
-from aiwatch.rules.gotemplate import GoStruct, TemplateError, execute, parse
+from aiwatch.rules.gotemplate import GoStruct, Node, TemplateError, execute, parse
 from aiwatch.rules.templates import funcs
 
 # The same convenience variables alert annotations have, plus the annotations themselves.
@@ -35,6 +36,9 @@ Value: {{humanize .Value}}
 {{with .IncidentURL}}Incident: {{.}}
 {{end}}{{with .GeneratorURL}}Source: {{.}}
 {{end}}"""
+
+# Parsing only needs the function names; execution binds them to the external URL.
+_NAMES = funcs()
 
 STATUS = {
     "firing": "FIRING",
@@ -107,19 +111,27 @@ def template_data(
 
 def check(text: str) -> str | None:
     """The parse error of a notification template, or None when it parses."""
+    nodes = _parsed(DEFINITIONS + text)
+    return nodes if isinstance(nodes, str) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(full: str) -> list[Node] | str:
+    """Parse once per distinct template (messages render in the store's writer thread)."""
     try:
-        parse(DEFINITIONS + text, name="notification", funcs=funcs())
+        return parse(full, name="notification", funcs=_NAMES)
     except TemplateError as err:
         return str(err)
-    return None
 
 
 def expand(text: str, data: GoStruct, *, external_url: str = "") -> str:
     """Expand one template; a failure is rendered into the text, never raised."""
     full = DEFINITIONS + text
+    nodes = _parsed(full)
+    if isinstance(nodes, str):
+        return f"<error expanding template: {nodes}>"
     table = funcs(external_url=external_url)
     try:
-        nodes = parse(full, name="notification", funcs=table)
         return execute(nodes, text=full, name="notification", funcs=table, data=data)
     except (TemplateError, RecursionError) as err:
         return f"<error expanding template: {err}>"

@@ -1,19 +1,65 @@
-"""The notifications component: Alertmanager forwarding (and the outbox sender)."""
+"""The notifications component: the outbox on the incident store, and forwarding."""
 
 import asyncio
 import contextlib
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from aiwatch import metrics
+from aiwatch.incidents.lifecycle import Event
+from aiwatch.incidents.records import add_event
+from aiwatch.incidents.web import INCIDENT_STORE
+from aiwatch.notify import outbox
 from aiwatch.notify.forward import AlertmanagerForwarder
+from aiwatch.notify.notifier import Notifier, Outcome
 from aiwatch.rules.web import ALERT_SINKS
-from aiwatch.web.app import STATE
+from aiwatch.web.app import REGISTRY, STATE
 
+log = logging.getLogger("aiwatch.notify")
+
+NOTIFIER = web.AppKey("notifier", Notifier)
 ALERTMANAGER_FORWARDER = web.AppKey("alertmanager_forwarder", AlertmanagerForwarder)
 """An ``AlertSink``: the rules engine's events to every ``alertmanager.forward_to``."""
+
+
+class NotifyMetrics:
+    """The notification metrics in the application's registry."""
+
+    def __init__(self, registry: CollectorRegistry, notifier: Notifier) -> None:
+        self.deliveries = Counter(
+            metrics.NOTIFICATIONS.name,
+            metrics.NOTIFICATIONS.help,
+            ["route", "result"],
+            registry=registry,
+        )
+        queue = Gauge(
+            metrics.NOTIFICATION_QUEUE.name, metrics.NOTIFICATION_QUEUE.help, registry=registry
+        )
+        queue.set_function(lambda: float(notifier.backlog))
+        self.latency = Histogram(
+            metrics.NOTIFICATION_LATENCY.name,
+            metrics.NOTIFICATION_LATENCY.help,
+            buckets=metrics.NOTIFY_LATENCY_BUCKETS,
+            registry=registry,
+        )
+
+    def observe(self, outcome: Outcome) -> None:
+        """Count one attempt; a success also observes its latency."""
+        result = "sent" if outcome.error is None else "failed"
+        self.deliveries.labels(route=outcome.row.route, result=result).inc()
+        if outcome.error is None:
+            self.latency.observe(max(outcome.sent_at - outcome.row.event_at, 0.0))
+
+
+def note(conn: sqlite3.Connection, incident_id: int, detail: str, at: float) -> None:
+    """The ``notified`` event on the incident's timeline (in the outbox's transaction)."""
+    add_event(conn, incident_id, Event(at=at, event="notified", detail=detail))
 
 
 async def _stop(task: asyncio.Task[Any]) -> None:
@@ -23,18 +69,43 @@ async def _stop(task: asyncio.Task[Any]) -> None:
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    # The store is open by now (its component starts first) with the outbox migrated.
+    sender = asyncio.create_task(app[NOTIFIER].run(), name="aiwatch-notify")
     session = aiohttp.ClientSession()
     forwarder = asyncio.create_task(
         app[ALERTMANAGER_FORWARDER].run(session), name="aiwatch-alertmanager"
     )
     yield
+    # Undelivered rows stay in the outbox; the next start sends them.
+    await _stop(sender)
     await _stop(forwarder)
     await session.close()
 
 
 def setup(app: web.Application) -> None:
-    """Add notifications; registers forwarding as a sink of the rules engine."""
+    """Add notifications (after the incident store's component) and Alertmanager forwarding."""
     state = app[STATE]
+    store = app[INCIDENT_STORE]
+    notifier = Notifier(store=store, config=lambda: state.current, timeline=note)
+    notifier.observe = NotifyMetrics(app[REGISTRY], notifier).observe
+    store.add_migrations(outbox.MIGRATIONS)
+
+    def hook(conn: sqlite3.Connection, incident: dict[str, Any], event: str) -> None:
+        # In the incident change's own transaction: a committed change has its rows.
+        # A failure here must not undo the incident, so it only rolls back our savepoint.
+        try:
+            with outbox.as_db(conn).atomic():
+                notifier.record(conn, incident, event)
+        except Exception:
+            log.exception("Cannot queue notifications", extra={"id": incident.get("id")})
+
+    async def wake(incident: dict[str, Any], event: str) -> None:
+        del incident, event
+        notifier.wake()
+
+    store.add_hook(hook)
+    store.add_listener(wake)
+    app[NOTIFIER] = notifier
     forwarder = AlertmanagerForwarder(config=lambda: state.current)
     app[ALERTMANAGER_FORWARDER] = forwarder
     app[ALERT_SINKS].append(forwarder)

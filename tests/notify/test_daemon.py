@@ -1,0 +1,141 @@
+"""Notifications in a real daemon: latency, a crash with a full outbox, a graceful stop."""
+
+import asyncio
+import re
+import signal
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from .conftest import Receiver
+from .daemon import Daemon
+
+TITLE = re.compile(r"^\[FIRING\] Load(\d+) ")
+
+
+def _write_config(tmp_path: Path, receiver: Receiver) -> Path:
+    config = tmp_path / "aiwatch.yml"
+    config.write_text(
+        "global:\n"
+        "  evaluation_interval: 1s\n"
+        "  external_url: http://aiwatch.test:9531\n"
+        "notifications:\n"
+        "  routes:\n"
+        "    - name: hook\n"
+        f'      apprise: ["{receiver.url("hook")}"]\n'
+        "      events: [firing]\n"
+    )
+    return config
+
+
+def _alerts(n: int, offset: int = 0) -> list[dict[str, Any]]:
+    return [
+        {
+            "labels": {"alertname": f"Load{i}", "severity": "critical", "job": "fault"},
+            "annotations": {"summary": f"alert {i}"},
+            "generatorURL": "http://prometheus.test/graph",
+        }
+        for i in range(offset, offset + n)
+    ]
+
+
+def _delivered(receiver: Receiver) -> Counter[str]:
+    return Counter(m.group(1) for p in receiver.received if (m := TITLE.match(p["title"])))
+
+
+@pytest.fixture
+async def daemons(tmp_path: Path) -> AsyncIterator[Callable[[Path], Daemon]]:
+    """Start daemons sharing one storage directory; all are killed afterwards."""
+    started: list[Daemon] = []
+
+    def start(config: Path) -> Daemon:
+        daemon = Daemon(config, tmp_path / "data")
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.kill()
+
+
+async def _until(check: Callable[[], bool], within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.05)
+    return check()
+
+
+async def test_firing_alert_is_delivered_within_two_seconds(
+    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], Daemon]
+) -> None:
+    """From the alert arriving to the message arriving: well under 2 s."""
+    daemon = daemons(_write_config(tmp_path, receiver))
+    async with aiohttp.ClientSession() as session:
+        await daemon.ready(session)
+        started = time.monotonic()
+        await daemon.post_alerts(session, _alerts(1))
+        assert await _until(lambda: bool(receiver.received), 5.0), daemon.log()
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.0
+    body = receiver.received[0]["message"]
+    assert "alert 0" in body
+    assert "http://aiwatch.test:9531/api/v1/incidents/" in body
+    assert "Source: http://prometheus.test/graph" in body
+
+
+async def test_sigkill_with_200_queued_delivers_all_once_after_restart(
+    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], Daemon]
+) -> None:
+    """200 notifications queued behind a failing receiver survive SIGKILL, none twice."""
+    config = _write_config(tmp_path, receiver)
+    receiver.fail_next = 10**9
+    first = daemons(config)
+    async with aiohttp.ClientSession() as session:
+        await first.ready(session)
+        await first.post_alerts(session, _alerts(200))
+        assert await _until(lambda: receiver.attempts >= 200, 30.0), first.log()
+        queued = await first.metric(session, "aiwatch_notification_queue_length")
+        await first.stop(signal.SIGKILL)
+        assert queued == 200
+        assert receiver.received == []
+
+        receiver.fail_next = 0
+        second = daemons(config)
+        await second.ready(session)
+        assert await _until(lambda: len(_delivered(receiver)) >= 200, 60.0), second.log()
+        await asyncio.sleep(1.5)  # anything sent twice would arrive by now
+        delivered = _delivered(receiver)
+        assert sorted(delivered) == sorted(str(i) for i in range(200))
+        assert set(delivered.values()) == {1}
+        assert await second.metric(session, "aiwatch_notification_queue_length") == 0
+
+
+async def test_sigterm_with_a_pending_queue_exits_fast_and_keeps_it(
+    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], Daemon]
+) -> None:
+    """A stop while deliveries hang takes under 10 s, and the next start sends the rest."""
+    config = _write_config(tmp_path, receiver)
+    receiver.delay = 30.0  # deliveries hang until Apprise's own read timeout
+    first = daemons(config)
+    async with aiohttp.ClientSession() as session:
+        await first.ready(session)
+        await first.post_alerts(session, _alerts(20))
+        assert await _until(lambda: receiver.attempts >= 1, 10.0), first.log()
+        took = await first.stop(signal.SIGTERM)
+        assert took < 10.0
+        assert first.proc.returncode == 0, first.log()
+
+        receiver.delay = 0.0
+        received_before = len(receiver.received)
+        second = daemons(config)
+        await second.ready(session)
+        assert await _until(lambda: len(_delivered(receiver)) >= 20, 30.0), second.log()
+        assert len(receiver.received) >= received_before
+        assert sorted(_delivered(receiver)) == sorted(str(i) for i in range(20))

@@ -154,6 +154,38 @@ class Daemon:
                 await asyncio.sleep(0.05)
         raise AssertionError(f"aiwatch never became ready:\n{log.read_text()}")
 
+    @classmethod
+    async def start_https(cls, tmp: Path, web_config: Path, ca: Path) -> "Daemon":
+        """Start it with a TLS web config and wait until ``/-/healthy`` answers over HTTPS."""
+        import ssl
+
+        port = free_port()
+        log = tmp / "aiwatch.log"
+        with log.open("ab") as out:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "aiwatch", "run",
+                "--config.file", str(tmp / "aiwatch.yml"),
+                "--web.listen-address", f"127.0.0.1:{port}",
+                "--storage.path", str(tmp / "data"),
+                "--web.config.file", str(web_config),
+                stdout=out, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+        daemon = cls(proc, f"http://127.0.0.1:{port}", log)
+        context = ssl.create_default_context(cafile=str(ca))
+        async with aiohttp.ClientSession() as session:
+            for _ in range(300):
+                if proc.returncode is not None:
+                    raise AssertionError(f"aiwatch exited:\n{log.read_text()}")
+                try:
+                    url = f"https://127.0.0.1:{port}/-/healthy"
+                    async with session.get(url, ssl=context) as resp:
+                        if resp.status == 200:
+                            return daemon
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"aiwatch never became ready:\n{log.read_text()}")
+
     async def kill(self) -> None:
         """SIGKILL, and reap it."""
         if self.proc.returncode is None:

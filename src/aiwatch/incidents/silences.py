@@ -139,11 +139,11 @@ def parse_silence(body: Any, *, now: float, user: str | None) -> Silence:
         msg = "endsAt is required"
         raise InvalidSilence(msg)
     ends = parse_time(body["endsAt"], field="endsAt")
-    if ends <= starts:
-        msg = "endsAt must be after startsAt"
-        raise InvalidSilence(msg)
     if ends <= now:
         msg = "endsAt is in the past"
+        raise InvalidSilence(msg)
+    if ends <= starts:
+        msg = "endsAt must be after startsAt"
         raise InvalidSilence(msg)
     created_by = _text(body, "createdBy", user)
     if not created_by.strip():

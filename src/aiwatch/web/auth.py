@@ -28,7 +28,7 @@ log = logging.getLogger("aiwatch.web")
 _READ_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset({"/-/healthy"})
 """Answered without credentials: container health checks carry none."""
-USER_KEY = "aiwatch.user"
+USER_KEY = web.RequestKey("aiwatch_user", str)
 CACHE_SECONDS = 60.0
 CACHE_SIZE = 1024
 REALM = 'Basic realm="aiwatch", charset="UTF-8"'
@@ -46,8 +46,7 @@ def is_loopback(remote: str | None) -> bool:
 
 def request_user(request: web.Request) -> str | None:
     """The authenticated basic-auth user of the request, None without one."""
-    user = request.get(USER_KEY)
-    return user if isinstance(user, str) else None
+    return request.get(USER_KEY)
 
 
 @dataclass

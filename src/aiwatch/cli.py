@@ -229,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     from aiwatch.experiments.cli import add_parser as add_experiments
 
     add_experiments(sub)
+    from aiwatch.incidents.cli import add_parsers as add_incidents
+
+    add_incidents(sub)
     return parser
 
 

@@ -1,65 +1,21 @@
-"""Fixtures for the experiments tests: a SQLite store with the incident store's write/read API."""
+"""Fixtures for the experiments tests: the incident store (real SQLite file) with our tables."""
 
-import asyncio
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
+from aiohttp import web
 
-T = TypeVar("T")
+from aiwatch.config import Config
+from aiwatch.experiments import storage
+from aiwatch.experiments import web as experiments_web
+from aiwatch.incidents import web as incidents_web
+from aiwatch.incidents.store import IncidentStore
+from aiwatch.probes import web as probes_web
+from aiwatch.runtime import ConfigState, Options
+from aiwatch.web.app import make_app
 
-
-class ThreadStore:
-    """One writer thread over a real SQLite file; ``write(fn)`` runs ``fn(conn)`` atomically."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._jobs: list[tuple[Callable[[Any], Any], Future[Any]]] = []
-        self._cv = threading.Condition()
-        self._closed = False
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        while True:
-            with self._cv:
-                while not self._jobs and not self._closed:
-                    self._cv.wait()
-                if not self._jobs:
-                    conn.close()
-                    return
-                fn, fut = self._jobs.pop(0)
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                result = fn(conn)
-                conn.execute("COMMIT")
-                fut.set_result(result)
-            except BaseException as err:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                fut.set_exception(err)
-
-    async def write(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(conn)`` in the writer thread, in one transaction."""
-        fut: Future[T] = Future()
-        with self._cv:
-            self._jobs.append((fn, fut))
-            self._cv.notify()
-        return await asyncio.wrap_future(fut)
-
-    read = write
-
-    def close(self) -> None:
-        """Finish queued jobs and close the connection."""
-        with self._cv:
-            self._closed = True
-            self._cv.notify()
-        self._thread.join(5)
+OpenStore = Callable[[], Awaitable[IncidentStore]]
 
 
 @pytest.fixture
@@ -69,15 +25,26 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def open_store(db_path: Path) -> Iterator[Callable[[], ThreadStore]]:
+async def open_store(db_path: Path) -> AsyncIterator[OpenStore]:
     """Open stores on the same file (a restart is closing one and opening another)."""
-    opened: list[ThreadStore] = []
+    opened: list[IncidentStore] = []
 
-    def make() -> ThreadStore:
-        store = ThreadStore(db_path)
+    async def make() -> IncidentStore:
+        store = IncidentStore(db_path)
+        store.add_migrations(storage.MIGRATIONS)
+        await store.open()
         opened.append(store)
         return store
 
     yield make
     for store in opened:
-        store.close()
+        await store.close()
+
+
+def daemon_app(config: Config, storage_path: Path) -> web.Application:
+    """The daemon's app with what experiments need: probes, the incident store, experiments."""
+    options = Options(config_file=config.path, storage_path=str(storage_path))
+    return make_app(
+        ConfigState(config, options),
+        components=(probes_web.setup, incidents_web.setup, experiments_web.setup),
+    )

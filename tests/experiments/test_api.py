@@ -11,12 +11,8 @@ import yaml
 from aiohttp.test_utils import TestClient
 
 from aiwatch.config import load_config
-from aiwatch.experiments import web as experiments_web
-from aiwatch.probes import web as probes_web
-from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import make_app
 
-from .conftest import ThreadStore
+from .conftest import daemon_app
 
 EXPERIMENT: dict[str, Any] = {
     "name": "prompts",
@@ -41,18 +37,10 @@ Client = Callable[..., Any]
 
 
 @pytest.fixture
-async def api(
-    tmp_path: Path, open_store: Callable[[], ThreadStore], aiohttp_client: Client
-) -> TestClient[Any, Any]:
+async def api(tmp_path: Path, aiohttp_client: Client) -> TestClient[Any, Any]:
     """The daemon's app with probes and experiments, on 127.0.0.1."""
     config = load_config(str(write(tmp_path / "aiwatch.yml", [EXPERIMENT])))
-    state = ConfigState(config, Options(config_file=config.path))
-    store = open_store()
-
-    def experiments(app: Any) -> None:
-        experiments_web.setup_on(app, store=store)
-
-    app = make_app(state, components=(probes_web.setup, experiments))
+    app = daemon_app(config, tmp_path / "data")
     client: TestClient[Any, Any] = await aiohttp_client(app)
     return client
 

@@ -7,16 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from aiwatch.config import load_config
 from aiwatch.experiments import web as experiments_web
-from aiwatch.probes import web as probes_web
-from aiwatch.runtime import ConfigState, Options
 from aiwatch.stats import Mean
-from aiwatch.web.app import make_app
 
-from .conftest import ThreadStore
+from .conftest import daemon_app
 from .test_api import EXPERIMENT, write
 
 
@@ -35,16 +30,9 @@ async def aiwatch(*args: str) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
-async def _serve(
-    tmp_path: Path, open_store: Callable[[], ThreadStore], aiohttp_server: Callable[..., Any]
-) -> str:
+async def _serve(tmp_path: Path, aiohttp_server: Callable[..., Any]) -> str:
     config = load_config(str(write(tmp_path / "aiwatch.yml", [EXPERIMENT])))
-    store = open_store()
-
-    def experiments(app: web.Application) -> None:
-        experiments_web.setup_on(app, store=store)
-
-    app = make_app(ConfigState(config, Options()), components=(probes_web.setup, experiments))
+    app = daemon_app(config, tmp_path / "data")
     server = await aiohttp_server(app, host="127.0.0.1", port=0)
     client_url = f"http://127.0.0.1:{server.port}"
     tracker = app[experiments_web.TRACKER]
@@ -59,10 +47,10 @@ async def _serve(
 
 
 async def test_list_and_show_print_tables(
-    tmp_path: Path, open_store: Callable[[], ThreadStore], aiohttp_server: Callable[..., Any]
+    tmp_path: Path, aiohttp_server: Callable[..., Any]
 ) -> None:
     """list: one line per experiment; show: a header and a row per variant and metric."""
-    url = await _serve(tmp_path, open_store, aiohttp_server)
+    url = await _serve(tmp_path, aiohttp_server)
     code, out, err = await aiwatch("experiments", "list", "--url", url)
     assert (code, err) == (0, "")
     header, line = out.splitlines()
@@ -85,11 +73,9 @@ async def test_list_and_show_print_tables(
     assert table[3].split()[-1] == "n_below_2"
 
 
-async def test_show_json_and_errors(
-    tmp_path: Path, open_store: Callable[[], ThreadStore], aiohttp_server: Callable[..., Any]
-) -> None:
+async def test_show_json_and_errors(tmp_path: Path, aiohttp_server: Callable[..., Any]) -> None:
     """-o json prints the API's data; an unknown name or an unreachable URL exits 1."""
-    url = await _serve(tmp_path, open_store, aiohttp_server)
+    url = await _serve(tmp_path, aiohttp_server)
     code, out, _ = await aiwatch("experiments", "show", "prompts", "-o", "json", "--url", url)
     assert code == 0
     assert json.loads(out)["results"][1]["n"] == 6

@@ -81,6 +81,11 @@ async def test_observations_probe_data_and_state_survive_a_restart(
         + [{"variant": "long", "metric": "rating", "n": 4, "sum": 10, "sum_squares": 27}],
     )
     assert status == 200, body
+    for _ in range(100):  # the first probes land within a few intervals of start-up
+        status, body = await first.request("GET", "/api/v1/experiments/models")
+        if arm(body["data"], "one", "ok")[0] > 0:
+            break
+        await asyncio.sleep(0.05)
     status, body = await first.request("POST", "/api/v1/experiments/models/pause")
     assert status == 200, body
     probed = arm(body["data"], "one", "ok")

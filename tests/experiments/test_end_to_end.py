@@ -12,13 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from aiwatch.config import load_config
-from aiwatch.experiments import web as experiments_web
 from aiwatch.mockai import make_mock_app
-from aiwatch.probes import web as probes_web
-from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import make_app
 
-from .conftest import ThreadStore
+from .conftest import daemon_app
 
 DEADLINE = 45.0
 """Seconds allowed to reach the verdict; it takes a few on an idle machine."""
@@ -100,22 +96,14 @@ async def wait_for_verdict(url: str, winners: set[str]) -> dict[str, Any]:
 
 
 async def test_better_model_wins_on_success_rate_and_latency(
-    tmp_path: Path, open_store: Callable[[], ThreadStore], aiohttp_server: Callable[..., Any]
+    tmp_path: Path, aiohttp_server: Callable[..., Any]
 ) -> None:
     """The model that fails less and answers faster wins, significant on both metrics."""
     mock = await start_mock(aiohttp_server)
     path = tmp_path / "aiwatch.yml"
     path.write_text(yaml.safe_dump(config_document(f"http://127.0.0.1:{mock.port}/v1")))
     config = load_config(str(path))
-    store = open_store()
-
-    def experiments(app: web.Application) -> None:
-        experiments_web.setup_on(app, store=store)
-
-    app = make_app(
-        ConfigState(config, Options(config_file=str(path))),
-        components=(probes_web.setup, experiments),
-    )
+    app = daemon_app(config, tmp_path / "data")
     runner, url = await serve(app)
     winners: set[str] = set()
     try:

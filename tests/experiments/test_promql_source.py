@@ -13,7 +13,7 @@ from aiwatch.experiments.promql import Poller, datasource_query
 from aiwatch.experiments.tracker import Tracker
 from aiwatch.stats import Proportion, Ratio
 
-from .conftest import ThreadStore
+from .conftest import OpenStore
 from .helpers import experiment_config
 
 
@@ -63,7 +63,7 @@ EXPERIMENT = {
 
 
 async def test_totals_become_arms_with_variant_and_range_substituted(
-    open_store: Callable[[], ThreadStore], aiohttp_server: Callable[..., Any]
+    open_store: OpenStore, aiohttp_server: Callable[..., Any]
 ) -> None:
     """A proportion takes the totals; a ratio adds one unit per poll interval; auth is sent."""
     fake = FakePrometheus()
@@ -75,8 +75,7 @@ async def test_totals_become_arms_with_variant_and_range_substituted(
         datasource={"url": f"http://127.0.0.1:{server.port}", "bearer_token": "s3cret"},
     )
     assert config.datasource is not None
-    store = open_store()
-    await store.write(storage.migrate)
+    store = await open_store()
     now = [1000.0]
     tracker = Tracker(store=store, clock=lambda: now[0])
     await tracker.update(config.experiments)
@@ -116,7 +115,7 @@ async def test_totals_become_arms_with_variant_and_range_substituted(
 
 
 async def test_no_series_and_paused_experiments_add_nothing(
-    open_store: Callable[[], ThreadStore], aiohttp_server: Callable[..., Any]
+    open_store: OpenStore, aiohttp_server: Callable[..., Any]
 ) -> None:
     """An empty result leaves the arm alone; a paused experiment is not queried at all."""
     fake = FakePrometheus()
@@ -125,8 +124,7 @@ async def test_no_series_and_paused_experiments_add_nothing(
     server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
     config = experiment_config([EXPERIMENT], datasource={"url": f"http://127.0.0.1:{server.port}"})
     assert config.datasource is not None
-    store = open_store()
-    await store.write(storage.migrate)
+    store = await open_store()
     tracker = Tracker(store=store)
     await tracker.update(config.experiments)
     async with aiohttp.ClientSession() as session:

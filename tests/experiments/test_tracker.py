@@ -1,39 +1,38 @@
 """The tracker: states and arms in memory, written through to SQLite, kept across restarts."""
 
 import dataclasses
-from collections.abc import Callable
 
 import pytest
 
 from aiwatch.experiments import storage
 from aiwatch.experiments.lifecycle import IllegalTransition
 from aiwatch.experiments.tracker import Tracker
+from aiwatch.incidents.store import IncidentStore
 from aiwatch.probes.scheduler import failed_result
 from aiwatch.stats import Mean, Proportion
 
-from .conftest import ThreadStore
+from .conftest import OpenStore
 from .helpers import experiment_config, rating_experiment
 
 
-async def _tracker(store: ThreadStore, *experiments: object, now: float = 1000.0) -> Tracker:
-    await store.write(storage.migrate)
+async def _tracker(store: IncidentStore, *experiments: object, now: float = 1000.0) -> Tracker:
     tracker = Tracker(store=store, clock=lambda: now)
     await tracker.update(experiments or (rating_experiment(),))  # type: ignore[arg-type]
     return tracker
 
 
 async def test_observations_and_state_survive_a_restart(
-    open_store: Callable[[], ThreadStore],
+    open_store: OpenStore,
 ) -> None:
     """Posted sums and a lifecycle move are in the next process's tracker, unchanged."""
-    first = open_store()
+    first = await open_store()
     tracker = await _tracker(first)
     await tracker.observe("prompts", {("b", "rating"): Mean(n=3, sum=12.0, sum_squares=50.0)})
     await tracker.observe("prompts", {("b", "rating"): Mean(n=1, sum=5.0, sum_squares=25.0)})
     await tracker.act("prompts", "pause")
-    first.close()
+    await first.close()
 
-    again = await _tracker(open_store(), now=2000.0)
+    again = await _tracker(await open_store(), now=2000.0)
     live = again.live["prompts"]
     assert live.arms[("b", "rating")] == Mean(n=4, sum=17.0, sum_squares=75.0)
     assert live.state == "paused"
@@ -42,10 +41,10 @@ async def test_observations_and_state_survive_a_restart(
 
 
 async def test_config_state_applies_only_at_first_sight(
-    open_store: Callable[[], ThreadStore],
+    open_store: OpenStore,
 ) -> None:
     """An experiment configured as draft starts as draft; once moved, the stored state wins."""
-    store = open_store()
+    store = await open_store()
     tracker = await _tracker(store, rating_experiment(state="draft"))
     assert tracker.live["prompts"].state == "draft"
     assert tracker.live["prompts"].started_at is None
@@ -54,9 +53,9 @@ async def test_config_state_applies_only_at_first_sight(
     assert restarted.live["prompts"].state == "running"
 
 
-async def test_illegal_move_changes_nothing(open_store: Callable[[], ThreadStore]) -> None:
+async def test_illegal_move_changes_nothing(open_store: OpenStore) -> None:
     """A stopped experiment cannot start again; its state stays stopped."""
-    tracker = await _tracker(open_store())
+    tracker = await _tracker(await open_store())
     await tracker.act("prompts", "stop")
     with pytest.raises(IllegalTransition):
         await tracker.act("prompts", "start")
@@ -64,10 +63,10 @@ async def test_illegal_move_changes_nothing(open_store: Callable[[], ThreadStore
 
 
 async def test_reload_keeps_data_of_remaining_experiments(
-    open_store: Callable[[], ThreadStore],
+    open_store: OpenStore,
 ) -> None:
     """A reload that changes an experiment keeps its data; a removed one leaves memory."""
-    store = open_store()
+    store = await open_store()
     tracker = await _tracker(store)
     await tracker.observe("prompts", {("a", "rating"): Mean(n=2, sum=2.0, sum_squares=2.0)})
     await tracker.update([rating_experiment(alpha=0.01)])
@@ -91,11 +90,11 @@ TARGETS = [
 
 
 async def test_probe_results_count_while_running_and_flush_to_disk(
-    open_store: Callable[[], ThreadStore],
+    open_store: OpenStore,
 ) -> None:
     """Probes feed a running experiment at once, persist at flush, and stop when paused."""
     config = experiment_config([PROBED], targets=TARGETS)
-    store = open_store()
+    store = await open_store()
     tracker = await _tracker(store, config.experiments[0])
     base = failed_result(config.targets[0], error_type=None, error="", started=0, duration=0.5)
     ok = dataclasses.replace(base, success=True)
@@ -113,10 +112,10 @@ async def test_probe_results_count_while_running_and_flush_to_disk(
 
 
 async def test_an_arm_whose_kind_changed_starts_again(
-    open_store: Callable[[], ThreadStore],
+    open_store: OpenStore,
 ) -> None:
     """After a metric's kind changes in the config, its old sums are not mixed with new ones."""
-    store = open_store()
+    store = await open_store()
     tracker = await _tracker(store)
     await tracker.observe("prompts", {("a", "rating"): Mean(n=2, sum=1.0, sum_squares=1.0)})
     await tracker.observe("prompts", {("a", "rating"): Proportion(n=4, successes=1.0)})
@@ -126,10 +125,10 @@ async def test_an_arm_whose_kind_changed_starts_again(
 
 
 async def test_a_metric_whose_kind_changed_in_the_config_starts_from_zero(
-    open_store: Callable[[], ThreadStore],
+    open_store: OpenStore,
 ) -> None:
     """A reload (or restart) that turns a mean into a proportion drops the old mean's sums."""
-    store = open_store()
+    store = await open_store()
     tracker = await _tracker(store)
     await tracker.observe("prompts", {("a", "rating"): Mean(n=2, sum=1.0, sum_squares=1.0)})
     await tracker.observe("prompts", {("a", "thumbs_up"): Proportion(n=3, successes=1.0)})

@@ -79,11 +79,6 @@ def as_db(conn_or_db: Any) -> Database:
     return Database(conn_or_db.conn)
 
 
-def migrate(conn_or_db: Any) -> None:
-    """Create or upgrade the experiment tables."""
-    MIGRATIONS.apply(as_db(conn_or_db))
-
-
 def kind_of(stats: SufficientStats) -> str:
     """``proportion``, ``mean`` or ``ratio``: how an arm's sums are stored."""
     if isinstance(stats, Proportion):

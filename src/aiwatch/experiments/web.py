@@ -13,7 +13,7 @@ from aiwatch.experiments.lifecycle import ACTIONS, Action, IllegalTransition, co
 from aiwatch.experiments.metrics import ExperimentCollector
 from aiwatch.experiments.observations import Invalid, parse
 from aiwatch.experiments.promql import poll
-from aiwatch.experiments.storage import MIGRATIONS, Store, migrate
+from aiwatch.experiments.storage import MIGRATIONS
 from aiwatch.experiments.tracker import Live, Tracker
 from aiwatch.incidents.web import INCIDENT_STORE
 from aiwatch.probes.web import PROBE_SCHEDULER
@@ -100,8 +100,6 @@ async def _stop(task: asyncio.Task[Any]) -> None:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     tracker = app[TRACKER]
     state = app[STATE]
-    # A no-op on the incident store (it applied our migrations at open); needed on others.
-    await tracker.store.write(migrate)
     await tracker.update(state.current.experiments)
     scheduler = app[PROBE_SCHEDULER]
     scheduler.listeners.append(tracker.on_probe)
@@ -117,14 +115,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 def setup(app: web.Application) -> None:
-    """Add experiments on the incident store (after the probes and incidents components)."""
+    """Add experiments on the incident store (after the probes and incidents components).
+
+    The tracker, the probe listener, the metrics, the reload hook and the routes; the
+    experiment tables are created by the store's migrations when it opens.
+    """
     store = app[INCIDENT_STORE]
     store.add_migrations(MIGRATIONS)
-    setup_on(app, store=store)
-
-
-def setup_on(app: web.Application, *, store: Store) -> None:
-    """Add experiments on ``store``: the tracker, probe listener, metrics, reloads and routes."""
     state = app[STATE]
     tracker = Tracker(store=store)
     app[TRACKER] = tracker

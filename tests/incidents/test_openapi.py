@@ -41,7 +41,7 @@ async def test_served_document_matches_the_live_router_exactly(serve: Serve) -> 
 
 
 async def test_every_route_is_documented(serve: Serve) -> None:
-    """Every registered route is in the shipped document; extra entries are only pending SPEC routes."""
+    """Every registered route is in the shipped document; extras are only pending SPEC routes."""
     served = await serve()
     live = served_routes(served.app.router)
     documented = operations(full_document())

@@ -41,9 +41,15 @@ async def open_store(db_path: Path) -> AsyncIterator[OpenStore]:
         await store.close()
 
 
-def daemon_app(config: Config, storage_path: Path) -> web.Application:
+def daemon_app(
+    config: Config, storage_path: Path, *, web_config: Path | None = None
+) -> web.Application:
     """The daemon's app with what experiments need: probes, the incident store, experiments."""
-    options = Options(config_file=config.path, storage_path=str(storage_path))
+    options = Options(
+        config_file=config.path,
+        storage_path=str(storage_path),
+        web_config_file=str(web_config) if web_config else None,
+    )
     return make_app(
         ConfigState(config, options),
         components=(probes_web.setup, incidents_web.setup, experiments_web.setup),

@@ -2,10 +2,13 @@
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import bcrypt
 
 from aiwatch.config import load_config
 from aiwatch.experiments import web as experiments_web
@@ -15,7 +18,7 @@ from .conftest import daemon_app
 from .test_api import EXPERIMENT, write
 
 
-async def aiwatch(*args: str) -> tuple[int, str, str]:
+async def aiwatch(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run the ``aiwatch`` command line in a subprocess (the test's loop keeps serving)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -24,15 +27,18 @@ async def aiwatch(*args: str) -> tuple[int, str, str]:
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
     )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 
 
-async def _serve(tmp_path: Path, aiohttp_server: Callable[..., Any]) -> str:
+async def _serve(
+    tmp_path: Path, aiohttp_server: Callable[..., Any], *, web_config: Path | None = None
+) -> str:
     config = load_config(str(write(tmp_path / "aiwatch.yml", [EXPERIMENT])))
-    app = daemon_app(config, tmp_path / "data")
+    app = daemon_app(config, tmp_path / "data", web_config=web_config)
     server = await aiohttp_server(app, host="127.0.0.1", port=0)
     client_url = f"http://127.0.0.1:{server.port}"
     tracker = app[experiments_web.TRACKER]
@@ -85,3 +91,26 @@ async def test_show_json_and_errors(tmp_path: Path, aiohttp_server: Callable[...
     code, _, err = await aiwatch("experiments", "list", "--url", "http://127.0.0.1:1")
     assert code == 1
     assert err.startswith("aiwatch experiments: cannot reach http://127.0.0.1:1")
+
+
+async def test_user_and_password_for_basic_auth(
+    tmp_path: Path, aiohttp_server: Callable[..., Any]
+) -> None:
+    """--user USER:PASSWORD or --user USER with $AIWATCH_PASSWORD; none or a wrong one is 401."""
+    hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4)).decode()
+    web_config = tmp_path / "web.yml"
+    web_config.write_text(f"basic_auth_users:\n  alice: {hashed}\n")
+    url = await _serve(tmp_path, aiohttp_server, web_config=web_config)
+    code, out, _ = await aiwatch("experiments", "list", "--url", url, "--user", "alice:s3cret")
+    assert code == 0
+    assert out.startswith("NAME")
+    code, out, _ = await aiwatch(
+        "experiments", "list", "--url", url, "--user", "alice", env={"AIWATCH_PASSWORD": "s3cret"}
+    )
+    assert code == 0
+    code, _, err = await aiwatch("experiments", "list", "--url", url)
+    assert code == 1
+    assert err.startswith("aiwatch experiments: 401: ")
+    code, _, err = await aiwatch("experiments", "list", "--url", url, "--user", "alice:wrong")
+    assert code == 1
+    assert err.startswith("aiwatch experiments: 401: ")

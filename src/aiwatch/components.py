@@ -14,9 +14,9 @@ from aiwatch.rules import web as rules_web
 
 COMPONENTS: tuple[Callable[[web.Application], Any], ...] = (
     probes_web.setup,
+    selfscrape.setup,  # before rules: restored history is in the store when they start
     rules_web.setup,
     incidents_web.setup,
-    selfscrape.setup,
     notify_web.setup,
     experiments_web.setup,
 )

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Protocol
@@ -11,6 +12,7 @@ from typing import Protocol
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from aiwatch import snapshot
 from aiwatch.probes.web import PROBE_SERIES
 from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage
 from aiwatch.rules.web import RULE_STORAGE
@@ -98,6 +100,26 @@ def instance_label(listen_address: str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+SNAPSHOT_FILE = "samples.snapshot"
+SNAPSHOT_INTERVAL = 60.0
+
+
+async def _snapshot_loop(scraper: SelfScraper, path: str) -> None:
+    """Save the samples now and then, so even a crash keeps most of the history."""
+    while True:
+        await asyncio.sleep(SNAPSHOT_INTERVAL)
+        await _save(scraper, path)
+
+
+async def _save(scraper: SelfScraper, path: str) -> None:
+    now_ms = int(time.time() * 1000)
+    data = snapshot.encode(scraper.storage, mint_ms=now_ms - scraper.retention_ms, maxt_ms=now_ms)
+    try:
+        await asyncio.to_thread(snapshot.write_atomically, path, data)
+    except OSError as err:
+        log.warning("Cannot save the sample snapshot", extra={"file": path, "err": err.strerror})
+
+
 async def _scrape_loop(app: web.Application, scraper: SelfScraper) -> None:
     """Scrape on absolute multiples of the evaluation interval, so there is no drift."""
     loop = asyncio.get_running_loop()
@@ -129,13 +151,24 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         instance=instance_label(state.options.listen_address),
         retention_ms=int(state.current.global_.retention * 1000),
     )
-    # The first scrape happens now, so rules see data from their first evaluation on.
+    # History from before a restart comes back first, as a Prometheus TSDB would keep it, so
+    # restored alerts do not resolve for lack of data; then the first scrape happens now.
+    path = os.path.join(state.options.storage_path or ".", SNAPSHOT_FILE)
+    now_ms = int(time.time() * 1000)
+    restored = snapshot.load(scraper.storage, path, mint_ms=now_ms - scraper.retention_ms)
+    if restored:
+        log.info("Restored local samples", extra={"series": restored, "file": path})
     scraper.scrape(int(time.time() * 1000))
-    task = asyncio.create_task(_scrape_loop(app, scraper))
+    tasks = [
+        asyncio.create_task(_scrape_loop(app, scraper)),
+        asyncio.create_task(_snapshot_loop(scraper, path)),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await _save(scraper, path)
 
 
 def setup(app: web.Application) -> None:

@@ -88,3 +88,42 @@ def test_firing_alert_survives_a_restart(stack: Stack, tmp_path: Path) -> None:
     _, body = http("GET", url + "/api/v1/alerts")
     states = [(a["labels"]["alertname"], a["state"], a["activeAt"]) for a in body["data"]["alerts"]]
     assert states == [("EndpointDown", "firing", active_at)], proc.log()
+
+
+def test_alert_opens_incident_that_is_acked_and_resolved_by_the_rule(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Rule → incident: firing opens it, a person acknowledges it, recovery resolves it."""
+    mock = stack.mock_ai()
+    url, proc = stack.daemon(config(tmp_path, mock))
+    http("POST", mock + "/_mock/behavior", {"fault": "server_error"})
+
+    def incidents() -> list[dict[str, object]]:
+        return http("GET", url + "/api/v1/incidents")[1]["data"]
+
+    (incident,) = wait_for(incidents, timeout=15, what="an incident", log=proc.log)
+    assert incident["alertname"] == "EndpointDown"
+    assert incident["severity"] == "critical"
+    assert incident["state"] == "firing"
+    status, acked = http(
+        "POST",
+        f"{url}/api/v1/incidents/{incident['id']}/acknowledge",
+        {"by": "alice", "comment": "looking"},
+    )
+    assert status == 200, acked
+    assert acked["data"]["state"] == "acknowledged"
+
+    http("DELETE", mock + "/_mock/behavior")
+    wait_for(
+        lambda: incidents()[0]["state"] == "resolved",
+        timeout=15,
+        what="the incident to resolve",
+        log=proc.log,
+    )
+    _, detail = http("GET", f"{url}/api/v1/incidents/{incident['id']}")
+    assert detail["data"]["resolved_by"] == "rule"
+    assert [e["event"] for e in detail["data"]["timeline"]][:3] == [
+        "fired",
+        "acknowledged",
+        "resolved",
+    ]

@@ -267,3 +267,32 @@ async def test_bayesian_metrics_have_chance_to_win_not_p_values(
         line.startswith(f"aiwatch_experiment_chance_to_win{{{labels}}} 0.9") for line in lines
     )
     assert not any(line.startswith("aiwatch_experiment_p_value{") for line in lines)
+
+
+async def test_samples_needed_for_metrics_with_a_minimum_effect(
+    api: TestClient[Any, Any], tmp_path: Path
+) -> None:
+    """With minimum_effect, /metrics has the samples per arm still needed and the API the power."""
+    metrics = [
+        {"name": "rating", "source": "observations", "kind": "mean", "minimum_effect": 0.01},
+        EXPERIMENT["metrics"][1],
+    ]
+    write(tmp_path / "aiwatch.yml", [{**EXPERIMENT, "metrics": metrics}])
+    await _json(await api.post("/-/reload"), 200)
+    values = [4, 5, 5, 4, 5, 3]
+    await _json(
+        await api.post(
+            "/api/v1/experiments/prompts/observations",
+            json=[{"variant": "short", "metric": "rating", "value": v} for v in values]
+            + [{"variant": "long", "metric": "rating", "value": v - 0.1} for v in values],
+        ),
+        200,
+    )
+    data = (await _json(await api.get("/api/v1/experiments/prompts"), 200))["data"]
+    [power] = data["power"]
+    assert power["samples_needed"] > 0
+    text = await (await api.get("/metrics")).read()
+    promtool_check(text)
+    labels = 'experiment="prompts",guard="",metric="rating",variant="short"'
+    needed = f"aiwatch_experiment_samples_needed{{{labels}}} {float(power['samples_needed'])}"
+    assert needed in text.decode().splitlines()

@@ -43,6 +43,10 @@ def _problems(body: Any) -> list[str]:
             "n must not be negative",
         ),
         (
+            {"variant": "a", "metric": "rating", "n": 1e300, "sum": 0, "sum_squares": 0},
+            "n must be at most 9007199254740992",
+        ),
+        (
             {"variant": "a", "metric": "rating", "n": 1.5, "sum": 0, "sum_squares": 0},
             "n must be a whole number",
         ),

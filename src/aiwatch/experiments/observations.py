@@ -38,6 +38,8 @@ _SHAPES: dict[str, tuple[frozenset[str], ...]] = {
     "mean": (frozenset({"value"}), frozenset({"n", "sum", "sum_squares"})),
     "ratio": (frozenset({"numerator", "denominator"}), frozenset({"n", *RATIO_SUMS})),
 }
+MAX_N = 2**53
+"""The largest count accepted: every whole number up to it is exact as a float."""
 _REL = 1e-9
 """Relative slack for the consistency checks, so float round-off in a client's sums passes."""
 
@@ -131,6 +133,8 @@ def _count(item: Mapping[str, Any]) -> int:
         raise ValueError(f"n must not be negative, got {item['n']!r}")
     if not n.is_integer():
         raise ValueError(f"n must be a whole number, got {item['n']!r}")
+    if n > MAX_N:
+        raise ValueError(f"n must be at most {MAX_N}, got {item['n']!r}")
     return int(n)
 
 

@@ -102,7 +102,7 @@ async def main(*, targets: int, interval: float, seconds: float) -> int:
         rows = []
         for name in names:
             entry, s = scheduler.entries[name], series.targets[name]
-            running = int(entry.task is not None and not entry.task.done())
+            running = int(entry.running)
             ran = s.probes["success"] + s.probes["failure"] + running
             expected = elapsed / interval
             last = entry.last

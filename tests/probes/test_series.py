@@ -145,7 +145,7 @@ def test_error_types_are_bounded_by_the_taxonomy() -> None:
     store = ProbeSeries()
     store.ensure(target())
     store.observe(result(success=False, error_type="timeout"))
-    store.observe(result(success=False, error_type="Connection reset by peer 10.0.0.7"))  # type: ignore[arg-type]
+    store.observe(result(success=False, error_type="Connection reset by peer 10.0.0.7"))
     store.observe(result(success=False, error_type=None))
     text = render(store).decode()
     assert 'error_type="timeout"} 1\n' in text

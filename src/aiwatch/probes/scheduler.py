@@ -114,6 +114,11 @@ class Entry:
     last: ProbeResult | None = None
 
     @property
+    def running(self) -> bool:
+        """Whether a probe of this target is in flight."""
+        return self.task is not None and not self.task.done()
+
+    @property
     def due(self) -> float:
         """Loop time of the next slot."""
         return self.start + self.slot * self.target.interval
@@ -204,7 +209,7 @@ class Scheduler:
 
     def _fire(self, entry: Entry) -> None:
         due = entry.due
-        if entry.task is not None and not entry.task.done():
+        if entry.running:
             entry.series.skip()
         else:
             entry.task = asyncio.get_running_loop().create_task(self._probe(entry, due))

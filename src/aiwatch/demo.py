@@ -286,11 +286,13 @@ async def _demo(
                 recover_after=recover_after,
             )
             loop = asyncio.get_running_loop()
-            if duration is not None:
-                # The daemon stops on SIGTERM; --duration sends it as an operator would.
-                loop.call_later(duration, os.kill, os.getpid(), signal.SIGTERM)
             async with aiohttp.ClientSession() as session:
                 task = loop.create_task(script.run(session))
+                if duration is not None:
+                    # The daemon stops on SIGTERM; --duration sends it as an operator would,
+                    # after silencing the narration so no poll meets a closing daemon.
+                    loop.call_later(duration, task.cancel)
+                    loop.call_later(duration, os.kill, os.getpid(), signal.SIGTERM)
                 try:
                     return await serve(ConfigState(config, options), host=host, port=port)
                 except StartupError as err:

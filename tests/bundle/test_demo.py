@@ -11,10 +11,6 @@ from tests.bundle.grafana import REPO
 from tests.bundle.stack import aiwatch, free_port
 
 EXAMPLES = REPO / "src/aiwatch/examples"
-# Removed as soon as the incidents component runs in the daemon.
-INCIDENTS_MISSING = pytest.mark.xfail(
-    reason="incidents (and their notifications) do not run in the daemon yet", strict=False
-)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +48,6 @@ def test_demo_scripts_an_outage_that_fires_an_alert(demo_run: tuple[str, float, 
     assert 'alert AIEndpointDown{target="chat-primary"} is firing' in output, output
 
 
-@INCIDENTS_MISSING
 def test_demo_opens_an_incident_and_prints_its_notification(
     demo_run: tuple[str, float, int],
 ) -> None:

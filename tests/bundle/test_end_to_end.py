@@ -44,11 +44,6 @@ pytestmark = [
     pytest.mark.slow,
 ]
 
-# Removed as soon as the incidents, notifications and experiments components are in the daemon.
-PIECES_MISSING = pytest.mark.xfail(
-    reason="incidents, notifications and experiments do not run in the daemon yet", strict=False
-)
-
 DEGRADED_TARGETS = {"chat-primary", "chat-batch"}
 SWAPPED_TARGET = "chat-candidate"
 
@@ -222,7 +217,6 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         yield result
 
 
-@PIECES_MISSING
 def test_every_dashboard_query_returns_data(outcome: Outcome) -> None:
     """Every query of every panel of the three dashboards, with its template variables set
     to the values Prometheus has, returns at least one series."""
@@ -231,7 +225,6 @@ def test_every_dashboard_query_returns_data(outcome: Outcome) -> None:
     assert empty == [], "\n".join([*empty, *outcome.notes, outcome.stack.logs()])
 
 
-@PIECES_MISSING
 def test_every_template_variable_has_values(outcome: Outcome) -> None:
     """The feature, target, experiment and metric variables list real values."""
     found = outcome.variable_values

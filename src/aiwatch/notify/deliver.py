@@ -46,11 +46,15 @@ def destinations(route: Route, *, base: str = "") -> list[Destination]:
 
 def notify_blocking(destination: Destination, message: Message) -> str | None:
     """Send one message now, in the calling thread; None on success, else why not."""
-    client = apprise.Apprise()
+    # In this thread, without Apprise's own deadline: its deadlines run the send in its
+    # thread pools, which the interpreter joins at exit, so a hanging service would hold
+    # up shutdown. ``deliver``'s time limit applies instead, and this thread is a daemon.
+    asset = apprise.AppriseAsset(async_mode=False, service_timeout=0)
+    client = apprise.Apprise(asset=asset)
     if destination.url is not None and not client.add(destination.url):
         return "invalid Apprise URL"
     if destination.config_path is not None:
-        config = apprise.AppriseConfig()
+        config = apprise.AppriseConfig(asset=asset)
         if not config.add(destination.config_path):
             return f"cannot read Apprise config {destination.config_path}"
         client.add(config)
@@ -93,3 +97,8 @@ async def deliver(
         return await asyncio.wait_for(asyncio.shield(done), time_limit)
     except TimeoutError:
         return f"timed out after {time_limit:g}s"
+
+
+def warm_up() -> None:
+    """Load Apprise's plugins now (about half a second), not on the first alert."""
+    apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False)).add("json://localhost")

@@ -16,6 +16,7 @@ from aiwatch.incidents.lifecycle import Event
 from aiwatch.incidents.records import add_event
 from aiwatch.incidents.web import INCIDENT_STORE
 from aiwatch.notify import outbox
+from aiwatch.notify.deliver import warm_up
 from aiwatch.notify.forward import AlertmanagerForwarder
 from aiwatch.notify.notifier import Notifier, Outcome
 from aiwatch.rules.web import ALERT_SINKS
@@ -70,6 +71,9 @@ async def _stop(task: asyncio.Task[Any]) -> None:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # The store is open by now (its component starts first) with the outbox migrated.
+    if app[STATE].current.notifications.routes:
+        # Before ready: the first alert should not wait for Apprise to load its plugins.
+        await asyncio.to_thread(warm_up)
     sender = asyncio.create_task(app[NOTIFIER].run(), name="aiwatch-notify")
     session = aiohttp.ClientSession()
     forwarder = asyncio.create_task(

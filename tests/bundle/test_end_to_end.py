@@ -283,9 +283,17 @@ def test_prometheus_delivers_the_alerts_to_alertmanager(outcome: Outcome) -> Non
     assert ("AIEndpointModelChanged", SWAPPED_TARGET, "aiwatch") in received, received
 
 
+def _is_nan(series: dict[str, Any]) -> bool:
+    value = series.get("value") or [None, "0"]
+    return str(value[1]).lower() == "nan"
+
+
 def write_report(outcome: Outcome, path: Path) -> None:
     """Which queries returned how many series, and the alerts seen (next to the temp files)."""
-    lines = [f"{len(r):3d}  {q}" for q, r in outcome.queries.items()]
+    lines = [
+        f"{len(r):3d} series {sum(_is_nan(s) for s in r):3d} NaN  {q}"
+        for q, r in outcome.queries.items()
+    ]
     for source, alerts in (
         ("aiwatch", outcome.aiwatch_alerts),
         ("prometheus", outcome.prometheus_alerts),

@@ -2,17 +2,15 @@
 
 import asyncio
 import json
-import sqlite3
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from aiohttp import web
 
-T = TypeVar("T")
+from aiwatch.incidents.database import Database
+from aiwatch.notify import outbox
 
 
 class Clock:
@@ -83,57 +81,10 @@ def clock() -> Clock:
     return Clock()
 
 
-class ThreadStore:
-    """One writer thread over a real SQLite file, with the incident store's write/read API."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._jobs: list[tuple[Callable[[Any], Any], Future[Any]]] = []
-        self._cv = threading.Condition()
-        self._closed = False
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        while True:
-            with self._cv:
-                while not self._jobs and not self._closed:
-                    self._cv.wait()
-                if not self._jobs:
-                    conn.close()
-                    return
-                fn, fut = self._jobs.pop(0)
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                result = fn(conn)
-                conn.execute("COMMIT")
-                fut.set_result(result)
-            except BaseException as err:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                fut.set_exception(err)
-
-    async def write(self, fn: Callable[[Any], T]) -> T:
-        fut: Future[T] = Future()
-        with self._cv:
-            self._jobs.append((fn, fut))
-            self._cv.notify()
-        return await asyncio.wrap_future(fut)
-
-    read = write
-
-    def close(self) -> None:
-        with self._cv:
-            self._closed = True
-            self._cv.notify()
-        self._thread.join(5)
-
-
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[ThreadStore]:
-    """A store on a fresh SQLite file."""
-    s = ThreadStore(tmp_path / "aiwatch.db")
-    yield s
-    s.close()
+def store(tmp_path: Path) -> Iterator[Database]:
+    """The incident store's database (one writer thread) on a fresh file, outbox migrated."""
+    db = Database(tmp_path / "aiwatch.db")
+    db.open([outbox.MIGRATIONS])
+    yield db
+    db.close()

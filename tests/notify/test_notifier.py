@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from aiwatch.config.model import Config, Notifications, Route, Secret, Templates
+from aiwatch.incidents.database import Database
 from aiwatch.notify import outbox
 from aiwatch.notify.notifier import Notifier, Outcome
 
-from .conftest import Clock, Receiver, ThreadStore
+from .conftest import Clock, Receiver
 
 
 def _config(*routes: Route, external_url: str = "http://aiwatch.test:9531") -> Config:
@@ -38,7 +39,7 @@ def _incident(iid: int, started: float, **kw: Any) -> dict[str, Any]:
 
 
 async def _notifier(
-    store: ThreadStore, clock: Clock, config: Config, **kw: Any
+    store: Database, clock: Clock, config: Config, **kw: Any
 ) -> tuple[Notifier, list[tuple[int, str]]]:
     await store.write(outbox.migrate)
     notes: list[tuple[int, str]] = []
@@ -52,7 +53,7 @@ async def _notifier(
 
 
 async def test_firing_acknowledged_resolved_arrive_with_their_content(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """Each lifecycle event reaches the receiver once, with title, body and notify type."""
     config = _config(
@@ -89,7 +90,7 @@ async def test_firing_acknowledged_resolved_arrive_with_their_content(
 
 
 async def test_matchers_route_to_the_right_receiver(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """Critical goes to on-call only; the vision team's warnings go to their channel."""
     config = _config(
@@ -112,7 +113,7 @@ async def test_matchers_route_to_the_right_receiver(
 
 
 async def test_silenced_incident_is_not_notified(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """A silenced incident sends nothing, unless a route asks for the silenced event."""
     config = _config(
@@ -131,7 +132,7 @@ async def test_silenced_incident_is_not_notified(
 
 
 async def test_repeat_and_escalation_fire_at_the_right_times(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """Reminders every repeat_interval; after escalate_after the next route hears too."""
     config = _config(
@@ -173,7 +174,7 @@ async def test_repeat_and_escalation_fire_at_the_right_times(
 
 
 async def test_receiver_down_then_up_delivers_each_exactly_once(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """500s are retried with backoff; after recovery each notification arrives once."""
     config = _config(_route("oncall", receiver.url()))
@@ -194,7 +195,7 @@ async def test_receiver_down_then_up_delivers_each_exactly_once(
 
 
 async def test_same_event_twice_is_sent_once(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """(incident, event, route) is a unique key: a repeated store callback sends nothing."""
     notifier, _ = await _notifier(store, clock, _config(_route("oncall", receiver.url())))
@@ -206,7 +207,7 @@ async def test_same_event_twice_is_sent_once(
 
 
 async def test_queue_survives_a_new_notifier_on_the_same_database(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """Rows queued while the receiver was down are sent by the next process."""
     config = _config(_route("oncall", receiver.url()))
@@ -223,7 +224,7 @@ async def test_queue_survives_a_new_notifier_on_the_same_database(
 
 
 async def test_slow_receiver_times_out_without_blocking_the_loop(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """A delivery that hangs is abandoned at the time limit while the loop stays free."""
     config = _config(_route("oncall", receiver.url(rto="30")))
@@ -249,7 +250,7 @@ async def test_slow_receiver_times_out_without_blocking_the_loop(
 
 
 async def test_route_templates_shape_the_message(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """A route's own templates, in the annotation template language, make the message."""
     route = _route(
@@ -268,7 +269,7 @@ async def test_route_templates_shape_the_message(
 
 
 async def test_apprise_config_file_with_tags(
-    store: ThreadStore, clock: Clock, receiver: Receiver, tmp_path: Path
+    store: Database, clock: Clock, receiver: Receiver, tmp_path: Path
 ) -> None:
     """A route with ``apprise_config`` and ``tags`` sends only to that file's tagged URLs."""
     (tmp_path / "apprise.yml").write_text(
@@ -285,7 +286,7 @@ async def test_apprise_config_file_with_tags(
 
 
 async def test_partial_failure_retries_only_the_failed_destination(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """With two URLs on a route, a retry goes only to the one that failed."""
     route = Route(
@@ -303,7 +304,7 @@ async def test_partial_failure_retries_only_the_failed_destination(
 
 
 async def test_resolved_waits_for_the_firing_message_before_it(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """While firing is being retried, resolved is held back: the route hears them in order."""
     notifier, _ = await _notifier(store, clock, _config(_route("oncall", receiver.url())))
@@ -319,7 +320,7 @@ async def test_resolved_waits_for_the_firing_message_before_it(
 
 
 async def test_rows_of_a_removed_route_are_dropped_not_retried(
-    store: ThreadStore, clock: Clock, receiver: Receiver
+    store: Database, clock: Clock, receiver: Receiver
 ) -> None:
     """After a reload removes a route, its queued rows are given up with a timeline note."""
     config = [_config(_route("old", receiver.url()))]

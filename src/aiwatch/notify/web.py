@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from aiwatch import metrics
 from aiwatch.incidents.lifecycle import Event
 from aiwatch.incidents.records import add_event
+from aiwatch.incidents.store import IncidentStore
 from aiwatch.incidents.web import INCIDENT_STORE
 from aiwatch.notify import outbox
 from aiwatch.notify.deliver import warm_up
@@ -86,12 +87,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
-def setup(app: web.Application) -> None:
-    """Add notifications (after the incident store's component) and Alertmanager forwarding."""
-    state = app[STATE]
-    store = app[INCIDENT_STORE]
-    notifier = Notifier(store=store, config=lambda: state.current, timeline=note)
-    notifier.observe = NotifyMetrics(app[REGISTRY], notifier).observe
+def attach(store: IncidentStore, notifier: Notifier) -> None:
+    """Feed ``notifier`` from ``store``: its outbox table, a hook, and a wake-up listener."""
     store.add_migrations(outbox.MIGRATIONS)
 
     def hook(conn: sqlite3.Connection, incident: dict[str, Any], event: str) -> None:
@@ -109,6 +106,15 @@ def setup(app: web.Application) -> None:
 
     store.add_hook(hook)
     store.add_listener(wake)
+
+
+def setup(app: web.Application) -> None:
+    """Add notifications (after the incident store's component) and Alertmanager forwarding."""
+    state = app[STATE]
+    store = app[INCIDENT_STORE]
+    notifier = Notifier(store=store, config=lambda: state.current, timeline=note)
+    notifier.observe = NotifyMetrics(app[REGISTRY], notifier).observe
+    attach(store, notifier)
     app[NOTIFIER] = notifier
     forwarder = AlertmanagerForwarder(config=lambda: state.current)
     app[ALERTMANAGER_FORWARDER] = forwarder

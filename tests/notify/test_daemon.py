@@ -141,3 +141,31 @@ async def test_sigterm_with_a_pending_queue_exits_fast_and_keeps_it(
         assert await _until(lambda: len(_delivered(receiver)) >= 20, 30.0), second.log()
         assert len(receiver.received) >= received_before
         assert sorted(_delivered(receiver)) == sorted(str(i) for i in range(20))
+
+
+async def test_rule_alert_is_delivered_within_an_evaluation_interval_plus_two_seconds(
+    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], Daemon]
+) -> None:
+    """A rule that fires at once reaches people within evaluation_interval + 2 s of start."""
+    (tmp_path / "rules.yml").write_text(
+        "groups:\n  - name: g\n    rules:\n"
+        "      - alert: Load0\n        expr: vector(1)\n"
+        "        labels: {severity: critical}\n"
+        "        annotations: {summary: 'value {{ $value }}'}\n"
+    )
+    config = _write_config(tmp_path, receiver)
+    config.write_text(config.read_text() + "rule_files: [rules.yml]\n")
+    daemon = daemons(config)
+    async with aiohttp.ClientSession() as session:
+        await daemon.ready(session)
+        started = time.monotonic()
+        assert await _until(lambda: bool(receiver.received), 10.0), daemon.log()
+        elapsed = time.monotonic() - started
+        print(f"ready to delivery: {elapsed:.3f}s")
+        assert elapsed < 1.0 + 2.0
+        assert receiver.received[0]["message"].startswith("value 1")
+        async with session.get(daemon.url + "/metrics") as resp:
+            page = await resp.text()
+    assert 'aiwatch_notifications_total{result="sent",route="hook"} 1.0' in page
+    assert "aiwatch_notification_queue_length 0.0" in page
+    assert "aiwatch_notification_latency_seconds_count 1.0" in page

@@ -179,7 +179,8 @@ class Script:
             return
         verdict = data.get("verdict") or {}
         self.say(
-            f"experiment {EXPERIMENT} ({data.get('state')}): winner {verdict.get('winner')}"
+            f"experiment {EXPERIMENT} ({data.get('state')}): winner"
+            f" {verdict.get('winner') or 'not yet'}"
             f" — {verdict.get('reason', '')}"
         )
         for row in data.get("results", []):

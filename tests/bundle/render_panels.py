@@ -23,6 +23,7 @@ from tests.bundle.stack import Stack, http_json, running_stack, wait_for
 # (dashboard file, panel title, output file)
 PANELS = [
     ("ai-endpoints.json", "Success ratio by target (5m)", "panel-success-ratio.png"),
+    ("incidents-alerts.json", "Open incidents", "panel-open-incidents.png"),
 ]
 HEALTHY_SECONDS = 40
 DEGRADED_SECONDS = 25

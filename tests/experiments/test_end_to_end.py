@@ -1,4 +1,4 @@
-"""End to end: two mock-ai models under probes reach the right, significant verdict."""
+"""End to end: ``aiwatch run`` probing two mock-ai models reaches the right, significant verdict."""
 
 import asyncio
 import time
@@ -8,13 +8,12 @@ from typing import Any
 
 import aiohttp
 import yaml
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from aiwatch.config import load_config
 from aiwatch.mockai import make_mock_app
 
-from .conftest import daemon_app
+from .daemon import Daemon
+from .test_api import promtool_check
 
 DEADLINE = 45.0
 """Seconds allowed to reach the verdict; it takes a few on an idle machine."""
@@ -64,15 +63,6 @@ async def start_mock(aiohttp_server: Callable[..., Any]) -> TestServer:
     return server
 
 
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    """``app`` on 127.0.0.1, port 0, and its base URL."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
-
-
 async def wait_for_verdict(url: str, winners: set[str]) -> dict[str, Any]:
     """Poll until a winner is declared with both metrics significant; note every winner seen.
 
@@ -102,14 +92,20 @@ async def test_better_model_wins_on_success_rate_and_latency(
     mock = await start_mock(aiohttp_server)
     path = tmp_path / "aiwatch.yml"
     path.write_text(yaml.safe_dump(config_document(f"http://127.0.0.1:{mock.port}/v1")))
-    config = load_config(str(path))
-    app = daemon_app(config, tmp_path / "data")
-    runner, url = await serve(app)
+    daemon = await Daemon.start(path, tmp_path / "data", tmp_path / "aiwatch.log")
     winners: set[str] = set()
     try:
-        data = await wait_for_verdict(url, winners)
+        data = await wait_for_verdict(daemon.url, winners)
+        _, exposition = await daemon.request("GET", "/metrics")
     finally:
-        await runner.cleanup()
+        code = await daemon.stop()
+    assert code == 0, "aiwatch did not shut down cleanly"
+    promtool_check(exposition.encode())
+    labels = 'experiment="models",guard="",metric="success_rate",variant="next"'
+    assert any(
+        line.startswith(f"aiwatch_experiment_p_value{{{labels}}} ")
+        for line in exposition.splitlines()
+    )
     assert winners == {"next"}
     assert data["verdict"]["reason"] == "next beats current on success_rate, latency"
     assert data["srm"] is False

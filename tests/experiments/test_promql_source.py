@@ -1,10 +1,15 @@
 """``source: promql`` metrics read from a Prometheus-compatible query API."""
 
+import asyncio
 import re
+import shutil
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -14,6 +19,7 @@ from aiwatch.experiments.tracker import Tracker
 from aiwatch.stats import Proportion, Ratio
 
 from .conftest import OpenStore
+from .daemon import free_port
 from .helpers import experiment_config
 
 
@@ -136,3 +142,79 @@ async def test_no_series_and_paused_experiments_add_nothing(
         await Poller(tracker).poll_once(query)
     assert asked > 0
     assert len(fake.queries) == asked
+
+
+class Counters:
+    """An app's /metrics: per variant, sessions grow by 10 per scrape and conversions by 3 or 5."""
+
+    def __init__(self) -> None:
+        self.scrapes = 0
+
+    async def metrics(self, _: web.Request) -> web.Response:
+        self.scrapes += 1
+        lines = ["# TYPE conversions_total counter", "# TYPE sessions_total counter"]
+        for variant, rate in (("a", 3), ("b", 5)):
+            lines.append(f'conversions_total{{variant="{variant}"}} {rate * self.scrapes}')
+            lines.append(f'sessions_total{{variant="{variant}"}} {10 * self.scrapes}')
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+async def _prometheus(tmp_path: Path, target_port: int) -> tuple[asyncio.subprocess.Process, str]:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.skip("prometheus is not installed")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 200ms}\n"
+        "scrape_configs:\n"
+        f"  - {{job_name: app, static_configs: [{{targets: ['127.0.0.1:{target_port}']}}]}}\n"
+    )
+    port = free_port()
+    log = (tmp_path / "prometheus.log").open("wb")
+    proc = await asyncio.create_subprocess_exec(
+        binary,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        stdout=log,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    log.close()
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def test_real_prometheus_answers_the_substituted_queries(
+    tmp_path: Path, open_store: OpenStore, aiohttp_server: Callable[..., Any]
+) -> None:
+    """Against Prometheus itself: $variant and $__range give each variant's conversion rate."""
+    counters = Counters()
+    app = web.Application()
+    app.router.add_get("/metrics", counters.metrics)
+    server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
+    assert server.port is not None
+    proc, url = await _prometheus(tmp_path, server.port)
+    try:
+        config = experiment_config([EXPERIMENT], datasource={"url": url})
+        assert config.datasource is not None
+        store = await open_store()
+        start = time.time()
+        tracker = Tracker(store=store, clock=lambda: start)
+        await tracker.update(config.experiments)
+        arms = tracker.live["checkout"].arms
+        async with aiohttp.ClientSession() as session:
+            poller = Poller(tracker)
+            query = datasource_query(session, config.datasource)
+            for _ in range(150):  # until Prometheus has scraped a few times (about 1-3 s)
+                await asyncio.sleep(0.1)
+                await poller.poll_once(query)
+                if all(arms.get((v, "conversion"), Proportion(0, 0)).n >= 30 for v in "ab"):
+                    break
+        a, b = arms[("a", "conversion")], arms[("b", "conversion")]
+        assert a.n >= 30
+        assert b.n >= 30
+        # increase() extrapolates both counters of a variant alike, so their ratio is exact.
+        assert a.mean == pytest.approx(0.3, abs=0.01)
+        assert b.mean == pytest.approx(0.5, abs=0.01)
+    finally:
+        proc.terminate()
+        await proc.wait()

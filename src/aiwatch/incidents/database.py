@@ -36,6 +36,27 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def check_file(path: Path) -> None:
+    """Fail early (``DatabaseError`` naming the file) if an existing file cannot be used."""
+    if not path.exists() and not path.is_symlink():
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as err:
+        msg = f"cannot open the incident database {path}: {err}"
+        raise DatabaseError(msg) from err
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.Error as err:
+        msg = f"cannot use the incident database {path}: {err}"
+        raise DatabaseError(msg) from err
+    finally:
+        conn.close()
+    if problems != ["ok"]:
+        msg = f"cannot use the incident database {path}: integrity check failed: {problems[0]}"
+        raise DatabaseError(msg)
+
+
 class Database:
     """Writes run one at a time in one thread (``BEGIN IMMEDIATE``); reads run beside them.
 

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from aiwatch.incidents import openapi
-from aiwatch.incidents.database import DatabaseError
+from aiwatch.incidents.database import DatabaseError, check_file
 from aiwatch.incidents.ingest import InvalidAlerts, parse_alerts
 from aiwatch.incidents.lifecycle import IllegalTransition, Incident, State
 from aiwatch.incidents.metrics import IncidentMetrics
@@ -215,8 +215,16 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     """Add the incident store (opened at start-up), its rules sink, metrics and routes."""
+    from aiwatch.daemon import StartupError
+
     state = app[STATE]
-    store = IncidentStore(Path(state.options.storage_path or "data/") / DB_FILE)
+    path = Path(state.options.storage_path or "data/") / DB_FILE
+    try:
+        # Before any component starts, so a bad file stops the daemon with nothing to undo.
+        check_file(path)
+    except DatabaseError as err:
+        raise StartupError(str(err)) from err
+    store = IncidentStore(path)
     app[INCIDENT_STORE] = store
     store.add_observer(IncidentMetrics(app[REGISTRY], lambda: store.counts))
     sink = IncidentSink(store)

@@ -333,6 +333,23 @@ def row(label: str, r: dict[str, Any], ref: float | None) -> str:
     )
 
 
+def verdict(n: int, paced: dict[str, Any], ref: float | None) -> str:
+    """The paced run of ``n`` targets against the targets of the benchmark."""
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    parts = []
+    if ref:
+        ratio = paced["cpu_per_1000"] / ref
+        parts.append(f"CPU ratio {ratio:.2f} <= 0.75 {mark(ratio <= 0.75)}")
+    lag = paced["lag_p99_ms"]
+    parts.append(f"p99 lag {lag:.1f} ms < 50 ms {mark(lag < 50)}")
+    if n >= 5000:
+        parts.append(f"RSS {paced['rss_mb']:.0f} MB < 150 MB {mark(paced['rss_mb'] < 150)}")
+    return f"{n} targets @ paced rate: " + "; ".join(parts)
+
+
 def main() -> None:
     """Run every measurement and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -370,12 +387,14 @@ def main() -> None:
                 print(line, flush=True)
             bare = run_child("bare", url, str(args.rate), "2", str(args.seconds))
             print(row(f"bare aiohttp loop @{args.rate:g}/s", bare, ref), flush=True)
+            verdicts = []
             for n in sizes:
                 warmup = n / args.rate + 2.0
                 paced = run_child(
                     "aiwatch", url, str(n), str(n / args.rate), str(warmup), str(args.seconds)
                 )
                 print(row(f"aiwatch {n} targets @{args.rate:g}/s", paced, ref), flush=True)
+                verdicts.append(verdict(n, paced, ref))
                 interval = n / args.offered
                 full = run_child(
                     "aiwatch", url, str(n), str(interval), str(interval + 3.0), str(args.seconds)
@@ -385,6 +404,8 @@ def main() -> None:
                 "ratio = CPU per probe / blackbox_exporter's at the paced rate; "
                 "lag = probe start minus due time"
             )
+            for line in verdicts:
+                print(line)
         finally:
             if blackbox is not None:
                 blackbox[0].terminate()

@@ -12,6 +12,7 @@ import bcrypt
 
 from aiwatch.config import load_config
 from aiwatch.experiments import web as experiments_web
+from aiwatch.incidents.cli import PASSWORD_ENV
 from aiwatch.stats import Mean
 
 from .conftest import daemon_app
@@ -96,21 +97,25 @@ async def test_show_json_and_errors(tmp_path: Path, aiohttp_server: Callable[...
 async def test_user_and_password_for_basic_auth(
     tmp_path: Path, aiohttp_server: Callable[..., Any]
 ) -> None:
-    """--user USER:PASSWORD or --user USER with $AIWATCH_PASSWORD; none or a wrong one is 401."""
+    """--user with --password-file or $AIWATCH_PASSWORD; no or a wrong password is 401."""
     hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4)).decode()
     web_config = tmp_path / "web.yml"
     web_config.write_text(f"basic_auth_users:\n  alice: {hashed}\n")
+    password = tmp_path / "password"
+    password.write_text("s3cret\n")
     url = await _serve(tmp_path, aiohttp_server, web_config=web_config)
-    code, out, _ = await aiwatch("experiments", "list", "--url", url, "--user", "alice:s3cret")
+    login = ("--url", url, "--user", "alice")
+    code, out, _ = await aiwatch("experiments", "list", *login, "--password-file", str(password))
     assert code == 0
     assert out.startswith("NAME")
     code, out, _ = await aiwatch(
-        "experiments", "list", "--url", url, "--user", "alice", env={"AIWATCH_PASSWORD": "s3cret"}
+        "experiments", "show", "prompts", *login, env={PASSWORD_ENV: "s3cret"}
     )
     assert code == 0
+    assert out.startswith("prompts: running")
     code, _, err = await aiwatch("experiments", "list", "--url", url)
     assert code == 1
     assert err.startswith("aiwatch experiments: 401: ")
-    code, _, err = await aiwatch("experiments", "list", "--url", url, "--user", "alice:wrong")
+    code, _, err = await aiwatch("experiments", "list", *login, env={PASSWORD_ENV: "wrong"})
     assert code == 1
     assert err.startswith("aiwatch experiments: 401: ")

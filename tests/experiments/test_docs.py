@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from aiwatch import metrics
-from aiwatch.experiments.cli import PASSWORD_ENV
 from aiwatch.experiments.lifecycle import ACTIONS
+from aiwatch.incidents.cli import PASSWORD_ENV
 
 DOC = (Path(__file__).parents[2] / "docs" / "experiments.md").read_text(encoding="utf-8")
 SCHEMA = json.loads(resources.files("aiwatch.config").joinpath("schema.json").read_text())
@@ -26,6 +26,8 @@ NAMES = [
     "aiwatch experiments show",
     "--url",
     "--user",
+    "--password-file",
+    "--ca-file",
     "-o json",
     f"${PASSWORD_ENV}",
     "$variant",

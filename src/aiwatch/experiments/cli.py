@@ -1,32 +1,30 @@
 """``aiwatch experiments list|show``: the experiments API as tables (or JSON)."""
 
 import argparse
-import base64
 import json
-import os
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-DEFAULT_URL = "http://127.0.0.1:9531"
-PASSWORD_ENV = "AIWATCH_PASSWORD"
+from aiwatch.incidents.cli import DEFAULT_URL, PASSWORD_ENV, ClientError, call, table
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add ``experiments list`` and ``experiments show NAME`` to the command line."""
     common = argparse.ArgumentParser(add_help=False)
+    # The same client flags as ``aiwatch incidents``, whose HTTP client this reuses.
     common.add_argument(
         "--url", default=DEFAULT_URL, help="aiwatch's address (default %(default)s)"
     )
+    common.add_argument("--user", default=None, help="basic-auth user")
     common.add_argument(
-        "--user",
+        "--password-file",
         default=None,
-        metavar="USER[:PASSWORD]",
-        help=f"basic-auth user; the password after ':' or in ${PASSWORD_ENV}",
+        metavar="FILE",
+        help=f"file holding the user's password (default: ${PASSWORD_ENV})",
     )
+    common.add_argument("--ca-file", default=None, metavar="FILE", help="CA to trust for https")
     common.add_argument(
         "-o", "--output", choices=["table", "json"], default="table", help="output format"
     )
@@ -39,48 +37,12 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     show.set_defaults(func=cmd_show)
 
 
-class ClientError(Exception):
-    """The API could not be reached or answered with an error."""
-
-
-def fetch(url: str, path: str, *, user: str | None) -> Any:
-    """GET ``path`` and unwrap the JSON envelope's ``data``."""
-    request = urllib.request.Request(url.rstrip("/") + path, headers={"Accept": "application/json"})
-    if user:
-        name, sep, password = user.partition(":")
-        if not sep:
-            password = os.environ.get(PASSWORD_ENV, "")
-        token = base64.b64encode(f"{name}:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = json.load(response)
-    except urllib.error.HTTPError as err:
-        try:
-            message = json.load(err).get("error", err.reason)
-        except (ValueError, AttributeError):
-            message = err.reason
-        raise ClientError(f"{err.code}: {message}") from None
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        raise ClientError(f"cannot reach {url}: {err}") from None
-    return body["data"]
-
-
 def _num(value: float | None, digits: int = 4) -> str:
     if value is None:
         return "-"
     if value != 0 and abs(value) < 10 ** -(digits - 1):
         return f"{value:.{digits - 1}e}"
     return f"{value:.{digits}g}"
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to their widest cell, two spaces apart."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]
-    ]
-    return "\n".join(line.rstrip() for line in lines)
 
 
 def _verdict(doc: dict[str, Any]) -> str:
@@ -136,7 +98,7 @@ def render_show(doc: dict[str, Any]) -> str:
 
 def _run(args: argparse.Namespace, path: str, render: Callable[[Any], str]) -> int:
     try:
-        data = fetch(args.url, path, user=args.user)
+        data = call(args, "GET", path)
     except ClientError as err:
         print(f"aiwatch experiments: {err}", file=sys.stderr)
         return 1

@@ -341,3 +341,20 @@ async def test_rows_of_a_removed_route_are_dropped_not_retried(
     assert receiver.received == []
     assert "route 'old' is no longer configured" in notes[-1][1]
     assert await notifier.queue_length() == 0
+
+
+async def test_sent_rows_are_pruned_after_a_week_pending_ones_never(
+    store: Database, clock: Clock, receiver: Receiver
+) -> None:
+    """The outbox does not grow forever, and pruning never loses an undelivered row."""
+    notifier, _ = await _notifier(store, clock, _config(_route("oncall", receiver.url())))
+    await notifier.on_incident(_incident(1, clock()), "fired")
+    await notifier.step()
+    receiver.fail_next = 10**6
+    clock.advance(8 * 86400)
+    await notifier.on_incident(_incident(2, clock()), "fired")
+    await notifier.step()
+    rows = await store.read(
+        lambda db: db.execute("SELECT incident_id, state FROM notify_outbox").fetchall()
+    )
+    assert rows == [(2, "pending")]

@@ -26,6 +26,8 @@ T = TypeVar("T")
 
 MAX_IDLE = 1.0  # how long the sender sleeps at most between looks at the clock
 CONCURRENCY = 8
+KEEP_SENT = 7 * 86400.0  # sent rows stay this long (enough for anyone asking what went out)
+PRUNE_EVERY = 3600.0
 
 
 class Store(Protocol):
@@ -79,6 +81,7 @@ class Notifier:
         self._wake = asyncio.Event()
         self._routes_for: tuple[Any, tuple[Routed, ...]] = ((), ())
         self.backlog = 0
+        self._pruned_at = 0.0
         """The outbox backlog as of the last pass (for the queue-length gauge)."""
 
     def routes(self) -> tuple[Routed, ...]:
@@ -258,6 +261,9 @@ class Notifier:
         next_retry = await self._store.read(outbox.next_attempt)
         self.backlog = await self.queue_length()
         now = self._clock()
+        if now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            await self._store.write(lambda db: outbox.prune(db, before=now - KEEP_SENT))
         wait = MAX_IDLE
         for moment in (next_reminder, next_retry):
             if moment is not None:

@@ -255,3 +255,11 @@ def sent_rows(conn_or_db: Any) -> list[tuple[int, str, str, int]]:
         f"SELECT incident_id, kind, route, seq FROM {OUTBOX} WHERE state = 'sent' ORDER BY id"
     )
     return [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in cur.fetchall()]
+
+
+def prune(conn_or_db: Any, *, before: float) -> int:
+    """Forget rows sent or dropped before ``before``; pending rows are always kept."""
+    cur = as_db(conn_or_db).execute(
+        f"DELETE FROM {OUTBOX} WHERE state != 'pending' AND created_at < ?", [before]
+    )
+    return int(cur.rowcount)

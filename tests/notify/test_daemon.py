@@ -169,3 +169,24 @@ async def test_rule_alert_is_delivered_within_an_evaluation_interval_plus_two_se
     assert 'aiwatch_notifications_total{result="sent",route="hook"} 1.0' in page
     assert "aiwatch_notification_queue_length 0.0" in page
     assert "aiwatch_notification_latency_seconds_count 1.0" in page
+
+
+async def test_receiver_failing_then_recovering_gets_each_exactly_once(
+    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], Daemon]
+) -> None:
+    """Two rounds of 500s, then recovery: each of 10 notifications arrives exactly once."""
+    receiver.fail_next = 20
+    daemon = daemons(_write_config(tmp_path, receiver))
+    async with aiohttp.ClientSession() as session:
+        await daemon.ready(session)
+        await daemon.post_alerts(session, _alerts(10))
+        assert await _until(lambda: len(_delivered(receiver)) >= 10, 20.0), daemon.log()
+        await asyncio.sleep(1.0)  # a duplicate would arrive by now
+        async with session.get(daemon.url + "/metrics") as resp:
+            page = await resp.text()
+    delivered = _delivered(receiver)
+    assert sorted(delivered) == sorted(str(i) for i in range(10))
+    assert set(delivered.values()) == {1}
+    assert receiver.attempts == 30
+    assert 'aiwatch_notifications_total{result="failed",route="hook"} 20.0' in page
+    assert 'aiwatch_notifications_total{result="sent",route="hook"} 10.0' in page

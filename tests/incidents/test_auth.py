@@ -12,8 +12,9 @@ import bcrypt
 import pytest
 from aiohttp import web
 
+from aiwatch.daemon import StartupError
 from aiwatch.web.auth import Checker
-from aiwatch.web.tls import WebConfigError, load_web_config
+from aiwatch.web.tls import WebConfigError, load_web_config, ssl_context_factory
 
 from .conftest import Daemon, Serve, Served, basic, write_config, write_web_config
 
@@ -174,25 +175,35 @@ async def test_tls_is_served_from_the_web_config(tmp_path: Path) -> None:
         await port_daemon.stop()
 
 
-@pytest.mark.parametrize(
-    ("content", "needle"),
-    [
-        ("basic_auth_users:\n  alice: not-a-hash\n", "basic_auth_users.alice: not a bcrypt hash"),
-        ("tls_server_config:\n  cert_file: x.crt\n", "key_file is missing"),
-        ("tls_server_config:\n  cert_file: nope.crt\n  key_file: nope.key\n", "nope.crt"),
-        ("tls_server_config:\n  min_version: TLS9\n", "min_version"),
-        ("surprise: 1\n", "unknown field(s) surprise"),
-    ],
-)
-async def test_invalid_web_config_stops_start_up(tmp_path: Path, content: str, needle: str) -> None:
-    """An invalid web config is one clear log line naming the file and the key, and exit 1."""
+BAD_WEB_CONFIGS = [
+    ("basic_auth_users:\n  alice: not-a-hash\n", "basic_auth_users.alice: not a bcrypt hash"),
+    ("tls_server_config:\n  cert_file: x.crt\n", "key_file is missing"),
+    ("tls_server_config:\n  cert_file: nope.crt\n  key_file: nope.key\n", "nope.crt"),
+    ("tls_server_config:\n  min_version: TLS9\n", "min_version"),
+    ("surprise: 1\n", "unknown field(s) surprise"),
+]
+
+
+@pytest.mark.parametrize(("content", "needle"), BAD_WEB_CONFIGS)
+def test_invalid_web_config_is_a_startup_error(tmp_path: Path, content: str, needle: str) -> None:
+    """The daemon's TLS factory refuses an invalid web config, naming the file and the key."""
     path = tmp_path / "web.yml"
     path.write_text(content)
+    with pytest.raises(StartupError) as caught:
+        ssl_context_factory(str(path))()
+    assert needle in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+async def test_invalid_web_config_stops_aiwatch_run(tmp_path: Path) -> None:
+    """``aiwatch run`` with an invalid web config: one clear log line and exit 1."""
+    path = tmp_path / "web.yml"
+    path.write_text(BAD_WEB_CONFIGS[0][0])
     write_config(tmp_path)
     with pytest.raises(AssertionError, match="aiwatch exited"):
         await Daemon.start(tmp_path, "--web.config.file", str(path))
     log = (tmp_path / "aiwatch.log").read_text()
-    assert needle in log
+    assert BAD_WEB_CONFIGS[0][1] in log
     assert str(path) in log
     assert "Traceback" not in log
 

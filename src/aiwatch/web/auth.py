@@ -60,6 +60,7 @@ class Checker:
 
     config: WebConfig
     _ok: dict[bytes, float] = field(default_factory=dict)
+    _running: dict[bytes, "asyncio.Future[bool]"] = field(default_factory=dict)
     _dummy: bytes | None = None
 
     def _dummy_hash(self) -> bytes:
@@ -84,7 +85,19 @@ class Checker:
         until = self._ok.get(key)
         if until is not None and until > now:
             return True
-        valid = await asyncio.to_thread(self._check, user, password)
+        running = self._running.get(key)
+        if running is not None:
+            # The same credentials are being checked already (a burst of first requests).
+            return await asyncio.shield(running)
+        task = asyncio.ensure_future(asyncio.to_thread(self._check, user, password))
+        self._running[key] = task
+        try:
+            valid = await asyncio.shield(task)
+        finally:
+            if task.done():
+                self._running.pop(key, None)
+            else:
+                task.add_done_callback(lambda _: self._running.pop(key, None))
         if valid:
             if len(self._ok) >= CACHE_SIZE:
                 self._ok = {k: t for k, t in self._ok.items() if t > now}

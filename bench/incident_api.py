@@ -144,6 +144,16 @@ async def drive(url: str, *, duration: float, reads: int, acks: int) -> dict[str
             [(i / reads, "read", i) for i in range(int(reads * duration))]
             + [(i / acks, "ack", i) for i in range(int(acks * duration))]
         )
+        client_lag: list[float] = []
+
+        async def ticker() -> None:
+            # The client's own loop delay: it inflates every measured latency by as much.
+            while True:
+                t0 = time.perf_counter()
+                await asyncio.sleep(0.01)
+                client_lag.append(time.perf_counter() - t0 - 0.01)
+
+        ticking = asyncio.create_task(ticker())
         start = time.perf_counter()
         for at, kind, i in events:
             delay = start + at - time.perf_counter()
@@ -160,7 +170,8 @@ async def drive(url: str, *, duration: float, reads: int, acks: int) -> dict[str
             pending.add(task)
             task.add_done_callback(pending.discard)
         await asyncio.gather(*pending)
-    return {"latencies": latencies, "errors": errors}
+        ticking.cancel()
+    return {"latencies": latencies, "errors": errors, "client_lag": client_lag}
 
 
 def main() -> None:
@@ -203,6 +214,8 @@ def main() -> None:
     )
     if probe.samples:
         print(f"  loop lag mean {1000 * statistics.fmean(probe.samples):.2f} ms")
+    lag = out["client_lag"]
+    print(f"  bench client's own loop lag: p50 {pct(lag, 0.5):.2f} ms, p99 {pct(lag, 0.99):.2f} ms")
 
 
 if __name__ == "__main__":

@@ -179,7 +179,7 @@ async def loop_stall(store: ProbeSeries, *, updated: int) -> dict[str, float]:
     state = ConfigState(Config(path="bench.yml"), Options())
     app = make_app(state)
     cache = ScrapeCache(store)
-    app[RENDERERS].append(cache.render)
+    app[RENDERERS].append(cache.render_parts)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -143,6 +143,11 @@ def target_text(s: TargetSeries) -> tuple[bytes, ...]:
 
 def assemble(texts: list[tuple[bytes, ...]], *, overflow: int = 0) -> bytes:
     """The exposition from per-target pieces: each family's samples together under its header."""
+    return b"".join(assemble_parts(texts, overflow=overflow))
+
+
+def assemble_parts(texts: list[tuple[bytes, ...]], *, overflow: int = 0) -> list[bytes]:
+    """``assemble`` as the list of pieces, in page order, so a server can stream them."""
     parts: list[bytes] = []
     for i, header in enumerate(HEADERS):
         family = [text[i] for text in texts if text[i]]
@@ -153,7 +158,7 @@ def assemble(texts: list[tuple[bytes, ...]], *, overflow: int = 0) -> bytes:
         labels = f'label="error_type",metric="{metrics.PROBE_ERRORS.name}_total"'
         parts.append(_header(metrics.LABEL_OVERFLOW).encode())
         parts.append(f"{metrics.LABEL_OVERFLOW.name}_total{{{labels}}} {overflow}\n".encode())
-    return b"".join(parts)
+    return parts
 
 
 def render(store: ProbeSeries) -> bytes:
@@ -189,9 +194,13 @@ class ScrapeCache:
 
     def render(self) -> bytes:
         """The same bytes as ``render(store)``, from the cache where it is current."""
+        return b"".join(self.render_parts())
+
+    def render_parts(self) -> list[bytes]:
+        """``render()`` as pieces in page order, without joining them into one copy."""
         self._prune()
         texts = [self._text(s) for s in self.store.targets.values()]
-        return assemble(texts, overflow=self.store.overflow)
+        return assemble_parts(texts, overflow=self.store.overflow)
 
     def stale(self) -> list[TargetSeries]:
         """Targets whose cached text is missing or out of date."""

@@ -114,7 +114,7 @@ def setup(app: web.Application) -> None:
     app[PROBE_SERIES] = series
     app[PROBE_SCHEDULER] = scheduler
     app[ON_DEMAND] = OnDemand()
-    app[RENDERERS].append(cache.render)
+    app[RENDERERS].append(cache.render_parts)
 
     async def reload(config: Config) -> None:
         await scheduler.update(config.targets)

@@ -2,11 +2,11 @@
 
 import logging
 import platform
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 
@@ -17,7 +17,8 @@ from aiwatch.web.envelope import ApiError, body_limit, fail, ok
 
 log = logging.getLogger("aiwatch.web")
 
-Renderer = Callable[[], bytes]
+Renderer = Callable[[], Sequence[bytes]]
+"""Returns a component's part of ``/metrics`` as pieces in page order."""
 
 STATE = web.AppKey("state", ConfigState)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
@@ -76,17 +77,36 @@ async def error_middleware(
         fail(500, "internal", "internal error; see the aiwatch log")
 
 
-def render_metrics(app: web.Application) -> bytes:
-    """The whole ``/metrics`` page: the registry plus each component's fast renderer."""
+# Large pages go out in pieces of about this size, each written with flow control, so a scrape
+# of thousands of targets neither copies the whole page at once nor holds the event loop.
+_WRITE_CHUNK = 256 * 1024
+
+
+def render_metrics(app: web.Application) -> list[bytes]:
+    """The whole ``/metrics`` page as pieces: the registry, then each component's renderer."""
     parts = [generate_latest(app[REGISTRY])]
-    parts.extend(render() for render in app[RENDERERS])
-    return b"".join(parts)
+    for render in app[RENDERERS]:
+        parts.extend(render())
+    return parts
 
 
-async def handle_metrics(request: web.Request) -> web.Response:
-    """GET /metrics."""
-    body = render_metrics(request.app)
-    return web.Response(body=body, headers={"Content-Type": EXPOSITION})
+async def handle_metrics(request: web.Request) -> web.StreamResponse:
+    """GET /metrics, streamed in chunks."""
+    parts = render_metrics(request.app)
+    response = web.StreamResponse(headers={"Content-Type": EXPOSITION})
+    await response.prepare(request)
+    batch: list[bytes] = []
+    size = 0
+    for part in parts:
+        batch.append(part)
+        size += len(part)
+        if size >= _WRITE_CHUNK:
+            await response.write(b"".join(batch))
+            batch, size = [], 0
+    if batch:
+        await response.write(b"".join(batch))
+    await response.write_eof()
+    return response
 
 
 async def handle_healthy(_: web.Request) -> web.Response:
@@ -124,6 +144,8 @@ def make_app(
         middlewares=[error_middleware, auth_middleware],
         client_max_size=web_config.max_request_body_bytes,
     )
+    # `_created` series are OpenMetrics noise in the text format Prometheus scrapes here.
+    disable_created_metrics()
     registry = CollectorRegistry(auto_describe=True)
     registry.register(SelfCollector(state))
     ProcessCollector(registry=registry)

@@ -1,12 +1,16 @@
 """The incident and silence routes of SPEC §6 on the daemon's app, over real HTTP."""
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
-from aiwatch.incidents.web import INCIDENT_SINK
+from aiwatch.incidents.records import Query
+from aiwatch.incidents.web import INCIDENT_SINK, INCIDENT_STORE
 from aiwatch.rules.events import AlertEvent
 
 from .conftest import Serve, Served
@@ -225,3 +229,41 @@ async def test_metrics_count_open_incidents_opened_and_response_times(serve: Ser
     assert 'aiwatch_incidents_opened_total{severity="other"} 1.0' in lines
     assert "aiwatch_incident_time_to_acknowledge_seconds_count 1.0" in lines
     assert "aiwatch_incident_time_to_resolve_seconds_count 1.0" in lines
+
+
+async def test_aiwatch_rules_open_incidents(tmp_path: Path) -> None:
+    """A rule that fires from its first evaluation opens an incident through IncidentSink."""
+    from aiwatch.components import COMPONENTS
+    from aiwatch.config import load_config
+    from aiwatch.runtime import ConfigState, Options
+    from aiwatch.web.app import make_app
+
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        "groups:\n  - name: g\n    interval: 1s\n    rules:\n"
+        "      - alert: AlwaysFiring\n        expr: vector(1)\n"
+        "        labels: {severity: warning}\n"
+        "        annotations: {summary: 'value {{ $value }}'}\n"
+    )
+    config_file = tmp_path / "aiwatch.yml"
+    config_file.write_text(f"targets: []\nrule_files: ['{rules}']\n")
+    config = load_config(str(config_file))
+    state = ConfigState(config, Options(storage_path=str(tmp_path / "data")))
+    app = make_app(state, components=COMPONENTS)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        store = app[INCIDENT_STORE]
+        found = []
+        for _ in range(100):
+            found = await store.find(Query())
+            if found:
+                break
+            await asyncio.sleep(0.05)
+        assert [(i.alertname, i.severity, i.state) for i in found] == [
+            ("AlwaysFiring", "warning", "firing")
+        ]
+        assert found[0].annotations == {"summary": "value 1"}
+        assert found[0].value == 1.0
+    finally:
+        await runner.cleanup()

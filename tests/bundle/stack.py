@@ -155,8 +155,8 @@ def e2e_aiwatch_config(
     receiver_port: int,
     storage: Path,
 ) -> Path:
-    """config/docker.yml adapted to local ports, a 1 s rhythm and a notification receiver,
-    plus a Bayesian experiment fed by observations."""
+    """config/docker.yml adapted to local ports (mock-ai, the notification receiver) and a
+    1 s rhythm, plus a Bayesian experiment fed by observations."""
     document = yaml.safe_load((REPO / "config/docker.yml").read_text())
     document["global"].update(probe_interval="1s", probe_timeout="1s", evaluation_interval="1s")
     for target in document["targets"]:
@@ -167,15 +167,11 @@ def e2e_aiwatch_config(
         # degrades the endpoint on purpose instead.
         target.get("request", {}).get("mock", {}).pop("error_rate", None)
     document["rule_files"] = [str(rule_file)]
-    document["notifications"] = {
-        "routes": [
-            {
-                "name": "oncall",
-                "apprise": [f"json://127.0.0.1:{receiver_port}/hook"],
-                "events": ["firing", "acknowledged", "resolved"],
-            }
+    for route in document["notifications"]["routes"]:
+        route["apprise"] = [
+            url.replace("notifications:8080", f"127.0.0.1:{receiver_port}")
+            for url in route["apprise"]
         ]
-    }
     document["experiments"].append(
         {
             "name": "reply-style",

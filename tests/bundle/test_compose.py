@@ -2,6 +2,9 @@
 
 import json
 import re
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ from jsonschema import Draft201909Validator
 
 from aiwatch.config import load_config
 from tests.bundle.grafana import REPO
+from tests.bundle.stack import free_port, wait_for
 
 SPEC = Path(__file__).with_name("compose_spec.json")
 
@@ -138,3 +142,31 @@ def test_dockerfile_copies_only_files_that_exist() -> None:
             *sources, _ = line.split()[1:]
             for source in sources:
                 assert (REPO / source).exists(), source
+
+
+def test_notifications_service_receives_and_prints_what_aiwatch_sends(
+    compose: dict[str, Any],
+) -> None:
+    """config/docker.yml routes notifications to the `notifications` service, and that
+    service's program (run here on a free port) answers 200 and prints the JSON it gets."""
+    config = load_config(str(REPO / "config/docker.yml"))
+    urls = [url for route in config.notifications.routes for url in route.apprise]
+    assert urls
+    assert all(url.reveal().startswith("json://notifications:8080/") for url in urls)
+    command = compose["services"]["notifications"]["command"]
+    assert command[:3] == ["python", "-u", "-c"]
+    port = free_port()
+    program = command[3].replace('("", 8080)', f'("127.0.0.1", {port})')
+    assert program != command[3]
+    with subprocess.Popen(
+        [sys.executable, "-u", "-c", program], stdout=subprocess.PIPE, text=True
+    ) as receiver:
+        try:
+            body = json.dumps({"title": "[FIRING] AIEndpointDown", "message": "x"}).encode()
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body)
+            status = wait_for(lambda: urllib.request.urlopen(request, timeout=2).status, timeout=10)
+            assert status == 200
+        finally:
+            receiver.terminate()
+        printed = receiver.communicate(timeout=10)[0]
+    assert json.loads(printed)["title"] == "[FIRING] AIEndpointDown"

@@ -232,7 +232,11 @@ def test_every_template_variable_has_values(outcome: Outcome) -> None:
         found["ai-endpoints.json"]["feature"]
     )
     assert "chat-primary" in found["ai-endpoints.json"]["target"]
-    assert set(found["experiments.json"]["experiment"]) == {"captions-model-v2", "reply-style"}
+    assert set(found["experiments.json"]["experiment"]) == {
+        "captions-model-v2",
+        "captions-model-v2-bayesian",
+        "reply-style",
+    }
     assert "user_rating" in found["experiments.json"]["metric"]
 
 

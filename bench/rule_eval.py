@@ -4,17 +4,24 @@ The series and the rule file come from ``rule_eval_data`` (aiwatch's probe serie
 targets, one hour at 15 s; 41 groups, 509 recording and 491 alerting rules). The rule file
 is checked with ``promtool check rules``.
 
-Prometheus: the series are backfilled with ``promtool tsdb create-blocks-from openmetrics``
-into a temporary TSDB, then ``prometheus`` (loopback port, evaluation interval 5 s, no
-scraping) evaluates the rule file; ``prometheus_rule_group_last_duration_seconds`` is read
-from its ``/metrics`` after every evaluation. A cycle's time is the sum over the groups of
-one evaluation each (Prometheus runs groups concurrently; the sum is the work of a cycle).
+Prometheus (``prometheus`` from PATH, loopback ports, temporary TSDB, evaluation interval
+5 s) gets the same series in one of two ways: ``scrape`` (default) serves them from a
+loopback exporter, one 15 s step per 250 ms scrape with explicit timestamps, so they sit in
+the head block as in a running server; ``backfill`` writes them into a persisted block with
+``promtool tsdb create-blocks-from openmetrics`` before start. Evaluations that start 65 s or
+more after the data's newest sample (after the warm-up ones) count:
+``prometheus_rule_group_last_duration_seconds`` is read from its ``/metrics`` after each.
+A cycle's time is the sum over the groups of one evaluation each (Prometheus runs groups
+concurrently, so on a busy machine that sum includes waiting for a core; its CPU per cycle,
+from ``process_cpu_seconds_total``, does not).
 
 aiwatch: the same series in a ``MemoryStorage``, the same file loaded by ``load_groups`` into
-a ``RuleManager``, and full cycles (every group, in file order, at one timestamp) at the
-times Prometheus evaluated, so both see the same samples in every window. It prints the
-median and p90 per cycle, memory (tracemalloc peak and RSS growth of the store and of one
-cycle) and the ratio aiwatch ÷ Prometheus. The whole run stops by itself within minutes.
+a ``RuleManager``, and full cycles (every group, in file order) with each group at the slot
+at which the first Prometheus run evaluated it, as long after the data's end, so both see
+the same samples in every window; the pending and firing alerts of the last cycle are
+compared by rule. It prints the median and p90 per cycle (wall and CPU), memory
+(tracemalloc peak and RSS growth of the store and of a cycle) and the ratios aiwatch ÷
+Prometheus. The whole run stops by itself within minutes (about 3 with ``scrape``).
 
 Run: ``PYTHONPATH=src python bench/rule_eval.py [--cycles 8] [--feed scrape,backfill]``
 (``--feed`` also takes ``scrape``, ``backfill`` or ``none``).
@@ -42,6 +49,7 @@ import aiohttp
 from aiohttp import web
 
 from aiwatch.promql.storage import MemoryStorage
+from aiwatch.rules.group import Group
 from aiwatch.rules.manager import ManagerOptions, RuleManager, load_groups
 from aiwatch.rules.query import LocalQuery
 from rule_eval_data import HISTORY_S, SERIES, STEP_S, Data, make_data, openmetrics, rule_file
@@ -349,11 +357,11 @@ def fill(data: Data) -> MemoryStorage:
     return storage
 
 
-async def run_aiwatch(rules: Path, offsets_ms: Callable[[str], list[int]]) -> AiwatchRun:
+async def run_aiwatch(rules: Path, schedule: Callable[[Group, int], list[int]]) -> AiwatchRun:
     """Fill a store with data ending now, then evaluate full cycles.
 
-    ``offsets_ms(group_key)`` says when, after the data's end, each cycle evaluates that
-    group; the last cycle is not timed but traced.
+    ``schedule(group, data_end_ms)`` says when each cycle evaluates that group; the last
+    cycle is not timed but traced.
     """
     end_ms = int(time.time()) // STEP_S * STEP_S * 1000
     data = make_data(end_ms=end_ms)
@@ -374,7 +382,7 @@ async def run_aiwatch(rules: Path, offsets_ms: Callable[[str], list[int]]) -> Ai
     )
     manager.restore()  # no saved state: this only starts writing ALERTS series
 
-    times = {g.key: [end_ms + offset for offset in offsets_ms(g.key)] for g in manager.groups}
+    times = {g.key: schedule(g, end_ms) for g in manager.groups}
     count = min(len(t) for t in times.values())
 
     async def cycle(k: int) -> tuple[float, float]:
@@ -415,8 +423,8 @@ def _summary(values: list[float]) -> str:
     return f"median {_ms(statistics.median(values))}, p90 {_ms(p90(values))}"
 
 
-def report(ours: AiwatchRun, proms: dict[str, PromRun]) -> None:
-    """Print the figures and the ratios."""
+def report(ours: AiwatchRun, proms: dict[str, PromRun], *, followed: PromRun | None) -> None:
+    """Print the figures and the ratios; alerts compare with the run aiwatch followed."""
     med, cpu = statistics.median(ours.cycles_s), statistics.median(ours.cycles_cpu_s)
     print()
     print(f"aiwatch: store {ours.series:,} series, {ours.samples:,} samples after the run")
@@ -449,12 +457,15 @@ def report(ours: AiwatchRun, proms: dict[str, PromRun]) -> None:
             f"  rule errors {prom.rule_errors}, pending + firing alerts {prom.alerts.total()}"
             f" {prom.note}"
         )
+        if prom is not followed:
+            print("  (evaluated at other times than aiwatch: alerts not compared)")
         differ = {
             name: (ours.alerts[name], prom.alerts[name])
             for name in ours.alerts | prom.alerts
             if ours.alerts[name] != prom.alerts[name]
         }
-        print(f"  alerts by rule (digits dropped) where aiwatch, Prometheus differ: {differ}")
+        if prom is followed:
+            print(f"  alerts by rule (digits dropped) where aiwatch, Prometheus differ: {differ}")
         print(
             f"  ratio aiwatch / Prometheus: wall {med / statistics.median(prom.cycles_s):.2f}, "
             f"CPU {cpu / prom.cpu_per_cycle_s:.2f}"
@@ -491,19 +502,24 @@ def main() -> None:
         step_ms = INTERVAL_S * 1000
         unmatched: list[str] = []
 
-        def offsets(key: str) -> list[int]:
-            # Each group at the offsets after the data's end at which Prometheus evaluated it:
-            # aiwatch's last, traced cycle is Prometheus' last, so their alerts compare.
-            if measured is not None and key in measured.eval_times_s:
-                stamps = measured.eval_times_s[key]
-                return [round((t - measured.data_end_s) * 1000) for t in stamps]
-            unmatched.append(key)
-            return [READY_AFTER_S * 1000 + k * step_ms for k in range(args.cycles + 1)]
+        def schedule(group: Group, end_ms: int) -> list[int]:
+            # Each group at the slot Prometheus evaluated it in (its hashed offset in the
+            # interval), as far after the data's end; aiwatch's last, traced cycle is
+            # Prometheus' last, so their alerts compare.
+            if measured is not None and group.key in measured.eval_times_s:
+                prom_end_ms = round(measured.data_end_s * 1000)
+                return [
+                    end_ms + group.eval_timestamp(round(t * 1000)) - prom_end_ms
+                    for t in measured.eval_times_s[group.key]
+                ]
+            unmatched.append(group.key)
+            start = end_ms + READY_AFTER_S * 1000
+            return [start + k * step_ms for k in range(args.cycles + 1)]
 
-        ours = asyncio.run(run_aiwatch(rules, offsets))
+        ours = asyncio.run(run_aiwatch(rules, schedule))
         if measured is not None and unmatched:
             print(f"{len(unmatched)} groups not at Prometheus' times, e.g. {unmatched[0]}")
-    report(ours, proms)
+    report(ours, proms, followed=measured)
 
 
 if __name__ == "__main__":

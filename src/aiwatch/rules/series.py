@@ -7,7 +7,8 @@ from aiwatch.rules.group import STALE_NAN
 
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-_NUM = r"(?:[Ii]nf|[Nn]a[Nn]|0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+# No hexadecimal here: in series values Prometheus reads ``0x8`` as "0, eight more times".
+_NUM = r"(?:[Ii]nf|[Nn]a[Nn]|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
 _ITEM = re.compile(rf"^(?P<a>[+-]?{_NUM}|stale)(?:(?P<b>[+-]{_NUM})?x(?P<n>\d+))?$")
 _BLANK = re.compile(r"^_(?:x(?P<n>\d+))?$")
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'", "r": "\r"}
@@ -24,8 +25,6 @@ def _number(text: str) -> float:
         value = math.inf
     elif body.lower() == "nan":
         value = math.nan
-    elif body.lower().startswith("0x"):
-        value = float(int(body, 16))
     else:
         value = float(body)
     return -value if negative else value

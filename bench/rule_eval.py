@@ -24,11 +24,13 @@ compared by rule. It prints the median and p90 per cycle (wall and CPU), memory
 Prometheus. The whole run stops by itself within minutes (about 3 with ``scrape``).
 
 Run: ``PYTHONPATH=src python bench/rule_eval.py [--cycles 8] [--feed scrape,backfill]``
-(``--feed`` also takes ``scrape``, ``backfill`` or ``none``).
+(``--feed`` also takes ``scrape``, ``backfill`` or ``none``; ``--gc-freeze`` freezes the
+heap after aiwatch's store is filled).
 """
 
 import argparse
 import asyncio
+import gc
 import math
 import os
 import platform
@@ -357,11 +359,14 @@ def fill(data: Data) -> MemoryStorage:
     return storage
 
 
-async def run_aiwatch(rules: Path, schedule: Callable[[Group, int], list[int]]) -> AiwatchRun:
+async def run_aiwatch(
+    rules: Path, schedule: Callable[[Group, int], list[int]], *, gc_freeze: bool
+) -> AiwatchRun:
     """Fill a store with data ending now, then evaluate full cycles.
 
     ``schedule(group, data_end_ms)`` says when each cycle evaluates that group; the last
-    cycle is not timed but traced.
+    cycle is not timed but traced. ``gc_freeze``: move everything alive after the fill out
+    of the garbage collector's reach (``gc.freeze``), to see what its full collections cost.
     """
     end_ms = int(time.time()) // STEP_S * STEP_S * 1000
     data = make_data(end_ms=end_ms)
@@ -373,6 +378,8 @@ async def run_aiwatch(rules: Path, schedule: Callable[[Group, int], list[int]]) 
     store_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     store_rss = rss_mb() - rss_before
+    if gc_freeze:
+        gc.freeze()
 
     manager = RuleManager(
         load_groups([str(rules)]),
@@ -481,8 +488,11 @@ def main() -> None:
         default="scrape",
         help="how Prometheus gets the data: scrape, backfill, both (scrape,backfill) or none",
     )
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() after filling aiwatch's store"
+    )
     args = parser.parse_args()
-    print(machine())
+    print(machine(), "(aiwatch with gc.freeze() after the fill)" if args.gc_freeze else "")
     text, rule_count = rule_file()
     feeds = [f for f in args.feed.split(",") if f in ("scrape", "backfill")]
     with tempfile.TemporaryDirectory(prefix="aiwatch-rule-bench-") as tmp_name:
@@ -516,7 +526,7 @@ def main() -> None:
             start = end_ms + READY_AFTER_S * 1000
             return [start + k * step_ms for k in range(args.cycles + 1)]
 
-        ours = asyncio.run(run_aiwatch(rules, schedule))
+        ours = asyncio.run(run_aiwatch(rules, schedule, gc_freeze=args.gc_freeze))
         if measured is not None and unmatched:
             print(f"{len(unmatched)} groups not at Prometheus' times, e.g. {unmatched[0]}")
     report(ours, proms, followed=measured)

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 
@@ -19,6 +20,30 @@ from aiwatch.notify.messages import Message
 log = logging.getLogger("aiwatch.notify")
 
 DEFAULT_TIMEOUT = 15.0
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+class RedactURLs(logging.Filter):
+    """Masks every URL in Apprise's own log lines.
+
+    Apprise logs the URLs it is given (``Unparseable URL slack://T…/token``, and at debug
+    level the webhook it posts to), and an Apprise URL is a secret: its path or query often
+    holds the token.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with its URLs replaced; never drop the record."""
+        text = record.getMessage()
+        if _URL.search(text):
+            record.msg = _URL.sub("<secret URL>", text)
+            record.args = ()
+        return True
+
+
+_APPRISE_LOG = logging.getLogger("apprise")
+if not any(isinstance(f, RedactURLs) for f in _APPRISE_LOG.filters):
+    _APPRISE_LOG.addFilter(RedactURLs())
 
 
 @dataclass(frozen=True)
@@ -42,6 +67,35 @@ def destinations(route: Route, *, base: str = "") -> list[Destination]:
         path = os.path.join(base, route.apprise_config)
         out.append(Destination(key="config", config_path=path, tags=route.tags))
     return out
+
+
+def route_problems(route: Route, *, base: str = "") -> list[str]:
+    """What keeps ``route`` from ever delivering: bad URLs (by position), unusable config.
+
+    Runs Apprise's own parsing, so it is blocking; the messages never contain a URL.
+    """
+    problems = []
+    asset = apprise.AppriseAsset(async_mode=False)
+    for i, url in enumerate(route.apprise):
+        if apprise.Apprise.instantiate(url.reveal(), asset=asset) is None:
+            problems.append(f"apprise[{i}]: not a valid Apprise URL")
+    if route.apprise_config:
+        path = os.path.join(base, route.apprise_config)
+        if not os.access(path, os.R_OK) or not os.path.isfile(path):
+            problems.append(f"apprise_config: cannot read {path}")
+            return problems
+        client = apprise.Apprise(asset=asset)
+        config = apprise.AppriseConfig(asset=asset)
+        config.add(path)
+        client.add(config)
+        tag = list(route.tags) if route.tags else apprise.common.MATCH_ALL_TAG
+        if not list(client.find(tag=tag)):
+            problems.append(
+                f"apprise_config: no service in it has the tags {', '.join(route.tags)}"
+                if route.tags
+                else "apprise_config: it holds no valid Apprise URL"
+            )
+    return problems
 
 
 def notify_blocking(destination: Destination, message: Message) -> str | None:

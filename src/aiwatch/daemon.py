@@ -81,6 +81,9 @@ async def serve(
     try:
         await runner.setup()
     except Exception as err:
+        # Stop what did start (cleanup runs only the contexts that were entered).
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(runner.cleanup(), timeout=SHUTDOWN_TIMEOUT)
         raise StartupError(str(err)) from err
     try:
         site = web.TCPSite(

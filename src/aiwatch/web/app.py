@@ -145,7 +145,7 @@ def make_app(
         client_max_size=web_config.max_request_body_bytes,
     )
     # `_created` series are OpenMetrics noise in the text format Prometheus scrapes here.
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = CollectorRegistry(auto_describe=True)
     registry.register(SelfCollector(state))
     ProcessCollector(registry=registry)

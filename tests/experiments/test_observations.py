@@ -148,3 +148,45 @@ def test_other_sources_refuse_observations() -> None:
     )
     with pytest.raises(Invalid, match="has source: probe; only source: observations"):
         parse(config.experiments[0], [{"variant": "a", "metric": "latency", "value": 1}])
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        (
+            {"variant": "a", "metric": "rating", "n": 0, "sum": 0, "sum_squares": 5},
+            "with n 0 there are no values: sum and sum_squares must be 0",
+        ),
+        (
+            {"variant": "a", "metric": "rating", "n": 1, "sum": 5, "sum_squares": 30},
+            "with n 1 (one value) sum_squares must equal sum², 25, got 30",
+        ),
+        (
+            {
+                "variant": "a",
+                "metric": "cost_per_token",
+                "n": 1,
+                "numerator_sum": 2,
+                "numerator_sum_squares": 4,
+                "denominator_sum": 4,
+                "denominator_sum_squares": 16,
+                "cross_sum": 5,
+            },
+            "with n 1 (one unit) cross_sum must equal numerator_sum · denominator_sum, 8, got 5",
+        ),
+    ],
+)
+def test_sums_no_real_values_could_have_are_refused(item: Any, message: str) -> None:
+    """An aggregate with no units but non-zero sums, or one unit whose sum of squares is not
+    its value squared, would add variance out of nothing; it is refused with a reason."""
+    assert _problems([item]) == [f"observations[0]: {message}"]
+
+
+def test_one_unit_aggregate_equal_to_a_raw_value_is_accepted() -> None:
+    """{n: 1, sum: x, sum_squares: x²} is the same as {value: x}, float rounding allowed."""
+    x = 0.1 + 0.2
+    arms = parse(
+        rating_experiment(),
+        [{"variant": "a", "metric": "rating", "n": 1, "sum": x, "sum_squares": 0.09}],
+    )
+    assert arms[("a", "rating")].n == 1

@@ -142,11 +142,23 @@ def _consistent(n: int, total: float, squares: float, *, what: str) -> None:
     """Values with this sum must have at least ``sum²/n`` as their sum of squares."""
     if squares < 0:
         raise ValueError(f"{what}sum_squares must not be negative, got {squares:g}")
+    if n == 0 and (total != 0 or squares != 0):
+        raise ValueError(f"with n 0 there are no values: {what}sum and {what}sum_squares must be 0")
+    # One value x has exactly x² as its sum of squares; anything else is variance from nothing.
+    if n == 1 and not _close(squares, total * total):
+        raise ValueError(
+            f"with n 1 (one value) {what}sum_squares must equal {what}sum², "
+            f"{total * total:g}, got {squares:g}"
+        )
     if total * total > n * squares * (1 + _REL) + _REL:
         raise ValueError(
             f"{what}sum_squares {squares:g} is inconsistent with {what}sum {total:g} and "
             f"n {n} (no real values have sum² > n·sum_squares)"
         )
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= _REL * max(1.0, abs(a), abs(b))
 
 
 def _proportion(item: Mapping[str, Any]) -> Proportion:
@@ -180,6 +192,14 @@ def _ratio(item: Mapping[str, Any]) -> Ratio:
     _consistent(n, sums["numerator_sum"], sums["numerator_sum_squares"], what="numerator_")
     _consistent(n, sums["denominator_sum"], sums["denominator_sum_squares"], what="denominator_")
     cross = sums["cross_sum"]
+    product = sums["numerator_sum"] * sums["denominator_sum"]
+    if n == 1 and not _close(cross, product):
+        raise ValueError(
+            "with n 1 (one unit) cross_sum must equal numerator_sum · denominator_sum, "
+            f"{product:g}, got {cross:g}"
+        )
+    if n == 0 and cross != 0:
+        raise ValueError("with n 0 there are no units: cross_sum must be 0")
     bound = sums["numerator_sum_squares"] * sums["denominator_sum_squares"]
     if cross * cross > bound * (1 + _REL) + _REL:
         raise ValueError(

@@ -174,3 +174,33 @@ def test_dashboard_provisioning_points_at_the_mounted_dashboards() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     mounts = compose["services"]["grafana"]["volumes"]
     assert f"./{DASHBOARDS.relative_to(REPO)}:{path}:ro" in mounts
+
+
+def _seconds(duration: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for unit in ("ms", "s", "m", "h"):
+        if duration.endswith(unit):
+            return float(duration[: -len(unit)]) * units[unit]
+    raise ValueError(duration)
+
+
+@pytest.mark.parametrize(("name", "dashboard"), DASHBOARD_FILES, ids=IDS)
+def test_rate_windows_hold_enough_scrapes_and_graphs_use_per_point_windows(
+    name: str, dashboard: dict[str, Any]
+) -> None:
+    """A `[$__interval]` window only holds the two samples rate()/increase() need when the
+    panel's minimum interval is at least four scrape intervals (otherwise short time ranges
+    draw nothing); and a graph over time never uses `[$__range]`, whose every point would
+    cover the whole dashboard range."""
+    datasources = yaml.safe_load(
+        (REPO / "grafana/provisioning/datasources/prometheus.yml").read_text()
+    )["datasources"]
+    scrape = _seconds(datasources[0]["jsonData"]["timeInterval"])
+    for panel in panels(dashboard):
+        for target in panel.get("targets", []):
+            expr = target.get("expr", "")
+            if "[$__interval]" in expr:
+                assert "interval" in panel, (name, panel["title"])
+                assert _seconds(panel["interval"]) >= 4 * scrape, (name, panel["title"])
+            if panel["type"] == "timeseries":
+                assert "[$__range]" not in expr, (name, panel["title"])

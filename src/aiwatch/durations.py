@@ -14,22 +14,37 @@ _UNITS = (
 _PATTERN = re.compile(
     r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
 )
+# Prometheus durations are Go time.Durations (int64 nanoseconds, about 292 years); longer ones
+# are "duration out of range" there, so they are invalid here too.
+_MAX_MS = (2**63 - 1) // 1_000_000
+
+
+def _milliseconds(text: str) -> int | None:
+    if text == "0":
+        return 0
+    match = _PATTERN.match(text) if text else None
+    if match is None:
+        return None
+    ms = sum(
+        int(g) * round(unit * 1000)
+        for g, (_, unit) in zip(match.groups(), _UNITS, strict=True)
+        if g
+    )
+    return ms if ms <= _MAX_MS else None
 
 
 def is_duration(text: str) -> bool:
-    """Whether ``text`` is a Prometheus duration (``0`` included)."""
-    return text == "0" or (bool(text) and _PATTERN.match(text) is not None)
+    """Whether ``text`` is a Prometheus duration (``0`` included) within Prometheus' range."""
+    return _milliseconds(text) is not None
 
 
 def parse_duration(text: str) -> float:
     """Seconds in a Prometheus duration; ``ValueError`` for anything else."""
-    if text == "0":
-        return 0.0
-    match = _PATTERN.match(text) if text else None
-    if match is None:
+    ms = _milliseconds(text)
+    if ms is None:
         msg = f"{text!r} is not a valid duration"
         raise ValueError(msg)
-    return sum(int(g) * unit for g, (_, unit) in zip(match.groups(), _UNITS, strict=True) if g)
+    return ms / 1000
 
 
 def format_duration(seconds: float) -> str:

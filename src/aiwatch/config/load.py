@@ -19,7 +19,8 @@ from aiwatch.matchers import parse_matcher
 
 # Keys whose values are secrets; each has a ``<key>_file`` twin.
 SECRET_KEYS = frozenset({"api_key", "password", "bearer_token", "apprise"})
-_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# ``$$``, a ``${NAME}`` reference, or a ``${`` that starts none (group 2): a mistake to report.
+_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|(\$\{)")
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,19 @@ class _Collector:
         self.problems.append(Problem(self.file, line, col, format_path(path), message))
 
 
+def read_text(path: str) -> str:
+    """A UTF-8 text file; ``OSError`` (with a readable ``strerror``) for anything unreadable."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except UnicodeDecodeError as err:
+        raise OSError(0, "not UTF-8 text") from err
+
+
 def load_config(path: str, *, env: dict[str, str] | None = None) -> Config:
     """Load and validate ``path``; raise ``ConfigError`` listing every problem."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        text = read_text(path)
     except OSError as err:
         raise ConfigError([Problem(path, 1, 1, "(file)", f"cannot read: {err.strerror}")]) from None
     config = parse_config(text, path, env=os.environ.copy() if env is None else env)
@@ -137,8 +146,13 @@ def _substitute(value: Any, path: Path, env: dict[str, str], out: _Collector) ->
     if not isinstance(value, str) or "$" not in value:
         return value
 
+    malformed: list[str] = []
+
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
+        if match.group(2):
+            malformed.append(match.group(0))
+            return match.group(0)
         if name is None:
             return "$"
         if name not in env:
@@ -146,7 +160,11 @@ def _substitute(value: Any, path: Path, env: dict[str, str], out: _Collector) ->
             return ""
         return env[name]
 
-    return _ENV.sub(replace, value)
+    result = _ENV.sub(replace, value)
+    if malformed:
+        # The value is not quoted back: it may be a secret with a stray "${" in it.
+        out.add(path, "invalid environment reference: write ${NAME}, or $$ for a literal $")
+    return result
 
 
 def _validate(doc: Any, out: _Collector) -> bool:
@@ -157,6 +175,15 @@ def _validate(doc: Any, out: _Collector) -> bool:
         for path, message, key in _describe(error):
             out.add(path, message, key=key)
     return ok
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it in YAML: ``null`` and ``true``, not Python's names."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]:
@@ -180,9 +207,13 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
     if error.validator == "enum":
         enum_values: Any = error.validator_value
         options = ", ".join(json.dumps(v) for v in enum_values)
-        return [(path, f"{value!r} is not one of {options}", False)]
+        return [(path, f"{_show(value)} is not one of {options}", False)]
     if error.validator == "type":
-        return [(path, f"{value!r} is not of type {error.validator_value!r}", False)]
+        schema_node = error.schema
+        if isinstance(schema_node, dict) and schema_node.get("format") == "duration":
+            message = f"{_show(value)} is not a valid duration (a string with a unit, e.g. 30s)"
+            return [(path, message, False)]
+        return [(path, f"{_show(value)} is not of type {error.validator_value!r}", False)]
     if error.validator == "pattern":
         return [(path, f"{value!r} does not match {error.validator_value!r}", False)]
     if error.validator == "oneOf" and path and path[-2:-1] == ("prompts",):
@@ -208,12 +239,15 @@ def _resolve_secrets(value: Any, path: Path, base: str, out: _Collector) -> None
             continue
         file_path = os.path.join(base, value[file_key])
         try:
-            with open(file_path, encoding="utf-8") as fh:
-                content = fh.read()
+            content = read_text(file_path)
         except OSError as err:
             out.add(
                 (*path, file_key), f"cannot read secret file {value[file_key]!r}: {err.strerror}"
             )
+            continue
+        if not content.strip():
+            # An empty file is almost always a secret that was not mounted or written yet.
+            out.add((*path, file_key), f"secret file {value[file_key]!r} is empty")
             continue
         if key == "apprise":
             value[key] = [line.strip() for line in content.splitlines() if line.strip()]

@@ -45,10 +45,15 @@ class Narrator:
         print(f"[demo {elapsed // 60:02d}:{elapsed % 60:02d}] {text}", file=self.out, flush=True)
 
 
-def write_demo_files(workdir: Path, *, mock_url: str, receiver_url: str) -> Path:
-    """The packaged demo config and rules, pointed at the running mock and receiver."""
+def write_demo_files(
+    workdir: Path, *, mock_url: str, receiver_url: str, external_url: str = ""
+) -> Path:
+    """The packaged demo config and rules, pointed at the running mock, receiver and daemon."""
     examples = resources.files("aiwatch") / "examples"
     document = yaml.safe_load((examples / "demo.yml").read_text())
+    if external_url:
+        # Notifications link to the incident and the alert's source on this daemon.
+        document["global"]["external_url"] = external_url
     for target in document["targets"]:
         target["url"] = target["url"].replace("http://mock-ai:9532", mock_url)
     document["notifications"]["routes"][0]["apprise"] = [receiver_url]
@@ -261,7 +266,10 @@ async def _demo(
             serving(receiver_app(narrator)) as receiver_url,
         ):
             receiver = receiver_url.replace("http://", "json://") + "/notify"
-            config_file = write_demo_files(Path(tmp), mock_url=mock_url, receiver_url=receiver)
+            daemon_url = f"http://{host}:{port}"
+            config_file = write_demo_files(
+                Path(tmp), mock_url=mock_url, receiver_url=receiver, external_url=daemon_url
+            )
             try:
                 config = load_config(str(config_file))
             except ConfigError as err:
@@ -272,7 +280,6 @@ async def _demo(
                 listen_address=f"{host}:{port}",
                 storage_path=str(Path(tmp) / "data"),
             )
-            daemon_url = f"http://{host}:{port}"
             print(what_to_open(daemon_url, mock_url), file=out, flush=True)
             narrator.say(
                 f"probing 3 targets every 2s; chat-primary will fail at {degrade_after:.0f}s"

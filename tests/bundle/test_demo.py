@@ -3,10 +3,12 @@
 import re
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import yaml
 
+from aiwatch.demo import write_demo_files
 from tests.bundle.grafana import REPO
 from tests.bundle.stack import aiwatch, free_port
 
@@ -82,3 +84,26 @@ def test_demo_rules_are_the_bundled_alerts_with_shorter_waits() -> None:
 def _normalise(expr: str) -> str:
     """An expression with its range windows blanked and its whitespace collapsed."""
     return " ".join(re.sub(r"\[\d+m\]", "[W]", expr).split())
+
+
+def test_demo_config_links_notifications_to_the_demo_daemon(tmp_path: Path) -> None:
+    """The demo config's external_url is the daemon's own address, so the notifications it
+    prints carry a working incident link instead of a bare relative path."""
+    config = write_demo_files(
+        tmp_path,
+        mock_url="http://127.0.0.1:1",
+        receiver_url="json://127.0.0.1:2/notify",
+        external_url="http://127.0.0.1:19531",
+    )
+    document = yaml.safe_load(config.read_text())
+    assert document["global"]["external_url"] == "http://127.0.0.1:19531"
+
+
+def test_demo_experiment_can_reach_a_verdict_before_the_outage() -> None:
+    """min_samples is reachable by the control's passing probes before the scripted outage
+    (30 s at one probe per interval), so a two-minute demo shows a verdict, not only
+    'not enough samples'."""
+    document = yaml.safe_load((EXAMPLES / "demo.yml").read_text())
+    interval = float(document["global"]["probe_interval"].rstrip("s"))
+    (experiment,) = document["experiments"]
+    assert experiment["min_samples"] <= 30 / interval

@@ -204,6 +204,10 @@ def load_rule_file(path: str, *, parse_expr: ExprParser | None = None) -> list[G
         raise RuleFileError(
             [Problem(path, 1, 1, "(file)", f"cannot read: {err.strerror}")]
         ) from None
+    except UnicodeDecodeError:
+        raise RuleFileError(
+            [Problem(path, 1, 1, "(file)", "cannot read: not UTF-8 text")]
+        ) from None
     return parse_rule_text(text, path, parse_expr=parse_expr)
 
 

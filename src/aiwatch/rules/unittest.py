@@ -419,6 +419,8 @@ def run_file(path: str, *, err: TextIO) -> list[str]:
         groups = [_TestGroup(raw, eval_ms, rule_files, order) for raw in body.get("tests") or []]
     except (OSError, yaml.YAMLError, UnitTestError, SeriesError) as error:
         return [str(error)]
+    except UnicodeDecodeError:
+        return [f"{path}: not UTF-8 text"]
     errors: list[str] = []
     for group in groups:
         errors += asyncio.run(group.run())

@@ -105,7 +105,7 @@ def cmd_mock_ai(args: argparse.Namespace) -> int:
     """``aiwatch mock-ai``: serve the simulated OpenAI-compatible endpoint until interrupted."""
     import asyncio
 
-    from aiwatch.mockai.serve import load_script, serve, split_address
+    from aiwatch.mockai.serve import ListenError, load_script, serve, split_address
 
     try:
         split_address(args.listen_address)
@@ -115,7 +115,11 @@ def cmd_mock_ai(args: argparse.Namespace) -> int:
         return 1
     if args.seed is not None:
         script["seed"] = args.seed
-    asyncio.run(serve(address=args.listen_address, script=script))
+    try:
+        asyncio.run(serve(address=args.listen_address, script=script))
+    except ListenError as err:
+        print(f"mock-ai: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

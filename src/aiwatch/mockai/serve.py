@@ -15,9 +15,20 @@ from aiwatch.mockai.behavior import validate
 
 def load_script(path: str) -> dict[str, Any]:
     """A behaviour script: YAML or JSON with ``default`` and ``models`` layers, maybe ``seed``."""
-    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        msg = f"{path}: not UTF-8 text"
+        raise ValueError(msg) from None
+    except yaml.YAMLError as err:
+        msg = f"{path}: invalid YAML: {' '.join(str(err).split())}"
+        raise ValueError(msg) from None
     if not isinstance(document, dict) or set(document) - {"default", "models", "seed"}:
         msg = f"{path}: want a mapping with keys default, models, seed"
+        raise ValueError(msg)
+    seed = document.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        msg = f"{path}: seed must be an integer"
         raise ValueError(msg)
     try:
         validate(document.get("default") or {})
@@ -30,6 +41,10 @@ def load_script(path: str) -> dict[str, Any]:
         msg = f"{path}: {err}"
         raise ValueError(msg) from None
     return document
+
+
+class ListenError(Exception):
+    """The address cannot be listened on (taken, not local, no such host)."""
 
 
 def split_address(address: str) -> tuple[str | None, int]:
@@ -53,7 +68,12 @@ async def serve(*, address: str, script: dict[str, Any]) -> None:
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as err:
+        await runner.cleanup()
+        msg = f"cannot listen on {address}: {err.strerror}"
+        raise ListenError(msg) from None
     bound_host, bound_port = runner.addresses[0][:2]
     if ":" in bound_host:
         bound_host = f"[{bound_host}]"

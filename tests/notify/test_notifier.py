@@ -358,3 +358,42 @@ async def test_sent_rows_are_pruned_after_a_week_pending_ones_never(
         lambda db: db.execute("SELECT incident_id, state FROM notify_outbox").fetchall()
     )
     assert rows == [(2, "pending")]
+
+
+async def test_an_escalated_route_hears_how_the_incident_ends(
+    store: Database, clock: Clock, receiver: Receiver
+) -> None:
+    """The route an incident escalated to is not matched by its labels, yet it was paged:
+    it also gets the acknowledgement and the resolution its events ask for, so managers
+    are not left thinking the incident is still open."""
+    config = _config(
+        _route("oncall", receiver.url("oncall"), 'severity="critical"', escalate_after=900.0),
+        _route(
+            "managers",
+            receiver.url("managers"),
+            'severity="none"',
+            events=("firing", "acknowledged", "resolved"),
+        ),
+        _route("quiet", receiver.url("quiet"), 'severity="none"'),
+    )
+    notifier, _ = await _notifier(store, clock, config)
+    incident = _incident(8, clock())
+    await notifier.on_incident(incident, "fired")
+    clock.advance(900)
+    await notifier.step()
+    assert receiver.titles("managers") == ["[ESCALATION] EndpointDown (critical) #8"]
+    acked = {**incident, "state": "acknowledged", "acknowledged_by": "bob"}
+    await notifier.on_incident(acked, "acknowledged")
+    resolved = {**acked, "state": "resolved", "resolved_at": clock(), "resolved_by": "rule"}
+    await notifier.on_incident(resolved, "resolved")
+    await notifier.step()
+    assert receiver.titles("managers") == [
+        "[ESCALATION] EndpointDown (critical) #8",
+        "[ACKNOWLEDGED] EndpointDown (critical) #8",
+        "[RESOLVED] EndpointDown (critical) #8",
+    ]
+    assert receiver.titles("oncall") == [
+        "[FIRING] EndpointDown (critical) #8",
+        "[RESOLVED] EndpointDown (critical) #8",
+    ]
+    assert receiver.titles("quiet") == []

@@ -127,6 +127,8 @@ class Notifier:
         facts = from_any(incident)
         now = self._clock()
         planned = plan(self.routes(), facts, event)
+        if event in ("acknowledged", "resolved") and not facts.silenced:
+            planned += self._to_escalated(db, facts.id, event, planned)
         queued = [self._render(facts, p, now) for p in planned]
         watch = self._watched_routes(facts, planned)
         stops = event in ("acknowledged", "resolved", "silenced") or facts.silenced
@@ -137,6 +139,19 @@ class Notifier:
         elif watch:
             outbox.watch(db, facts, watch)
         return bool(queued or watch or stops)
+
+    def _to_escalated(
+        self, db: Any, incident_id: int, event: str, planned: Sequence[Planned]
+    ) -> list[Planned]:
+        """The end of an incident for the routes it was escalated to: they were paged too,
+        though its labels may match none of their matchers."""
+        by_name = {r.name: r.route for r in self.routes()}
+        already = {p.route for p in planned}
+        return [
+            Planned(route=name, kind=event)
+            for name in dict.fromkeys(outbox.escalated_to(db, incident_id))
+            if name not in already and name in by_name and event in by_name[name].events
+        ]
 
     async def on_incident(self, incident: Any, event: str) -> None:
         """The store's after-commit listener: queue what this change must tell, durably."""

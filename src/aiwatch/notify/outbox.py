@@ -238,6 +238,15 @@ def watch(conn_or_db: Any, facts: Facts, routes: Iterable[str]) -> None:
             )
 
 
+def escalated_to(conn_or_db: Any, incident_id: int) -> list[str]:
+    """The routes this incident was escalated to, in the order they were."""
+    rows = as_db(conn_or_db).execute(
+        f"SELECT route FROM {OUTBOX} WHERE incident_id = ? AND kind = 'escalation' ORDER BY id",
+        [incident_id],
+    )
+    return [r[0] for r in rows.fetchall()]
+
+
 def unwatch(conn_or_db: Any, incident_id: int) -> None:
     """The incident was acknowledged, resolved or silenced: no more reminders."""
     as_db(conn_or_db).execute(f"DELETE FROM {WATCH} WHERE incident_id = ?", [incident_id])

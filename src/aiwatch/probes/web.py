@@ -64,9 +64,23 @@ def _configured(config: Config, name: str) -> Target:
     return found
 
 
+def _param(request: web.Request, name: str) -> str:
+    """A query parameter given at most once: which target, or whether to debug, is never guessed."""
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        fail(400, "bad_data", f"the {name!r} parameter is given {len(values)} times; give it once")
+    return values[0] if values else ""
+
+
+_DEBUG = {"true": True, "1": True, "false": False, "0": False, "": False}
+
+
 async def handle_probe(request: web.Request) -> web.Response:
     """GET /probe?target=NAME[&debug=true]: probe a configured target now, like blackbox's."""
-    name = request.query.get("target", "")
+    name = _param(request, "target")
+    debug = _DEBUG.get(_param(request, "debug").lower())
+    if debug is None:
+        fail(400, "bad_data", "the 'debug' parameter must be true or false")
     if not name:
         fail(400, "bad_data", "the 'target' parameter (a configured target's name) is required")
     target = _configured(request.app[STATE].current, name)
@@ -77,7 +91,7 @@ async def handle_probe(request: web.Request) -> web.Response:
     store.ensure(target)
     store.observe(result)
     exposition = render(store)
-    if request.query.get("debug", "").lower() in ("true", "1"):
+    if debug:
         return web.Response(text=debug_text(target, result, exposition))
     return web.Response(body=exposition, headers={"Content-Type": EXPOSITION})
 

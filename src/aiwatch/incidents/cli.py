@@ -2,6 +2,7 @@
 
 import argparse
 import base64
+import getpass
 import json
 import os
 import ssl
@@ -62,7 +63,7 @@ def add_parsers(sub: Any) -> None:
         act = what.add_parser(name, parents=[common], help=text)
         act.add_argument("id", type=int)
         act.add_argument("-c", "--comment", default="", help="what you are doing about it")
-        act.add_argument("--by", default=None, help="who acts (default: --user)")
+        act.add_argument("--by", default=None, help="who acts (default: --user, else you)")
         act.set_defaults(func=cmd_act, action=action)
 
     silences = sub.add_parser("silences", help="list, add and expire silences")
@@ -74,7 +75,7 @@ def add_parsers(sub: Any) -> None:
     add.add_argument("-d", "--duration", default="1h", help="how long (default %(default)s)")
     add.add_argument("--start", default=None, help="RFC 3339 start (default: now)")
     add.add_argument("-c", "--comment", default="", help="why")
-    add.add_argument("-a", "--author", default=None, help="who (default: --user)")
+    add.add_argument("-a", "--author", default=None, help="who (default: --user, else you)")
     add.set_defaults(func=cmd_add_silence)
     expire = verb.add_parser("expire", parents=[common], help="end silences now")
     expire.add_argument("ids", nargs="+", type=int, metavar="ID")
@@ -91,8 +92,18 @@ def _password(args: argparse.Namespace) -> str:
     return os.environ.get(PASSWORD_ENV, "")
 
 
+def _os_user() -> str | None:
+    """Who runs the command, amtool's default author; None when the system cannot say."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
+
+
 def call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
     """One API call; returns the envelope's ``data`` or raises ``ClientError``."""
+    if urllib.parse.urlsplit(args.url).scheme not in ("http", "https") or "://" not in args.url:
+        raise ClientError(f"--url {args.url!r} must start with http:// or https://")
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
         args.url.rstrip("/") + path,
@@ -162,7 +173,8 @@ def render_show(incident: dict[str, Any]) -> str:
         f"labels: {_labels(incident['labels'], skip=())}",
     ]
     head += [f"{k}: {v}" for k, v in sorted(incident["annotations"].items())]
-    head.append(f"value: {incident['value']}  started: {_short(incident['started_at'])}")
+    value = "-" if incident["value"] is None else incident["value"]
+    head.append(f"value: {value}  started: {_short(incident['started_at'])}")
     if incident["previous_id"] is not None:
         head.append(f"previous incident: {incident['previous_id']}")
     rows = [
@@ -217,8 +229,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_act(args: argparse.Namespace) -> int:
     """``aiwatch incidents ack|resolve ID``."""
     body: dict[str, str] = {"comment": args.comment}
-    if args.by or args.user:
-        body["by"] = args.by or args.user
+    by = args.by or args.user or _os_user()
+    if by:
+        body["by"] = by
     path = f"/api/v1/incidents/{args.id}/{args.action}"
     return _run(args, lambda: call(args, "POST", path, body), render_show)
 
@@ -254,8 +267,9 @@ def cmd_add_silence(args: argparse.Namespace) -> int:
         "endsAt": _rfc3339(start + timedelta(seconds=seconds)),
         "comment": args.comment,
     }
-    if args.author or args.user:
-        body["createdBy"] = args.author or args.user
+    author = args.author or args.user or _os_user()
+    if author:
+        body["createdBy"] = author
     return _run(
         args, lambda: call(args, "POST", "/api/v1/silences", body), lambda s: render_silences([s])
     )

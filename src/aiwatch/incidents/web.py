@@ -35,9 +35,14 @@ MAX_ID = 2**63 - 1
 MAX_TEXT = 4096
 
 
+def _digits(raw: str) -> bool:
+    # str.isdigit() also takes '²' and full-width digits, which int() refuses or misreads.
+    return raw.isascii() and raw.isdigit()
+
+
 def _id(request: web.Request, what: str) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+    if not _digits(raw) or not 0 < int(raw) <= MAX_ID:
         fail(400, "bad_data", f"{what} id {raw!r} is not a positive integer")
     return int(raw)
 
@@ -46,7 +51,7 @@ def _int_param(query: Mapping[str, str], name: str, *, low: int, high: int) -> i
     raw = query.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not _digits(raw) or not low <= int(raw) <= high:
         fail(400, "bad_data", f"{name}={raw!r}: want an integer from {low} to {high}")
     return int(raw)
 

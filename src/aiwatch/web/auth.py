@@ -39,9 +39,12 @@ def is_loopback(remote: str | None) -> bool:
     if not remote:
         return False
     try:
-        return ipaddress.ip_address(remote.split("%", 1)[0]).is_loopback
+        address = ipaddress.ip_address(remote.split("%", 1)[0])
     except ValueError:
         return False
+    # A dual-stack socket shows an IPv4 peer as ::ffff:a.b.c.d, which is not loopback to 3.11.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool((mapped or address).is_loopback)
 
 
 def request_user(request: web.Request) -> str | None:

@@ -19,6 +19,16 @@ def _shard(text: str) -> tuple[int, int]:
     raise argparse.ArgumentTypeError(msg)
 
 
+def _listen_address(text: str) -> str:
+    from aiwatch.daemon import parse_listen_address
+
+    try:
+        parse_listen_address(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``aiwatch run``: the daemon."""
     from aiwatch.daemon import run
@@ -142,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--web.listen-address",
         dest="listen_address",
+        type=_listen_address,
         default=":9531",
         help="address to serve on (default %(default)s)",
     )

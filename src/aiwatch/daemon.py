@@ -24,10 +24,21 @@ SHUTDOWN_TIMEOUT = 10.0
 def parse_listen_address(address: str) -> tuple[str | None, int]:
     """``host:port`` (``:9531`` for all interfaces, ``[::1]:0`` for IPv6) to (host, port)."""
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        msg = f"{address!r} is not a valid listen address (want host:port or :port)"
+    bracketed = host.startswith("[") and host.endswith("]") and len(host) >= 2
+    if bracketed:
+        host = host[1:-1]
+    # As Go's net.SplitHostPort: an IPv6 host needs its brackets, and brackets only go around it.
+    if (
+        not sep
+        or not port.isascii()
+        or not port.isdigit()
+        or int(port) > 65535
+        or "[" in host
+        or "]" in host
+        or (":" in host and not bracketed)
+    ):
+        msg = f"{address!r} is not a valid listen address (want host:port, :port or [ipv6]:port)"
         raise ValueError(msg)
-    host = host.strip("[]")
     return (host or None), int(port)
 
 

@@ -66,8 +66,11 @@ async def error_middleware(
     except web.HTTPNotFound:
         fail(404, "not_found", f"no route {request.method} {request.path}")
     except web.HTTPMethodNotAllowed as err:
-        allowed = ", ".join(sorted(err.allowed_methods))
-        fail(405, "bad_data", f"method {request.method} not allowed here (allowed: {allowed})")
+        allowed = sorted(err.allowed_methods)
+        message = f"method {request.method} not allowed here (allowed: {', '.join(allowed)})"
+        error = ApiError(405, "bad_data", message)
+        error.headers["Allow"] = ",".join(allowed)  # RFC 9110: a 405 must say what is allowed
+        raise error from None
     except web.HTTPException as err:
         if err.status < 400:
             raise

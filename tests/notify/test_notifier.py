@@ -5,10 +5,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from aiwatch.config.model import Config, Notifications, Route, Secret, Templates
 from aiwatch.incidents.database import Database
 from aiwatch.notify import outbox
 from aiwatch.notify.notifier import Notifier, Outcome
+from aiwatch.notify.web import NotifyMetrics
 
 from .conftest import Clock, Receiver
 
@@ -397,3 +400,29 @@ async def test_an_escalated_route_hears_how_the_incident_ends(
         "[RESOLVED] EndpointDown (critical) #8",
     ]
     assert receiver.titles("quiet") == []
+
+
+async def test_dropped_rows_are_not_counted_as_failed_deliveries(
+    store: Database, clock: Clock, receiver: Receiver
+) -> None:
+    """Giving up the rows of a route a reload removed is no delivery attempt: the metrics
+    hear no 'failed' for it (which would raise AIWatchNotificationsFailing for a route that
+    no longer exists)."""
+    config = [_config(_route("old", receiver.url()))]
+    await store.write(outbox.migrate)
+    notifier = Notifier(store=store, config=lambda: config[0], clock=clock)
+    registry = CollectorRegistry()
+    notifier.observe = NotifyMetrics(registry, notifier).observe
+    receiver.fail_next = 1
+    await notifier.on_incident(_incident(1, clock()), "fired")
+    await notifier.step()
+    config[0] = _config(_route("new", receiver.url()))
+    clock.advance(400)
+    await notifier.step()
+    assert (
+        registry.get_sample_value(
+            "aiwatch_notifications_total", {"route": "old", "result": "failed"}
+        )
+        == 1.0
+    )
+    assert await notifier.queue_length() == 0

@@ -54,6 +54,8 @@ class Outcome:
     row: outbox.Row
     error: str | None
     sent_at: float
+    dropped: bool = False
+    """Given up without an attempt (its route was removed): not a failed delivery."""
 
 
 Observer = Callable[[Outcome], None]
@@ -205,7 +207,7 @@ class Notifier:
                 self._note(db, row.incident_id, detail, now)
 
             await self._store.write(drop)
-            return Outcome(row=row, error=gone, sent_at=now)
+            return Outcome(row=row, error=gone, sent_at=now, dropped=True)
         delivered = set(row.delivered)
         errors = []
         base = os.path.dirname(self._config().path)

@@ -55,6 +55,8 @@ class NotifyMetrics:
 
     def observe(self, outcome: Outcome) -> None:
         """Count one attempt; a success also observes its latency."""
+        if outcome.dropped:
+            return
         result = "sent" if outcome.error is None else "failed"
         self.deliveries.labels(route=outcome.row.route, result=result).inc()
         if outcome.error is None:

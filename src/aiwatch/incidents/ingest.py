@@ -85,6 +85,7 @@ def parse_alerts(body: Any, *, now: float) -> list[Alert]:
                 fired_at=min(starts, now) if starts is not None else now,
                 resolved_at=ends if resolved else None,
                 generator_url=url,
+                ends_at=None if resolved else ends,
             )
         )
     return alerts

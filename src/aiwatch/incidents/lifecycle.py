@@ -60,6 +60,8 @@ class Incident:
     previous_id: int | None = None
     silenced: bool = False
     generator_url: str = ""
+    ends_at: float | None = None
+    """A pushed alert's latest ``endsAt``: without a newer report it resolves then."""
     timeline: tuple[Event, ...] = field(default=(), compare=False)
 
     @property
@@ -116,6 +118,8 @@ class Alert:
     fired_at: float | None = None
     resolved_at: float | None = None
     generator_url: str = ""
+    ends_at: float | None = None
+    """A firing pushed alert's ``endsAt`` (Alertmanager resolves it then); None for rules."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,10 @@ def _stale_repeat(latest: Incident, alert: Alert) -> bool:
 
     A person's resolve is different: the alert still firing means a new incident.
     """
+    if latest.ends_at is not None and alert.ends_at is not None and alert.ends_at > latest.ends_at:
+        # The sender says it fires past anything it said before: news, not a copy (Prometheus
+        # back after a gap long enough for the last endsAt to pass).
+        return False
     return (
         latest.resolved_by == RULE
         and latest.resolved_at is not None
@@ -185,6 +193,7 @@ def _open(alert: Alert, *, previous: Incident | None, silenced: bool) -> Change:
         previous_id=previous.id if previous is not None else None,
         silenced=silenced,
         generator_url=alert.generator_url,
+        ends_at=alert.ends_at,
     )
     events = [Event(at=started, event="fired", detail=_format_value(alert.value))]
     if silenced:
@@ -199,6 +208,8 @@ def _update(current: Incident, alert: Alert, *, silenced: bool) -> Change | None
         updated = replace(updated, annotations=dict(alert.annotations))
     if alert.generator_url and alert.generator_url != current.generator_url:
         updated = replace(updated, generator_url=alert.generator_url)
+    if alert.ends_at != current.ends_at:
+        updated = replace(updated, ends_at=alert.ends_at)
     if silenced and not current.silenced:
         # Silences mute, never unmute: one that ends does not re-announce this episode.
         updated = replace(updated, silenced=True)
@@ -206,6 +217,19 @@ def _update(current: Incident, alert: Alert, *, silenced: bool) -> Change | None
     if updated == current:
         return None
     return Change(updated, tuple(events))
+
+
+def expire(incident: Incident) -> Change | None:
+    """A pushed alert whose sender went quiet past its ``endsAt`` resolves then (Alertmanager).
+
+    ``ends_at`` is kept, so a later report can tell whether it is news (see ``observe``).
+    """
+    if not incident.is_open or incident.ends_at is None:
+        return None
+    at = max(incident.ends_at, incident.started_at, incident.acknowledged_at or incident.ends_at)
+    done = replace(incident, state="resolved", resolved_at=at, resolved_by=RULE)
+    detail = "no report since; the sender's endsAt passed"
+    return Change(done, (Event(at=at, event="resolved", by=RULE, detail=detail),))
 
 
 def acknowledge(incident: Incident, *, by: str, comment: str, at: float) -> Change:

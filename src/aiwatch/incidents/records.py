@@ -76,13 +76,19 @@ def m001_incidents(db: Database) -> None:
     db.execute("CREATE INDEX silences_ends ON silences (ends_at)")
 
 
+@MIGRATIONS()
+def m002_ends_at(db: Database) -> None:
+    """A pushed alert's endsAt, so one whose sender goes quiet resolves then."""
+    db.execute("ALTER TABLE incidents ADD COLUMN ends_at REAL")
+
+
 class NotFound(LookupError):
     """No incident (or silence) with that id."""
 
 
 _COLUMNS = (
     "id, fingerprint, state, labels, annotations, value, started_at, acknowledged_at, "
-    "acknowledged_by, resolved_at, resolved_by, previous_id, silenced, generator_url"
+    "acknowledged_by, resolved_at, resolved_by, previous_id, silenced, generator_url, ends_at"
 )
 
 
@@ -103,6 +109,7 @@ def _incident(row: Sequence[Any]) -> Incident:
         previous_id=row[11],
         silenced=bool(row[12]),
         generator_url=row[13],
+        ends_at=row[14],
     )
 
 
@@ -168,10 +175,11 @@ def save(conn: sqlite3.Connection, change: Change) -> Incident:
         inc.previous_id,
         int(inc.silenced),
         inc.generator_url,
+        inc.ends_at,
     )
     names = (
         "state, alertname, severity, labels, annotations, value, started_at, acknowledged_at, "
-        "acknowledged_by, resolved_at, resolved_by, previous_id, silenced, generator_url"
+        "acknowledged_by, resolved_at, resolved_by, previous_id, silenced, generator_url, ends_at"
     )
     if change.opened:
         cursor = conn.execute(
@@ -258,5 +266,15 @@ def open_incidents(conn: sqlite3.Connection) -> list[Incident]:
     """Every open incident (to apply a new silence to)."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM incidents WHERE state IN ('firing', 'acknowledged') ORDER BY id"
+    )
+    return [_incident(r) for r in rows]
+
+
+def past_ends(conn: sqlite3.Connection, *, now: float) -> list[Incident]:
+    """Open incidents of pushed alerts whose ``endsAt`` passed with no newer report."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM incidents WHERE state IN ('firing', 'acknowledged') "
+        "AND ends_at IS NOT NULL AND ends_at <= ? ORDER BY id",
+        (now,),
     )
     return [_incident(r) for r in rows]

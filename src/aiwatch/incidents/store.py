@@ -34,6 +34,7 @@ from aiwatch.incidents.lifecycle import (
     Event,
     Incident,
     acknowledge,
+    expire,
     observe,
     resolve,
 )
@@ -215,6 +216,27 @@ class IncidentStore:
             return changed, notices
 
         return await self._change(apply)
+
+    async def expire_past_ends(self) -> list[Incident]:
+        """Resolve open incidents whose pushed alert's ``endsAt`` passed with no newer report."""
+        now = self.clock()
+        # A read first: the writer's lock is taken only when something is due.
+        if not await self.read(lambda conn: records.past_ends(conn, now=now)):
+            return []
+
+        def sweep(conn: sqlite3.Connection) -> tuple[list[Incident], list[_Notice]]:
+            changed: list[Incident] = []
+            notices: list[_Notice] = []
+            for incident in records.past_ends(conn, now=now):
+                change = expire(incident)
+                if change is None:
+                    continue
+                saved = records.save(conn, change)
+                changed.append(saved)
+                notices.extend(_Notice(saved, e.event) for e in change.events)
+            return changed, notices
+
+        return await self._change(sweep)
 
     # People -----------------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 """The incidents component: the store's lifecycle, its routes, Alertmanager ingest, metrics."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -33,6 +35,8 @@ STATES: tuple[State, ...] = ("firing", "acknowledged", "resolved")
 MAX_LIMIT = 1000
 MAX_ID = 2**63 - 1
 MAX_TEXT = 4096
+EXPIRY_SECONDS = 1.0
+"""How often open incidents of pushed alerts are checked against their ``endsAt``."""
 
 
 def _digits(raw: str) -> bool:
@@ -214,8 +218,22 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     except DatabaseError as err:
         raise StartupError(str(err)) from err
     log.info("Incident store open", extra={"file": str(store.path)})
+    sweeper = asyncio.create_task(_expire_forever(store), name="aiwatch-incident-expiry")
     yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
     await store.close()
+
+
+async def _expire_forever(store: IncidentStore) -> None:
+    # Alertmanager resolves an alert at its endsAt when the sender goes quiet; so does aiwatch.
+    while True:
+        try:
+            await store.expire_past_ends()
+        except Exception:
+            log.exception("Resolving incidents past their endsAt failed")
+        await asyncio.sleep(EXPIRY_SECONDS)
 
 
 def setup(app: web.Application) -> None:

@@ -43,7 +43,7 @@ def load_with_positions(text: str) -> tuple[Any, Positions]:
     try:
         root = loader.get_single_node()
         positions = Positions()
-        value = _convert(loader, root, (), positions) if root is not None else None
+        value = _convert(loader, root, (), positions, {}) if root is not None else None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -55,24 +55,45 @@ def load_with_positions(text: str) -> tuple[Any, Positions]:
     return value, positions
 
 
-def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path, pos: Positions) -> Any:
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _convert(
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    path: Path,
+    pos: Positions,
+    explicit: dict[int, frozenset[int]],
+) -> Any:
+    """``explicit`` remembers, per mapping node, the key nodes written in it (not merged in)."""
     pos.values[path] = _mark(node)
     if isinstance(node, yaml.MappingNode):
+        # flatten_mapping rewrites the node in place (merged pairs first, then its own), and an
+        # anchored node is met again through each alias: note its own keys before the first.
+        own = explicit.setdefault(
+            id(node), frozenset(id(k) for k, _ in node.value if k.tag != _MERGE)
+        )
         loader.flatten_mapping(node)
         out: dict[str, Any] = {}
+        written: set[str] = set()
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 key = str(key)
             child = (*path, key)
-            if key in out:
-                line, col = _mark(key_node)
-                raise YamlProblem(line, col, child, f"duplicate key {key!r}")
+            if id(key_node) in own:
+                # Merged keys yield to keys written here, as YAML's merge key defines.
+                if key in written:
+                    line, col = _mark(key_node)
+                    raise YamlProblem(line, col, child, f"duplicate key {key!r}")
+                written.add(key)
             pos.keys[child] = _mark(key_node)
-            out[key] = _convert(loader, value_node, child, pos)
+            out[key] = _convert(loader, value_node, child, pos, explicit)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(loader, item, (*path, i), pos) for i, item in enumerate(node.value)]
+        return [
+            _convert(loader, item, (*path, i), pos, explicit) for i, item in enumerate(node.value)
+        ]
     return loader.construct_object(node, deep=True)
 
 

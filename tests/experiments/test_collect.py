@@ -4,6 +4,7 @@ import dataclasses
 
 from aiwatch.config.model import Experiment
 from aiwatch.experiments.collect import from_probe
+from aiwatch.experiments.tracker import expected_kind
 from aiwatch.probes.result import ProbeResult
 from aiwatch.probes.scheduler import failed_result
 from aiwatch.stats import Mean, Proportion
@@ -69,3 +70,33 @@ def test_a_failed_probe_counts_only_as_a_failure() -> None:
 def test_other_targets_feed_nothing() -> None:
     """A target that no variant probes adds no data."""
     assert from_probe(_experiment(), _result("elsewhere", success=True, duration=1.0)) == {}
+
+
+def test_a_measured_field_is_a_mean_even_when_its_kind_says_proportion() -> None:
+    """`kind: proportion` on a duration would treat seconds as successes (0.83 of a success,
+    or more than one); a measured field is always the mean of its values, stored and
+    analysed as one."""
+    experiment = experiment_config(
+        [
+            {
+                "name": "models",
+                "control": "current",
+                "variants": [
+                    {"name": "current", "target": "old"},
+                    {"name": "candidate", "target": "new"},
+                ],
+                "metrics": [
+                    {
+                        "name": "latency",
+                        "source": "probe",
+                        "field": "duration",
+                        "kind": "proportion",
+                    }
+                ],
+            }
+        ],
+        targets=TARGETS,
+    ).experiments[0]
+    arms = from_probe(experiment, _result("new", success=True, duration=1.5))
+    assert arms == {("candidate", "latency"): Mean(n=1, sum=1.5, sum_squares=2.25)}
+    assert expected_kind(experiment.metrics[0]) == "mean"

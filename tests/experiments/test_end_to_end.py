@@ -21,7 +21,8 @@ DEADLINE = 45.0
 
 def config_document(mock_url: str) -> dict[str, Any]:
     """Two targets on one mock (one model each) and an experiment comparing them."""
-    every = {"kind": "openai_chat", "url": mock_url, "interval": "50ms", "timeout": "2s"}
+    # A timeout above the interval is a config error; 100 ms is twice the slowest answer.
+    every = {"kind": "openai_chat", "url": mock_url, "interval": "100ms", "timeout": "100ms"}
     return {
         "targets": [
             {"name": "primary", "model": "steady", **every},

@@ -57,8 +57,14 @@ def from_probe(experiment: Experiment, result: ProbeResult) -> Arms:
     return arms
 
 
+def is_proportion(metric: ExperimentMetric) -> bool:
+    """Only ``success`` is a 0/1 outcome; a measured field (seconds, USD, tokens) is a mean
+    of its values whatever ``kind`` says, never a count of successes."""
+    return metric.kind == "proportion" and metric.field == "success"
+
+
 def _one(metric: ExperimentMetric, value: float) -> SufficientStats:
-    if metric.kind == "proportion":
+    if is_proportion(metric):
         return Proportion(n=1, successes=value)
     # A ratio over probes has no natural unit pairing; each probe is one unit of a mean.
     return Mean(n=1, sum=value, sum_squares=value * value)

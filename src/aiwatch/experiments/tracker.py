@@ -32,7 +32,7 @@ def accumulate(arms: Arms, delta: Arms) -> None:
 
 def expected_kind(metric: ExperimentMetric) -> str:
     """How the metric's arms are stored: probe values other than success are always means."""
-    if metric.source == "probe" and metric.kind != "proportion":
+    if metric.source == "probe" and not collect.is_proportion(metric):
         return "mean"
     return metric.kind
 

@@ -3,10 +3,13 @@
 import asyncio
 import getpass
 import json
+from typing import Any
 
+import jsonschema
 import pytest
 
 from aiwatch.cli import main
+from aiwatch.incidents import openapi
 from aiwatch.web.auth import is_loopback
 
 from .conftest import Serve
@@ -86,3 +89,23 @@ async def test_cli_show_says_dash_for_an_unknown_value(
     assert code == 0
     assert "None" not in out
     assert "value: -" in out
+
+
+REFUSED_BODIES = [
+    ("PostableAlert", {"labels": {}}),
+    ("NewSilence", {"matchers": [""], "endsAt": "2999-01-01T00:00:00Z"}),
+]
+
+
+@pytest.mark.parametrize("case", REFUSED_BODIES, ids=[c[0] for c in REFUSED_BODIES])
+def test_openapi_document_does_not_promise_what_the_api_refuses(case: tuple[str, Any]) -> None:
+    """Empty labels and an empty matcher are 400s, so the document must call them invalid."""
+    name, body = case
+    doc = openapi.full_document()
+    validator = jsonschema.Draft4Validator(
+        {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
+    )
+    assert not validator.is_valid(body)
+    params = doc["paths"]["/api/v1/incidents"]["get"]["parameters"]
+    [matcher] = [p for p in params if p["name"] == "matcher"]
+    assert not jsonschema.Draft4Validator(matcher["schema"]).is_valid([""])

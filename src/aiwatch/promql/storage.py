@@ -4,7 +4,7 @@ import re
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -133,17 +133,28 @@ class MemoryStorage:
                 yield key, series.times[lo:hi], series.values[lo:hi]
 
     def _candidates(self, matchers: Sequence[LabelMatcher]) -> list[Labels]:
-        # Start from the smallest posting list of an equality matcher, then check the
-        # other matchers once per distinct label value rather than once per series.
-        base: set[Labels] | None = None
-        base_matcher = None
+        # Matchers that need the label to be present with a given (or matching) value are
+        # answered from the postings and intersected in C; only the others (!=, !~, and
+        # those that match the empty string) are checked per series, memoized per value.
+        postings: list[set[Labels]] = []
+        rest: list[LabelMatcher] = []
         for m in matchers:
+            by_value = self._postings.get(m.name, {})
             if m.op == "=" and m.value != "":
-                found = self._postings.get(m.name, {}).get(m.value, set())
-                if base is None or len(found) < len(base):
-                    base, base_matcher = found, m
-        keys = self._series.keys() if base is None else base
-        rest = [m for m in matchers if m is not base_matcher]
+                postings.append(by_value.get(m.value, set()))
+            elif m.op == "=~" and not m.matches(""):
+                found = [keys for value, keys in by_value.items() if m.matches(value)]
+                postings.append(found[0] if len(found) == 1 else set().union(*found))
+            else:
+                rest.append(m)
+        keys: Iterable[Labels]
+        if postings:
+            postings.sort(key=len)
+            keys = postings[0].intersection(*postings[1:])
+        else:
+            keys = self._series.keys()
+        if not rest:
+            return list(keys)
         verdicts: list[dict[str, bool]] = [{} for _ in rest]
         return [key for key in keys if _matches_all(rest, verdicts, key)]
 

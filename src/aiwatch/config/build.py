@@ -22,7 +22,7 @@ from aiwatch.config.model import (
     Web,
 )
 from aiwatch.config.yamlpos import Path
-from aiwatch.durations import format_duration, parse_duration
+from aiwatch.durations import parse_duration
 
 Report = Callable[[Path, str], None]
 REDACTED = "<secret>"
@@ -112,12 +112,6 @@ def _targets(items: list[dict[str, Any]], glob: GlobalConfig, report: Report) ->
             report(("targets", i, "interval"), "must be greater than 0")
         if timeout <= 0:
             report(("targets", i, "timeout"), "must be greater than 0")
-        elif "timeout" in t and timeout > interval > 0:
-            # As Prometheus refuses a scrape_timeout above the scrape_interval.
-            report(
-                ("targets", i, "timeout"),
-                f"{t['timeout']} is longer than the interval {format_duration(interval)}",
-            )
         if t["kind"] != "http" and not t.get("model"):
             report(("targets", i), f"model is required for kind {t['kind']}")
         e = t.get("expect", {})

@@ -12,7 +12,7 @@ from aiwatch.cli import main
 from aiwatch.incidents import openapi
 from aiwatch.web.auth import is_loopback
 
-from .conftest import Serve
+from .conftest import Serve, free_port
 
 
 async def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -109,3 +109,25 @@ def test_openapi_document_does_not_promise_what_the_api_refuses(case: tuple[str,
     params = doc["paths"]["/api/v1/incidents"]["get"]["parameters"]
     [matcher] = [p for p in params if p["name"] == "matcher"]
     assert not jsonschema.Draft4Validator(matcher["schema"]).is_valid([""])
+
+
+async def test_expire_reports_what_it_did_before_an_error(
+    serve: Serve, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`silences expire 1 99`: silence 1 is listed as expired, then 99's error; exit 1."""
+    served = await serve()
+    code, _, err = await _cli(capsys, "silences", "add", 'a="b"', "--url", served.url)
+    assert code == 0, err
+    code, out, err = await _cli(capsys, "silences", "expire", "1", "99", "--url", served.url)
+    assert code == 1
+    assert out.splitlines()[1].split()[:2] == ["1", "expired"]
+    assert "404: no silence with id 99" in err
+
+
+async def test_daemon_down_is_one_plain_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing listening: one line naming the URL and the reason, without urllib's wrapper."""
+    url = f"http://127.0.0.1:{free_port()}"
+    code, _, err = await _cli(capsys, "incidents", "list", "--url", url)
+    assert code == 1
+    expected = f"aiwatch incidents: cannot reach {url}: Connection refused"
+    assert err.strip().splitlines() == [expected]

@@ -126,7 +126,11 @@ def call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> 
         except (ValueError, AttributeError):
             message = err.reason
         raise ClientError(f"{err.code}: {message}") from None
-    except (urllib.error.URLError, OSError, ValueError) as err:
+    except urllib.error.URLError as err:
+        reason = err.reason
+        text = reason.strerror if isinstance(reason, OSError) and reason.strerror else reason
+        raise ClientError(f"cannot reach {args.url}: {text}") from None
+    except (OSError, ValueError) as err:
         raise ClientError(f"cannot reach {args.url}: {err}") from None
     return doc["data"]
 
@@ -278,7 +282,15 @@ def cmd_add_silence(args: argparse.Namespace) -> int:
 def cmd_expire(args: argparse.Namespace) -> int:
     """``aiwatch silences expire ID…``."""
 
-    def work() -> list[Any]:
-        return [call(args, "DELETE", f"/api/v1/silences/{i}") for i in args.ids]
-
-    return _run(args, work, render_silences)
+    done: list[Any] = []
+    try:
+        for silence_id in args.ids:
+            done.append(call(args, "DELETE", f"/api/v1/silences/{silence_id}"))
+    except ClientError as err:
+        # Say which ones did expire before the failure, so nobody has to guess.
+        if done:
+            print(json.dumps(done, indent=2) if args.output == "json" else render_silences(done))
+        print(f"aiwatch {args.command}: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(done, indent=2) if args.output == "json" else render_silences(done))
+    return 0

@@ -104,3 +104,12 @@ def test_from_any_reads_the_api_shape() -> None:
     )
     assert (facts.started_at, facts.acknowledged_at, facts.value) == (1000.0, 1020.0, 2.0)
     assert not facts.silenced
+
+
+def test_a_relative_source_link_is_left_out_of_the_default_body() -> None:
+    """Without global.external_url the rule's generatorURL is a bare path (/graph?…) that
+    no chat client or mail reader can open; like the incident link, the line is omitted."""
+    facts = from_any({**FACTS.to_json(), "generator_url": "/graph?g0.expr=up&g0.tab=1"})
+    msg = render(facts, kind="firing", route="r", now=1000.0)
+    assert "Source:" not in msg.body
+    assert "/graph" not in msg.body

@@ -34,8 +34,8 @@ Value: {{humanize .Value}}
 {{end}}{{if eq .Kind "escalation"}}Not acknowledged after {{humanizeDuration .Duration}}: escalated.
 {{end}}Labels:{{range $k, $v := .Labels}} {{$k}}="{{$v}}"{{end}}
 {{with .IncidentURL}}Incident: {{.}}
-{{end}}{{with .GeneratorURL}}Source: {{.}}
-{{end}}"""
+{{end}}{{with .GeneratorURL}}{{if match "^[A-Za-z][A-Za-z0-9+.-]*://" .}}Source: {{.}}
+{{end}}{{end}}"""
 
 # Parsing only needs the function names; execution binds them to the external URL.
 _NAMES = funcs()

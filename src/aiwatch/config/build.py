@@ -243,19 +243,22 @@ def _experiments(
         if e["control"] not in variant_names:
             report((*here, "control"), f"{e['control']!r} is not one of the variants")
         metrics = []
+        if any(m["source"] == "probe" for m in e["metrics"]):
+            for k, v in enumerate(e["variants"]):
+                if v.get("target") not in target_names:
+                    report(
+                        (*here, "variants", k, "target"),
+                        f"{v.get('target')!r} is not a configured target",
+                    )
         for j, m in enumerate(e["metrics"]):
             mpath: Path = (*here, "metrics", j)
             source = m["source"]
-            kind = m.get("kind", "proportion" if m.get("field") == "success" else "mean")
-            if source == "probe":
-                if "field" not in m:
-                    report(mpath, "field is required for source: probe")
-                for k, v in enumerate(e["variants"]):
-                    if v.get("target") not in target_names:
-                        report(
-                            (*here, "variants", k, "target"),
-                            f"{v.get('target')!r} is not a configured target",
-                        )
+            field = m.get("field")
+            if source == "probe" and field is None and m.get("kind") == "proportion":
+                field = "success"  # the only proportion a probe gives (the contract's example)
+            kind = m.get("kind", "proportion" if field == "success" else "mean")
+            if source == "probe" and field is None:
+                report(mpath, "field is required for source: probe")
             if source == "promql":
                 kind = m.get("kind", "ratio")
                 if datasource is None:
@@ -267,7 +270,7 @@ def _experiments(
                     name=m["name"],
                     source=source,
                     kind=kind,
-                    field=m.get("field"),
+                    field=field,
                     goal=m.get("goal", "increase"),
                     guardrail=m.get("guardrail", False),
                     minimum_effect=m.get("minimum_effect"),

@@ -145,3 +145,14 @@ def test_check_config_on_several_files_reports_each(tmp_path: Path) -> None:
     assert f"{binary}:1:1: (file): cannot read: not UTF-8 text" in result.stderr
     assert f"{folder}:1:1: (file): cannot read: Is a directory" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_duplicate_target_name_is_reported_with_schema_problems() -> None:
+    """Every problem at once: a duplicate name is not hidden behind a bad duration elsewhere."""
+    text = CHAT + "    interval: 5x\n" + CHAT.removeprefix("targets:\n")
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "a.yml", env={})
+    assert [str(p) for p in info.value.problems] == [
+        "a.yml:6:15: targets[0].interval: '5x' is not a valid duration",
+        "a.yml:7:11: targets[1].name: duplicate target name 't' (first at targets[0])",
+    ]

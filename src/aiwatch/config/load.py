@@ -134,6 +134,8 @@ def parse_config(text: str, path: str, *, env: dict[str, str]) -> Config:
         config = build_config(doc, path, out.add)
         if not out.problems:
             return config
+    elif not schema_ok:
+        _duplicate_target_names(doc, out)
     out.problems.sort(key=lambda p: (p.line, p.col, p.path))
     raise ConfigError(out.problems)
 
@@ -165,6 +167,19 @@ def _substitute(value: Any, path: Path, env: dict[str, str], out: _Collector) ->
         # The value is not quoted back: it may be a secret with a stray "${" in it.
         out.add(path, "invalid environment reference: write ${NAME}, or $$ for a literal $")
     return result
+
+
+def _duplicate_target_names(doc: Any, out: _Collector) -> None:
+    """The cross-key check users hit most, also when schema problems keep the rest from running."""
+    targets = doc.get("targets") if isinstance(doc, dict) else None
+    seen: dict[str, int] = {}
+    for i, target in enumerate(targets if isinstance(targets, list) else []):
+        name = target.get("name") if isinstance(target, dict) else None
+        if isinstance(name, str) and name in seen:
+            message = f"duplicate target name {name!r} (first at targets[{seen[name]}])"
+            out.add(("targets", i, "name"), message)
+        elif isinstance(name, str):
+            seen[name] = i
 
 
 def _validate(doc: Any, out: _Collector) -> bool:

@@ -158,6 +158,10 @@ async def fail_on_error_status(
     """Raise the taxonomy's cause for a non-2xx answer, read from its (OpenAI-shaped) body."""
     if 200 <= response.status < 300:
         return
+    if response.status < 400:
+        # Not an error of the endpoint: a redirect (never followed) fails the status check.
+        msg = f"status: status {response.status} is not 2xx (redirects are not followed)"
+        raise ProbeFailure("validation_failed", msg)
     try:
         document = json.loads(await read_body(response, m, min(limit, ERROR_BODY_BYTES)))
     except (ValueError, ProbeFailure):  # not JSON, or too long to be an error object

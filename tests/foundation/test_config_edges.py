@@ -156,3 +156,33 @@ def test_duplicate_target_name_is_reported_with_schema_problems() -> None:
         "a.yml:6:15: targets[0].interval: '5x' is not a valid duration",
         "a.yml:7:11: targets[1].name: duplicate target name 't' (first at targets[0])",
     ]
+
+
+def test_keys_of_another_kind_are_problems() -> None:
+    """``stream`` on an http target or ``body`` on a chat target would be silently ignored."""
+    text = """\
+targets:
+  - name: a
+    kind: http
+    url: http://127.0.0.1:1/
+    stream: true
+    prompts: ["hi"]
+    request: {a: 1}
+  - name: b
+    kind: openai_chat
+    url: http://127.0.0.1:1/v1
+    model: m
+    body: {x: 1}
+    method: PUT
+    input: ["x"]
+"""
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "a.yml", env={})
+    assert [str(p) for p in info.value.problems] == [
+        "a.yml:5:13: targets[0].stream: only for kind openai_chat",
+        "a.yml:6:14: targets[0].prompts: only for kind openai_chat",
+        "a.yml:7:14: targets[0].request: only for kinds openai_chat, openai_embeddings",
+        "a.yml:12:11: targets[1].body: only for kind http",
+        "a.yml:13:13: targets[1].method: only for kind http",
+        "a.yml:14:12: targets[1].input: only for kind openai_embeddings",
+    ]

@@ -96,6 +96,17 @@ def _prompt(value: str | list[dict[str, str]]) -> str | tuple[dict[str, str], ..
     return value if isinstance(value, str) else tuple(dict(m) for m in value)
 
 
+# Keys that only one kind of probe reads: elsewhere they would be silently ignored.
+_KIND_KEYS = {
+    "stream": ("openai_chat",),
+    "prompts": ("openai_chat",),
+    "input": ("openai_embeddings",),
+    "request": ("openai_chat", "openai_embeddings"),
+    "method": ("http",),
+    "body": ("http",),
+}
+
+
 def _targets(items: list[dict[str, Any]], glob: GlobalConfig, report: Report) -> tuple[Target, ...]:
     seen: dict[str, int] = {}
     out = []
@@ -114,6 +125,11 @@ def _targets(items: list[dict[str, Any]], glob: GlobalConfig, report: Report) ->
             report(("targets", i, "timeout"), "must be greater than 0")
         if t["kind"] != "http" and not t.get("model"):
             report(("targets", i), f"model is required for kind {t['kind']}")
+        for key, kinds in _KIND_KEYS.items():
+            # ``stream: false`` asks for nothing, so it is fine anywhere.
+            if t.get(key, False) is not False and t["kind"] not in kinds:
+                which = "kind " if len(kinds) == 1 else "kinds "
+                report(("targets", i, key), "only for " + which + ", ".join(kinds))
         e = t.get("expect", {})
         if "dimensions" in e and t["kind"] != "openai_embeddings":
             report(("targets", i, "expect", "dimensions"), "only for kind openai_embeddings")

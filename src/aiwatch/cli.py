@@ -207,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--listen-address",
         "--web.listen-address",
         dest="listen_address",
+        type=_listen_address,
         default="127.0.0.1:8080",
         metavar="HOST:PORT",
         help="where to serve; port 0 picks a free one (default %(default)s)",
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--web.listen-address",
         dest="listen_address",
+        type=_listen_address,
         default="127.0.0.1:9531",
         metavar="HOST:PORT",
         help="where the demo daemon serves (default %(default)s)",

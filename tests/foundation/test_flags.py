@@ -59,3 +59,23 @@ def test_malformed_listen_address_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "argument --web.listen-address: '::1:0' is not a valid listen address" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "flag"), [("demo", "--web.listen-address"), ("mock-ai", "--listen-address")]
+)
+def test_demo_and_mock_ai_refuse_malformed_addresses_as_usage_errors(
+    command: str, flag: str
+) -> None:
+    """Every command that listens reads its address the same way; no traceback, exit 2."""
+    result = subprocess.run(
+        [sys.executable, "-m", "aiwatch", command, flag, "::1:0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"argument {flag}" in result.stderr
+    assert "'::1:0' is not a valid listen address" in result.stderr
+    assert "Traceback" not in result.stderr

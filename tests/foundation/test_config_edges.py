@@ -186,3 +186,14 @@ targets:
         "a.yml:13:13: targets[1].method: only for kind http",
         "a.yml:14:12: targets[1].input: only for kind openai_embeddings",
     ]
+
+
+def test_infinite_and_nan_numbers_are_problems() -> None:
+    """``.inf`` or ``.nan`` (a price, a weight) would poison counters and statistics."""
+    text = CHAT + "    price: {input_per_million: .inf, output_per_million: .nan}\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "a.yml", env={})
+    assert [str(p) for p in info.value.problems] == [
+        "a.yml:6:32: targets[0].price.input_per_million: inf is not a finite number",
+        "a.yml:6:58: targets[0].price.output_per_million: nan is not a finite number",
+    ]

@@ -1,6 +1,7 @@
 """Read a config file: YAML, ``${ENV}`` substitution, JSON Schema, secrets, then dataclasses."""
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -128,7 +129,7 @@ def parse_config(text: str, path: str, *, env: dict[str, str]) -> Config:
         doc = {}
     out = _Collector(path, positions)
     doc = _substitute(doc, (), env, out)
-    schema_ok = _validate(doc, out)
+    schema_ok = _validate(doc, out) and _finite(doc, (), out)
     _resolve_secrets(doc, (), os.path.dirname(os.path.abspath(path)), out)
     if schema_ok and not out.problems:
         config = build_config(doc, path, out.add)
@@ -167,6 +168,19 @@ def _substitute(value: Any, path: Path, env: dict[str, str], out: _Collector) ->
         # The value is not quoted back: it may be a secret with a stray "${" in it.
         out.add(path, "invalid environment reference: write ${NAME}, or $$ for a literal $")
     return result
+
+
+def _finite(value: Any, path: Path, out: _Collector) -> bool:
+    """No ``.inf`` or ``.nan`` anywhere: no key of the config means them, and they poison sums."""
+    if isinstance(value, float) and not math.isfinite(value):
+        out.add(path, f"{value} is not a finite number")
+        return False
+    if not isinstance(value, (dict, list)):
+        return True
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    # Every child is visited (a list, not a short-circuit), so every problem is reported.
+    verdicts = [_finite(child, (*path, key), out) for key, child in items]
+    return all(verdicts)
 
 
 def _duplicate_target_names(doc: Any, out: _Collector) -> None:

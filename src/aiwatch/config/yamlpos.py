@@ -33,6 +33,16 @@ class YamlProblem(Exception):
         self.line, self.col, self.path, self.message = line, col, path, message
 
 
+def _no_second_document(loader: yaml.SafeLoader) -> None:
+    """Empty documents after the first (a trailing ``---``) are fine; content there is not."""
+    while loader.check_node():
+        node = loader.get_node()
+        if node is not None and not (node.tag == _NULL and node.value == ""):
+            line, col = _mark(node)
+            message = "only one YAML document is allowed; this is a second one"
+            raise YamlProblem(line, col, (), message)
+
+
 def _mark(node: yaml.Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -41,7 +51,8 @@ def load_with_positions(text: str) -> tuple[Any, Positions]:
     """Parse one YAML document into plain Python values plus their positions."""
     loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
+        root = loader.get_node() if loader.check_node() else None
+        _no_second_document(loader)
         positions = Positions()
         value = _convert(loader, root, (), positions, {}) if root is not None else None
     except yaml.MarkedYAMLError as err:
@@ -56,6 +67,7 @@ def load_with_positions(text: str) -> tuple[Any, Positions]:
 
 
 _MERGE = "tag:yaml.org,2002:merge"
+_NULL = "tag:yaml.org,2002:null"
 
 
 def _convert(

@@ -60,3 +60,22 @@ def test_for_duration_range_matches_promtool(tmp_path: Path, duration: str, vali
     ours = run("check", "rules", str(path))
     assert (promtool.returncode == 0) is valid, promtool.stdout + promtool.stderr
     assert ours.returncode == promtool.returncode, ours.stdout + ours.stderr
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="needs promtool")
+@pytest.mark.parametrize(("limit", "valid"), [("-1", True), ("0", True), ("3", True)])
+def test_group_limit_verdicts_match_promtool(tmp_path: Path, limit: str, valid: bool) -> None:
+    """A negative ``limit`` means no limit in Prometheus, as 0 does."""
+    path = tmp_path / "rules.yml"
+    path.write_text(f"groups:\n- name: a\n  limit: {limit}\n  rules:\n  - alert: X\n    expr: up\n")
+    assert PROMTOOL is not None
+    promtool = subprocess.run(
+        [PROMTOOL, "check", "rules", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    ours = run("check", "rules", str(path))
+    assert (promtool.returncode == 0) is valid, promtool.stdout + promtool.stderr
+    assert ours.returncode == promtool.returncode, ours.stdout + ours.stderr

@@ -95,8 +95,9 @@ class _Reader:
         if body.get("interval") is not None:
             interval = self.duration(body["interval"], (*path, "interval"))
         limit = body.get("limit", 0) or 0
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
-            self.add((*path, "limit"), f"{limit!r} is not a non-negative integer")
+        # Prometheus reads 0 and any negative limit as "no limit" (the evaluation does too).
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            self.add((*path, "limit"), f"{limit!r} is not an integer")
             limit = 0
         raw_rules = body.get("rules") or []
         if not isinstance(raw_rules, list):

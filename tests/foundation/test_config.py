@@ -234,3 +234,16 @@ def test_schema_command_prints_the_schema() -> None:
         "web",
         "storage",
     }
+
+
+def test_apprise_file_skips_comments_and_blank_lines(tmp_path: Path) -> None:
+    """An apprise_file holds one URL per line; ``#`` comments and blank lines are not URLs."""
+    write(
+        tmp_path,
+        "# on-call webhook\njson://127.0.0.1:1/a\n\n  # pager\njson://127.0.0.1:1/b\n",
+        "urls.txt",
+    )
+    text = "notifications:\n  routes:\n    - apprise_file: urls.txt\n"
+    config = parse_config(text, str(write(tmp_path, text)), env={})
+    urls = [u.reveal() for u in config.notifications.routes[0].apprise]
+    assert urls == ["json://127.0.0.1:1/a", "json://127.0.0.1:1/b"]

@@ -279,7 +279,9 @@ def _resolve_secrets(value: Any, path: Path, base: str, out: _Collector) -> None
             out.add((*path, file_key), f"secret file {value[file_key]!r} is empty")
             continue
         if key == "apprise":
-            value[key] = [line.strip() for line in content.splitlines() if line.strip()]
+            # One URL per line; blank lines and ``#`` comments are skipped.
+            lines = (line.strip() for line in content.splitlines())
+            value[key] = [line for line in lines if line and not line.startswith("#")]
         else:
             value[key] = content.rstrip("\r\n")
         del value[file_key]

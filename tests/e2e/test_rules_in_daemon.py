@@ -127,3 +127,61 @@ def test_alert_opens_incident_that_is_acked_and_resolved_by_the_rule(
         "acknowledged",
         "resolved",
     ]
+
+
+def test_removing_a_firing_rule_resolves_its_incident(stack: Stack, tmp_path: Path) -> None:
+    """A reload that deletes a firing rule resolves its alert and incident, not orphans them."""
+    mock = stack.mock_ai()
+    path = config(tmp_path, mock)
+    url, proc = stack.daemon(path)
+    http("POST", mock + "/_mock/behavior", {"fault": "server_error"})
+
+    def incidents() -> list[dict[str, object]]:
+        return http("GET", url + "/api/v1/incidents")[1]["data"]
+
+    (incident,) = wait_for(incidents, timeout=15, what="an incident", log=proc.log)
+    (tmp_path / "rules.yml").write_text("groups: []\n")
+    assert http("POST", url + "/-/reload")[0] == 200
+    assert firing(url) == []
+    (resolved,) = wait_for(
+        lambda: [i for i in incidents() if i["state"] == "resolved"],
+        timeout=10,
+        what="the incident to resolve",
+        log=proc.log,
+    )
+    assert resolved["id"] == incident["id"]
+    assert resolved["resolved_by"] == "rule"
+
+
+def test_query_api_and_generator_url(stack: Stack, tmp_path: Path) -> None:
+    """/api/v1/query answers in Prometheus' shape; an alert's generatorURL leads to it."""
+    mock = stack.mock_ai()
+    url, proc = stack.daemon(config(tmp_path, mock))
+    wait_for(
+        lambda: http("GET", url + "/api/v1/query?query=aiwatch_probe_success")[1]["data"]["result"],
+        timeout=10,
+        what="a probe sample",
+        log=proc.log,
+    )
+    _, body = http("GET", url + "/api/v1/query?query=aiwatch_probe_success&time=1e9")
+    assert body == {"status": "success", "data": {"resultType": "vector", "result": []}}
+    _, body = http("GET", url + "/api/v1/query?query=sum(aiwatch_probe_success)*2")
+    (sample,) = body["data"]["result"]
+    assert sample["metric"] == {}
+    assert sample["value"][1] == "2"
+    _, body = http("GET", url + "/api/v1/query?query=1.5e3")
+    assert body["data"]["resultType"] == "scalar"
+    assert body["data"]["result"][1] == "1500"
+    status, body = http("GET", url + "/api/v1/query?query=rate(x[5m]")
+    assert status == 400
+    assert body["errorType"] == "bad_data"
+
+    http("POST", mock + "/_mock/behavior", {"fault": "server_error"})
+    (alert,) = wait_for(lambda: firing(url), timeout=15, what="an alert", log=proc.log)
+    status, body = http("GET", url + "/graph?g0.expr=aiwatch_probe_success%3D%3D0&g0.tab=1")
+    assert status == 200
+    assert body["data"]["result"][0]["metric"]["target"] == "chat"
+    _, incidents = http("GET", url + "/api/v1/incidents")
+    generator = incidents["data"][0]["generator_url"]
+    assert "/graph?g0.expr=" in generator
+    assert alert["labels"]["alertname"] == "EndpointDown"

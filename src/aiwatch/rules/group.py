@@ -192,6 +192,10 @@ class Group:
             file=self.file,
         )
 
+    def resolved_event(self, rule: AlertingRule, alert: Alert, t_ms: int) -> AlertEvent:
+        """The ``resolved`` event of an alert whose rule is gone (a reload removed it)."""
+        return self._event(rule, alert, "resolved", t_ms, changed=True)
+
     def _events(self, rule: AlertingRule, before: dict[int, Alert], t_ms: int) -> list[AlertEvent]:
         events = []
         for key, alert in rule.active.items():

@@ -11,7 +11,7 @@ import glob
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -234,10 +234,37 @@ class RuleManager:
             previous = old.get(group.key)
             if previous is not None:
                 group.copy_state(previous)
+        self._saved = {k: v for k, v in self._saved.items() if k in {g.key for g in self.groups}}
+        await self._resolve_dropped(old.values())
         if running:
             self._tasks = [
                 asyncio.create_task(self._run(g), name=f"rules:{g.key}") for g in self.groups
             ]
+
+    async def _resolve_dropped(self, old_groups: Iterable[Group]) -> None:
+        """Alerts whose rule a reload removed (or changed) end now: sinks get ``resolved``.
+
+        Otherwise an incident opened by a deleted rule would stay open for good.
+        """
+        kept = {
+            alert.fingerprint
+            for group in self.groups
+            for rule in group.alerting_rules()
+            for alert in rule.active_alerts()
+        }
+        now_ms = round(self.clock.now() * 1000)
+        gone = [
+            group.resolved_event(rule, alert, now_ms)
+            for group in old_groups
+            for rule in group.alerting_rules()
+            for alert in rule.active_alerts()
+            if alert.fingerprint not in kept
+        ]
+        if gone:
+            try:
+                await self.sink.alerts_changed(gone)
+            except Exception:
+                log.exception("alert sink failed on %d events", len(gone))
 
     def rules_data(self, *, rule_type: str | None = None) -> dict[str, Any]:
         """``GET /api/v1/rules`` data (``rule_type``: ``alert`` or ``record`` filters)."""

@@ -16,6 +16,7 @@ from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
 from aiwatch.rules.events import AlertSink, FanOutSink
 from aiwatch.rules.files import RuleFileError
 from aiwatch.rules.manager import RuleManager, load_groups
+from aiwatch.rules.query_api import make_handlers
 from aiwatch.web.app import REGISTRY, STATE
 from aiwatch.web.envelope import fail, ok
 
@@ -139,4 +140,7 @@ def setup(app: web.Application) -> None:
     registry.register(RulesCollector(app))
     app.router.add_get("/api/v1/rules", handle_rules)
     app.router.add_get("/api/v1/alerts", handle_alerts)
+    handle_query, handle_graph = make_handlers(RULE_STORAGE)
+    app.router.add_get("/api/v1/query", handle_query)
+    app.router.add_get("/graph", handle_graph)
     app.cleanup_ctx.append(_lifecycle)

@@ -1,0 +1,91 @@
+"""``GET /api/v1/query`` over aiwatch's own samples, and ``/graph`` for alerts' source links."""
+
+import math
+import time
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from aiwatch.promql.engine import instant_query, parse
+from aiwatch.promql.storage import MemoryStorage
+from aiwatch.promql.values import PromQLError, Scalar, String
+from aiwatch.web.app import STATE
+from aiwatch.web.envelope import fail, ok
+
+
+def format_value(value: float) -> str:
+    """A sample value as Prometheus' API writes it (Go's ``FormatFloat(v, 'f', -1, 64)``)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def parse_time(text: str | None) -> float:
+    """The ``time`` parameter: Unix seconds or RFC 3339; now when absent."""
+    if not text:
+        return time.time()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        fail(
+            400,
+            "bad_data",
+            f"invalid parameter 'time': {text!r} is neither Unix seconds nor RFC 3339",
+        )
+
+
+def _result(value: Any, t_s: float) -> dict[str, Any]:
+    if isinstance(value, Scalar):
+        return {"resultType": "scalar", "result": [t_s, format_value(value.value)]}
+    if isinstance(value, String):
+        return {"resultType": "string", "result": [t_s, value.value]}
+    return {
+        "resultType": "vector",
+        "result": [
+            {"metric": dict(sample.labels), "value": [t_s, format_value(sample.value)]}
+            for sample in value
+        ],
+    }
+
+
+def make_handlers(storage_key: web.AppKey[MemoryStorage]) -> tuple[Any, Any]:
+    """The two handlers, reading the store on ``storage_key``."""
+
+    async def handle_query(request: web.Request) -> web.Response:
+        """GET /api/v1/query?query=&time=: an instant query, in Prometheus' response shape."""
+        query = request.query.get("query", "")
+        if not query.strip():
+            fail(400, "bad_data", "missing parameter 'query'")
+        t_s = parse_time(request.query.get("time"))
+        if not math.isfinite(t_s):
+            fail(400, "bad_data", "invalid parameter 'time'")
+        interval = request.app[STATE].current.global_.evaluation_interval
+        try:
+            value = instant_query(
+                parse(query),
+                request.app[storage_key],
+                round(t_s * 1000),
+                subquery_step_ms=round(interval * 1000),
+            )
+        except PromQLError as err:
+            fail(400, "bad_data", str(err))
+        return ok(_result(value, round(t_s, 3)))
+
+    async def handle_graph(request: web.Request) -> web.Response:
+        """GET /graph?g0.expr=: where alerts' generatorURL points; answers with the query."""
+        expr = request.query.get("g0.expr", "")
+        if not expr.strip():
+            fail(400, "bad_data", "missing parameter 'g0.expr'")
+        raise web.HTTPFound("/api/v1/query?" + urlencode({"query": expr}))
+
+    return handle_query, handle_graph

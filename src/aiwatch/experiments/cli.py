@@ -7,27 +7,13 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from aiwatch.incidents.cli import DEFAULT_URL, PASSWORD_ENV, ClientError, call, table
+from aiwatch.incidents.cli import ClientError, call, client_flags, table
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add ``experiments list`` and ``experiments show NAME`` to the command line."""
-    common = argparse.ArgumentParser(add_help=False)
     # The same client flags as ``aiwatch incidents``, whose HTTP client this reuses.
-    common.add_argument(
-        "--url", default=DEFAULT_URL, help="aiwatch's address (default %(default)s)"
-    )
-    common.add_argument("--user", default=None, help="basic-auth user")
-    common.add_argument(
-        "--password-file",
-        default=None,
-        metavar="FILE",
-        help=f"file holding the user's password (default: ${PASSWORD_ENV})",
-    )
-    common.add_argument("--ca-file", default=None, metavar="FILE", help="CA to trust for https")
-    common.add_argument(
-        "-o", "--output", choices=["table", "json"], default="table", help="output format"
-    )
+    common = client_flags()
     experiments = sub.add_parser("experiments", help="list and show experiments")
     what = experiments.add_subparsers(dest="what", required=True, metavar="WHAT")
     listing = what.add_parser("list", parents=[common], help="every experiment and its verdict")

@@ -22,7 +22,8 @@ class ClientError(Exception):
     """The API could not be reached or answered with an error."""
 
 
-def _common() -> argparse.ArgumentParser:
+def client_flags() -> argparse.ArgumentParser:
+    """The flags every API client command shares: --url, --user, password, CA, output."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--url", default=DEFAULT_URL, help="aiwatch's address (default %(default)s)"
@@ -43,7 +44,7 @@ def _common() -> argparse.ArgumentParser:
 
 def add_parsers(sub: Any) -> None:
     """Add ``incidents list|show|ack|resolve`` and ``silences list|add|expire``."""
-    common = _common()
+    common = client_flags()
     incidents = sub.add_parser("incidents", help="list, show, acknowledge and resolve incidents")
     what = incidents.add_subparsers(dest="what", required=True, metavar="WHAT")
     listing = what.add_parser("list", parents=[common], help="incidents, newest first")

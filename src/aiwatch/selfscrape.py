@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from aiwatch import snapshot
 from aiwatch.probes.web import PROBE_SERIES
-from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage
+from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage, labels_of
 from aiwatch.rules.web import RULE_STORAGE
 from aiwatch.web.app import REGISTRY, STATE
 
@@ -65,6 +65,7 @@ class SelfScraper:
         self._target = (("instance", instance), ("job", job))
         self.retention_ms = retention_ms
         self._previous: set[Labels] = set()
+        self._keys: dict[tuple[str, Labels], Labels] = {}
 
     def scrape(self, t_ms: int) -> int:
         """Store one scrape at ``t_ms``; returns how many samples were appended."""
@@ -74,23 +75,30 @@ class SelfScraper:
             for name, labels, value in source:
                 self._append(current, name, labels, value, t_ms)
         for gone in self._previous - current:
-            self.storage.append(dict(gone), t_ms, STALE_NAN)
+            self.storage.append_key(gone, t_ms, STALE_NAN)
         self._previous = current
+        if len(self._keys) > 2 * len(current):
+            # Series come and go (reloads, label values): forget the keys of the gone ones.
+            self._keys = {k: v for k, v in self._keys.items() if v in current}
         self.storage.drop_before(t_ms - self.retention_ms)
         return len(current)
 
     def _append(
         self, seen: set[Labels], name: str, labels: Labels, value: float, t_ms: int
     ) -> None:
-        merged = dict(labels)
-        merged.update(self._target)
-        merged["__name__"] = name
-        key = tuple(sorted((k, v) for k, v in merged.items() if v != ""))
+        # The stored key of a source series never changes: compute it once, not every scrape.
+        key = self._keys.get((name, labels))
+        if key is None:
+            merged = dict(labels)
+            merged.update(self._target)
+            merged["__name__"] = name
+            key = labels_of(merged)
+            self._keys[(name, labels)] = key
         if key in seen:
             return
         seen.add(key)
         # A real NaN value is stored as NaN; only the exact stale bit pattern means "gone".
-        self.storage.append(merged, t_ms, value if not math.isnan(value) else math.nan)
+        self.storage.append_key(key, t_ms, value if not math.isnan(value) else math.nan)
 
 
 def instance_label(listen_address: str) -> str:

@@ -94,7 +94,10 @@ class MemoryStorage:
 
     def append(self, labels: Mapping[str, str], t_ms: int, value: float) -> None:
         """Add one sample; ``ValueError`` if it is older than the series' newest sample."""
-        key = labels_of(labels)
+        self.append_key(labels_of(labels), t_ms, value)
+
+    def append_key(self, key: Labels, t_ms: int, value: float) -> None:
+        """``append`` for labels already in canonical form (``labels_of``), skipping the sort."""
         series = self._series.get(key)
         if series is None:
             series = self._new_series(key)

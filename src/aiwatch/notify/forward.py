@@ -169,5 +169,7 @@ class AlertmanagerForwarder:
             self.resend_resolved()
             await self.flush(session)
             delay = self._config().alertmanager.resend_delay
+            # asyncio.timeout, not wait_for, which can swallow a racing cancel on Python 3.11.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), timeout=max(min(delay, 5.0), 0.05))
+                async with asyncio.timeout(max(min(delay, 5.0), 0.05)):
+                    await self._ready.wait()

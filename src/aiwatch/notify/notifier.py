@@ -303,8 +303,11 @@ class Notifier:
             except Exception:
                 log.exception("Notification pass failed")
                 wait = MAX_IDLE
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # races with the wake-up, and this loop would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.01))
+                async with asyncio.timeout(max(wait, 0.01)):
+                    await self._wake.wait()
 
     def wake(self) -> None:
         """Look at the outbox now (after ``on_incident`` from elsewhere, or in tests)."""

@@ -1,8 +1,11 @@
 """The local sample store: appends, selection, retention, staleness marker."""
 
+import itertools
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aiwatch.promql import STALE_NAN, LabelMatcher, MemoryStorage, is_stale
 
@@ -94,3 +97,71 @@ def test_empty_label_values_do_not_create_labels() -> None:
     store.append({"__name__": "x", "a": ""}, 0, 1.0)
     store.append({"__name__": "x"}, 1, 2.0)
     assert store.series_count() == 1
+
+
+def test_selection_sees_series_added_and_removed_after_a_query() -> None:
+    """A selector asked before a new series of its metric appears still finds it afterwards."""
+    store = _store()
+    name = [LabelMatcher("__name__", "=", "up")]
+    any_name = [LabelMatcher("job", "=", "c")]
+    assert [dict(k)["job"] for k, _, _ in store.select(name, 0, 60_000)] == ["a", "b"]
+    assert store.select(any_name, 0, 60_000) == []
+    store.append({"__name__": "up", "job": "c"}, 60_000, 1.0)
+    store.append({"__name__": "other", "job": "c"}, 60_000, 1.0)
+    assert [dict(k)["job"] for k, _, _ in store.select(name, 0, 60_000)] == ["a", "b", "c"]
+    assert [dict(k)["__name__"] for k, _, _ in store.select(any_name, 0, 60_000)] == [
+        "other",
+        "up",
+    ]
+    store.drop_before(60_000)
+    assert [dict(k)["job"] for k, _, _ in store.select(name, 0, 60_000)] == ["c"]
+
+
+def _scanned_resets(values: list[float]) -> list[float]:
+    """The value before every reset, by comparing neighbours (stale markers removed)."""
+    return [a for a, b in itertools.pairwise(values) if b < a]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    samples=st.lists(
+        st.one_of(
+            st.sampled_from([0.0, 1.0, 2.0, 5.0, -1.0, math.nan, STALE_NAN]),
+            st.floats(allow_nan=False, allow_infinity=True, width=64),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    window=st.tuples(st.integers(-1, 45), st.integers(0, 45)),
+    cut=st.integers(0, 45),
+    replace_at=st.one_of(st.none(), st.integers(0, 39)),
+)
+def test_counter_windows_know_their_resets(
+    samples: list[float], window: tuple[int, int], cut: int, replace_at: int | None
+) -> None:
+    """``select_counters`` gives the same values before resets as comparing the samples.
+
+    The store notes resets as samples arrive; windows anywhere in the series, stale markers,
+    real NaNs, retention cuts and a replaced newest sample must not make it disagree.
+    """
+    store = MemoryStorage()
+    labels = {"__name__": "c_total"}
+    for i, value in enumerate(samples):
+        store.append(labels, i * 1000, value)
+        if replace_at == i:
+            store.append(labels, i * 1000, 3.0)
+    store.drop_before(cut * 1000)
+    mint, maxt = min(window) * 1000, max(window) * 1000
+    matchers = [LabelMatcher("__name__", "=", "c_total")]
+    plain = store.select(matchers, mint, maxt, drop_stale=True)
+    counters = store.select_counters(matchers, mint, maxt)
+    assert repr([(k, list(t), list(v)) for k, t, v in plain]) == repr(
+        [(k, list(t), list(v)) for k, t, v, _ in counters]
+    )
+    for _, _times, values, resets in counters:
+        assert not any(is_stale(v) for v in values)
+        if resets is not None:
+            assert repr(list(resets)) == repr(_scanned_resets(list(values)))
+        else:
+            assert replace_at is not None
+            assert replace_at < len(samples)

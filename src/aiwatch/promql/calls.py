@@ -1,8 +1,9 @@
 """Function-call evaluation: argument handling and dispatch to the function modules."""
 
+import functools
 import math
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiwatch.promql import functions as fn
@@ -153,34 +154,63 @@ def _range_function(ev: "Evaluator", call: Call, t_ms: int) -> InstantVec:
         range_ms = arg.range_ms
     else:
         assert isinstance(arg, MatrixSelector)
-        series = ev.matrix_selector(arg, t_ms)
         end = ev.base_time(arg.selector.at, t_ms) - arg.selector.offset_ms
         start, range_ms = end - arg.range_ms, arg.range_ms
+        if call.func in ("rate", "increase"):
+            return _counter_change(ev, arg.selector, (start, end), is_rate=call.func == "rate")
+        series = ev.matrix_selector(arg, t_ms)
     name = call.func
     if name == "absent_over_time":
         return [] if series else [(_absent_labels(arg), 1.0)]
+    value_of = _range_value(name, scalars, (start, end, range_ms, t_ms))
     out: InstantVec = []
+    if name == "last_over_time":
+        for labels, _, values in series:
+            out.append((labels, values[-1]))
+        return out
     for labels, times, values in series:
-        value = _range_value(name, times, values, scalars, (start, end, range_ms, t_ms))
+        value = value_of(times, values)
         if value is not None:
-            out.append((labels if name == "last_over_time" else drop_name(labels), value))
+            out.append((drop_name(labels), value))
     return out
 
 
-def _range_value(
-    name: str,
-    times: Sequence[int],
-    values: Sequence[float],
-    scalars: list[float],
-    window: tuple[int, int, int, int],
-) -> float | None:
-    start, end, range_ms, t_ms = window
-    if name in rf.SIMPLE:
-        return rf.SIMPLE[name](values)
-    if name in ("rate", "increase", "delta"):
-        return rf.extrapolated_rate(
+def _counter_change(
+    ev: "Evaluator", sel: VectorSelector, window: tuple[int, int], *, is_rate: bool
+) -> InstantVec:
+    """``rate`` or ``increase`` of a range selector, with resets the store already knows."""
+    start, end = window
+    range_s = (end - start) / 1000
+    out: InstantVec = []
+    for labels, times, values, resets in ev.storage.select_counters(sel.matchers, start, end):
+        value = rf.extrapolated_rate(
             times,
             values,
+            range_start_ms=start,
+            range_end_ms=end,
+            range_s=range_s,
+            is_counter=True,
+            is_rate=is_rate,
+            resets=resets,
+        )
+        if value is not None:
+            out.append((drop_name(labels), value))
+    return out
+
+
+RangeValue = Callable[[Sequence[int], Sequence[float]], float | None]
+"""One series' value of a range function from its samples in the window (None: no output)."""
+
+
+def _range_value(name: str, scalars: list[float], window: tuple[int, int, int, int]) -> RangeValue:
+    """The per-series function of range function ``name``, its arguments bound."""
+    start, end, range_ms, t_ms = window
+    if name in rf.SIMPLE:
+        simple = rf.SIMPLE[name]
+        return lambda _times, values: simple(values)
+    if name in ("rate", "increase", "delta"):
+        return functools.partial(
+            rf.extrapolated_rate,
             range_start_ms=start,
             range_end_ms=end,
             range_s=range_ms / 1000,
@@ -188,15 +218,21 @@ def _range_value(
             is_rate=name == "rate",
         )
     if name in ("irate", "idelta"):
-        return rf.instant_change(times, values, is_rate=name == "irate")
+        return functools.partial(rf.instant_change, is_rate=name == "irate")
     if name == "quantile_over_time":
-        return rf.quantile_over_time(scalars[0], values)
+        return lambda _times, values: rf.quantile_over_time(scalars[0], values)
     if name == "holt_winters":
-        return rf.holt_winters(values, scalars[0], scalars[1])
-    if len(values) < 2:
-        return None
+        return lambda _times, values: rf.holt_winters(values, scalars[0], scalars[1])
     if name == "deriv":
-        return rf.linear_regression(times, values, times[0])[0]
+        return lambda times, values: (
+            rf.linear_regression(times, values, times[0])[0] if len(values) >= 2 else None
+        )
     assert name == "predict_linear", name
-    slope, intercept = rf.linear_regression(times, values, t_ms)
-    return slope * scalars[0] + intercept
+
+    def predict(times: Sequence[int], values: Sequence[float]) -> float | None:
+        if len(values) < 2:
+            return None
+        slope, intercept = rf.linear_regression(times, values, t_ms)
+        return slope * scalars[0] + intercept
+
+    return predict

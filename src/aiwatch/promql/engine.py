@@ -1,5 +1,6 @@
 """Instant-query evaluation of PromQL over a ``Storage``, with Prometheus 2.42 semantics."""
 
+from aiwatch.gcpause import collections_paused
 from aiwatch.promql import calls
 from aiwatch.promql.aggregations import aggregate
 from aiwatch.promql.binary import scalar_op, set_op, vector_scalar, vector_vector
@@ -60,7 +61,8 @@ def instant_query(
     """
     tree = parse(expr) if isinstance(expr, str) else expr
     evaluator = Evaluator(storage, t_ms, lookback_ms=lookback_ms, subquery_step_ms=subquery_step_ms)
-    result = evaluator.eval(tree, t_ms)
+    with collections_paused():
+        result = evaluator.eval(tree, t_ms)
     if tree.type == "scalar":
         assert isinstance(result, float)
         return Scalar(result)
@@ -147,16 +149,7 @@ class Evaluator:
         """Each series' non-stale samples in ``[t - offset - range, t - offset]``."""
         vs = sel.selector
         end = self.base_time(vs.at, t_ms) - vs.offset_ms
-        out: RangeVec = []
-        for labels, times, values in self.storage.select(vs.matchers, end - sel.range_ms, end):
-            total = sum(values)
-            if total == total:  # noqa: PLR0124 - no NaN at all, so no stale marker either
-                out.append((labels, times, values))
-                continue
-            keep = [i for i, v in enumerate(values) if not is_stale(v)]
-            if keep:
-                out.append((labels, [times[i] for i in keep], [values[i] for i in keep]))
-        return out
+        return self.storage.select(vs.matchers, end - sel.range_ms, end, drop_stale=True)
 
     def subquery_window(self, sq: Subquery, t_ms: int) -> tuple[int, int]:
         """The ``(start, end)`` of the range a subquery covers when evaluated at ``t_ms``."""

@@ -22,17 +22,28 @@ def extrapolated_rate(
     range_s: float,
     is_counter: bool,
     is_rate: bool,
+    resets: Sequence[float] | None = None,
 ) -> float | None:
-    """``rate``/``increase``/``delta``: the change over the window, extrapolated to its edges."""
+    """``rate``/``increase``/``delta``: the change over the window, extrapolated to its edges.
+
+    ``resets``: for a counter, the value before each reset in the window if already known
+    (from the store); otherwise the samples are compared here.
+    """
     if len(values) < 2:
         return None
     result = values[-1] - values[0]
     if is_counter:
-        prev = values[0]
-        for current in values[1:]:
-            if current < prev:
+        # Add the value before each reset in time order, as Prometheus does (the float sum
+        # must round the same way).
+        if resets is None:
+            prev = values[0]
+            for current in values:
+                if current < prev:
+                    result += prev
+                prev = current
+        else:
+            for prev in resets:
                 result += prev
-            prev = current
     duration_to_start = (times[0] - range_start_ms) / 1000
     duration_to_end = (range_end_ms - times[-1]) / 1000
     sampled = (times[-1] - times[0]) / 1000

@@ -1,10 +1,11 @@
 """The local sample store: float samples per series, in compact arrays, with a label index."""
 
+import math
 import re
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -19,6 +20,11 @@ STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
 _STALE_BITS = 0x7FF0000000000002
 
 MatchOp = Literal["=", "!=", "=~", "!~"]
+
+NAME = "__name__"
+
+_SELECTION_ROOM = 100_000
+"""Series references ``MemoryStorage`` remembers for selectors, besides eight per series."""
 
 
 def is_stale(value: float) -> bool:
@@ -55,24 +61,58 @@ class LabelMatcher:
         return found if self.op == "=~" else not found
 
 
+Selected = list[tuple[Labels, Sequence[int], Sequence[float]]]
+"""What ``select`` returns: each series' labels, timestamps and values, sorted by labels."""
+
+SelectedCounters = list[tuple[Labels, Sequence[int], Sequence[float], Sequence[float] | None]]
+"""What ``select_counters`` returns: ``Selected`` and the values before resets."""
+
+
 class Storage(Protocol):
     """What the evaluator needs from a store: series and their samples in a time window."""
 
     def select(
-        self, matchers: Sequence[LabelMatcher], mint_ms: int, maxt_ms: int
-    ) -> Iterator[tuple[Labels, Sequence[int], Sequence[float]]]:
+        self,
+        matchers: Sequence[LabelMatcher],
+        mint_ms: int,
+        maxt_ms: int,
+        *,
+        drop_stale: bool = False,
+    ) -> Selected:
         """Series matching all ``matchers`` with their samples in ``[mint_ms, maxt_ms]``."""
+        ...
+
+    def select_counters(
+        self, matchers: Sequence[LabelMatcher], mint_ms: int, maxt_ms: int
+    ) -> SelectedCounters:
+        """``select(drop_stale=True)`` with the values before each reset (or None)."""
         ...
 
 
 class _Series:
-    """Timestamps and values of one series, oldest first."""
+    """Timestamps and values of one series, oldest first, and what range functions reuse.
 
-    __slots__ = ("times", "values")
+    ``nan``: whether a NaN (a stale marker, say) was ever appended, so that windows of the
+    many series without any can skip looking for stale markers. ``drops``/``drop_prev``:
+    the time of every sample lower than the non-stale sample before it, and that earlier
+    value (None until the first), so that ``rate`` need not compare every sample of a
+    window; ``last`` is the newest non-stale value. ``exact`` turns false when the newest
+    sample is replaced, after which the drops are no longer kept.
+    """
+
+    __slots__ = ("drop_prev", "drops", "exact", "last", "nan", "times", "values")
 
     def __init__(self) -> None:
         self.times = array("q")
         self.values = array("d")
+        self.nan = False
+        self.last = math.nan
+        self.drops: array[int] | None = None
+        self.drop_prev: array[float] | None = None
+        self.exact = True
+
+
+_Selection = list[tuple[Labels, _Series]]
 
 
 def labels_of(mapping: Mapping[str, str]) -> Labels:
@@ -91,6 +131,10 @@ class MemoryStorage:
         self._series: dict[Labels, _Series] = {}
         self._postings: dict[str, dict[str, set[Labels]]] = {}
         self._samples = 0
+        # The sorted series of each selector seen, grouped by the metric name the selector
+        # asks for (None: no fixed name); a new or removed series drops its name's entries.
+        self._selections: dict[str | None, dict[tuple[LabelMatcher, ...], _Selection]] = {}
+        self._selection_size = 0
 
     def append(self, labels: Mapping[str, str], t_ms: int, value: float) -> None:
         """Add one sample; ``ValueError`` if it is older than the series' newest sample."""
@@ -104,6 +148,9 @@ class MemoryStorage:
         elif series.times and t_ms <= series.times[-1]:
             if t_ms == series.times[-1]:
                 series.values[-1] = value
+                series.exact = False
+                if value != value:  # noqa: PLR0124 - NaN
+                    series.nan = True
                 return
             msg = (
                 f"out-of-order sample for {format_labels(key)}: {t_ms} is older than "
@@ -113,27 +160,90 @@ class MemoryStorage:
         series.times.append(t_ms)
         series.values.append(value)
         self._samples += 1
+        if value != value:  # noqa: PLR0124 - NaN
+            series.nan = True
+            if is_stale(value):
+                return
+        elif value < series.last:
+            if series.drops is None or series.drop_prev is None:
+                series.drops, series.drop_prev = array("q"), array("d")
+            series.drops.append(t_ms)
+            series.drop_prev.append(series.last)
+        series.last = value
 
     def _new_series(self, key: Labels) -> _Series:
         series = _Series()
         self._series[key] = series
         for name, value in key:
             self._postings.setdefault(name, {}).setdefault(value, set()).add(key)
+        self._forget_selections(key)
         return series
 
     def select(
-        self, matchers: Sequence[LabelMatcher], mint_ms: int, maxt_ms: int
-    ) -> Iterator[tuple[Labels, Sequence[int], Sequence[float]]]:
+        self,
+        matchers: Sequence[LabelMatcher],
+        mint_ms: int,
+        maxt_ms: int,
+        *,
+        drop_stale: bool = False,
+    ) -> Selected:
         """Series matching all ``matchers``, sorted by labels, with samples in the window.
 
-        Series without samples in ``[mint_ms, maxt_ms]`` (both ends included) are left out.
+        Series without samples in ``[mint_ms, maxt_ms]`` (both ends included) are left out;
+        with ``drop_stale`` stale markers are removed first (as range selectors do).
         """
-        for key in sorted(self._candidates(matchers)):
-            series = self._series[key]
-            lo = bisect_left(series.times, mint_ms)
-            hi = bisect_right(series.times, maxt_ms)
-            if lo < hi:
-                yield key, series.times[lo:hi], series.values[lo:hi]
+        out: Selected = []
+        for key, series in self._selection(tuple(matchers)):
+            window = _window(series, mint_ms, maxt_ms, drop_stale=drop_stale)
+            if window is not None:
+                out.append((key, window[0], window[1]))
+        return out
+
+    def select_counters(
+        self, matchers: Sequence[LabelMatcher], mint_ms: int, maxt_ms: int
+    ) -> SelectedCounters:
+        """``select`` with ``drop_stale``, and for each series the value before every reset.
+
+        A reset is a sample lower than the (non-stale) one before it, both in the window;
+        the values before them come in time order. ``None`` instead when the store does not
+        know them for that series (the caller then compares the samples itself).
+        """
+        out: SelectedCounters = []
+        for key, series in self._selection(tuple(matchers)):
+            window = _window(series, mint_ms, maxt_ms, drop_stale=True)
+            if window is None:
+                continue
+            times, values = window
+            drops, drop_prev = series.drops, series.drop_prev
+            if not series.exact:
+                out.append((key, times, values, None))
+            elif not drops or drop_prev is None or drops[-1] <= times[0] or drops[0] > times[-1]:
+                out.append((key, times, values, ()))
+            else:
+                lo, hi = bisect_right(drops, times[0]), bisect_right(drops, times[-1])
+                out.append((key, times, values, drop_prev[lo:hi]))
+        return out
+
+    def _selection(self, matchers: tuple[LabelMatcher, ...]) -> _Selection:
+        name = next((m.value for m in matchers if m.name == NAME and m.op == "=" and m.value), None)
+        by_matchers = self._selections.setdefault(name, {})
+        found = by_matchers.get(matchers)
+        if found is None:
+            keys = sorted(self._candidates(matchers))
+            if self._selection_size + len(keys) > _SELECTION_ROOM + 8 * len(self._series):
+                # Many different selectors (ad-hoc queries, say): start over.
+                by_matchers.clear()
+                self._selections = {name: by_matchers}
+                self._selection_size = 0
+            found = by_matchers[matchers] = [(key, self._series[key]) for key in keys]
+            self._selection_size += len(found)
+        return found
+
+    def _forget_selections(self, key: Labels) -> None:
+        name = next((v for k, v in key if k == NAME), None)
+        for dropped in (self._selections.pop(name, None), self._selections.pop(None, None)):
+            if dropped:
+                self._selection_size -= sum(map(len, dropped.values()))
 
     def _candidates(self, matchers: Sequence[LabelMatcher]) -> list[Labels]:
         # Matchers that need the label to be present with a given (or matching) value are
@@ -170,11 +280,16 @@ class MemoryStorage:
                 continue
             del series.times[:cut]
             del series.values[:cut]
+            if series.drops is not None and series.drop_prev is not None:
+                drop_cut = bisect_left(series.drops, t_ms)
+                del series.drops[:drop_cut]
+                del series.drop_prev[:drop_cut]
             self._samples -= cut
             if not series.times:
                 emptied.append(key)
         for key in emptied:
             del self._series[key]
+            self._forget_selections(key)
             for name, value in key:
                 by_value = self._postings[name]
                 by_value[value].discard(key)
@@ -207,6 +322,26 @@ def _matches_all(
         if not verdict:
             return False
     return True
+
+
+def _window(
+    series: _Series, mint_ms: int, maxt_ms: int, *, drop_stale: bool
+) -> tuple[Sequence[int], Sequence[float]] | None:
+    """The series' samples in ``[mint_ms, maxt_ms]``, or None if there are none."""
+    times = series.times
+    if not times or times[-1] < mint_ms:
+        return None
+    lo = bisect_left(times, mint_ms)
+    hi = len(times) if times[-1] <= maxt_ms else bisect_right(times, maxt_ms)
+    if lo >= hi:
+        return None
+    if drop_stale and series.nan:
+        values = series.values
+        kept = [i for i in range(lo, hi) if not is_stale(values[i])]
+        if not kept:
+            return None
+        return [times[i] for i in kept], [values[i] for i in kept]
+    return times[lo:hi], series.values[lo:hi]
 
 
 def format_labels(labels: Labels | Mapping[str, str]) -> str:

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from aiwatch.promql.storage import Labels
 
@@ -48,17 +49,16 @@ NAME = "__name__"
 
 def drop_name(labels: Labels) -> Labels:
     """``labels`` without the metric name."""
+    if labels and labels[0][0] == NAME:  # the usual place: label names sort after it
+        return labels[1:]
     return tuple(p for p in labels if p[0] != NAME)
 
 
 def check_unique(vec: InstantVec) -> None:
     """Raise Prometheus' error when two elements of a result share a label set."""
-    seen: set[Labels] = set()
-    for labels, _ in vec:
-        if labels in seen:
-            msg = "vector cannot contain metrics with the same labelset"
-            raise PromQLError(msg)
-        seen.add(labels)
+    if len(set(map(itemgetter(0), vec))) != len(vec):
+        msg = "vector cannot contain metrics with the same labelset"
+        raise PromQLError(msg)
 
 
 def with_label(labels: Labels, name: str, value: str) -> Labels:

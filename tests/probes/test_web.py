@@ -139,6 +139,37 @@ async def test_targets_api_reports_health_errors_schedule_and_redacts(
     assert by_name["strict"]["labels"]["team"] == "vision"
 
 
+async def test_targets_api_shows_the_method_each_probe_sends(
+    mock_ai: TestServer, tmp_path: Path
+) -> None:
+    """The OpenAI kinds show POST (what they send; the mock only takes POST there), and http
+    shows its configured method, or the POST a body implies."""
+    base = mock_url(mock_ai)
+    docs = [
+        {"name": "chat", "kind": "openai_chat", "url": base, "model": "mock-gpt"},
+        {"name": "embed", "kind": "openai_embeddings", "url": base, "model": "mock-embedding"},
+        {"name": "get", "kind": "http", "url": base + "/models"},
+        {"name": "put", "kind": "http", "url": base + "/models", "method": "PUT"},
+        {"name": "body", "kind": "http", "url": base + "/models", "body": "x"},
+    ]
+    for doc in docs:
+        doc["interval"] = "1h"
+    path = write_config(tmp_path / "aiwatch.yml", {"targets": docs})
+    runner, url = await start_app(load_config(str(path)))
+    try:
+        data = json.loads((await get(url + "/api/v1/targets"))[1])["data"]
+        methods = {t["name"]: t["config"]["method"] for t in data["targets"]}
+        expected = {"chat": "POST", "embed": "POST", "get": "GET", "put": "PUT", "body": "POST"}
+        assert methods == expected
+        for name in ("chat", "embed"):
+            status, text = await get(url + f"/probe?target={name}&debug=true")
+            assert status == 200
+            assert "Result: success" in text
+            assert "  POST http://127.0.0.1:" in text
+    finally:
+        await runner.cleanup()
+
+
 async def test_targets_api_after_scheduled_probes(mock_ai: TestServer, tmp_path: Path) -> None:
     """After scheduled probes: up with its duration and time, down with the error's type."""
     docs = targets(mock_url(mock_ai))

@@ -6,6 +6,9 @@ from typing import Any
 
 from aiwatch.config.build import REDACTED
 from aiwatch.config.model import Secret, Target
+from aiwatch.probes.embeddings import embeddings_request
+from aiwatch.probes.http import http_request
+from aiwatch.probes.openai_chat import chat_request
 from aiwatch.probes.result import ProbeResult
 
 
@@ -30,9 +33,21 @@ def plain(value: Any) -> Any:
     return value
 
 
+def sent_method(target: Target) -> str:
+    """The HTTP method a probe of ``target`` sends, taken from the request it builds."""
+    if target.kind == "openai_chat":
+        return chat_request(target, prompt_index=0).method
+    if target.kind == "openai_embeddings":
+        return embeddings_request(target, prompt_index=0).method
+    return http_request(target).method
+
+
 def describe(target: Target) -> dict[str, Any]:
     """The effective config of a target (defaults filled in), secrets redacted."""
     out: dict[str, Any] = plain(target)
+    # ``method`` is configurable only for ``http``; the OpenAI kinds always POST, whatever the
+    # unused field holds. Asking the request builders keeps this from drifting from the wire.
+    out["method"] = sent_method(target)
     return out
 
 

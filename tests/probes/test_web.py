@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from aiwatch.config import load_config
 from aiwatch.mockai import MOCK
+from aiwatch.probes.scheduler import shard_of
 from tests.probes.conftest import mock_url, start_app, write_config
 from tests.probes.test_series import promtool_check
 
@@ -95,6 +96,27 @@ async def test_probe_debug_explains_the_request_checks_and_metrics(
     assert "Result: failure: validation_failed" in text
     assert "[FAILED] contains: 'never-said' not found" in text
     assert 'error_type="validation_failed"} 1' in text
+
+
+async def test_head_on_probe_is_405_and_probes_nothing(mock_ai: TestServer, tmp_path: Path) -> None:
+    """HEAD /probe (plain or debug) answers 405 with ``Allow: GET`` and never reaches the
+    endpoint; a GET right after does, so the mock's counter would have seen a probe."""
+    path = write_config(tmp_path / "aiwatch.yml", {"targets": targets(mock_url(mock_ai))[:1]})
+    # The target belongs to the other shard: no scheduled probe can reach the mock meanwhile.
+    runner, url = await start_app(load_config(str(path)), shard=(1 - shard_of("chat", 2), 2))
+    try:
+        async with aiohttp.ClientSession() as session:
+            for query in ("target=chat", "target=chat&debug=true"):
+                async with session.head(f"{url}/probe?{query}") as resp:
+                    assert resp.status == 405
+                    assert resp.headers["Allow"] == "GET"
+                    assert resp.content_type == "application/json"
+            assert mock_ai.app[MOCK].stats["requests"] == 0
+            async with session.get(f"{url}/probe?target=chat") as resp:
+                assert resp.status == 200
+            assert mock_ai.app[MOCK].stats["requests"] == 1
+    finally:
+        await runner.cleanup()
 
 
 async def test_probe_accepts_only_configured_targets(daemon: tuple[str, Path]) -> None:

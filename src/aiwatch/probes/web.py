@@ -146,5 +146,7 @@ def setup(app: web.Application) -> None:
 
     state.on_reload(reload)
     app.cleanup_ctx.append(lifecycle)
-    app.router.add_get("/probe", handle_probe)
+    # No HEAD twin: a HEAD would run a probe, which against a paid endpoint costs money,
+    # only to throw the answer away. It gets the 405 envelope with ``Allow: GET``.
+    app.router.add_get("/probe", handle_probe, allow_head=False)
     app.router.add_get("/api/v1/targets", handle_targets)

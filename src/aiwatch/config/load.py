@@ -101,12 +101,14 @@ def load_config(path: str, *, env: dict[str, str] | None = None) -> Config:
         text = read_text(path)
     except OSError as err:
         raise ConfigError([Problem(path, 1, 1, "(file)", f"cannot read: {err.strerror}")]) from None
-    config = parse_config(text, path, env=os.environ.copy() if env is None else env)
-    _check_rule_files(config)
+    config, positions = _parse(text, path, env=os.environ.copy() if env is None else env)
+    problems = _route_problems(config, positions) + _rule_file_problems(config)
+    if problems:
+        raise ConfigError(problems)
     return config
 
 
-def _check_rule_files(config: Config) -> None:
+def _rule_file_problems(config: Config) -> list[Problem]:
     """The rule files a config names are part of it: a broken one makes the config invalid."""
     from aiwatch.rules.files import RuleFileError
     from aiwatch.rules.manager import load_groups
@@ -115,11 +117,40 @@ def _check_rule_files(config: Config) -> None:
     try:
         load_groups(config.rule_files, base_dir=base_dir)
     except RuleFileError as err:
-        raise ConfigError(list(err.problems)) from None
+        return list(err.problems)
+    return []
+
+
+def _route_problems(config: Config, positions: Positions) -> list[Problem]:
+    """Routes that can never deliver: a URL Apprise cannot parse, an unusable apprise_config.
+
+    Like Alertmanager with a receiver URL it cannot parse, the config is refused rather than
+    failing at the first incident. Messages name the key, never the URL: it is a secret.
+    """
+    if not config.notifications.routes:
+        return []
+    # Imported here: Apprise takes a while to load, and configs without routes never need it.
+    from aiwatch.notify.deliver import route_problems
+
+    base_dir = os.path.dirname(os.path.abspath(config.path))
+    out = []
+    for i, route in enumerate(config.notifications.routes):
+        for problem in route_problems(route, base=base_dir):
+            path = ("notifications", "routes", i, *problem.key)
+            line, col = positions.of(path)
+            if problem.key[0] == "apprise" and path not in positions.values:
+                # The URLs came from apprise_file: point at that key.
+                line, col = positions.of((*path[:3], "apprise_file"), key=True)
+            out.append(Problem(config.path, line, col, format_path(path), problem.message))
+    return out
 
 
 def parse_config(text: str, path: str, *, env: dict[str, str]) -> Config:
     """Validate the YAML ``text`` of the file ``path``; the heart of ``load_config``."""
+    return _parse(text, path, env=env)[0]
+
+
+def _parse(text: str, path: str, *, env: dict[str, str]) -> tuple[Config, Positions]:
     try:
         doc, positions = load_with_positions(text)
     except YamlProblem as err:
@@ -134,7 +165,7 @@ def parse_config(text: str, path: str, *, env: dict[str, str]) -> Config:
     if schema_ok and not out.problems:
         config = build_config(doc, path, out.add)
         if not out.problems:
-            return config
+            return config, positions
     elif not schema_ok:
         _duplicate_target_names(doc, out)
     out.problems.sort(key=lambda p: (p.line, p.col, p.path))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import apprise
 
 from aiwatch.config.model import Route
+from aiwatch.config.yamlpos import format_path
 from aiwatch.notify.messages import Message
 
 log = logging.getLogger("aiwatch.notify")
@@ -69,7 +70,18 @@ def destinations(route: Route, *, base: str = "") -> list[Destination]:
     return out
 
 
-def route_problems(route: Route, *, base: str = "") -> list[str]:
+@dataclass(frozen=True)
+class RouteProblem:
+    """Why a route can never deliver, at the key of the route it concerns (``apprise``, 1)."""
+
+    key: tuple[str | int, ...]
+    message: str
+
+    def __str__(self) -> str:
+        return f"{format_path(self.key)}: {self.message}"
+
+
+def route_problems(route: Route, *, base: str = "") -> list[RouteProblem]:
     """What keeps ``route`` from ever delivering: bad URLs (by position), unusable config.
 
     Runs Apprise's own parsing, so it is blocking; the messages never contain a URL.
@@ -78,11 +90,11 @@ def route_problems(route: Route, *, base: str = "") -> list[str]:
     asset = apprise.AppriseAsset(async_mode=False)
     for i, url in enumerate(route.apprise):
         if apprise.Apprise.instantiate(url.reveal(), asset=asset) is None:
-            problems.append(f"apprise[{i}]: not a valid Apprise URL")
+            problems.append(RouteProblem(("apprise", i), "not a valid Apprise URL"))
     if route.apprise_config:
         path = os.path.join(base, route.apprise_config)
         if not os.access(path, os.R_OK) or not os.path.isfile(path):
-            problems.append(f"apprise_config: cannot read {path}")
+            problems.append(RouteProblem(("apprise_config",), f"cannot read {path}"))
             return problems
         client = apprise.Apprise(asset=asset)
         config = apprise.AppriseConfig(asset=asset)
@@ -90,11 +102,12 @@ def route_problems(route: Route, *, base: str = "") -> list[str]:
         client.add(config)
         tag = list(route.tags) if route.tags else apprise.common.MATCH_ALL_TAG
         if not list(client.find(tag=tag)):
-            problems.append(
-                f"apprise_config: no service in it has the tags {', '.join(route.tags)}"
+            message = (
+                f"no service in it has the tags {', '.join(route.tags)}"
                 if route.tags
-                else "apprise_config: it holds no valid Apprise URL"
+                else "it holds no valid Apprise URL"
             )
+            problems.append(RouteProblem(("apprise_config",), message))
     return problems
 
 

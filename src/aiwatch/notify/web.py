@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import logging
-import os
 import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,13 +12,12 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from aiwatch import metrics
-from aiwatch.config.model import Config
 from aiwatch.incidents.lifecycle import Event
 from aiwatch.incidents.records import add_event
 from aiwatch.incidents.store import IncidentStore
 from aiwatch.incidents.web import INCIDENT_STORE
 from aiwatch.notify import outbox
-from aiwatch.notify.deliver import route_problems, warm_up
+from aiwatch.notify.deliver import warm_up
 from aiwatch.notify.forward import AlertmanagerForwarder
 from aiwatch.notify.notifier import Notifier, Outcome
 from aiwatch.rules.web import ALERT_SINKS
@@ -74,30 +72,11 @@ async def _stop(task: asyncio.Task[Any]) -> None:
         await task
 
 
-def config_problems(config: Config) -> list[str]:
-    """Every route that can never deliver, and why (blocking: Apprise parses the URLs)."""
-    base = os.path.dirname(config.path)
-    return [
-        f"route {route.name}: {problem}"
-        for route in config.notifications.routes
-        for problem in route_problems(route, base=base)
-    ]
-
-
-async def log_config_problems(config: Config) -> None:
-    """Say at start-up and on reload which routes will fail, not at the first incident."""
-    if not config.notifications.routes:
-        return
-    for problem in await asyncio.to_thread(config_problems, config):
-        log.error("Notification route cannot deliver", extra={"problem": problem})
-
-
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # The store is open by now (its component starts first) with the outbox migrated.
     if app[STATE].current.notifications.routes:
         # Before ready: the first alert should not wait for Apprise to load its plugins.
         await asyncio.to_thread(warm_up)
-    await log_config_problems(app[STATE].current)
     sender = asyncio.create_task(app[NOTIFIER].run(), name="aiwatch-notify")
     session = aiohttp.ClientSession()
     forwarder = asyncio.create_task(
@@ -142,5 +121,4 @@ def setup(app: web.Application) -> None:
     forwarder = AlertmanagerForwarder(config=lambda: state.current)
     app[ALERTMANAGER_FORWARDER] = forwarder
     app[ALERT_SINKS].append(forwarder)
-    state.on_reload(log_config_problems)
     app.cleanup_ctx.append(_lifecycle)

@@ -13,6 +13,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from aiwatch import snapshot
+from aiwatch.gcpause import collections_paused
 from aiwatch.probes.web import PROBE_SERIES
 from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage, labels_of
 from aiwatch.rules.web import RULE_STORAGE
@@ -64,24 +65,39 @@ class SelfScraper:
         self._sources = sources
         self._target = (("instance", instance), ("job", job))
         self.retention_ms = retention_ms
-        self._previous: set[Labels] = set()
+        self.previous: set[Labels] = set()  # the series of the latest scrape
         self._keys: dict[tuple[str, Labels], Labels] = {}
 
     def scrape(self, t_ms: int) -> int:
         """Store one scrape at ``t_ms``; returns how many samples were appended."""
+        with collections_paused():
+            for _ in self.scrape_steps(t_ms, pause_every=0):
+                pass
+        return len(self.previous)
+
+    def scrape_steps(self, t_ms: int, *, pause_every: int) -> Iterator[None]:
+        """``scrape``, yielding between sources once ``pause_every`` samples were stored.
+
+        A caller on the event loop pauses at each yield (see ``run_in_slices``), so a big
+        scrape does not stall it; a source should therefore be a whole unit (a target's or a
+        metric family's samples), so that rules never see half of a histogram updated.
+        """
         current: set[Labels] = set()
         self._append(current, "up", (), 1.0, t_ms)
+        at_pause = 0
         for source in self._sources():
             for name, labels, value in source:
                 self._append(current, name, labels, value, t_ms)
-        for gone in self._previous - current:
+            if pause_every and len(current) - at_pause >= pause_every:
+                at_pause = len(current)
+                yield
+        for gone in self.previous - current:
             self.storage.append_key(gone, t_ms, STALE_NAN)
-        self._previous = current
+        self.previous = current
         if len(self._keys) > 2 * len(current):
             # Series come and go (reloads, label values): forget the keys of the gone ones.
             self._keys = {k: v for k, v in self._keys.items() if v in current}
-        self.storage.drop_before(t_ms - self.retention_ms)
-        return len(current)
+        yield from self.storage.drop_steps(t_ms - self.retention_ms, pause_every=pause_every)
 
     def _append(
         self, seen: set[Labels], name: str, labels: Labels, value: float, t_ms: int
@@ -112,6 +128,28 @@ SNAPSHOT_FILE = "samples.snapshot"
 SNAPSHOT_INTERVAL = 60.0
 
 
+SLICE = 4_000
+"""Samples stored (or series saved) between two pauses of a self-scrape or snapshot: about
+10 ms of work, so other tasks wait at most two slices (the loop runs a task's next slice
+before the callbacks that became ready meanwhile)."""
+
+
+async def run_in_slices(steps: Iterator[None]) -> None:
+    """Run a step generator on the event loop, letting other tasks run at each step.
+
+    Each slice runs with cyclic garbage collection paused (it only allocates what it keeps
+    or frees at once), so a big store is not traversed again and again meanwhile.
+    """
+    while True:
+        with collections_paused():
+            if next(steps, _DONE) is _DONE:
+                return
+        await asyncio.sleep(0)
+
+
+_DONE = object()
+
+
 async def _snapshot_loop(scraper: SelfScraper, path: str) -> None:
     """Save the samples now and then, so even a crash keeps most of the history."""
     while True:
@@ -121,7 +159,17 @@ async def _snapshot_loop(scraper: SelfScraper, path: str) -> None:
 
 async def _save(scraper: SelfScraper, path: str) -> None:
     now_ms = int(time.time() * 1000)
-    data = snapshot.encode(scraper.storage, mint_ms=now_ms - scraper.retention_ms, maxt_ms=now_ms)
+    parts = [snapshot.MAGIC]
+    await run_in_slices(
+        snapshot.encode_steps(
+            scraper.storage,
+            parts,
+            mint_ms=now_ms - scraper.retention_ms,
+            maxt_ms=now_ms,
+            pause_every=SLICE,
+        )
+    )
+    data = b"".join(parts)
     try:
         await asyncio.to_thread(snapshot.write_atomically, path, data)
     except OSError as err:
@@ -137,7 +185,8 @@ async def _scrape_loop(app: web.Application, scraper: SelfScraper) -> None:
         await asyncio.sleep(interval - now % interval)
         scraper.retention_ms = int(app[STATE].current.global_.retention * 1000)
         started = loop.time()
-        count = scraper.scrape(int(time.time() * 1000))
+        await run_in_slices(scraper.scrape_steps(int(time.time() * 1000), pause_every=SLICE))
+        count = len(scraper.previous)
         log.debug(
             "Self-scrape", extra={"samples": count, "seconds": round(loop.time() - started, 4)}
         )
@@ -151,7 +200,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield registry_samples(registry)
         series = app.get(PROBE_SERIES)
         if series is not None:
-            yield series.iter_samples()
+            yield from series.sample_batches()
 
     scraper = SelfScraper(
         app[RULE_STORAGE],
@@ -166,7 +215,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     restored = snapshot.load(scraper.storage, path, mint_ms=now_ms - scraper.retention_ms)
     if restored:
         log.info("Restored local samples", extra={"series": restored, "file": path})
-    scraper.scrape(int(time.time() * 1000))
+    await run_in_slices(scraper.scrape_steps(int(time.time() * 1000), pause_every=SLICE))
     tasks = [
         asyncio.create_task(_scrape_loop(app, scraper)),
         asyncio.create_task(_snapshot_loop(scraper, path)),

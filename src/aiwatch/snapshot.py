@@ -9,25 +9,41 @@ import struct
 from array import array
 from collections.abc import Iterator
 
-from aiwatch.promql.storage import LabelMatcher, MemoryStorage
+from aiwatch.promql.storage import MemoryStorage
 
 log = logging.getLogger("aiwatch.snapshot")
 
 MAGIC = b"AIWSNAP1"
 _HEADER = struct.Struct("<II")  # length of the labels JSON, number of samples
-_ALL = [LabelMatcher("__name__", "=~", ".+")]
+_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def encode(storage: MemoryStorage, *, mint_ms: int, maxt_ms: int) -> bytes:
     """Every series' samples in ``[mint_ms, maxt_ms]`` as one byte string."""
     parts = [MAGIC]
-    for labels, times, values in storage.select(_ALL, mint_ms, maxt_ms):
-        label_bytes = json.dumps(labels, separators=(",", ":")).encode()
+    for _ in encode_steps(storage, parts, mint_ms=mint_ms, maxt_ms=maxt_ms, pause_every=0):
+        pass
+    return b"".join(parts)
+
+
+def encode_steps(
+    storage: MemoryStorage, parts: list[bytes], *, mint_ms: int, maxt_ms: int, pause_every: int
+) -> Iterator[None]:
+    """``encode`` into ``parts`` (after ``MAGIC``), yielding every ``pause_every`` series.
+
+    A caller on the event loop ``await``s at each yield, so a big store does not stall it.
+    """
+    since_pause = 0
+    for labels, times, values in storage.dump(mint_ms, maxt_ms):
+        label_bytes = _JSON.encode(labels).encode()
         parts.append(_HEADER.pack(len(label_bytes), len(times)))
         parts.append(label_bytes)
         parts.append(array("q", times).tobytes())
         parts.append(array("d", values).tobytes())
-    return b"".join(parts)
+        since_pause += 1
+        if since_pause == pause_every:
+            since_pause = 0
+            yield
 
 
 def decode(data: bytes) -> Iterator[tuple[dict[str, str], array[int], array[float]]]:

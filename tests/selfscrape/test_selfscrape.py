@@ -1,11 +1,12 @@
 """The self-scrape stores exactly what a Prometheus scraping /metrics would store."""
 
+import asyncio
 import math
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from aiwatch.promql.storage import LabelMatcher, MemoryStorage, is_stale
-from aiwatch.selfscrape import Sample, SelfScraper, registry_samples
+from aiwatch.selfscrape import Sample, SelfScraper, registry_samples, run_in_slices
 
 
 def names(storage: MemoryStorage) -> set[str]:
@@ -64,3 +65,43 @@ def test_retention_bounds_memory() -> None:
     for t in range(0, 100_000, 1_000):
         scraper.scrape(t)
     assert storage.sample_count() == 2 * 11
+
+
+async def test_sliced_scrape_lets_other_tasks_run_and_stores_the_same() -> None:
+    """A scrape in slices stores what a scrape in one go does, and the loop runs in between.
+
+    Meanwhile another task appends to a series that retention is about to empty: it must
+    survive, since it has a new sample.
+    """
+    sources: list[list[Sample]] = [
+        [("t_total", (("target", str(i)),), float(i))] for i in range(50)
+    ]
+    whole, sliced = MemoryStorage(), MemoryStorage()
+    for storage in (whole, sliced):
+        storage.append({"__name__": "kept"}, 0, 1.0)
+    one_go = SelfScraper(whole, lambda: sources, instance="i", retention_ms=5_000)
+    in_slices = SelfScraper(sliced, lambda: sources, instance="i", retention_ms=5_000)
+    ticks, revived_at = 0, 0
+
+    async def other_task() -> None:
+        nonlocal ticks, revived_at
+        while True:
+            ticks += 1
+            if in_slices.previous and not revived_at:
+                # Retention is being applied: "kept" (the first series) was just emptied.
+                revived_at = ticks
+                sliced.append({"__name__": "kept"}, 10_000, 2.0)
+                whole.append({"__name__": "kept"}, 10_000, 2.0)
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other_task())
+    await asyncio.sleep(0)
+    await run_in_slices(in_slices.scrape_steps(10_000, pause_every=7))
+    task.cancel()
+    one_go.scrape(10_000)
+    assert revived_at > 50 // 7
+    everything = [LabelMatcher("__name__", "=~", ".+")]
+    assert [(k, list(t), list(v)) for k, t, v in sliced.select(everything, 0, 10**6)] == [
+        (k, list(t), list(v)) for k, t, v in whole.select(everything, 0, 10**6)
+    ]
+    assert names(sliced) == {"kept", "t_total", "up"}

@@ -278,12 +278,22 @@ class ProbeSeries:
 
     def iter_samples(self) -> Iterator[Sample]:
         """Every current sample as on ``/metrics``, without rendering text (for the rules)."""
-        for series in self.targets.values():
+        for batch in self.sample_batches():
+            yield from batch
+
+    def sample_batches(self) -> Iterator[list[Sample]]:
+        """``iter_samples`` as one list per target (and one for the overflow count).
+
+        A reader may pause between batches (an ``await``) while probes go on updating: the
+        targets are listed when it starts and each target's samples are taken whole.
+        """
+        for series in list(self.targets.values()):
             base = series.labels
-            for name, extra, value in series.samples():
-                labels = tuple(sorted(base + extra)) if extra else tuple(sorted(base))
-                yield name, labels, float(value)
+            yield [
+                (name, tuple(sorted(base + extra)) if extra else tuple(sorted(base)), float(value))
+                for name, extra, value in series.samples()
+            ]
         overflow = self.overflow
         if overflow:
             labels = (("label", "error_type"), ("metric", metrics.PROBE_ERRORS.name + "_total"))
-            yield metrics.LABEL_OVERFLOW.name + "_total", labels, float(overflow)
+            yield [(metrics.LABEL_OVERFLOW.name + "_total", labels, float(overflow))]

@@ -5,7 +5,7 @@ import re
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -273,8 +273,24 @@ class MemoryStorage:
 
     def drop_before(self, t_ms: int) -> None:
         """Forget samples older than ``t_ms`` and series left without samples."""
+        for _ in self.drop_steps(t_ms, pause_every=0):
+            pass
+
+    def drop_steps(self, t_ms: int, *, pause_every: int) -> Iterator[None]:
+        """``drop_before``, yielding after every ``pause_every`` series (0: never).
+
+        Works on a copy of the series list, so others may append while it is paused.
+        """
         emptied = []
-        for key, series in self._series.items():
+        since_pause = 0
+        for key in list(self._series):  # keys only, as in ``dump``
+            series = self._series.get(key)
+            if series is None:
+                continue
+            since_pause += 1
+            if since_pause == pause_every:
+                since_pause = 0
+                yield
             cut = bisect_left(series.times, t_ms)
             if cut == 0:
                 continue
@@ -286,8 +302,10 @@ class MemoryStorage:
                 del series.drop_prev[:drop_cut]
             self._samples -= cut
             if not series.times:
-                emptied.append(key)
-        for key in emptied:
+                emptied.append((key, series))
+        for key, series in emptied:
+            if series.times or self._series.get(key) is not series:
+                continue  # appended to again while paused
             del self._series[key]
             self._forget_selections(key)
             for name, value in key:
@@ -297,6 +315,24 @@ class MemoryStorage:
                     del by_value[value]
                 if not by_value:
                     del self._postings[name]
+
+    def dump(
+        self, mint_ms: int, maxt_ms: int
+    ) -> Iterator[tuple[Labels, Sequence[int], Sequence[float]]]:
+        """Every series with its samples in the window, unsorted, stale markers included.
+
+        Works on a copy of the series list, so the caller may pause between series (an
+        ``await``) while others append; each window is copied out whole.
+        """
+        # Keys only: a list of new (key, series) pairs would be as many objects for the
+        # garbage collector to track, all promoted while the caller pauses.
+        for key in list(self._series):
+            series = self._series.get(key)
+            if series is None:
+                continue
+            window = _window(series, mint_ms, maxt_ms, drop_stale=False)
+            if window is not None:
+                yield key, window[0], window[1]
 
     def series_count(self) -> int:
         """How many series hold at least one sample."""

@@ -7,6 +7,7 @@ answer.
 """
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -218,8 +219,13 @@ def _reject_newer_syntax(text: str) -> None:
                 raise PromQLError(msg)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str) -> Expr:
-    """Parse and validate ``text``; ``PromQLError`` says what is wrong or unsupported."""
+    """Parse and validate ``text``; ``PromQLError`` says what is wrong or unsupported.
+
+    Trees are immutable, so the last few thousand are kept: a rule's expression is parsed
+    once when its file is checked at load, not again at its first evaluation.
+    """
     try:
         raw = promql_parser.parse(text)
     except ValueError as err:

@@ -49,7 +49,14 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 def load_with_positions(text: str) -> tuple[Any, Positions]:
     """Parse one YAML document into plain Python values plus their positions."""
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks every character up front: a NUL or other control character in a
+        # binary file raises here, before any node has a mark.
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as err:
+        line, col = _position_in(text, err.position)
+        message = f"invalid YAML: unacceptable character #x{err.character:04x}: {err.reason}"
+        raise YamlProblem(line, col, (), message) from None
     try:
         root = loader.get_node() if loader.check_node() else None
         _no_second_document(loader)
@@ -64,6 +71,12 @@ def load_with_positions(text: str) -> tuple[Any, Positions]:
     finally:
         loader.dispose()
     return value, positions
+
+
+def _position_in(text: str, index: int) -> tuple[int, int]:
+    """1-based (line, column) of the character at ``index``."""
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - line_start + 1
 
 
 _MERGE = "tag:yaml.org,2002:merge"

@@ -59,3 +59,6 @@ async def read_json(request: web.Request) -> Any:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         fail(400, "bad_data", f"request body is not valid JSON: {err}")
+    except RecursionError:
+        # The parser recurses per nesting level; a body of "[[[[…" must not be a 500.
+        fail(400, "bad_data", "request body is nested too deeply")

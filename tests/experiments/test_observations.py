@@ -78,6 +78,10 @@ def _problems(body: Any) -> list[str]:
             "must equal its sum",
         ),
         (
+            {"variant": "a", "metric": "thumbs_up", "n": 10, "sum": 3.5},
+            "sum (successes) must be a whole number, got 3.5",
+        ),
+        (
             {
                 "variant": "a",
                 "metric": "cost_per_token",

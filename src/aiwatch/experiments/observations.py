@@ -168,6 +168,8 @@ def _proportion(item: Mapping[str, Any]) -> Proportion:
             raise ValueError(f"a proportion's value must be 0, 1, true or false, got {value!r}")
         return Proportion(n=1, successes=float(value))
     n, successes = _count(item), _number(item, "sum")
+    if not successes.is_integer():
+        raise ValueError(f"sum (successes) must be a whole number, got {item['sum']!r}")
     if not 0 <= successes <= n:
         raise ValueError(f"sum (successes) must lie in [0, n={n}], got {item['sum']!r}")
     if "sum_squares" in item and _number(item, "sum_squares") != successes:

@@ -47,6 +47,10 @@ def _problems(body: Any) -> list[str]:
             "n must be at most 9007199254740992",
         ),
         (
+            {"variant": "a", "metric": "rating", "n": 2**53 + 1, "sum": 0, "sum_squares": 0},
+            "n must be at most 9007199254740992, got 9007199254740993",
+        ),
+        (
             {"variant": "a", "metric": "rating", "n": 1.5, "sum": 0, "sum_squares": 0},
             "n must be a whole number",
         ),

@@ -133,7 +133,8 @@ def _count(item: Mapping[str, Any]) -> int:
         raise ValueError(f"n must not be negative, got {item['n']!r}")
     if not n.is_integer():
         raise ValueError(f"n must be a whole number, got {item['n']!r}")
-    if n > MAX_N:
+    # Compared as sent: a JSON integer just above 2**53 would round down to it as a float.
+    if item["n"] > MAX_N:
         raise ValueError(f"n must be at most {MAX_N}, got {item['n']!r}")
     return int(n)
 

@@ -119,10 +119,6 @@ def _targets(items: list[dict[str, Any]], glob: GlobalConfig, report: Report) ->
         seen.setdefault(t["name"], i)
         interval = _dur(t.get("interval"), glob.probe_interval)
         timeout = _dur(t.get("timeout"), min(glob.probe_timeout, interval))
-        if interval <= 0:
-            report(("targets", i, "interval"), "must be greater than 0")
-        if timeout <= 0:
-            report(("targets", i, "timeout"), "must be greater than 0")
         if t["kind"] != "http" and not t.get("model"):
             report(("targets", i), f"model is required for kind {t['kind']}")
         for key, kinds in _KIND_KEYS.items():

@@ -262,6 +262,12 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
             except ValueError as err:
                 return [(path, str(err), False)]
         return [(path, f"{value!r} is not a valid {what.get(fmt, fmt)}", False)]
+    if error.validator == "not" and isinstance(value, str):
+        # Only positive_duration uses "not": a zero duration. An invalid one already has its
+        # format error.
+        return (
+            [(path, f"must be greater than 0, not {value!r}", False)] if is_duration(value) else []
+        )
     if error.validator == "required":
         return [(path, error.message.replace("is a required property", "is required"), False)]
     if error.validator == "enum":

@@ -1,0 +1,75 @@
+"""Values that parse but make no sense are located problems, with every other problem."""
+
+import pytest
+
+from aiwatch.config import ConfigError, parse_config
+
+HTTP = "targets:\n  - {name: t, kind: http, url: 'http://127.0.0.1:1/'}\n"
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "a.yml", env={})
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize(
+    "key", ["probe_interval", "probe_timeout", "evaluation_interval", "retention"]
+)
+@pytest.mark.parametrize("zero", ["0s", "0m0s", "0ms"])
+def test_zero_global_duration_is_located_at_its_key(key: str, zero: str) -> None:
+    """A zero interval, timeout or retention is reported where it is written.
+
+    ``evaluation_interval: 0s`` used to pass and then crash the self-scrape loop with a
+    ZeroDivisionError; ``probe_interval: 0s`` was blamed on every target instead.
+    """
+    assert problems(f"global:\n  {key}: {zero}\n" + HTTP) == [
+        f"a.yml:2:{len(key) + 5}: global.{key}: must be greater than 0, not '{zero}'"
+    ]
+
+
+def test_zero_durations_that_disable_a_check_or_a_bound_are_problems() -> None:
+    """Target, expect, route, datasource and Alertmanager durations that need to be > 0."""
+    text = (
+        "targets:\n"
+        "  - name: t\n"
+        "    kind: http\n"
+        "    url: http://127.0.0.1:1/\n"
+        "    interval: 0s\n"
+        "    timeout: 0s\n"
+        "    expect: {max_duration: 0s}\n"
+        "notifications:\n"
+        "  routes:\n"
+        "    - {apprise: ['json://127.0.0.1:1/x'], repeat_interval: 0s}\n"
+        "datasource: {url: 'http://127.0.0.1:9090', timeout: 0s}\n"
+        "alertmanager: {forward_to: ['http://127.0.0.1:9093'], timeout: 0s}\n"
+    )
+    assert [p.split(": ")[1] for p in problems(text)] == [
+        "targets[0].interval",
+        "targets[0].timeout",
+        "targets[0].expect.max_duration",
+        "notifications.routes[0].repeat_interval",
+        "datasource.timeout",
+        "alertmanager.timeout",
+    ]
+
+
+def test_zero_resend_delay_and_escalation_are_allowed() -> None:
+    """``resend_delay: 0s`` (send every evaluation) and ``escalate_after: 0s`` mean something."""
+    config = parse_config(
+        "notifications:\n  routes:\n"
+        "    - {apprise: ['json://127.0.0.1:1/x'], escalate_after: 0s}\n"
+        "    - {apprise: ['json://127.0.0.1:1/y']}\n"
+        "alertmanager: {forward_to: ['http://127.0.0.1:9093'], resend_delay: 0s}\n",
+        "a.yml",
+        env={},
+    )
+    assert config.notifications.routes[0].escalate_after == 0.0
+    assert config.alertmanager.resend_delay == 0.0
+
+
+def test_invalid_duration_is_not_also_called_zero() -> None:
+    """``0s0s`` (units out of order) is one problem: not a valid duration."""
+    assert problems("global:\n  retention: 0s0s\n") == [
+        "a.yml:2:14: global.retention: '0s0s' is not a valid duration"
+    ]

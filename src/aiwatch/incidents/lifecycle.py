@@ -235,9 +235,12 @@ def expire(incident: Incident) -> Change | None:
 def acknowledge(incident: Incident, *, by: str, comment: str, at: float) -> Change:
     """A person takes a firing incident."""
     if incident.state != "firing":
-        who = f" by {incident.acknowledged_by}" if incident.acknowledged_by else ""
+        # Name who put it in its state: the acknowledger of an acknowledged one, the resolver
+        # (a person or the rule) of a resolved one, even if someone acknowledged it first.
+        who = incident.resolved_by if incident.state == "resolved" else incident.acknowledged_by
+        by_whom = f" by {who}" if who else ""
         msg = (
-            f"incident {incident.id} is {incident.state}{who}; "
+            f"incident {incident.id} is {incident.state}{by_whom}; "
             "only a firing one can be acknowledged"
         )
         raise IllegalTransition(msg)

@@ -1,0 +1,51 @@
+"""Refused moves (409) say the incident's state and who put it there."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .conftest import Serve, Served
+
+DOWN = {"alertname": "EndpointDown", "severity": "critical", "target": "captions-primary"}
+
+
+def _iso(delta: float = 0.0) -> str:
+    moment = datetime.now(UTC) + timedelta(seconds=delta)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def _post(served: Served, **kw: Any) -> None:
+    status, body = await served.call("POST", "/api/v2/alerts", json=[{"labels": DOWN, **kw}])
+    assert status == 200, body
+
+
+async def _ack(served: Served, by: str) -> tuple[int, Any]:
+    return await served.call("POST", "/api/v1/incidents/1/acknowledge", json={"by": by})
+
+
+async def test_acknowledging_a_resolved_incident_names_its_resolver(serve: Serve) -> None:
+    """Acked by carol, resolved by the rule: a late ack is told 'resolved by rule', not carol."""
+    served = await serve()
+    await _post(served, startsAt=_iso(-60))
+    assert (await _ack(served, "carol"))[0] == 200
+    await _post(served, startsAt=_iso(-60), endsAt=_iso(-1))
+    status, body = await _ack(served, "bob")
+    assert status == 409
+    assert body["errorType"] == "bad_data"
+    assert body["error"] == (
+        "incident 1 is resolved by rule; only a firing one can be acknowledged"
+    )
+
+
+async def test_acknowledging_an_incident_a_person_resolved_names_that_person(
+    serve: Serve,
+) -> None:
+    """Acked by carol, resolved by dave: the refusal names dave."""
+    served = await serve()
+    await _post(served)
+    assert (await _ack(served, "carol"))[0] == 200
+    status, _ = await served.call("POST", "/api/v1/incidents/1/resolve", json={"by": "dave"})
+    assert status == 200
+    status, body = await _ack(served, "bob")
+    assert status == 409
+    assert "is resolved by dave;" in body["error"]
+    assert "carol" not in body["error"]

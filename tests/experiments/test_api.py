@@ -160,6 +160,26 @@ async def test_invalid_observations_are_400_naming_each_item(api: TestClient[Any
     assert bad_json["error"].startswith("request body is not valid JSON")
 
 
+async def test_observations_that_would_overflow_the_arm_are_refused(
+    api: TestClient[Any, Any],
+) -> None:
+    """A post whose values would push an arm's stored sums past the float range is a 400 and
+    adds nothing, so the arm keeps being analysed (an infinite sum guarded it forever)."""
+    url = "/api/v1/experiments/prompts/observations"
+    big = {"variant": "long", "metric": "rating", "value": 1e154}
+    await _json(await api.post(url, json=[big]), 200)
+    body = await _json(await api.post(url, json=[big]), 400)
+    assert body["errorType"] == "bad_data"
+    assert "sums of variant 'long' on metric 'rating' would become too large" in body["error"]
+    huge = await _json(await api.post(url, json=[{**big, "value": 1e200}]), 400)
+    assert "its square is not a finite number" in huge["error"]
+    fine = [{"variant": "long", "metric": "rating", "value": 1.0}]
+    await _json(await api.post(url, json=fine), 200)
+    long = (await _json(await api.get("/api/v1/experiments/prompts"), 200))["data"]["results"][0]
+    assert (long["n"], long["guard"]) == (2, None)
+    assert long["mean"] == pytest.approx(0.5e154)
+
+
 async def test_lifecycle_moves_and_illegal_ones_are_409(api: TestClient[Any, Any]) -> None:
     """pause, start, stop move the state; an illegal move is 409 and changes nothing."""
     base = "/api/v1/experiments/prompts"

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from aiwatch.experiments.observations import Invalid, parse
+from aiwatch.experiments.observations import Invalid, check_totals, parse
 from aiwatch.stats import Mean, Proportion, Ratio
 
 from .helpers import experiment_config, rating_experiment
@@ -198,3 +198,42 @@ def test_one_unit_aggregate_equal_to_a_raw_value_is_accepted() -> None:
         [{"variant": "a", "metric": "rating", "n": 1, "sum": x, "sum_squares": 0.09}],
     )
     assert arms[("a", "rating")].n == 1
+
+
+def test_values_whose_squares_overflow_are_refused() -> None:
+    """A finite value whose square (or a ratio pair whose product) is not finite would store
+    an infinite sum of squares and void the arm's analysis for good; it is refused."""
+    problems = _problems(
+        [
+            {"variant": "a", "metric": "rating", "value": 1e200},
+            {"variant": "a", "metric": "cost_per_token", "numerator": 1e200, "denominator": 2},
+        ]
+    )
+    assert problems == [
+        "observations[0]: value 1e+200 is too large: its square is not a finite number",
+        "observations[1]: numerator and denominator are too large: their squares or product "
+        "are not finite numbers",
+    ]
+
+
+def test_items_that_add_up_past_the_float_range_are_refused() -> None:
+    """Items that are each fine but whose sums together overflow are refused at the item
+    that tips the arm over, so no infinite sum is ever stored."""
+    item = {"variant": "b", "metric": "rating", "value": 1e154}
+    assert _problems([item, item]) == [
+        "observations[1]: the sums of variant 'b' on metric 'rating' would become too large "
+        "to hold (not finite); nothing was added"
+    ]
+
+
+def test_running_sums_are_checked_against_what_the_arm_holds() -> None:
+    """``check_totals`` refuses a delta that would overflow the arm's running sums, and
+    accepts one that fits (or that starts an arm of another kind after a config change)."""
+    current = {("b", "rating"): Mean(n=1, sum=1e154, sum_squares=1e308)}
+    delta = parse(rating_experiment(), [{"variant": "b", "metric": "rating", "value": 1e154}])
+    with pytest.raises(Invalid, match="would become too large to hold"):
+        check_totals(current, delta)
+    check_totals(
+        current, parse(rating_experiment(), [{"variant": "b", "metric": "rating", "value": 1}])
+    )
+    check_totals({("b", "rating"): Proportion(n=1, successes=1.0)}, delta)

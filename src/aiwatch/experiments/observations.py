@@ -67,10 +67,40 @@ def parse(experiment: Experiment, body: Any) -> Arms:
             problems.append(f"observations[{i}]: {err}")
             continue
         key = (variant, metric)
-        arms[key] = merge(arms[key], stats) if key in arms else stats
+        merged = merge(arms[key], stats) if key in arms else stats
+        if not _finite(merged):
+            problems.append(f"observations[{i}]: {_too_large(key)}")
+            continue
+        arms[key] = merged
     if problems:
         raise Invalid(problems)
     return arms
+
+
+def check_totals(current: Arms, delta: Arms) -> None:
+    """:class:`Invalid` if adding ``delta`` would take an arm's running sums past the
+    floating-point range: an infinite sum would void that arm's analysis for good."""
+    problems = [
+        _too_large(key)
+        for key, stats in delta.items()
+        if (old := current.get(key)) is not None
+        and type(old) is type(stats)
+        and not _finite(merge(old, stats))
+    ]
+    if problems:
+        raise Invalid(problems)
+
+
+def _finite(stats: SufficientStats) -> bool:
+    return all(math.isfinite(x) for x in stats.numbers())
+
+
+def _too_large(key: tuple[str, str]) -> str:
+    variant, metric = key
+    return (
+        f"the sums of variant {variant!r} on metric {metric!r} would become too large "
+        "to hold (not finite); nothing was added"
+    )
 
 
 def merge(a: SufficientStats, b: SufficientStats) -> SufficientStats:
@@ -181,6 +211,8 @@ def _proportion(item: Mapping[str, Any]) -> Proportion:
 def _mean(item: Mapping[str, Any]) -> Mean:
     if "value" in item:
         x = _number(item, "value")
+        if not math.isfinite(x * x):
+            raise ValueError(f"value {x:g} is too large: its square is not a finite number")
         return Mean(n=1, sum=x, sum_squares=x * x)
     n, total, squares = _count(item), _number(item, "sum"), _number(item, "sum_squares")
     _consistent(n, total, squares, what="")
@@ -189,7 +221,13 @@ def _mean(item: Mapping[str, Any]) -> Mean:
 
 def _ratio(item: Mapping[str, Any]) -> Ratio:
     if "numerator" in item:
-        return Ratio.from_pairs([(_number(item, "numerator"), _number(item, "denominator"))])
+        m, d = _number(item, "numerator"), _number(item, "denominator")
+        if not all(math.isfinite(x) for x in (m * m, d * d, m * d)):
+            raise ValueError(
+                "numerator and denominator are too large: their squares or product are not "
+                "finite numbers"
+            )
+        return Ratio.from_pairs([(m, d)])
     n = _count(item)
     sums = {key: _number(item, key) for key in RATIO_SUMS}
     _consistent(n, sums["numerator_sum"], sums["numerator_sum_squares"], what="numerator_")

@@ -128,7 +128,9 @@ async def handle_reload(request: web.Request) -> web.Response:
     """POST /-/reload: load the config again; a bad one is reported and the old one kept."""
     error = await request.app[STATE].reload()
     if error is not None:
-        fail(500, "bad_data", "invalid config, previous one kept:\n" + str(error))
+        # A 500 as in Prometheus (the request was fine; the file on disk is not), so its
+        # errorType is the one that goes with 500.
+        fail(500, "internal", "invalid config, previous one kept:\n" + str(error))
     return ok({"reloaded": True})
 
 

@@ -38,6 +38,8 @@ def _problems(body: Any) -> list[str]:
     [
         ({"variant": "c", "metric": "rating", "value": 1}, "unknown variant 'c' (variants: a, b)"),
         ({"variant": "a", "metric": "nps", "value": 1}, "unknown metric 'nps'"),
+        ({"metric": "rating", "value": 1}, "variant is missing (variants: a, b)"),
+        ({"variant": "a", "value": 1}, "metric is missing (metrics: rating, thumbs_up, "),
         (
             {"variant": "a", "metric": "rating", "n": -1, "sum": 0, "sum_squares": 0},
             "n must not be negative",

@@ -122,10 +122,12 @@ def _item(
         raise ValueError("must be an object with variant, metric and value (or n, sum, …)")
     variant, name = item.get("variant"), item.get("metric")
     if variant not in variants:
-        raise ValueError(f"unknown variant {variant!r} (variants: {', '.join(variants)})")
+        what = "variant is missing" if variant is None else f"unknown variant {variant!r}"
+        raise ValueError(f"{what} (variants: {', '.join(variants)})")
     metric = metrics.get(name) if isinstance(name, str) else None
     if metric is None:
-        raise ValueError(f"unknown metric {name!r} (metrics: {', '.join(metrics)})")
+        what = "metric is missing" if name is None else f"unknown metric {name!r}"
+        raise ValueError(f"{what} (metrics: {', '.join(metrics)})")
     if metric.source != "observations":
         raise ValueError(
             f"metric {name!r} has source: {metric.source}; only source: observations "

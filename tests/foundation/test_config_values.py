@@ -1,8 +1,12 @@
 """Values that parse but make no sense are located problems, with every other problem."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from aiwatch.config import ConfigError, parse_config
+from aiwatch.config import ConfigError, load_config, parse_config
 
 HTTP = "targets:\n  - {name: t, kind: http, url: 'http://127.0.0.1:1/'}\n"
 
@@ -73,3 +77,26 @@ def test_invalid_duration_is_not_also_called_zero() -> None:
     assert problems("global:\n  retention: 0s0s\n") == [
         "a.yml:2:14: global.retention: '0s0s' is not a valid duration"
     ]
+
+
+def test_rule_file_that_does_not_exist_is_a_problem_but_an_empty_glob_is_not(
+    tmp_path: Path,
+) -> None:
+    """As ``promtool check config``: ``rules/typo.yml`` is an error, ``none/*.yml`` is fine."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "ok.yml").write_text("groups: []\n")
+    config = tmp_path / "aiwatch.yml"
+    config.write_text("rule_files:\n  - none/*.yml\n  - rules/ok.yml\n  - rules/typo.yml\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "aiwatch", "check", "config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[1:] == [
+        f"{config}:4:5: rule_files[2]: 'rules/typo.yml' does not point to an existing file"
+    ]
+    config.write_text("rule_files:\n  - none/*.yml\n  - rules/ok.yml\n")
+    assert load_config(str(config), env={}).rule_files == ("none/*.yml", "rules/ok.yml")

@@ -1,5 +1,6 @@
 """Read a config file: YAML, ``${ENV}`` substitution, JSON Schema, secrets, then dataclasses."""
 
+import glob
 import json
 import math
 import os
@@ -102,23 +103,33 @@ def load_config(path: str, *, env: dict[str, str] | None = None) -> Config:
     except OSError as err:
         raise ConfigError([Problem(path, 1, 1, "(file)", f"cannot read: {err.strerror}")]) from None
     config, positions = _parse(text, path, env=os.environ.copy() if env is None else env)
-    problems = _route_problems(config, positions) + _rule_file_problems(config)
+    problems = _route_problems(config, positions) + _rule_file_problems(config, positions)
     if problems:
         raise ConfigError(problems)
     return config
 
 
-def _rule_file_problems(config: Config) -> list[Problem]:
-    """The rule files a config names are part of it: a broken one makes the config invalid."""
+def _rule_file_problems(config: Config, positions: Positions) -> list[Problem]:
+    """The rule files a config names are part of it: a broken one makes the config invalid.
+
+    As ``promtool check config``: a pattern with a ``*`` may match nothing, but a plain file
+    name must name a file (a typo would otherwise silently load no rules).
+    """
     from aiwatch.rules.files import RuleFileError
     from aiwatch.rules.manager import load_groups
 
     base_dir = os.path.dirname(os.path.abspath(config.path))
+    missing = []
+    for i, pattern in enumerate(config.rule_files):
+        if "*" not in pattern and not glob.glob(os.path.join(base_dir, pattern)):
+            line, col = positions.of(("rule_files", i))
+            message = f"{pattern!r} does not point to an existing file"
+            missing.append(Problem(config.path, line, col, f"rule_files[{i}]", message))
     try:
         load_groups(config.rule_files, base_dir=base_dir)
     except RuleFileError as err:
-        return list(err.problems)
-    return []
+        return missing + list(err.problems)
+    return missing
 
 
 def _route_problems(config: Config, positions: Positions) -> list[Problem]:

@@ -74,6 +74,23 @@ def test_zero_denominator() -> None:
     assert sequential_ttest(empty, good) is Guard.ZERO_DENOMINATOR
 
 
+@pytest.mark.parametrize("n", [1, 3])
+def test_zero_denominator_arm_has_no_mean(n: int) -> None:
+    """A ratio arm whose denominators sum to zero has no mean (0/0 or m/0): ``mean`` is null
+    on its row, for the control and for a variant, not the 0 that gbstats' convention gives."""
+    experiment = _experiment(metrics=(ExperimentMetric("m", "observations", kind="ratio"),))
+    good = Ratio(100, 300.0, 1000.0, 200.0, 500.0, 650.0)
+    empty = Ratio(n, 3.0, 5.0, 0.0, 0.0, 0.0)
+    for control, variant in ((empty, good), (good, empty)):
+        result = analyze(experiment, {("a", "m"): control, ("b", "m"): variant})
+        rows = {r.variant: r for r in result.results}
+        empty_side = "a" if control is empty else "b"
+        assert rows[empty_side].to_json()["mean"] is None
+        assert rows["b"].guard in (Guard.ZERO_DENOMINATOR, Guard.N_BELOW_2)
+        other = rows["b" if empty_side == "a" else "a"]
+        assert other.mean == pytest.approx(1.5)
+
+
 @pytest.mark.parametrize("control_mean", [0.0, -2.0])
 def test_control_mean_not_positive_for_relative_lift(control_mean: float) -> None:
     """A relative lift over a zero or negative control mean gives the guard; absolute does not."""

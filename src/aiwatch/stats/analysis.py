@@ -18,7 +18,7 @@ from aiwatch.stats.power import Power, power_analysis
 from aiwatch.stats.result import ExperimentResult, Outcome, ResultRow
 from aiwatch.stats.sequential import sequential_ttest
 from aiwatch.stats.srm import has_srm, srm_p_value
-from aiwatch.stats.sufficient import EMPTY, SufficientStats
+from aiwatch.stats.sufficient import EMPTY, Ratio, SufficientStats
 from aiwatch.stats.verdict import decide
 
 Data = Mapping[tuple[str, str], SufficientStats]
@@ -73,6 +73,9 @@ def _metric_rows(experiment: Experiment, metric: ExperimentMetric, data: Data) -
 def _mean(stats: SufficientStats) -> float | None:
     """The arm's mean, or ``None`` when it has no data or no finite mean."""
     if stats.n <= 0 or check_arm(stats) is Guard.INVALID_INPUT:
+        return None
+    # Ratio.mean answers 0 for 0/0 as gbstats does; shown to a reader, that is a wrong number.
+    if isinstance(stats, Ratio) and stats.denominator_sum == 0:
         return None
     mean = stats.mean
     return mean if math.isfinite(mean) else None

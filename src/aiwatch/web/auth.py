@@ -2,7 +2,9 @@
 
 Without basic-auth users, reads are open and state-changing routes answer only to loopback
 clients. With them, every route but ``/-/healthy`` needs a valid user, and every route that
-is not GET or HEAD needs one listed in ``web.admin_users``.
+is not GET or HEAD needs one listed in ``web.admin_users``. Either way, a state-changing
+request that a browser sent for a page of another site is refused (cross-site request
+forgery), whoever it comes from.
 """
 
 import asyncio
@@ -13,6 +15,7 @@ import ipaddress
 import logging
 import os
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +48,28 @@ def is_loopback(remote: str | None) -> bool:
     # A dual-stack socket shows an IPv4 peer as ::ffff:a.b.c.d, which is not loopback to 3.11.
     mapped = getattr(address, "ipv4_mapped", None)
     return bool((mapped or address).is_loopback)
+
+
+def cross_site(request: web.Request) -> str | None:
+    """Why the request is a browser's for a page of another site; None when it is not.
+
+    Go's ``http.CrossOriginProtection`` rule: browsers send ``Sec-Fetch-Site`` (and older
+    ones ``Origin``) on every POST, so a request whose page came from elsewhere is told
+    apart from curl, amtool-style clients or Prometheus, which send neither. Without this, a
+    web page open on the aiwatch host could post silences or alerts as a loopback client
+    (a ``text/plain`` POST needs no CORS preflight).
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return None if site in ("same-origin", "none") else f"Sec-Fetch-Site: {site}"
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    try:
+        host = urllib.parse.urlsplit(origin).netloc
+    except ValueError:
+        host = ""
+    return None if host and host == request.host else f"Origin: {origin}"
 
 
 def request_user(request: web.Request) -> str | None:
@@ -179,6 +204,13 @@ async def auth_middleware(
 ) -> web.StreamResponse:
     """401 without valid credentials (when users are configured), 403 for non-admins."""
     admin_route = request.method not in _READ_METHODS
+    if admin_route and (reason := cross_site(request)) is not None:
+        fail(
+            403,
+            "forbidden",
+            f"cross-site request refused ({reason}): a web page of another site cannot "
+            "change aiwatch's state",
+        )
     state = _state(request)
     path = state.options.web_config_file if state is not None else None
     checker = POLICIES.get(path) if path else None

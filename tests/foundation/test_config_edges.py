@@ -116,12 +116,12 @@ def test_unquoted_number_for_a_duration_says_duration() -> None:
 
 
 def test_null_and_non_string_values_are_shown_in_yaml_terms() -> None:
-    """``global: null`` says null (not Python's None); booleans say true/false."""
+    """A null list item says null (not Python's None); booleans say true/false."""
     with pytest.raises(ConfigError) as info:
-        parse_config("global: null\ntargets: true\n", "a.yml", env={})
+        parse_config("targets: [null]\nglobal: true\n", "a.yml", env={})
     assert [str(p) for p in info.value.problems] == [
-        "a.yml:1:9: global: null is not of type 'object'",
-        "a.yml:2:10: targets: true is not of type 'array'",
+        "a.yml:1:11: targets[0]: null is not of type 'object'",
+        "a.yml:2:9: global: true is not of type 'object'",
     ]
 
 

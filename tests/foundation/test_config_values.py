@@ -100,3 +100,20 @@ def test_rule_file_that_does_not_exist_is_a_problem_but_an_empty_glob_is_not(
     ]
     config.write_text("rule_files:\n  - none/*.yml\n  - rules/ok.yml\n")
     assert load_config(str(config), env={}).rule_files == ("none/*.yml", "rules/ok.yml")
+
+
+def test_keys_without_a_value_mean_the_defaults() -> None:
+    """``global:`` with everything under it commented out is fine, as in Prometheus."""
+    config = parse_config(
+        "global:\n  # probe_interval: 10s\n"
+        "targets:\n"
+        "  - name: t\n    kind: http\n    url: http://127.0.0.1:1/\n    labels:\n    expect:\n"
+        "rule_files:\nnotifications:\nalertmanager:\nexperiments:\ndatasource:\nweb:\nstorage:\n",
+        "a.yml",
+        env={},
+    )
+    assert config.global_.probe_interval == 30.0
+    assert config.targets[0].labels == {}
+    assert config.rule_files == ()
+    assert config.datasource is None
+    assert config.storage_path is None

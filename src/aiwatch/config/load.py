@@ -167,10 +167,8 @@ def _parse(text: str, path: str, *, env: dict[str, str]) -> tuple[Config, Positi
     except YamlProblem as err:
         problem = Problem(path, err.line, err.col, format_path(err.path), err.message)
         raise ConfigError([problem]) from None
-    if doc is None:
-        doc = {}
     out = _Collector(path, positions)
-    doc = _substitute(doc, (), env, out)
+    doc = _substitute({} if doc is None else _without_nulls(doc), (), env, out)
     schema_ok = _validate(doc, out) and _finite(doc, (), out)
     _resolve_secrets(doc, (), os.path.dirname(os.path.abspath(path)), out)
     if schema_ok and not out.problems:
@@ -181,6 +179,19 @@ def _parse(text: str, path: str, *, env: dict[str, str]) -> tuple[Config, Positi
         _duplicate_target_names(doc, out)
     out.problems.sort(key=lambda p: (p.line, p.col, p.path))
     raise ConfigError(out.problems)
+
+
+def _without_nulls(value: Any) -> Any:
+    """A key with no value is a key left out, as in Prometheus' and Alertmanager's configs.
+
+    So ``global:`` with every line under it commented out means the defaults. No key takes
+    null as a value; a null list item stays, and stays an error.
+    """
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _substitute(value: Any, path: Path, env: dict[str, str], out: _Collector) -> Any:

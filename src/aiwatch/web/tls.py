@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+from aiwatch.config.yamlpos import YamlProblem, format_path, load_with_positions
 
 TLS_VERSIONS = {
     "TLS10": ssl.TLSVersion.TLSv1,
@@ -115,6 +115,13 @@ def _tls(path: str, raw: Any) -> TlsConfig | None:
     ca = _resolve(path, _string(path, raw, "client_ca_file", where))
     if CLIENT_AUTH[auth] != ssl.CERT_NONE and not ca:
         raise _fail(path, f"{where}.client_ca_file is required for client_auth_type {auth}")
+    if ca and CLIENT_AUTH[auth] == ssl.CERT_NONE:
+        # exporter-toolkit refuses this too: a CA that verifies nothing is a mistake.
+        raise _fail(
+            path,
+            f"{where}.client_ca_file is set but no client_auth_type asks for client "
+            "certificates (VerifyClientCertIfGiven or RequireAndVerifyClientCert)",
+        )
     versions = {}
     for name in ("min_version", "max_version"):
         value = _string(path, raw, name, where)
@@ -124,7 +131,7 @@ def _tls(path: str, raw: Any) -> TlsConfig | None:
     prefer = raw.get("prefer_server_cipher_suites", True)
     if not isinstance(prefer, bool):
         raise _fail(path, f"{where}.prefer_server_cipher_suites must be true or false")
-    if not cert and not key:
+    if not cert and not key and not ca and not raw.get("client_auth_type"):
         return None
     if not cert or not key:
         missing = "cert_file" if not cert else "key_file"
@@ -160,9 +167,11 @@ def _users(path: str, raw: Any) -> dict[str, str]:
 def parse_web_config(path: str, text: str) -> WebConfig:
     """A web config from its YAML text; ``WebConfigError`` names the file and the key."""
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise _fail(path, f"not valid YAML: {err}") from None
+        # Also refuses a key written twice, as exporter-toolkit's strict YAML parsing does.
+        doc, _ = load_with_positions(text)
+    except YamlProblem as err:
+        where = f"{format_path(err.path)}: " if err.path else ""
+        raise _fail(path, f"line {err.line}: {where}{err.message}") from None
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):

@@ -12,6 +12,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from aiwatch import metrics
+from aiwatch.config.model import Config
 from aiwatch.incidents.lifecycle import Event
 from aiwatch.incidents.records import add_event
 from aiwatch.incidents.store import IncidentStore
@@ -24,6 +25,9 @@ from aiwatch.rules.web import ALERT_SINKS
 from aiwatch.web.app import REGISTRY, STATE
 
 log = logging.getLogger("aiwatch.notify")
+
+RESULTS = ("sent", "failed")
+"""The values of ``result`` on ``aiwatch_notifications_total``."""
 
 NOTIFIER = web.AppKey("notifier", Notifier)
 ALERTMANAGER_FORWARDER = web.AppKey("alertmanager_forwarder", AlertmanagerForwarder)
@@ -50,6 +54,22 @@ class NotifyMetrics:
             buckets=metrics.NOTIFY_LATENCY_BUCKETS,
             registry=registry,
         )
+        self._routes: set[str] = set()
+
+    def track_routes(self, config: Config) -> None:
+        """Start every configured route's counters at 0 and drop those of removed routes.
+
+        Prometheus cannot see a counter's first increment if the series appears with it
+        (``increase()`` needs a sample before), so a route's first failure would be missed.
+        """
+        routes = {route.name for route in config.notifications.routes}
+        for route in sorted(self._routes - routes):
+            for result in RESULTS:
+                self.deliveries.remove(route, result)
+        for route in sorted(routes):
+            for result in RESULTS:
+                self.deliveries.labels(route=route, result=result)
+        self._routes = routes
 
     def observe(self, outcome: Outcome) -> None:
         """Count one attempt; a success also observes its latency."""
@@ -115,7 +135,14 @@ def setup(app: web.Application) -> None:
     state = app[STATE]
     store = app[INCIDENT_STORE]
     notifier = Notifier(store=store, config=lambda: state.current, timeline=note)
-    notifier.observe = NotifyMetrics(app[REGISTRY], notifier).observe
+    notify_metrics = NotifyMetrics(app[REGISTRY], notifier)
+    notify_metrics.track_routes(state.current)
+    notifier.observe = notify_metrics.observe
+
+    async def reload(config: Config) -> None:
+        notify_metrics.track_routes(config)
+
+    state.on_reload(reload)
     attach(store, notifier)
     app[NOTIFIER] = notifier
     forwarder = AlertmanagerForwarder(config=lambda: state.current)

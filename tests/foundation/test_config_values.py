@@ -117,3 +117,26 @@ def test_keys_without_a_value_mean_the_defaults() -> None:
     assert config.rule_files == ()
     assert config.datasource is None
     assert config.storage_path is None
+
+
+def test_unset_variable_is_one_problem_not_two() -> None:
+    """An unset ``${NAME}`` is not also reported as the empty string it left behind."""
+    assert problems("global:\n  probe_interval: ${INTERVAL}\n") == [
+        "a.yml:2:19: global.probe_interval: environment variable INTERVAL is not set"
+    ]
+
+
+def test_reference_in_a_number_or_boolean_says_it_gives_a_string() -> None:
+    """``${N}`` is substituted in strings only: the type problem says why it is a string."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(
+            "targets:\n  - name: t\n    kind: http\n    url: http://127.0.0.1:1/\n"
+            "    max_body_bytes: ${N}\n    reuse_connections: ${R}\n",
+            "a.yml",
+            env={"N": "100", "R": "false"},
+        )
+    hint = " (a ${NAME} reference always gives a string)"
+    assert [str(p) for p in info.value.problems] == [
+        "a.yml:5:21: targets[0].max_body_bytes: '100' is not of type 'integer'" + hint,
+        "a.yml:6:24: targets[0].reuse_connections: 'false' is not of type 'boolean'" + hint,
+    ]

@@ -25,6 +25,9 @@ SECRET_KEYS = frozenset({"api_key", "password", "bearer_token", "apprise"})
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|(\$\{)")
 
 
+_STRING_HINT = " (a ${NAME} reference always gives a string)"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a config file, located at a YAML node."""
@@ -81,6 +84,9 @@ def _checker() -> jsonschema.FormatChecker:
 class _Collector:
     def __init__(self, file: str, positions: Positions) -> None:
         self.file, self.positions, self.problems = file, positions, list[Problem]()
+        # Values that came from ``${NAME}`` references, and those naming an unset variable.
+        self.substituted: set[Path] = set()
+        self.unset: set[Path] = set()
 
     def add(self, path: Path, message: str, *, key: bool = False) -> None:
         line, col = self.positions.of(path, key=key)
@@ -211,8 +217,10 @@ def _substitute(value: Any, path: Path, env: dict[str, str], out: _Collector) ->
             return match.group(0)
         if name is None:
             return "$"
+        out.substituted.add(path)
         if name not in env:
             out.add(path, f"environment variable {name} is not set")
+            out.unset.add(path)
             return ""
         return env[name]
 
@@ -255,7 +263,11 @@ def _validate(doc: Any, out: _Collector) -> bool:
     for error in validator.iter_errors(doc):
         ok = False
         for path, message, key in _describe(error):
-            out.add(path, message, key=key)
+            if path in out.unset:
+                continue  # "environment variable X is not set" already says what is wrong
+            # ``max_body_bytes: ${N}`` gives the string "100", not the number 100.
+            hint = error.validator == "type" and path in out.substituted
+            out.add(path, message + (_STRING_HINT if hint else ""), key=key)
     return ok
 
 

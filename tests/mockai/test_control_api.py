@@ -52,6 +52,35 @@ async def test_unknown_or_mistyped_behaviour_is_a_400(
     assert status == 400
 
 
+async def test_behaviour_values_http_cannot_carry_are_a_400(
+    mock_url: str, http: aiohttp.ClientSession
+) -> None:
+    """A status outside 200–599, a header that is not a string or holds a line break, a bad
+    header name, and a rate of 0 tokens per second are refused when set, rather than
+    accepted and then breaking every answer (a dropped connection or a 500)."""
+    bad = [
+        ({"status": 99}, "must be an HTTP status from 200 to 599, got 99"),
+        ({"status": 1000}, "must be an HTTP status from 200 to 599, got 1000"),
+        ({"headers": {"x-count": 1}}, "the value of 'x-count' must be a string"),
+        ({"headers": {"x-evil": "a\r\nset-cookie: b"}}, "without line breaks"),
+        ({"headers": {"bad name": "v"}}, "'bad name' is not a valid HTTP header name"),
+        ({"tokens_per_second": 0}, "'tokens_per_second' must be positive"),
+    ]
+    for layer, message in bad:
+        async with http.post(f"{mock_url}/_mock/behavior", json=layer) as r:
+            assert r.status == 400, layer
+            assert message in (await r.json())["error"]["message"]
+        status, reply = await chat(http, mock_url, {**CHAT, "mock": layer})
+        assert (status, reply["error"]["code"]) == (400, "mock_behavior")
+    async with http.get(f"{mock_url}/_mock/behavior") as r:
+        assert await r.json() == {"default": {}, "models": {}}
+    status, _ = await chat(http, mock_url)
+    assert status == 200
+    good = {"status": 302, "headers": {"x-request-id": "r1"}, "tokens_per_second": 0.5}
+    async with http.post(f"{mock_url}/_mock/behavior", json=good) as r:
+        assert r.status == 200
+
+
 async def test_stats_count_requests_by_path_model_and_status(
     mock_url: str, http: aiohttp.ClientSession
 ) -> None:

@@ -200,6 +200,7 @@ def validate(layer: Any) -> dict[str, Any]:
         if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             msg = f"behaviour key {key!r} must not be negative"
             raise ValueError(msg)
+    _check_wire_values(layer)
     if layer.get("fault") is not None and layer["fault"] not in FAULTS:
         msg = f"unknown fault {layer['fault']!r}; known: {', '.join(FAULTS)}"
         raise ValueError(msg)
@@ -207,6 +208,32 @@ def validate(layer: Any) -> dict[str, Any]:
         msg = "error_rate must be a probability between 0 and 1"
         raise ValueError(msg)
     return dict(layer)
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP field name (RFC 9110 token)."""
+
+
+def _check_wire_values(layer: dict[str, Any]) -> None:
+    """Values that would go on the wire as they are: each must be one HTTP can carry.
+
+    Anything else was accepted here and then broke every answer (a dropped connection, a
+    500 with a traceback in the mock's log), far from the request that caused it.
+    """
+    status = layer.get("status")
+    if status is not None and not 200 <= status <= 599:
+        msg = f"behaviour key 'status' must be an HTTP status from 200 to 599, got {status}"
+        raise ValueError(msg)
+    if layer.get("tokens_per_second") == 0:
+        msg = "behaviour key 'tokens_per_second' must be positive (leave it out for no limit)"
+        raise ValueError(msg)
+    for name, value in (layer.get("headers") or {}).items():
+        if not _HEADER_NAME.fullmatch(name):
+            msg = f"headers: {name!r} is not a valid HTTP header name"
+            raise ValueError(msg)
+        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+            msg = f"headers: the value of {name!r} must be a string without line breaks"
+            raise ValueError(msg)
 
 
 def build(*layers: dict[str, Any]) -> Behavior:

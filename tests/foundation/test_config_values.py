@@ -140,3 +140,20 @@ def test_reference_in_a_number_or_boolean_says_it_gives_a_string() -> None:
         "a.yml:5:21: targets[0].max_body_bytes: '100' is not of type 'integer'" + hint,
         "a.yml:6:24: targets[0].reuse_connections: 'false' is not of type 'boolean'" + hint,
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "targets:\n  - {name: t, kind: http, url: 'http://x/', api_key_file: ''}\n",
+        "datasource: {url: 'http://x/', bearer_token_file: ''}\n",
+        "notifications:\n  routes: [{apprise_file: ''}]\n",
+    ],
+)
+def test_empty_secret_file_name_is_one_problem(tmp_path: Path, text: str) -> None:
+    """``api_key_file: ''`` says it is empty, instead of reading the config's own folder."""
+    config = tmp_path / "a.yml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(str(config), env={})
+    assert [p.message for p in info.value.problems] == ["must not be empty"]

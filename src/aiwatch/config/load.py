@@ -302,6 +302,8 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
         return (
             [(path, f"must be greater than 0, not {value!r}", False)] if is_duration(value) else []
         )
+    if error.validator == "minLength" and value == "":
+        return [(path, "must not be empty", False)]
     if error.validator == "required":
         return [(path, error.message.replace("is a required property", "is required"), False)]
     if error.validator == "enum":
@@ -332,8 +334,8 @@ def _resolve_secrets(value: Any, path: Path, base: str, out: _Collector) -> None
         return
     for key in SECRET_KEYS:
         file_key = f"{key}_file"
-        if not isinstance(value.get(file_key), str):
-            continue
+        if not isinstance(value.get(file_key), str) or not value[file_key]:
+            continue  # the schema reports a non-string or an empty file name
         if key in value:
             out.add((*path, file_key), f"{key} and {file_key} are mutually exclusive", key=True)
             continue

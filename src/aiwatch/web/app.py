@@ -12,7 +12,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from aiwatch import __version__, metrics
 from aiwatch.runtime import ConfigState
-from aiwatch.web.auth import auth_middleware
+from aiwatch.web.auth import POLICIES, auth_middleware
 from aiwatch.web.envelope import ApiError, body_limit, fail, ok
 
 log = logging.getLogger("aiwatch.web")
@@ -154,6 +154,10 @@ def make_app(
     registry = CollectorRegistry(auto_describe=True)
     registry.register(SelfCollector(state))
     ProcessCollector(registry=registry)
+    if state.options.web_config_file:
+        # Read it now, while it is the file the daemon just validated: if it breaks or
+        # vanishes before the first request, that request still meets its users.
+        POLICIES.get(state.options.web_config_file)
     app[STATE] = state
     app[REGISTRY] = registry
     app[RENDERERS] = []

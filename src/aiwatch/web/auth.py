@@ -87,6 +87,8 @@ class Checker:
     """
 
     config: WebConfig
+    broken: bool = False
+    """The file was never readable and valid in this process: refuse every request."""
     _ok: dict[bytes, float] = field(default_factory=dict)
     _running: dict[bytes, "asyncio.Future[bool]"] = field(default_factory=dict)
     _dummy: bytes | None = None
@@ -138,28 +140,29 @@ class Checker:
 class Policies:
     """The web config as of its file's last change (re-read when it changes, like Prometheus).
 
-    A file that turns invalid while running is logged and the last valid one kept.
+    A file that turns unreadable or invalid while running is logged and the last valid one
+    kept. One that was never valid here fails closed (``Checker.broken``): treating it as
+    "no web config" would serve every route without a password.
     """
 
     def __init__(self) -> None:
         self._by_path: dict[str, tuple[tuple[int, int], Checker]] = {}
 
-    def get(self, path: str) -> Checker | None:
-        """The checker for ``path``; None when the file has never been valid."""
+    def get(self, path: str) -> Checker:
+        """The checker for ``path`` (a broken one when the file has never been valid)."""
+        known = self._by_path.get(path)
         try:
             stat = os.stat(path)
             signature = (stat.st_mtime_ns, stat.st_size)
         except OSError:
-            known = self._by_path.get(path)
-            return known[1] if known else None
-        known = self._by_path.get(path)
+            return known[1] if known else Checker(WebConfig(path=path), broken=True)
         if known is not None and known[0] == signature:
             return known[1]
         try:
             checker = Checker(load_web_config(path))
         except WebConfigError as err:
             log.error("Invalid web config; keeping the previous one", extra={"err": str(err)})
-            checker = known[1] if known else Checker(WebConfig(path=path))
+            checker = known[1] if known else Checker(WebConfig(path=path), broken=True)
         self._by_path[path] = (signature, checker)
         return checker
 
@@ -214,6 +217,13 @@ async def auth_middleware(
     state = _state(request)
     path = state.options.web_config_file if state is not None else None
     checker = POLICIES.get(path) if path else None
+    if checker is not None and checker.broken:
+        fail(
+            500,
+            "internal",
+            "the web config file is unreadable or invalid; aiwatch answers no request "
+            "until it is fixed (see its log)",
+        )
     if checker is None or not checker.config.users:
         if admin_route and not is_loopback(request.remote):
             fail(

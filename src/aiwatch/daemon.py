@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import ssl
 from collections.abc import Callable
@@ -42,6 +43,25 @@ def parse_listen_address(address: str) -> tuple[str | None, int]:
     return (host or None), int(port)
 
 
+def storage_problem(path: str) -> str | None:
+    """Why ``path`` cannot hold aiwatch's state (created if missing), or None when it can.
+
+    Checked before anything starts, so a bad path is one clear line rather than a warning from
+    each component and then a database error.
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:
+        return "not a directory"
+    except OSError as err:
+        return f"cannot create it: {err.strerror}"
+    if not os.path.isdir(path):
+        return "not a directory"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "not writable"
+    return None
+
+
 def print_problems(err: ConfigError) -> None:
     """Every config problem on its own line on stderr, and one log line."""
     for problem in err.problems:
@@ -64,6 +84,12 @@ def run(
         return 1
     if not options.storage_path:
         options = replace(options, storage_path=config.storage_path or "data/")
+    problem = storage_problem(options.storage_path)
+    if problem is not None:
+        log.error(
+            "Cannot use the storage path", extra={"path": options.storage_path, "err": problem}
+        )
+        return 1
     state = ConfigState(config, options)
     try:
         return asyncio.run(

@@ -1,0 +1,47 @@
+"""``aiwatch run`` with a resource it cannot use: one clear line, exit 1, nothing started."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(config: Path, storage: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aiwatch",
+            "run",
+            "--config.file",
+            str(config),
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--storage.path",
+            str(storage),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_storage_path_that_is_a_file_is_one_clear_error(tmp_path: Path, below: str) -> None:
+    """A file where the storage folder should be (or above it) is named before anything starts.
+
+    It used to give a warning per component about the sample snapshot and then
+    ``cannot open the incident database …: [Errno 17] File exists``.
+    """
+    config = tmp_path / "aiwatch.yml"
+    config.write_text("targets: []\n")
+    storage = tmp_path / "data"
+    storage.write_text("not a folder\n")
+    result = run(config, storage / below if below else storage)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert 'msg="Cannot use the storage path"' in lines[0]
+    assert ("not a directory" if not below else "cannot create it: Not a directory") in lines[0]

@@ -1,7 +1,11 @@
-"""Refused moves (409) say the incident's state and who put it there."""
+"""What refusals (409) and timeline entries say about an incident."""
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from aiwatch.incidents.lifecycle import Alert
+from aiwatch.incidents.web import INCIDENT_STORE
 
 from .conftest import Serve, Served
 
@@ -49,3 +53,22 @@ async def test_acknowledging_an_incident_a_person_resolved_names_that_person(
     assert status == 409
     assert "is resolved by dave;" in body["error"]
     assert "carol" not in body["error"]
+
+
+async def test_fired_event_spells_an_infinite_value(serve: Serve) -> None:
+    """A rule firing with +Inf says 'value +Inf' on the timeline, not 'value unknown'."""
+    served = await serve()
+    store = served.app[INCIDENT_STORE]
+    for name, value in (("Up", math.inf), ("Down", -math.inf), ("Pushed", math.nan)):
+        labels = {"alertname": name}
+        alert = Alert(
+            fingerprint=name, state="firing", labels=labels, annotations={}, value=value, at=1.0
+        )
+        await store.observe([alert])
+    details = {}
+    for incident_id in (1, 2, 3):
+        status, body = await served.call("GET", f"/api/v1/incidents/{incident_id}")
+        assert status == 200
+        assert body["data"]["value"] is None  # JSON has no Inf or NaN
+        details[body["data"]["alertname"]] = body["data"]["timeline"][0]["detail"]
+    assert details == {"Up": "value +Inf", "Down": "value -Inf", "Pushed": "value unknown"}

@@ -135,7 +135,13 @@ class Change:
 
 
 def _format_value(value: float) -> str:
-    return f"value {value:g}" if math.isfinite(value) else "value unknown"
+    if math.isnan(value):
+        # Alertmanager payloads carry no value; they arrive as NaN.
+        return "value unknown"
+    if math.isinf(value):
+        # An expression like `errors / 0` fires with +Inf, a known value; spelled as PromQL does.
+        return "value +Inf" if value > 0 else "value -Inf"
+    return f"value {value:g}"
 
 
 def observe(

@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_listen_address,
         default="127.0.0.1:9531",
         metavar="HOST:PORT",
-        help="where the demo daemon serves (default %(default)s)",
+        help="where the demo daemon serves; port 0 picks a free one (default %(default)s)",
     )
     demo.add_argument(
         "--duration", type=_seconds, default=None, help="stop after this long (default: Ctrl-C)"

@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -313,6 +314,14 @@ async def _demo(
                     narrator.say("demo stopped")
 
 
+def _free_port(host: str) -> int:
+    """A port on ``host`` that nothing listens on right now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def run_demo(
     *,
     listen_address: str = "127.0.0.1:9531",
@@ -323,10 +332,19 @@ def run_demo(
 ) -> int:
     """Run the demo until Ctrl-C or ``duration`` seconds; the exit code."""
     host, port = parse_listen_address(listen_address)
+    host = host or "127.0.0.1"
+    if port == 0:
+        # The demo prints its URLs and polls the daemon before the daemon binds: port 0
+        # ("any free port") has to become a real port first.
+        try:
+            port = _free_port(host)
+        except OSError as err:
+            print(f"demo: cannot listen on {listen_address}: {err.strerror}", file=sys.stderr)
+            return 1
     return int(
         asyncio.run(
             _demo(
-                host=host or "127.0.0.1",
+                host=host,
                 port=port,
                 duration=duration,
                 degrade_after=degrade_after,

@@ -88,8 +88,14 @@ def _password(args: argparse.Namespace) -> str:
         try:
             with open(args.password_file, encoding="utf-8") as handle:
                 return handle.read().rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as err:
-            raise ClientError(f"cannot read --password-file: {err}") from None
+        except OSError as err:
+            raise ClientError(
+                f"cannot read --password-file {err.filename}: {err.strerror}"
+            ) from None
+        except UnicodeDecodeError:
+            raise ClientError(
+                f"cannot read --password-file {args.password_file}: not UTF-8 text"
+            ) from None
     return os.environ.get(PASSWORD_ENV, "")
 
 
@@ -250,17 +256,25 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _start(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        msg = f"--start {text!r} is not an RFC 3339 time (e.g. 2026-11-29T10:00:00Z)"
+        raise ValueError(msg) from None
+
+
 def cmd_add_silence(args: argparse.Namespace) -> int:
     """``aiwatch silences add MATCHER… --duration 2h --comment …``."""
     from aiwatch.durations import parse_duration
 
     try:
         seconds = parse_duration(args.duration)
-        start = (
-            datetime.fromisoformat(args.start.replace("Z", "+00:00"))
-            if args.start
-            else datetime.now(UTC)
-        )
+        if seconds <= 0:
+            # amtool's check: a zero-length silence would be refused as ending in the past.
+            msg = "silence duration must be greater than 0"
+            raise ValueError(msg)
+        start = _start(args.start) if args.start else datetime.now(UTC)
     except ValueError as err:
         print(f"aiwatch silences: {err}", file=sys.stderr)
         return 1

@@ -250,7 +250,23 @@ def build_parser() -> argparse.ArgumentParser:
     from aiwatch.incidents.cli import add_parsers as add_incidents
 
     add_incidents(sub)
+    _remember_parser(parser)
     return parser
+
+
+def _remember_parser(parser: argparse.ArgumentParser) -> None:
+    """Each (sub)command records its parser, so a stray flag is reported with its usage.
+
+    argparse reports arguments no subcommand knows with the top-level usage
+    (``usage: aiwatch [-h] [--version] COMMAND ...``), which shows none of the flags of
+    ``aiwatch run``; the innermost command parsed overrides the outer ones' default.
+    """
+    parser.set_defaults(command_parser=parser)
+    # argparse has no public way to walk the command tree: its private names are stable.
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                _remember_parser(child)
 
 
 # What a shell reports for a program killed by SIGPIPE, as promtool or amtool are in a pipe
@@ -260,7 +276,9 @@ EXIT_BROKEN_PIPE = 128 + 13
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         code: int = args.func(args)
         sys.stdout.flush()

@@ -1,0 +1,32 @@
+"""An unknown flag is a usage error (exit 2) shown with the usage of the command it was for."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "unknown"),
+    [
+        (["run", "--web.listen-adress=:1"], "usage: aiwatch run ", "--web.listen-adress=:1"),
+        (["check", "config", "--foo", "a.yml"], "usage: aiwatch check config ", "--foo"),
+        (["incidents", "ack", "1", "--nope"], "usage: aiwatch incidents ack ", "--nope"),
+        (["schema", "extra"], "usage: aiwatch schema ", "extra"),
+    ],
+)
+def test_unknown_argument_shows_the_commands_usage(
+    argv: list[str], usage: str, unknown: str
+) -> None:
+    """``aiwatch run --typo`` shows run's flags, not ``usage: aiwatch [-h] COMMAND``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "aiwatch", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(usage), result.stderr
+    command = usage.removeprefix("usage: ").strip()
+    assert f"{command}: error: unrecognized arguments: {unknown}" in result.stderr

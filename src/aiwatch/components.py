@@ -15,8 +15,10 @@ from aiwatch.rules import web as rules_web
 COMPONENTS: tuple[Callable[[web.Application], Any], ...] = (
     probes_web.setup,
     selfscrape.setup,  # before rules: restored history is in the store when they start
-    rules_web.setup,
+    # Before rules: the incident store is open when the rules start (a restart resolves the
+    # incidents of alerts that did not come back) and still open until they have stopped.
     incidents_web.setup,
+    rules_web.setup,
     notify_web.setup,
     experiments_web.setup,
 )

@@ -252,8 +252,9 @@ def setup(app: web.Application) -> None:
     store.add_observer(IncidentMetrics(app[REGISTRY], lambda: store.counts))
     sink = IncidentSink(store)
     app[INCIDENT_SINK] = sink
-    if ALERT_SINKS in app:
-        app[ALERT_SINKS].append(sink)
+    if ALERT_SINKS not in app:
+        app[ALERT_SINKS] = []
+    app[ALERT_SINKS].append(sink)
     app.cleanup_ctx.append(_lifecycle)
     router = app.router
     router.add_get("/api/v1/incidents", handle_list)

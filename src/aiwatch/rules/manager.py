@@ -20,7 +20,7 @@ from aiwatch.rules.events import AlertEvent, AlertSink, NullSink
 from aiwatch.rules.files import load_rule_file
 from aiwatch.rules.group import Group
 from aiwatch.rules.model import GroupSpec
-from aiwatch.rules.restore import SavedAlert, StateFile, restore_rule, snapshot
+from aiwatch.rules.restore import SavedAlert, StateFile, not_restored, restore_rule, snapshot
 from aiwatch.rules.templates import TemplateQuery
 from aiwatch.rules.types import Appender, QueryFunc
 
@@ -128,6 +128,7 @@ class RuleManager:
         self.state = StateFile(state_dir) if state_dir else None
         self.groups = self._build(specs)
         self._saved: dict[str, list[SavedAlert]] = {}
+        self._unrestored: list[AlertEvent] = []
         # Per group name, across reloads: the counter behind the failures metric.
         self.failures_total: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -160,6 +161,13 @@ class RuleManager:
                 )
             group.mark_restored()
             self._saved[group.key] = [s for s in saved if s.group == group.key]
+        back = (
+            alert.fingerprint
+            for group in self.groups
+            for rule in group.alerting_rules()
+            for alert in rule.active_alerts()
+        )
+        self._unrestored = not_restored(saved, back, now_ms=now_ms)
         return count
 
     async def evaluate_group(self, group: Group, t_ms: int) -> list[AlertEvent]:
@@ -204,8 +212,10 @@ class RuleManager:
                 next_ms += (now_ms - next_ms) // interval * interval
 
     async def start(self) -> None:
-        """Restore saved state and start one evaluation task per group."""
+        """Restore saved state, resolve what did not come back, start one task per group."""
         self.restore()
+        unrestored, self._unrestored = self._unrestored, []
+        await self._send(unrestored)
         self._tasks = [
             asyncio.create_task(self._run(g), name=f"rules:{g.key}") for g in self.groups
         ]
@@ -260,11 +270,15 @@ class RuleManager:
             for alert in rule.active_alerts()
             if alert.fingerprint not in kept
         ]
-        if gone:
+        await self._send(gone)
+
+    async def _send(self, events: list[AlertEvent]) -> None:
+        """Hand events that no evaluation produced to the sink (never raises)."""
+        if events:
             try:
-                await self.sink.alerts_changed(gone)
+                await self.sink.alerts_changed(events)
             except Exception:
-                log.exception("alert sink failed on %d events", len(gone))
+                log.exception("alert sink failed on %d events", len(events))
 
     def rules_data(self, *, rule_type: str | None = None) -> dict[str, Any]:
         """``GET /api/v1/rules`` data (``rule_type``: ``alert`` or ``record`` filters)."""

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiwatch.rules.alerting import Alert, AlertingRule, AlertState
-from aiwatch.rules.fingerprint import labels_hash
+from aiwatch.rules.events import AlertEvent
+from aiwatch.rules.fingerprint import fingerprint, labels_hash
 
 STATE_FILE = "rules-state.json"
 _VERSION = 1
@@ -193,3 +194,36 @@ def restore_rule(
         rule.active[labels_hash(alert.labels)] = alert
         restored += 1
     return restored
+
+
+def not_restored(
+    saved: Iterable[SavedAlert], restored: Iterable[str], *, now_ms: int
+) -> list[AlertEvent]:
+    """``resolved`` events for saved firing alerts whose fingerprint is not in ``restored``.
+
+    Their rule is gone from the files, or the outage outlasted ``outage_tolerance``: either
+    way the alert stopped, and its incident must not stay open for good (a reload sends the
+    same events for the rules it removes).
+    """
+    back = set(restored)
+    events: dict[str, AlertEvent] = {}
+    for entry in saved:
+        key = fingerprint(entry.labels)
+        if entry.state != "firing" or key in back or key in events:
+            continue
+        events[key] = AlertEvent(
+            group=entry.group.rpartition(";")[2],
+            rule=entry.rule,
+            state="resolved",
+            labels=dict(entry.labels),
+            annotations=dict(entry.annotations),
+            value=entry.value,
+            active_at=entry.active_at_ms / 1000,
+            fired_at=None if entry.fired_at_ms is None else entry.fired_at_ms / 1000,
+            resolved_at=now_ms / 1000,
+            generator_url="",
+            fingerprint=key,
+            evaluated_at=now_ms / 1000,
+            file=entry.group.rpartition(";")[0],
+        )
+    return sorted(events.values(), key=lambda e: e.fingerprint)

@@ -62,6 +62,17 @@ def storage_problem(path: str) -> str | None:
     return None
 
 
+def _os_reason(err: OSError) -> str:
+    """The system's words for ``err``: ``Address already in use``.
+
+    asyncio wraps a failed bind as "error while attempting to bind on address ('127.0.0.1',
+    9531): address already in use", which repeats the address the message already names.
+    """
+    if err.errno is not None and err.errno > 0:  # resolver errors have negative numbers
+        return os.strerror(err.errno)
+    return err.strerror or str(err)
+
+
 def print_problems(err: ConfigError) -> None:
     """Every config problem on its own line on stderr, and one log line."""
     for problem in err.problems:
@@ -129,7 +140,8 @@ async def serve(
         try:
             await site.start()
         except OSError as err:
-            raise StartupError(f"cannot listen on {host or ''}:{port}: {err.strerror}") from err
+            reason = _os_reason(err)
+            raise StartupError(f"cannot listen on {host or ''}:{port}: {reason}") from err
         for address in _bound_addresses(runner):
             log.info("Listening", extra={"address": address, "tls": ssl_context is not None})
         app[READY][0] = True

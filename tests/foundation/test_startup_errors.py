@@ -1,5 +1,6 @@
 """``aiwatch run`` with a resource it cannot use: one clear line, exit 1, nothing started."""
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,34 @@ def test_storage_path_that_is_a_file_is_one_clear_error(tmp_path: Path, below: s
     assert len(lines) == 1, result.stderr
     assert 'msg="Cannot use the storage path"' in lines[0]
     assert ("not a directory" if not below else "cannot create it: Not a directory") in lines[0]
+
+
+def test_port_in_use_says_address_already_in_use(tmp_path: Path) -> None:
+    """The reason is the system's, once: not asyncio's 'error while attempting to bind on …'."""
+    config = tmp_path / "aiwatch.yml"
+    config.write_text("targets: []\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "aiwatch",
+                "run",
+                "--config.file",
+                str(config),
+                "--web.listen-address",
+                f"127.0.0.1:{port}",
+                "--storage.path",
+                str(tmp_path / "data"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert f'err="cannot listen on 127.0.0.1:{port}: Address already in use"' in result.stderr
+    assert "Traceback" not in result.stderr

@@ -157,3 +157,17 @@ def test_empty_secret_file_name_is_one_problem(tmp_path: Path, text: str) -> Non
     with pytest.raises(ConfigError) as info:
         load_config(str(config), env={})
     assert [p.message for p in info.value.problems] == ["must not be empty"]
+
+
+def test_unquoted_date_is_shown_as_written_with_a_hint() -> None:
+    """``release: 2026-11-29`` is a YAML date: shown as written, not ``datetime.date(…)``."""
+    assert problems(
+        "targets:\n  - name: t\n    kind: http\n    url: http://127.0.0.1:1/\n"
+        "    labels: {release: 2026-11-29}\n"
+        "global:\n  probe_interval: 2026-11-29\n"
+    ) == [
+        "a.yml:5:23: targets[0].labels.release: 2026-11-29 is not of type 'string' "
+        "(YAML reads it as a date: quote it)",
+        "a.yml:7:19: global.probe_interval: 2026-11-29 is not a valid duration "
+        "(a string with a unit, e.g. 30s)",
+    ]

@@ -6,6 +6,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -277,6 +278,8 @@ def _show(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
     return repr(value)
 
 
@@ -314,8 +317,12 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
         schema_node = error.schema
         if isinstance(schema_node, dict) and schema_node.get("format") == "duration":
             message = f"{_show(value)} is not a valid duration (a string with a unit, e.g. 30s)"
-            return [(path, message, False)]
-        return [(path, f"{_show(value)} is not of type {error.validator_value!r}", False)]
+        else:
+            message = f"{_show(value)} is not of type {error.validator_value!r}"
+            if isinstance(value, date) and error.validator_value == "string":
+                # An unquoted 2026-11-29 is a timestamp to YAML; quoted, it is the string.
+                message += " (YAML reads it as a date: quote it)"
+        return [(path, message, False)]
     if error.validator == "pattern":
         return [(path, f"{value!r} does not match {error.validator_value!r}", False)]
     if error.validator == "oneOf" and path and path[-2:-1] == ("prompts",):

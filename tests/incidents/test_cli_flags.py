@@ -1,8 +1,12 @@
 """Client flags a user gets wrong are named in one line, before anything is sent."""
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from aiwatch.cli import main
 
@@ -55,3 +59,45 @@ def test_unreadable_password_file_names_file_and_reason(
         err
         == f"aiwatch incidents: cannot read --password-file {missing}: No such file or directory\n"
     )
+
+
+@pytest.mark.parametrize(("content", "problem"), [(None, "cannot read"), ("x", "cannot use")])
+def test_bad_ca_file_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str | None, problem: str
+) -> None:
+    """A missing --ca-file, or one holding no certificate, is named; no ssl traceback."""
+    ca = tmp_path / "ca.pem"
+    if content is not None:
+        ca.write_text(content)
+    code, err = _cli(
+        capsys, "incidents", "list", "--url", "https://127.0.0.1:1", "--ca-file", str(ca)
+    )
+    assert code == 1
+    assert err.startswith(f"aiwatch incidents: {problem} --ca-file {ca}: ")
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("answer", ["{}", "[1, 2]", "<html>a web page</html>"])
+async def test_url_of_something_else_says_so(
+    capsys: pytest.CaptureFixture[str], aiohttp_server: Callable[..., Any], answer: str
+) -> None:
+    """A --url that answers 200 with something other than the API's envelope: one line, exit 1.
+
+    ``{}`` used to end in ``KeyError: 'data'`` and a list in a ``TypeError`` traceback.
+    """
+
+    async def anything(_: web.Request) -> web.Response:
+        return web.Response(text=answer)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", anything)
+    server = await aiohttp_server(app)
+    url = str(server.make_url("")).rstrip("/")
+    for command in (("incidents", "list"), ("experiments", "list"), ("silences", "list")):
+        code = await asyncio.to_thread(main, [*command, "--url", url])
+        err = capsys.readouterr().err
+        assert code == 1
+        assert err == (
+            f"aiwatch {command[0]}: {url} did not answer with aiwatch's API "
+            "(no JSON envelope); is --url right?\n"
+        )

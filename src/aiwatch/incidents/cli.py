@@ -123,10 +123,10 @@ def call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> 
     if args.user:
         token = base64.b64encode(f"{args.user}:{_password(args)}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
-    context = ssl.create_default_context(cafile=args.ca_file) if args.ca_file else None
+    context = _tls_context(args.ca_file) if args.ca_file else None
     try:
         with urllib.request.urlopen(request, timeout=30, context=context) as response:
-            doc = json.load(response)
+            answer = response.read()
     except urllib.error.HTTPError as err:
         try:
             message = json.load(err).get("error", err.reason)
@@ -139,7 +139,24 @@ def call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> 
         raise ClientError(f"cannot reach {args.url}: {text}") from None
     except (OSError, ValueError) as err:
         raise ClientError(f"cannot reach {args.url}: {err}") from None
+    try:
+        doc = json.loads(answer)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict) or "data" not in doc:
+        # Something else answered (a web server, a proxy's page): say so, not a KeyError.
+        msg = f"{args.url} did not answer with aiwatch's API (no JSON envelope); is --url right?"
+        raise ClientError(msg)
     return doc["data"]
+
+
+def _tls_context(ca_file: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except ssl.SSLError as err:
+        raise ClientError(f"cannot use --ca-file {ca_file}: {err.reason or err}") from None
+    except OSError as err:
+        raise ClientError(f"cannot read --ca-file {ca_file}: {err.strerror}") from None
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -178,26 +178,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="probe only targets whose name hashes to shard i of n",
     )
     run.add_argument(
-        "--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"]
+        "--log.level",
+        dest="log_level",
+        default="info",
+        choices=["debug", "info", "warn", "error"],
+        help="only log messages at this level or above (default %(default)s)",
     )
     run.add_argument(
-        "--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"]
+        "--log.format",
+        dest="log_format",
+        default="logfmt",
+        choices=["logfmt", "json"],
+        help="log line format (default %(default)s)",
     )
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="validate config or rule files")
     check_sub = check.add_subparsers(dest="what", required=True, metavar="WHAT")
     check_config = check_sub.add_parser("config", help="validate config files")
-    check_config.add_argument("files", nargs="+", metavar="FILE")
+    check_config.add_argument(
+        "files", nargs="+", metavar="FILE", help="config files; the rule files they name too"
+    )
     check_config.set_defaults(func=cmd_check_config)
     check_rules = check_sub.add_parser("rules", help="validate Prometheus rule files")
-    check_rules.add_argument("files", nargs="+", metavar="FILE")
+    check_rules.add_argument("files", nargs="+", metavar="FILE", help="Prometheus rule files")
     check_rules.set_defaults(func=cmd_check_rules)
 
     test = sub.add_parser("test", help="run rule unit tests")
     test_sub = test.add_subparsers(dest="what", required=True, metavar="WHAT")
     test_rules = test_sub.add_parser("rules", help="rule unit tests in the promtool format")
-    test_rules.add_argument("files", nargs="+", metavar="TEST_FILE")
+    test_rules.add_argument(
+        "files", nargs="+", metavar="TEST_FILE", help="test files in the promtool test rules format"
+    )
     test_rules.set_defaults(func=cmd_test_rules)
 
     schema = sub.add_parser("schema", help="print the config JSON Schema")

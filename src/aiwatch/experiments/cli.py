@@ -19,7 +19,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     listing = what.add_parser("list", parents=[common], help="every experiment and its verdict")
     listing.set_defaults(func=cmd_list)
     show = what.add_parser("show", parents=[common], help="one experiment's results per arm")
-    show.add_argument("name", metavar="NAME")
+    show.add_argument("name", metavar="NAME", help="experiment name")
     show.set_defaults(func=cmd_show)
 
 

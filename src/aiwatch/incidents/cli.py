@@ -55,14 +55,14 @@ def add_parsers(sub: Any) -> None:
     listing.add_argument("--before", type=int, default=None, help="only ids below this (paging)")
     listing.set_defaults(func=cmd_list)
     show = what.add_parser("show", parents=[common], help="one incident and its timeline")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=int, help="incident id")
     show.set_defaults(func=cmd_show)
     for name, action, text in (
         ("ack", "acknowledge", "take a firing incident"),
         ("resolve", "resolve", "close an open incident"),
     ):
         act = what.add_parser(name, parents=[common], help=text)
-        act.add_argument("id", type=int)
+        act.add_argument("id", type=int, help="incident id")
         act.add_argument("-c", "--comment", default="", help="what you are doing about it")
         act.add_argument("--by", default=None, help="who acts (default: --user, else you)")
         act.set_defaults(func=cmd_act, action=action)
@@ -79,7 +79,7 @@ def add_parsers(sub: Any) -> None:
     add.add_argument("-a", "--author", default=None, help="who (default: --user, else you)")
     add.set_defaults(func=cmd_add_silence)
     expire = verb.add_parser("expire", parents=[common], help="end silences now")
-    expire.add_argument("ids", nargs="+", type=int, metavar="ID")
+    expire.add_argument("ids", nargs="+", type=int, metavar="ID", help="silence ids")
     expire.set_defaults(func=cmd_expire)
 
 

@@ -19,8 +19,9 @@ from ``process_cpu_seconds_total``, does not).
 aiwatch: the same series in a ``MemoryStorage``, the same file loaded by ``load_groups`` into
 a ``RuleManager``, and full cycles (every group, in file order) with each group at the slot
 at which the first Prometheus run evaluated it, as long after the data's end, so both see
-the same samples in every window; the pending and firing alerts of the last cycle are
-compared by rule. It prints the median and p90 per cycle (wall and CPU), memory
+the same samples in every window. Like Prometheus' first evaluations, one warm-up cycle an
+interval earlier is not timed (its time is printed). The pending and firing alerts of the
+last cycle are compared by rule. It prints the median and p90 per cycle (wall and CPU), memory
 (tracemalloc peak and RSS growth of the store and of a cycle) and the ratios aiwatch ÷
 Prometheus. The whole run stops by itself within minutes (about 3 with ``scrape``).
 
@@ -91,6 +92,7 @@ class AiwatchRun:
 
     cycles_s: list[float]
     cycles_cpu_s: list[float]
+    warmup_s: float
     fill_s: float
     store_peak_mb: float
     store_rss_mb: float
@@ -100,6 +102,7 @@ class AiwatchRun:
     samples: int
     rule_errors: int
     alerts: Counter[str]
+    alert_labels: set[tuple[tuple[str, str], ...]]
 
 
 def fill(data: Data) -> MemoryStorage:
@@ -127,6 +130,7 @@ async def run_aiwatch(
     started = time.perf_counter()
     storage = fill(data)
     fill_s = time.perf_counter() - started
+    del data  # a daemon holds no second copy of its samples in Python lists
     store_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     store_rss = rss_mb() - rss_before
@@ -147,20 +151,29 @@ async def run_aiwatch(
     async def cycle(k: int) -> tuple[float, float]:
         started, cpu = time.perf_counter(), time.process_time()
         for group in manager.groups:
-            await manager.evaluate_group(group, times[group.key][k])
+            at = times[group.key][k] if k >= 0 else times[group.key][0] - INTERVAL_S * 1000
+            await manager.evaluate_group(group, at)
         return time.perf_counter() - started, time.process_time() - cpu
 
     rss_before = rss_mb()
+    # One warm-up cycle an interval before the first timed one, as Prometheus' first
+    # evaluations are not counted either: it creates the recorded series and ALERTS.
+    warmup_s, _ = await cycle(-1)
     cycles = [await cycle(k) for k in range(count - 1)]
-    # One more cycle with tracemalloc on (slower, so not timed): what a cycle allocates.
+    # One more cycle with tracemalloc on (slower, so not timed): what a cycle allocates. It
+    # also evaluates a group again where Prometheus did before its alerts were read.
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     await cycle(count - 1)
+    for group in manager.groups:
+        for t_ms in times[group.key][count:]:
+            await manager.evaluate_group(group, t_ms)
     cycle_peak = (tracemalloc.get_traced_memory()[1] - base) / 2**20
     tracemalloc.stop()
     cycle_rss = (rss_mb() - rss_before) / count
     return AiwatchRun(
         cycles_s=[wall for wall, _ in cycles],
+        warmup_s=warmup_s,
         cycles_cpu_s=[cpu for _, cpu in cycles],
         fill_s=fill_s,
         store_peak_mb=store_peak,
@@ -171,6 +184,7 @@ async def run_aiwatch(
         samples=storage.sample_count(),
         rule_errors=sum(r.health != "ok" for g in manager.groups for r in g.rules),
         alerts=Counter(a.labels["alertname"].rstrip("0123456789") for a in manager.active_alerts()),
+        alert_labels={tuple(sorted(a.labels.items())) for a in manager.active_alerts()},
     )
 
 
@@ -194,7 +208,7 @@ def report(ours: AiwatchRun, proms: dict[str, PromRun], *, followed: PromRun | N
     print(
         f"  cycle: wall {_summary(ours.cycles_s)} (min {_ms(min(ours.cycles_s))}, max "
         f"{_ms(max(ours.cycles_s))}); CPU {_summary(ours.cycles_cpu_s)}; "
-        f"{len(ours.cycles_s)} cycles"
+        f"{len(ours.cycles_s)} cycles (after an untimed warm-up cycle: {_ms(ours.warmup_s)})"
     )
     print(
         f"  one cycle allocates (tracemalloc peak) {ours.cycle_peak_mb:.1f} MB; "
@@ -225,6 +239,12 @@ def report(ours: AiwatchRun, proms: dict[str, PromRun], *, followed: PromRun | N
         }
         if prom is followed:
             print(f"  alerts by rule (digits dropped) where aiwatch, Prometheus differ: {differ}")
+            for side, extra in (
+                ("only aiwatch", ours.alert_labels - prom.alert_labels),
+                ("only Prometheus", prom.alert_labels - ours.alert_labels),
+            ):
+                for labels in sorted(extra)[:3]:
+                    print(f"    {side}: {dict(labels)}")
         print(
             f"  ratio aiwatch / Prometheus: wall {med / statistics.median(prom.cycles_s):.2f}, "
             f"CPU {cpu / prom.cpu_per_cycle_s:.2f}"
@@ -270,9 +290,15 @@ def main() -> None:
             # Prometheus' last, so their alerts compare.
             if measured is not None and group.key in measured.eval_times_s:
                 prom_end_ms = round(measured.data_end_s * 1000)
+                prom_times = list(measured.eval_times_s[group.key])
+                final = measured.final_eval_s.get(group.key)
+                if final is not None and final > prom_times[-1]:
+                    prom_times.append(final)  # it ran once more before the alerts were read
+                # Up, not to the nearest ms: Prometheus starts a fraction of a ms after its
+                # slot, and rounding down could land before it, in the previous slot.
                 return [
-                    end_ms + group.eval_timestamp(round(t * 1000)) - prom_end_ms
-                    for t in measured.eval_times_s[group.key]
+                    end_ms + group.eval_timestamp(math.ceil(t * 1000)) - prom_end_ms
+                    for t in prom_times
                 ]
             unmatched.append(group.key)
             start = end_ms + READY_AFTER_S * 1000

@@ -53,6 +53,9 @@ class PromRun:
     cycles_s: list[float] = field(default_factory=list)
     # Per group key (``file;name``): the start of each counted evaluation, Unix seconds.
     eval_times_s: dict[str, list[float]] = field(default_factory=dict)
+    # Per group key: the start of its last evaluation before ``alerts`` was read. A group
+    # may have run once more than the counted evaluations by then.
+    final_eval_s: dict[str, float] = field(default_factory=dict)
     groups: int = 0
     cpu_per_cycle_s: float = math.nan
     rss_mb: float = math.nan
@@ -60,7 +63,12 @@ class PromRun:
     data_end_s: float = math.nan
     rule_errors: int = 0
     alerts: Counter[str] = field(default_factory=Counter)
+    # Every pending or firing alert: its sorted label pairs.
+    alert_labels: set[tuple[tuple[str, str], ...]] = field(default_factory=set)
     note: str = ""
+
+
+_LAST_EVALUATION = "prometheus_rule_group_last_evaluation_timestamp_seconds"
 
 
 def _parse_metrics(text: str) -> dict[str, dict[str, float]]:
@@ -159,9 +167,22 @@ async def _watch(
         first_error = next(
             (r["lastError"] for g in rules for r in g["rules"] if r["health"] != "ok"), ""
         )
-        async with session.get(base + "/api/v1/alerts") as response:
-            alerts = (await response.json())["data"]["alerts"]
+        # The alerts must belong to known evaluations: read them between two identical
+        # readings of every group's last evaluation time.
+        for _ in range(10):
+            async with session.get(base + "/metrics") as response:
+                before = _parse_metrics(await response.text())[_LAST_EVALUATION]
+            async with session.get(base + "/api/v1/alerts") as response:
+                alerts = (await response.json())["data"]["alerts"]
+            async with session.get(base + "/metrics") as response:
+                after = _parse_metrics(await response.text())[_LAST_EVALUATION]
+            if before == after:
+                run.final_eval_s = after
+                break
+        else:
+            run.note += " (no quiet moment to read the alerts: not compared)"
         run.alerts = Counter(a["labels"]["alertname"].rstrip("0123456789") for a in alerts)
+        run.alert_labels = {tuple(sorted(a["labels"].items())) for a in alerts}
     run.groups = len(seen)
     n = min((len(h) for h in seen.values()), default=0)
     for k in range(WARMUP_EVALUATIONS, n):

@@ -142,6 +142,11 @@ EXPERIMENT_CHANCE_TO_WIN = _m(
     "experiment_chance_to_win", "gauge", "Bayesian chance that the variant beats control."
 )
 EXPERIMENT_SRM_P_VALUE = _m("experiment_srm_p_value", "gauge", "Sample ratio mismatch p-value.")
+EXPERIMENT_GUARD = _m(
+    "experiment_guard",
+    "gauge",
+    "1 for each arm and metric whose comparison is guarded; the guard label says why.",
+)
 
 # Self
 CONFIG_RELOAD_OK = _m(

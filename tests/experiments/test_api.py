@@ -249,19 +249,50 @@ async def test_metrics_per_arm_pass_promtool(api: TestClient[Any, Any]) -> None:
     text = await response.read()
     promtool_check(text)
     lines = text.decode().splitlines()
-    labels = 'experiment="prompts",guard="",metric="rating",variant="short"'
+    labels = 'experiment="prompts",metric="rating",variant="short"'
     assert f"aiwatch_experiment_samples{{{labels}}} 6.0" in lines
     assert any(line.startswith(f"aiwatch_experiment_relative_lift{{{labels}}} ") for line in lines)
     assert any(line.startswith(f"aiwatch_experiment_p_value{{{labels}}} ") for line in lines)
     assert any(line.startswith(f"aiwatch_experiment_lift_ci_lower{{{labels}}} ") for line in lines)
     assert any(line.startswith(f"aiwatch_experiment_lift_ci_upper{{{labels}}} ") for line in lines)
-    guarded = 'experiment="prompts",guard="n_below_2",metric="thumbs_up",variant="short"'
+    guarded = 'experiment="prompts",metric="thumbs_up",variant="short"'
     assert f"aiwatch_experiment_samples{{{guarded}}} 0.0" in lines
     assert not any(line.startswith(f"aiwatch_experiment_p_value{{{guarded}}}") for line in lines)
+    guard = 'experiment="prompts",guard="n_below_2",metric="thumbs_up",variant="short"'
+    assert f"aiwatch_experiment_guard{{{guard}}} 1.0" in lines
+    assert not any(line.startswith(f"aiwatch_experiment_guard{{{labels[:-1]}") for line in lines)
     assert not any("chance_to_win{" in line for line in lines)
     assert any(
         line.startswith('aiwatch_experiment_srm_p_value{experiment="prompts"} ') for line in lines
     )
+
+
+async def test_a_guard_change_keeps_each_series_of_the_row(api: TestClient[Any, Any]) -> None:
+    """The per-row gauges carry exactly SPEC's experiment, variant and metric labels, so an
+    arm whose guard goes from n_below_2 to too_few_samples to none stays one series; the
+    guard is the separate aiwatch_experiment_guard series."""
+    url = "/api/v1/experiments/prompts/observations"
+    row = 'experiment="prompts",metric="rating",variant="short"'
+    guard = (
+        'aiwatch_experiment_guard{{experiment="prompts",guard="{}",'
+        'metric="rating",variant="short"}} 1.0'
+    )
+    expected_guards = ["n_below_2", "too_few_samples", None]
+    families: list[set[str]] = []
+    # 1, then 3, then 7 values per arm, with min_samples 5.
+    for values, expected in zip(([4], [5, 4], [5, 3, 4, 5]), expected_guards, strict=True):
+        body = [{"variant": "short", "metric": "rating", "value": v} for v in values]
+        body += [{"variant": "long", "metric": "rating", "value": v - 1} for v in values]
+        await _json(await api.post(url, json=body), 200)
+        text = await (await api.get("/metrics")).read()
+        promtool_check(text)
+        lines = text.decode().splitlines()
+        families.append({line.split("{")[0] for line in lines if f"{{{row}}} " in line})
+        shown = [g for g in expected_guards if g is not None and guard.format(g) in lines]
+        assert shown == ([expected] if expected else [])
+    assert families[0] == {"aiwatch_experiment_samples"}
+    assert {"aiwatch_experiment_samples", "aiwatch_experiment_relative_lift"} <= families[1]
+    assert families[1] <= families[2]
 
 
 async def test_bayesian_metrics_have_chance_to_win_not_p_values(
@@ -282,7 +313,7 @@ async def test_bayesian_metrics_have_chance_to_win_not_p_values(
     text = await (await api.get("/metrics")).read()
     promtool_check(text)
     lines = text.decode().splitlines()
-    labels = 'experiment="prompts",guard="",metric="rating",variant="short"'
+    labels = 'experiment="prompts",metric="rating",variant="short"'
     assert any(
         line.startswith(f"aiwatch_experiment_chance_to_win{{{labels}}} 0.9") for line in lines
     )
@@ -313,6 +344,6 @@ async def test_samples_needed_for_metrics_with_a_minimum_effect(
     assert power["samples_needed"] > 0
     text = await (await api.get("/metrics")).read()
     promtool_check(text)
-    labels = 'experiment="prompts",guard="",metric="rating",variant="short"'
+    labels = 'experiment="prompts",metric="rating",variant="short"'
     needed = f"aiwatch_experiment_samples_needed{{{labels}}} {float(power['samples_needed'])}"
     assert needed in text.decode().splitlines()

@@ -95,7 +95,7 @@ async def test_observations_probe_data_and_state_survive_a_restart(
     assert arm(before["data"], "long", "rating") == (4, pytest.approx(2.5))
     status, text = await first.request("GET", "/metrics")
     promtool_check(text.encode())
-    labels = 'experiment="prompts",guard="",metric="rating",variant="short"'
+    labels = 'experiment="prompts",metric="rating",variant="short"'
     assert f"aiwatch_experiment_samples{{{labels}}} 5.0" in text.splitlines()
     assert await first.stop() == 0
 

@@ -102,7 +102,7 @@ async def test_better_model_wins_on_success_rate_and_latency(
         code = await daemon.stop()
     assert code == 0, "aiwatch did not shut down cleanly"
     promtool_check(exposition.encode())
-    labels = 'experiment="models",guard="",metric="success_rate",variant="next"'
+    labels = 'experiment="models",metric="success_rate",variant="next"'
     assert any(
         line.startswith(f"aiwatch_experiment_p_value{{{labels}}} ")
         for line in exposition.splitlines()

@@ -8,8 +8,10 @@ from aiwatch import metrics
 from aiwatch.experiments.tracker import Live
 from aiwatch.stats import ResultRow
 
-ROW_LABELS = ["experiment", "variant", "metric", "guard"]
-"""``guard`` is the row's named guard, empty when none: a guarded row still shows its n."""
+ROW_LABELS = ["experiment", "variant", "metric"]
+"""SPEC §3's labels. The guard is its own series (``aiwatch_experiment_guard``): as a label
+here, every guard change (``n_below_2`` → none → ``too_few_samples`` …) would end each
+series of the row and start another."""
 
 
 def _row_values(row: ResultRow) -> dict[metrics.MetricDef, float | None]:
@@ -46,6 +48,11 @@ class ExperimentCollector:
                 metrics.EXPERIMENT_SAMPLES_NEEDED,
             )
         }
+        guards = GaugeMetricFamily(
+            metrics.EXPERIMENT_GUARD.name,
+            metrics.EXPERIMENT_GUARD.help,
+            labels=[*ROW_LABELS, "guard"],
+        )
         srm = GaugeMetricFamily(
             metrics.EXPERIMENT_SRM_P_VALUE.name,
             metrics.EXPERIMENT_SRM_P_VALUE.help,
@@ -55,10 +62,12 @@ class ExperimentCollector:
             result = live.result()
             srm.add_metric([result.name], result.srm_p_value)
             for row in result.results:
-                guard = row.guard.value if row.guard is not None else ""
-                labels = [result.name, row.variant, row.metric, guard]
+                labels = [result.name, row.variant, row.metric]
                 for definition, value in _row_values(row).items():
                     if value is not None:
                         families[definition].add_metric(labels, value)
+                if row.guard is not None:
+                    guards.add_metric([*labels, row.guard.value], 1.0)
         yield from families.values()
+        yield guards
         yield srm

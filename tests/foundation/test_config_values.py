@@ -171,3 +171,24 @@ def test_unquoted_date_is_shown_as_written_with_a_hint() -> None:
         "a.yml:7:19: global.probe_interval: 2026-11-29 is not a valid duration "
         "(a string with a unit, e.g. 30s)",
     ]
+
+
+def test_secret_of_the_wrong_type_is_not_printed() -> None:
+    """``password: 4242424242`` (a YAML number) or a single Apprise URL instead of a list:
+    the problem names the key, never the secret (it used to print the value)."""
+    text = (
+        "targets:\n"
+        "  - {name: t, kind: openai_chat, url: 'http://x/v1', model: m, api_key: 123456789,\n"
+        "     headers: {X-Token: 987654321}}\n"
+        "datasource: {url: 'http://x/', basic_auth: {username: u, password: 4242424242}}\n"
+        "notifications:\n  routes: [{apprise: 'json://token5555@host/x'}]\n"
+    )
+    found = problems(text)
+    assert [p.split(": ", 1)[1] for p in found] == [
+        "targets[0].api_key: <secret> is not of type 'string'",
+        "targets[0].headers.X-Token: <secret> is not of type 'string'",
+        "datasource.basic_auth.password: <secret> is not of type 'string'",
+        "notifications.routes[0].apprise: <secret> is not of type 'array'",
+    ]
+    for secret in ("123456789", "987654321", "4242424242", "token5555"):
+        assert not any(secret in p for p in found)

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import jsonschema
 
-from aiwatch.config.build import build_config
+from aiwatch.config.build import REDACTED, build_config
 from aiwatch.config.model import Config
 from aiwatch.config.yamlpos import Path, Positions, YamlProblem, format_path, load_with_positions
 from aiwatch.durations import is_duration
@@ -283,9 +283,17 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def _is_secret(path: Path) -> bool:
+    """Whether ``path`` is, or is inside, a secret (or a header, whose values all are)."""
+    return any(part in SECRET_KEYS or part == "headers" for part in path if isinstance(part, str))
+
+
 def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]:
     path: Path = tuple(error.absolute_path)
     value = error.instance
+    if error.validator == "type" and _is_secret(path):
+        # ``api_key: 123456`` is a number to YAML, and still a key: never print it.
+        return [(path, f"{REDACTED} is not of type {error.validator_value!r}", False)]
     if error.validator == "additionalProperties" and isinstance(value, dict):
         schema_node: Any = error.schema
         known = set(schema_node.get("properties", {}))

@@ -9,6 +9,9 @@ import pytest
 from aiohttp import web
 
 from aiwatch.cli import main
+from aiwatch.incidents.cli import PASSWORD_ENV
+
+from .conftest import Serve, write_web_config
 
 NOWHERE = "http://127.0.0.1:1"  # nothing listens: a request would fail differently
 
@@ -101,3 +104,33 @@ async def test_url_of_something_else_says_so(
             f"aiwatch {command[0]}: {url} did not answer with aiwatch's API "
             "(no JSON envelope); is --url right?\n"
         )
+
+
+async def test_401_without_a_password_says_how_to_give_one(
+    serve: Serve,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No --user, or --user with no password anywhere: the 401 says which flag is missing.
+
+    A wrong password gets no hint: the user did give one.
+    """
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    served = await serve(admin_users=("alice",), web_config=write_web_config(tmp_path))
+    wrong = tmp_path / "wrong"
+    wrong.write_text("nope\n")
+    cases = [
+        ((), "; no credentials given: use --user with --password-file or $AIWATCH_PASSWORD"),
+        (("--user", "alice"), "; no password given: use --password-file or $AIWATCH_PASSWORD"),
+        (("--user", "alice", "--password-file", str(wrong)), ""),
+    ]
+    for flags, hint in cases:
+        code = await asyncio.to_thread(main, ["incidents", "list", "--url", served.url, *flags])
+        err = capsys.readouterr().err
+        assert code == 1
+        assert err.startswith("aiwatch incidents: 401: "), err
+        if hint:
+            assert err.endswith(hint + "\n"), err
+        else:
+            assert "given" not in err, err

@@ -120,8 +120,9 @@ def call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> 
     )
     if data is not None:
         request.add_header("Content-Type", "application/json")
+    password = _password(args) if args.user else ""
     if args.user:
-        token = base64.b64encode(f"{args.user}:{_password(args)}".encode()).decode()
+        token = base64.b64encode(f"{args.user}:{password}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     context = _tls_context(args.ca_file) if args.ca_file else None
     try:
@@ -132,6 +133,10 @@ def call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> 
             message = json.load(err).get("error", err.reason)
         except (ValueError, AttributeError):
             message = err.reason
+        if err.code == 401 and not password:
+            # The usual cause: a flag or the environment variable was forgotten.
+            missing = "password given: use" if args.user else "credentials given: use --user with"
+            message = f"{message}; no {missing} --password-file or ${PASSWORD_ENV}"
         raise ClientError(f"{err.code}: {message}") from None
     except urllib.error.URLError as err:
         reason = err.reason

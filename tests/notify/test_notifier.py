@@ -148,7 +148,7 @@ async def test_repeat_and_escalation_fire_at_the_right_times(
         ),
         _route("managers", receiver.url("managers"), 'severity="none"'),
     )
-    notifier, _ = await _notifier(store, clock, config)
+    notifier, notes = await _notifier(store, clock, config)
     incident = _incident(7, clock())
     await notifier.on_incident(incident, "fired")
     assert await notifier.step() <= 1.0
@@ -168,6 +168,13 @@ async def test_repeat_and_escalation_fire_at_the_right_times(
     clock.advance(300)
     await notifier.step()
     assert receiver.titles("oncall")[-1].endswith("reminder 2")
+    # The timeline tells the reminders apart, as their titles do.
+    assert [d for _, d in notes] == [
+        "route=oncall kind=firing attempt=1 result=sent",
+        "route=oncall kind=repeat reminder=1 attempt=1 result=sent",
+        "route=managers kind=escalation attempt=1 result=sent",
+        "route=oncall kind=repeat reminder=2 attempt=1 result=sent",
+    ]
     assert len(receiver.received) == 4
 
     await notifier.on_incident({**incident, "state": "acknowledged"}, "acknowledged")

@@ -200,7 +200,7 @@ class Notifier:
         if route is None:
             gone = f"route {row.route!r} is no longer configured"
             now = self._clock()
-            detail = f"route={row.route} kind={row.kind} result=dropped: {gone}"
+            detail = f"route={row.route} {_kind(row)} result=dropped: {gone}"
 
             def drop(db: Any) -> None:
                 outbox.mark_dropped(db, row.id, error=gone)
@@ -223,7 +223,7 @@ class Notifier:
         error = "; ".join(errors) if errors else None
         retry_in = outbox.backoff(row.attempts + 1)
         detail = (
-            f"route={row.route} kind={row.kind} attempt={row.attempts + 1} "
+            f"route={row.route} {_kind(row)} attempt={row.attempts + 1} "
             f"result={'sent' if error is None else 'failed: ' + error}"
         )
 
@@ -312,3 +312,10 @@ class Notifier:
     def wake(self) -> None:
         """Look at the outbox now (after ``on_incident`` from elsewhere, or in tests)."""
         self._wake.set()
+
+
+def _kind(row: outbox.Row) -> str:
+    """``kind=…`` for the timeline; a reminder carries its number, as its title does."""
+    if row.kind == "repeat":
+        return f"kind=repeat reminder={row.seq}"
+    return f"kind={row.kind}"

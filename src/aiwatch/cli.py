@@ -100,6 +100,14 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90s, 2m)") from err
 
 
+def _positive_seconds(text: str) -> float:
+    seconds = _seconds(text)
+    if seconds <= 0:
+        msg = f"{text!r} must be greater than 0"
+        raise argparse.ArgumentTypeError(msg)
+    return seconds
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """``aiwatch demo``: mock endpoint, daemon, a scripted incident and an experiment."""
     from aiwatch.demo import run_demo
@@ -245,7 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the demo daemon serves; port 0 picks a free one (default %(default)s)",
     )
     demo.add_argument(
-        "--duration", type=_seconds, default=None, help="stop after this long (default: Ctrl-C)"
+        "--duration",
+        type=_positive_seconds,
+        default=None,
+        help="stop after this long (default: Ctrl-C)",
     )
     demo.add_argument(
         "--degrade-after",

@@ -30,3 +30,17 @@ def test_unknown_argument_shows_the_commands_usage(
     assert result.stderr.startswith(usage), result.stderr
     command = usage.removeprefix("usage: ").strip()
     assert f"{command}: error: unrecognized arguments: {unknown}" in result.stderr
+
+
+def test_demo_duration_of_zero_is_a_usage_error() -> None:
+    """``demo --duration 0s`` used to SIGTERM itself before its handlers were installed,
+    dying with 143 after printing 'Ctrl-C to stop'."""
+    result = subprocess.run(
+        [sys.executable, "-m", "aiwatch", "demo", "--duration", "0s"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "argument --duration: '0s' must be greater than 0" in result.stderr

@@ -129,7 +129,10 @@ def cmd_mock_ai(args: argparse.Namespace) -> int:
     try:
         split_address(args.listen_address)
         script = load_script(args.script) if args.script else {}
-    except (OSError, ValueError) as err:
+    except OSError as err:
+        print(f"mock-ai: cannot read --script {args.script}: {err.strerror}", file=sys.stderr)
+        return 1
+    except ValueError as err:
         print(f"mock-ai: {err}", file=sys.stderr)
         return 1
     if args.seed is not None:

@@ -1,6 +1,7 @@
 """The rule manager: aligned scheduling, alert events to the sink, datasource mode, restarts."""
 
 import asyncio
+import time
 from pathlib import Path
 
 import aiohttp
@@ -11,6 +12,7 @@ from aiwatch.rules.events import MemorySink
 from aiwatch.rules.manager import ManagerOptions, RuleManager
 from aiwatch.rules.model import GroupSpec, RuleSpec
 from aiwatch.rules.query import DatasourceQuery, LocalQuery
+from aiwatch.rules.types import Result
 
 MIN = 60_000
 START_S = 1_800_000_000.0
@@ -237,3 +239,41 @@ async def test_reload_keeps_state_of_unchanged_rules() -> None:
     await manager.evaluate_group(manager.groups[0], t0 + 2 * MIN)
     assert manager.active_alerts() == []
     assert sink.events[-1].state == "resolved"
+
+
+async def test_a_long_group_lets_other_tasks_run_between_its_rules() -> None:
+    """Rules that each hold the event loop for a while do not hold it for the whole group.
+
+    The query blocks (as a heavy local query does) for 15 ms per rule; a ticker task must
+    get turns while the group's five rules run, and the results must be unaffected.
+    """
+    calls: list[int] = []
+
+    async def slow_query(text: str, t_ms: int) -> list[Result]:
+        busy_until = time.perf_counter() + 0.015
+        while time.perf_counter() < busy_until:  # CPU-bound, as a local evaluation is
+            pass
+        calls.append(t_ms)
+        return [Result({"job": "api"}, 1.0)]
+
+    rules = tuple(RuleSpec(kind="record", name=f"r{i}", expr="up") for i in range(5))
+    manager = RuleManager(
+        [GroupSpec(name="g", file="f", rules=rules, interval_s=60)],
+        query=slow_query,
+        appender=MemoryStorage(),
+        sink=MemorySink(),
+    )
+    ticks: list[int] = []
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(len(calls))
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    await manager.evaluate_group(manager.groups[0], MIN)
+    task.cancel()
+    assert calls == [MIN] * 5
+    assert {1, 2, 3, 4} & set(ticks), f"the ticker only ran at {sorted(set(ticks))}"
+    assert all(r.health == "ok" for r in manager.groups[0].rules)

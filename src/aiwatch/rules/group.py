@@ -1,5 +1,6 @@
 """A rule group: its rules evaluated in order at one timestamp, results written back."""
 
+import asyncio
 import contextlib
 import logging
 import struct
@@ -17,6 +18,9 @@ from aiwatch.rules.recording import RecordingRule
 from aiwatch.rules.types import Appender, OutSample, QueryError, QueryFunc, RuleEvalError
 
 log = logging.getLogger(__name__)
+
+_YIELD_AFTER_S = 0.01
+"""A group gives other tasks a turn before its next rule once it ran this long without."""
 
 # Prometheus' staleness marker: a NaN with this exact bit pattern.
 STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
@@ -108,10 +112,15 @@ class Group:
         template_query: templates.TemplateQuery | None = None,
     ) -> list[AlertEvent]:
         """Evaluate every rule at ``t_ms`` in order; return the alert events it produced."""
-        started = time.perf_counter()
+        started = paused = time.perf_counter()
         events: list[AlertEvent] = []
         for index, rule in enumerate(self.rules):
             rule_started = time.perf_counter()
+            if rule_started - paused > _YIELD_AFTER_S:
+                # Let probes and requests run between rules: a group over thousands of
+                # targets would otherwise hold the event loop for its whole evaluation.
+                await asyncio.sleep(0)
+                rule_started = paused = time.perf_counter()
             self.evaluations_total += 1
             before = (
                 {k: replace(a) for k, a in rule.active.items()}

@@ -2,7 +2,7 @@
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiwatch.promql.numerics import GoHeap, format_go_float, quantile
 from aiwatch.promql.values import NAME, Elem, InstantVec, PromQLError, with_label
@@ -22,13 +22,13 @@ def valid_label_name(name: str) -> bool:
     return bool(name) and not name[0].isdigit() and all(ch in _LABEL_NAME_CHARS for ch in name)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Group:
     labels: tuple[tuple[str, str], ...]
     value: float
     mean: float
     count: int = 1
-    members: list[tuple[float, int]] = field(default_factory=list)
+    members: list[tuple[float, int]] | None = None  # only for quantile
 
 
 def aggregate(
@@ -47,7 +47,7 @@ def aggregate(
         key = _group_key(labels, grouping, without=without)
         group = groups.get(key)
         if group is None:
-            groups[key] = _new_group(op, labels, value, index, grouping, without=without)
+            groups[key] = _new_group(op, key, value, index)
         else:
             _accumulate(op, group, value, index)
     return [(g.labels, _final(op, g, param)) for g in groups.values()]
@@ -61,23 +61,14 @@ def _group_key(
     return tuple(p for p in labels if p[0] in grouping)
 
 
-def _new_group(
-    op: str,
-    labels: tuple[tuple[str, str], ...],
-    value: float,
-    index: int,
-    grouping: Sequence[str],
-    *,
-    without: bool,
-) -> _Group:
-    out_labels = _group_key(labels, grouping, without=without)
-    group = _Group(labels=out_labels, value=value, mean=value)
+def _new_group(op: str, key: tuple[tuple[str, str], ...], value: float, index: int) -> _Group:
+    group = _Group(labels=key, value=value, mean=value)
     if op in ("stddev", "stdvar"):
         group.value = 0.0
     elif op == "group":
         group.value = 1.0
     elif op == "quantile":
-        group.members.append((value, index))
+        group.members = [(value, index)]
     return group
 
 
@@ -106,6 +97,7 @@ def _accumulate(op: str, g: _Group, v: float, index: int) -> None:
         g.mean += delta / g.count
         g.value += delta * (v - g.mean)
     elif op == "quantile":
+        assert g.members is not None  # set by _new_group for quantile
         g.members.append((v, index))
 
 
@@ -120,7 +112,7 @@ def _final(op: str, g: _Group, param: float | str | None) -> float:
         return math.sqrt(g.value / g.count)
     if op == "quantile":
         assert isinstance(param, float)
-        return quantile(param, [v for v, _ in g.members])
+        return quantile(param, [v for v, _ in g.members or ()])
     return g.value
 
 

@@ -1,5 +1,6 @@
 """Functions over instant vectors: math, clamping, labels, dates, ``histogram_quantile``."""
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -97,19 +98,31 @@ def sort_vector(vec: InstantVec, *, descending: bool) -> InstantVec:
     return sorted(finite, key=lambda e: e[1], reverse=descending) + nans
 
 
+@functools.lru_cache(maxsize=1024)
+def _bucket_bound(le: str) -> float | None:
+    """An ``le`` label's bound (a bucket set has a few, seen again in every series)."""
+    return parse_go_float(le)
+
+
 def histogram_quantile(q: float, vec: InstantVec) -> InstantVec:
     """The φ-quantile from classic ``le`` buckets, one result per bucket set."""
     groups: dict[Labels, tuple[Labels, list[tuple[float, float]]]] = {}
     for labels, v in vec:
-        le = dict(labels).get("le")
-        bound = parse_go_float(le) if le is not None else None
+        le = None
+        rest = []
+        for pair in labels:
+            if pair[0] == "le":
+                le = pair[1]
+            else:
+                rest.append(pair)
+        bound = _bucket_bound(le) if le is not None else None
         if bound is None:
             continue
-        key = tuple(p for p in labels if p[0] != "le")
-        if key not in groups:
-            out_labels = tuple(p for p in key if p[0] != NAME)
-            groups[key] = (out_labels, [])
-        groups[key][1].append((bound, v))
+        key = tuple(rest)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = (drop_name(key), [])
+        group[1].append((bound, v))
     return [(out, bucket_quantile(q, buckets)) for out, buckets in groups.values() if buckets]
 
 

@@ -4,6 +4,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import promql_parser
+
 from aiwatch.config.model import (
     Alertmanager,
     Config,
@@ -200,6 +202,22 @@ def _check_templates(t: dict[str, str] | None, path: tuple[Any, ...], report: Re
             report((*path, "templates", part), error)
 
 
+def _promql_syntax(query: Any) -> str | None:
+    """Why an experiment's PromQL does not parse (None if it does, or is absent).
+
+    Only the syntax: the query runs on the datasource's Prometheus, which may know
+    functions aiwatch's own engine does not. ``$variant`` and ``$__range`` are filled in
+    first, as they are before each query.
+    """
+    if not isinstance(query, str):
+        return None
+    try:
+        promql_parser.parse(query.replace("$__range", "1m").replace("$variant", "v"))
+    except ValueError as err:
+        return f"invalid PromQL: {err}"
+    return None
+
+
 def _notifications(n: dict[str, Any], report: Report) -> Notifications:
     routes = []
     names: set[str] = set()
@@ -262,8 +280,12 @@ def _experiments(
                         (*here, "variants", k, "target"),
                         f"{v.get('target')!r} is not a configured target",
                     )
+        metric_names: set[str] = set()
         for j, m in enumerate(e["metrics"]):
             mpath: Path = (*here, "metrics", j)
+            if m["name"] in metric_names:
+                report((*mpath, "name"), f"duplicate metric name {m['name']!r}")
+            metric_names.add(m["name"])
             source = m["source"]
             field = m.get("field")
             if source == "probe" and field is None and m.get("kind") == "proportion":
@@ -277,6 +299,10 @@ def _experiments(
                     report(mpath, "source: promql needs datasource.url")
                 if "numerator" not in m:
                     report(mpath, "numerator is required for source: promql")
+                for part in ("numerator", "denominator"):
+                    problem = _promql_syntax(m.get(part))
+                    if problem is not None:
+                        report((*mpath, part), problem)
             metrics.append(
                 ExperimentMetric(
                     name=m["name"],

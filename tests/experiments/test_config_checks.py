@@ -18,40 +18,50 @@ experiments:
       - name: conversion
         source: observations
         kind: mean
+        field: duration
 """
 
+_SECOND = "      - name: conversion\n        source: observations"
+FIXED = (
+    CONFIG.replace("[$__range])'", "[$__range]))'")
+    .replace(_SECOND, _SECOND.replace("conversion", "rating"))
+    .replace("        field: duration\n", "")
+)
 
-def test_promql_syntax_and_duplicate_metric_names_are_located_problems(tmp_path: Path) -> None:
-    """A PromQL query that cannot parse and a metric named twice fail the check, each at
-    its key; a valid query with ``$variant`` and ``$__range`` passes."""
+
+def check(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aiwatch", "check", "config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_bad_promql_duplicate_names_and_a_stray_field_are_located_problems(
+    tmp_path: Path,
+) -> None:
+    """A PromQL query that cannot parse, a metric named twice and a probe-only ``field`` on
+    another source fail the check, each at its key; fixed, the config passes (a valid query
+    with ``$variant`` and ``$__range`` included)."""
     path = tmp_path / "aiwatch.yml"
     path.write_text(CONFIG)
-    done = subprocess.run(
-        [sys.executable, "-m", "aiwatch", "check", "config", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = check(path)
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stderr.splitlines() + done.stdout.splitlines()
-    numerator = [line for line in lines if "metrics[0].numerator" in line]
-    assert len(numerator) == 1, lines
-    assert numerator[0].startswith(f"{path}:9:20: ")
-    assert "invalid PromQL: unclosed left parenthesis" in numerator[0]
-    assert not [line for line in lines if "metrics[0].denominator" in line], lines
-    duplicate = [line for line in lines if "metrics[1].name" in line]
-    assert len(duplicate) == 1, lines
-    assert "duplicate metric name 'conversion'" in duplicate[0]
 
-    fixed = CONFIG.replace("[$__range])'", "[$__range]))'").replace(
-        "      - name: conversion\n        source: observations",
-        "      - name: rating\n        source: observations",
-    )
-    path.write_text(fixed)
-    done = subprocess.run(
-        [sys.executable, "-m", "aiwatch", "check", "config", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    def at(key: str) -> list[str]:
+        return [line for line in lines if f"experiments[0].metrics[{key}" in line]
+
+    assert len(at("0].numerator")) == 1, lines
+    assert at("0].numerator")[0].startswith(f"{path}:9:20: ")
+    assert "invalid PromQL: unclosed left parenthesis" in at("0].numerator")[0]
+    assert not at("0].denominator"), lines
+    assert len(at("1].name")) == 1, lines
+    assert "duplicate metric name 'conversion'" in at("1].name")[0]
+    assert len(at("1].field")) == 1, lines
+    assert "field only applies to source: probe, not observations" in at("1].field")[0]
+
+    path.write_text(FIXED)
+    done = check(path)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -293,6 +293,8 @@ def _experiments(
             kind = m.get("kind", "proportion" if field == "success" else "mean")
             if source == "probe" and field is None:
                 report(mpath, "field is required for source: probe")
+            if source != "probe" and field is not None:
+                report((*mpath, "field"), f"field only applies to source: probe, not {source}")
             if source == "promql":
                 kind = m.get("kind", "ratio")
                 if datasource is None:

@@ -2,9 +2,6 @@
 
 import json
 import re
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -13,14 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.cli import aiwatch_argv, run_argv
+from tests.daemons import LoggedProcess, free_port, wait_ready
 
 
 def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
@@ -41,30 +32,12 @@ def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
         return status, raw.decode(errors="replace")
 
 
-class Process:
+class Process(LoggedProcess):
     """A child process whose output goes to a log file."""
-
-    def __init__(self, args: list[str], log_path: Path) -> None:
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
-
-    def log(self) -> str:
-        """What the process printed so far."""
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
 
     def stop(self) -> int:
         """SIGTERM, then SIGKILL after 10 s; returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
-        return self.proc.returncode
+        return self.terminate(10.0)
 
 
 def wait_for(predicate: Any, *, timeout: float, what: str, log: Any = None) -> Any:
@@ -89,7 +62,7 @@ class Stack:
         """Start ``aiwatch mock-ai`` on a free port; returns its base URL (without /v1)."""
         port = free_port()
         proc = Process(
-            [sys.executable, "-m", "aiwatch", "mock-ai", "--listen-address", f"127.0.0.1:{port}"],
+            aiwatch_argv("mock-ai", "--listen-address", f"127.0.0.1:{port}"),
             self.tmp / f"mock-{port}.log",
         )
         self.processes.append(proc)
@@ -107,33 +80,12 @@ class Stack:
         """Start ``aiwatch run``; returns its URL once ``/-/ready`` answers."""
         port = port or free_port()
         proc = Process(
-            [
-                sys.executable,
-                "-m",
-                "aiwatch",
-                "run",
-                "--config.file",
-                str(config),
-                "--web.listen-address",
-                f"127.0.0.1:{port}",
-                "--storage.path",
-                str(storage or self.tmp / "data"),
-                *extra,
-            ],
+            run_argv(config, f"127.0.0.1:{port}", storage or self.tmp / "data", *extra),
             self.tmp / f"aiwatch-{port}-{len(self.processes)}.log",
         )
         self.processes.append(proc)
         url = f"http://127.0.0.1:{port}"
-
-        def ready() -> bool:
-            if proc.proc.poll() is not None:
-                pytest.fail(f"aiwatch exited with {proc.proc.returncode}:\n{proc.log()}")
-            try:
-                return http("GET", url + "/-/ready")[0] == 200
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                return False
-
-        wait_for(ready, timeout=20, what="aiwatch to be ready", log=proc.log)
+        wait_ready(url, exited=proc.proc.poll, log=proc.log, timeout=20, interval=0.2)
         return url, proc
 
     def stop(self) -> None:

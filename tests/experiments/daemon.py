@@ -1,20 +1,13 @@
 """A real ``aiwatch run`` subprocess for the experiments tests."""
 
 import asyncio
-import socket
-import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.cli import run_argv
+from tests.daemons import free_port, spawn, stop_async, wait_ready_async
 
 
 def _text(path: Path) -> str:
@@ -31,35 +24,17 @@ class Daemon:
     async def start(cls, config: Path, storage: Path, log: Path) -> "Daemon":
         """Start it and wait until ``/-/ready`` answers (failing with its log otherwise)."""
         port = free_port()
-        with log.open("ab") as out:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "aiwatch",
-                "run",
-                "--config.file",
-                str(config),
-                "--web.listen-address",
-                f"127.0.0.1:{port}",
-                "--storage.path",
-                str(storage),
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+        argv = run_argv(config, f"127.0.0.1:{port}", storage)
+        proc = await spawn(argv, log, append=True)
         daemon = cls(proc, f"http://127.0.0.1:{port}", log)
-        async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                if proc.returncode is not None:
-                    raise AssertionError(f"aiwatch exited:\n{_text(log)}")
-                try:
-                    async with session.get(daemon.url + "/-/ready") as resp:
-                        if resp.status == 200:
-                            return daemon
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        await daemon.stop()
-        raise AssertionError(f"aiwatch not ready:\n{_text(log)}")
+        try:
+            await wait_ready_async(
+                daemon.url, exited=lambda: proc.returncode, log=lambda: _text(log)
+            )
+        except AssertionError:
+            await daemon.stop()
+            raise
+        return daemon
 
     async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         """Send a request; the status and the JSON body (or the text for non-JSON)."""
@@ -73,12 +48,4 @@ class Daemon:
 
     async def stop(self) -> int:
         """SIGTERM, then wait (kill after 15 s); the exit code."""
-        if self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 15)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-        assert self.proc.returncode is not None
-        return self.proc.returncode
+        return await stop_async(self.proc, grace=15.0)

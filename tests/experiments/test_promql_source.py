@@ -17,9 +17,9 @@ from aiwatch.experiments import storage
 from aiwatch.experiments.promql import Poller, datasource_query
 from aiwatch.experiments.tracker import Tracker
 from aiwatch.stats import Proportion, Ratio
+from tests.daemons import free_port
 
 from .conftest import OpenStore
-from .daemon import free_port
 from .helpers import experiment_config
 
 

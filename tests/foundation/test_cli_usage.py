@@ -1,9 +1,8 @@
 """An unknown flag is a usage error (exit 2) shown with the usage of the command it was for."""
 
-import subprocess
-import sys
-
 import pytest
+
+from tests.cli import aiwatch
 
 
 @pytest.mark.parametrize(
@@ -19,13 +18,7 @@ def test_unknown_argument_shows_the_commands_usage(
     argv: list[str], usage: str, unknown: str
 ) -> None:
     """``aiwatch run --typo`` shows run's flags, not ``usage: aiwatch [-h] COMMAND``."""
-    result = subprocess.run(
-        [sys.executable, "-m", "aiwatch", *argv],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = aiwatch(*argv)
     assert result.returncode == 2
     assert result.stderr.startswith(usage), result.stderr
     command = usage.removeprefix("usage: ").strip()
@@ -35,12 +28,6 @@ def test_unknown_argument_shows_the_commands_usage(
 def test_demo_duration_of_zero_is_a_usage_error() -> None:
     """``demo --duration 0s`` used to SIGTERM itself before its handlers were installed,
     dying with 143 after printing 'Ctrl-C to stop'."""
-    result = subprocess.run(
-        [sys.executable, "-m", "aiwatch", "demo", "--duration", "0s"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = aiwatch("demo", "--duration", "0s")
     assert result.returncode == 2
     assert "argument --duration: '0s' must be greater than 0" in result.stderr

@@ -1,12 +1,11 @@
 """Values that parse but make no sense are located problems, with every other problem."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from aiwatch.config import ConfigError, load_config, parse_config
+from tests.cli import aiwatch
 
 HTTP = "targets:\n  - {name: t, kind: http, url: 'http://127.0.0.1:1/'}\n"
 
@@ -87,13 +86,7 @@ def test_rule_file_that_does_not_exist_is_a_problem_but_an_empty_glob_is_not(
     (tmp_path / "rules" / "ok.yml").write_text("groups: []\n")
     config = tmp_path / "aiwatch.yml"
     config.write_text("rule_files:\n  - none/*.yml\n  - rules/ok.yml\n  - rules/typo.yml\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "aiwatch", "check", "config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = aiwatch("check", "config", str(config))
     assert result.returncode == 1
     assert result.stderr.splitlines()[1:] == [
         f"{config}:4:5: rule_files[2]: 'rules/typo.yml' does not point to an existing file"

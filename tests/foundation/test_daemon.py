@@ -4,13 +4,13 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.cli import run_once
 from tests.foundation.conftest import Daemon
 
 SECRET = "sk-planted-7f3a9c"
@@ -169,24 +169,7 @@ def test_invalid_config_at_startup_exits_1_without_traceback(tmp_path: Path) -> 
     """`aiwatch run` with a bad config prints each problem once and exits 1."""
     path = tmp_path / "bad.yml"
     path.write_text("targets:\n  - name: a\n    kind: http\n    url: http://x\n    tmeout: 1s\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aiwatch",
-            "run",
-            "--config.file",
-            str(path),
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--storage.path",
-            str(tmp_path / "d"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_once(path, tmp_path / "d")
     assert result.returncode == 1
     assert f"{path}:5:5: targets[0].tmeout: unknown key 'tmeout'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -197,24 +180,7 @@ def test_port_in_use_is_a_clear_error(
 ) -> None:
     """A second daemon on a taken port exits 1 with a message naming the address."""
     daemon = start_daemon(config)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aiwatch",
-            "run",
-            "--config.file",
-            str(config),
-            "--web.listen-address",
-            f"127.0.0.1:{daemon.port}",
-            "--storage.path",
-            str(tmp_path / "other"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_once(config, tmp_path / "other", listen=f"127.0.0.1:{daemon.port}")
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{daemon.port}" in result.stderr
     assert "Traceback" not in result.stderr

@@ -1,12 +1,11 @@
 """``--web.listen-address`` forms: good ones listen, malformed ones are usage errors (exit 2)."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from aiwatch.daemon import parse_listen_address
+from tests.cli import aiwatch, run_once
 
 
 @pytest.mark.parametrize(
@@ -38,24 +37,7 @@ def test_malformed_listen_address_is_a_usage_error(tmp_path: Path) -> None:
     """``aiwatch run --web.listen-address ::1:0`` exits 2 with argparse's usage line."""
     config = tmp_path / "aiwatch.yml"
     config.write_text("targets: []\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aiwatch",
-            "run",
-            "--config.file",
-            str(config),
-            "--storage.path",
-            str(tmp_path / "data"),
-            "--web.listen-address",
-            "::1:0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_once(config, tmp_path / "data", listen="::1:0")
     assert result.returncode == 2
     assert "argument --web.listen-address: '::1:0' is not a valid listen address" in result.stderr
     assert "Traceback" not in result.stderr
@@ -68,13 +50,7 @@ def test_demo_and_mock_ai_refuse_malformed_addresses_as_usage_errors(
     command: str, flag: str
 ) -> None:
     """Every command that listens reads its address the same way; no traceback, exit 2."""
-    result = subprocess.run(
-        [sys.executable, "-m", "aiwatch", command, flag, "::1:0"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = aiwatch(command, flag, "::1:0", timeout=30)
     assert result.returncode == 2, result.stderr
     assert f"argument {flag}" in result.stderr
     assert "'::1:0' is not a valid listen address" in result.stderr

@@ -1,32 +1,11 @@
 """``aiwatch run`` with a resource it cannot use: one clear line, exit 1, nothing started."""
 
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def run(config: Path, storage: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aiwatch",
-            "run",
-            "--config.file",
-            str(config),
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--storage.path",
-            str(storage),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+from tests.cli import run_once
 
 
 @pytest.mark.parametrize("below", ["", "sub"])
@@ -40,7 +19,7 @@ def test_storage_path_that_is_a_file_is_one_clear_error(tmp_path: Path, below: s
     config.write_text("targets: []\n")
     storage = tmp_path / "data"
     storage.write_text("not a folder\n")
-    result = run(config, storage / below if below else storage)
+    result = run_once(config, storage / below if below else storage)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
@@ -56,24 +35,7 @@ def test_port_in_use_says_address_already_in_use(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "aiwatch",
-                "run",
-                "--config.file",
-                str(config),
-                "--web.listen-address",
-                f"127.0.0.1:{port}",
-                "--storage.path",
-                str(tmp_path / "data"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        result = run_once(config, tmp_path / "data", listen=f"127.0.0.1:{port}")
     assert result.returncode == 1
     assert f'err="cannot listen on 127.0.0.1:{port}: Address already in use"' in result.stderr
     assert "Traceback" not in result.stderr

@@ -1,12 +1,11 @@
 """A trailing ``---`` (an empty second document) is accepted, as Prometheus accepts it."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from aiwatch.config import ConfigError, parse_config
+from tests.cli import aiwatch
 
 
 def test_trailing_document_marker_is_accepted() -> None:
@@ -28,12 +27,6 @@ def test_rule_file_with_trailing_marker_passes_like_promtool(tmp_path: Path) -> 
     """``aiwatch check rules`` agrees with ``promtool check rules`` on a trailing ``---``."""
     path = tmp_path / "rules.yml"
     path.write_text("---\ngroups:\n- name: a\n  rules:\n  - alert: X\n    expr: 1\n---\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "aiwatch", "check", "rules", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = aiwatch("check", "rules", str(path))
     assert result.returncode == 0, result.stderr
     assert "SUCCESS: 1 rules found" in result.stdout

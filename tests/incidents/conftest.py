@@ -2,9 +2,8 @@
 
 import asyncio
 import base64
-import socket
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +16,27 @@ from aiwatch.components import COMPONENTS
 from aiwatch.config import load_config
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.web.app import READY, make_app
+from tests.cli import run_argv
+from tests.daemons import free_port, spawn, stop_async, wait_ready_async
 
 PASSWORDS = {"alice": "alice-secret", "bob": "bob-secret"}
 """Users of the auth tests: alice is an admin, bob only reads."""
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+DOWN = {"alertname": "EndpointDown", "severity": "critical", "target": "captions-primary"}
+"""The labels of the alert most incident tests push."""
+
+
+def iso(delta: float = 0.0) -> str:
+    """Now plus ``delta`` seconds as Alertmanager's RFC 3339 UTC timestamp (``…Z``)."""
+    moment = datetime.now(UTC) + timedelta(seconds=delta)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def post_down(served: "Served", **kw: Any) -> None:
+    """Push the ``DOWN`` alert (with ``startsAt``/``endsAt`` etc. from ``kw``); expect a 200."""
+    status, body = await served.call("POST", "/api/v2/alerts", json=[{"labels": DOWN, **kw}])
+    assert status == 200, body
 
 
 def basic(user: str, password: str | None = None) -> dict[str, str]:
@@ -129,30 +138,12 @@ class Daemon:
         config = tmp / "aiwatch.yml"
         if not config.exists():
             write_config(tmp)
-        port = port or free_port()
-        log = tmp / "aiwatch.log"
-        with log.open("ab") as out:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "aiwatch", "run",
-                "--config.file", str(config),
-                "--web.listen-address", f"127.0.0.1:{port}",
-                "--storage.path", str(tmp / "data"),
-                *extra,
-                stdout=out, stderr=asyncio.subprocess.STDOUT,
-            )  # fmt: skip
-        daemon = cls(proc, f"http://127.0.0.1:{port}", log)
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                if proc.returncode is not None:
-                    raise AssertionError(f"aiwatch exited:\n{log.read_text()}")
-                try:
-                    async with session.get(daemon.url + "/-/ready") as resp:
-                        if resp.status == 200:
-                            return daemon
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise AssertionError(f"aiwatch never became ready:\n{log.read_text()}")
+        daemon = await cls._spawn(tmp, port or free_port(), *extra)
+        await wait_ready_async(
+            daemon.url, exited=lambda: daemon.proc.returncode, log=daemon.log.read_text,
+            within=15.0, interval=0.05,
+        )  # fmt: skip
+        return daemon
 
     @classmethod
     async def start_https(cls, tmp: Path, web_config: Path, ca: Path) -> "Daemon":
@@ -160,31 +151,21 @@ class Daemon:
         import ssl
 
         port = free_port()
+        daemon = await cls._spawn(tmp, port, "--web.config.file", str(web_config))
+        await wait_ready_async(
+            f"https://127.0.0.1:{port}", exited=lambda: daemon.proc.returncode,
+            log=daemon.log.read_text, within=15.0, interval=0.05, path="/-/healthy",
+            tls=ssl.create_default_context(cafile=str(ca)),
+        )  # fmt: skip
+        return daemon
+
+    @classmethod
+    async def _spawn(cls, tmp: Path, port: int, *extra: str) -> "Daemon":
+        """``aiwatch run`` with ``tmp/aiwatch.yml`` and ``tmp/data``, appending to its log."""
         log = tmp / "aiwatch.log"
-        with log.open("ab") as out:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "aiwatch", "run",
-                "--config.file", str(tmp / "aiwatch.yml"),
-                "--web.listen-address", f"127.0.0.1:{port}",
-                "--storage.path", str(tmp / "data"),
-                "--web.config.file", str(web_config),
-                stdout=out, stderr=asyncio.subprocess.STDOUT,
-            )  # fmt: skip
-        daemon = cls(proc, f"http://127.0.0.1:{port}", log)
-        context = ssl.create_default_context(cafile=str(ca))
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                if proc.returncode is not None:
-                    raise AssertionError(f"aiwatch exited:\n{log.read_text()}")
-                try:
-                    url = f"https://127.0.0.1:{port}/-/healthy"
-                    async with session.get(url, ssl=context) as resp:
-                        if resp.status == 200:
-                            return daemon
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise AssertionError(f"aiwatch never became ready:\n{log.read_text()}")
+        argv = run_argv(tmp / "aiwatch.yml", f"127.0.0.1:{port}", tmp / "data", *extra)
+        proc = await spawn(argv, log, append=True)
+        return cls(proc, f"http://127.0.0.1:{port}", log)
 
     async def kill(self) -> None:
         """SIGKILL, and reap it."""
@@ -194,6 +175,4 @@ class Daemon:
 
     async def stop(self) -> None:
         """SIGTERM, and wait for the exit."""
-        if self.proc.returncode is None:
-            self.proc.terminate()
-        await asyncio.wait_for(self.proc.wait(), timeout=15)
+        await stop_async(self.proc, grace=15.0, kill=False)

@@ -2,7 +2,6 @@
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,7 @@ from aiwatch.incidents.records import Query
 from aiwatch.incidents.web import INCIDENT_SINK, INCIDENT_STORE
 from aiwatch.rules.events import AlertEvent
 
-from .conftest import Serve, Served
-
-DOWN = {"alertname": "EndpointDown", "severity": "critical", "target": "captions-primary"}
-
-
-def _iso(delta: float = 0.0) -> str:
-    moment = datetime.now(UTC) + timedelta(seconds=delta)
-    return moment.isoformat().replace("+00:00", "Z")
+from .conftest import DOWN, Serve, Served, iso
 
 
 async def _post_alert(served: Served, labels: dict[str, str], **kw: Any) -> None:
@@ -32,7 +24,7 @@ async def _post_alert(served: Served, labels: dict[str, str], **kw: Any) -> None
 async def test_incident_lifecycle_over_http(serve: Serve) -> None:
     """Ingest opens; acknowledge and resolve record who and when; firing again links a new one."""
     served = await serve()
-    await _post_alert(served, DOWN, startsAt=_iso(-60))
+    await _post_alert(served, DOWN, startsAt=iso(-60))
     status, listing = await served.call("GET", "/api/v1/incidents")
     assert status == 200
     assert [i["state"] for i in listing["data"]] == ["firing"]
@@ -45,12 +37,12 @@ async def test_incident_lifecycle_over_http(serve: Serve) -> None:
     assert body["data"]["acknowledged_by"] == "alice"
     assert body["data"]["timeline"][-1]["event"] == "acknowledged"
     assert body["data"]["timeline"][-1]["detail"] == "looking"
-    await _post_alert(served, DOWN, startsAt=_iso(-60), endsAt=_iso(-1))
+    await _post_alert(served, DOWN, startsAt=iso(-60), endsAt=iso(-1))
     status, body = await served.call("GET", f"/api/v1/incidents/{first}")
     assert body["data"]["state"] == "resolved"
     assert body["data"]["resolved_by"] == "rule"
     assert body["data"]["resolved_at"].endswith("Z")
-    await _post_alert(served, DOWN, startsAt=_iso())
+    await _post_alert(served, DOWN, startsAt=iso())
     status, listing = await served.call("GET", "/api/v1/incidents?state=firing")
     assert [i["previous_id"] for i in listing["data"]] == [first]
 
@@ -121,7 +113,7 @@ async def test_silence_mutes_but_records(serve: Serve) -> None:
     status, body = await served.call(
         "POST",
         "/api/v1/silences",
-        json={"matchers": ['target="captions-primary"'], "endsAt": _iso(3600),
+        json={"matchers": ['target="captions-primary"'], "endsAt": iso(3600),
               "createdBy": "alice", "comment": "maintenance"},
     )  # fmt: skip
     assert status == 201, body
@@ -145,7 +137,7 @@ async def test_pending_silence_is_listed_as_pending(serve: Serve) -> None:
         "POST",
         "/api/v1/silences",
         json={"matchers": [{"name": "alertname", "value": "EndpointDown", "isRegex": False}],
-              "startsAt": _iso(600), "endsAt": _iso(3600), "createdBy": "a"},
+              "startsAt": iso(600), "endsAt": iso(3600), "createdBy": "a"},
     )  # fmt: skip
     assert status == 201, body
     assert body["data"]["status"]["state"] == "pending"

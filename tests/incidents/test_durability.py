@@ -11,7 +11,9 @@ from pathlib import Path
 
 import aiohttp
 
-from .conftest import Daemon, free_port, write_config
+from tests.daemons import free_port
+
+from .conftest import Daemon, write_config
 
 ROUNDS = 20
 

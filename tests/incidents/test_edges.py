@@ -11,8 +11,9 @@ import pytest
 from aiwatch.cli import main
 from aiwatch.incidents import openapi
 from aiwatch.web.auth import is_loopback
+from tests.daemons import free_port
 
-from .conftest import Serve, free_port
+from .conftest import Serve
 
 
 async def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

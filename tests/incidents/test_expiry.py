@@ -1,22 +1,9 @@
 """Pushed alerts end at their ``endsAt`` when no newer report arrives, as in Alertmanager."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .conftest import Serve, Served
-
-DOWN = {"alertname": "EndpointDown", "severity": "critical", "target": "captions-primary"}
-
-
-def _iso(delta: float = 0.0) -> str:
-    moment = datetime.now(UTC) + timedelta(seconds=delta)
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-async def _post(served: Served, **kw: Any) -> None:
-    status, body = await served.call("POST", "/api/v2/alerts", json=[{"labels": DOWN, **kw}])
-    assert status == 200, body
+from .conftest import Serve, Served, iso, post_down
 
 
 async def _incident(served: Served, incident_id: int) -> dict[str, Any]:
@@ -38,7 +25,7 @@ async def _wait_resolved(served: Served, incident_id: int) -> dict[str, Any]:
 async def test_incident_resolves_when_endsat_passes_without_refresh(serve: Serve) -> None:
     """A sender that goes quiet (Prometheus down) leaves no incident open past its endsAt."""
     served = await serve()
-    await _post(served, startsAt=_iso(-60), endsAt=_iso(0.6))
+    await post_down(served, startsAt=iso(-60), endsAt=iso(0.6))
     assert (await _incident(served, 1))["state"] == "firing"
     doc = await _wait_resolved(served, 1)
     assert doc["resolved_by"] == "rule"
@@ -49,8 +36,8 @@ async def test_incident_resolves_when_endsat_passes_without_refresh(serve: Serve
 async def test_refreshed_endsat_keeps_the_incident_open(serve: Serve) -> None:
     """Each resend moves endsAt on, as Prometheus does every minute; no timeline noise."""
     served = await serve()
-    await _post(served, startsAt=_iso(-60), endsAt=_iso(0.5))
-    await _post(served, startsAt=_iso(-60), endsAt=_iso(600))
+    await post_down(served, startsAt=iso(-60), endsAt=iso(0.5))
+    await post_down(served, startsAt=iso(-60), endsAt=iso(600))
     await asyncio.sleep(1.6)
     doc = await _incident(served, 1)
     assert doc["state"] == "firing"
@@ -60,10 +47,10 @@ async def test_refreshed_endsat_keeps_the_incident_open(serve: Serve) -> None:
 async def test_a_sender_back_after_expiry_opens_a_linked_incident(serve: Serve) -> None:
     """Prometheus back after a gap, alert still firing (same startsAt): a new linked incident."""
     served = await serve()
-    starts = _iso(-60)
-    await _post(served, startsAt=starts, endsAt=_iso(0.4))
+    starts = iso(-60)
+    await post_down(served, startsAt=starts, endsAt=iso(0.4))
     await _wait_resolved(served, 1)
-    await _post(served, startsAt=starts, endsAt=_iso(600))
+    await post_down(served, startsAt=starts, endsAt=iso(600))
     status, body = await served.call("GET", "/api/v1/incidents?state=firing")
     assert status == 200
     assert [(i["id"], i["previous_id"]) for i in body["data"]] == [(2, 1)]
@@ -72,10 +59,10 @@ async def test_a_sender_back_after_expiry_opens_a_linked_incident(serve: Serve) 
 async def test_a_late_copy_after_a_resolve_still_opens_nothing(serve: Serve) -> None:
     """A delayed copy of an older firing report (same endsAt as before) stays ignored."""
     served = await serve()
-    starts, ends = _iso(-60), _iso(600)
-    await _post(served, startsAt=starts, endsAt=ends)
-    await _post(served, startsAt=starts, endsAt=_iso(-1))
-    await _post(served, startsAt=starts, endsAt=ends)
+    starts, ends = iso(-60), iso(600)
+    await post_down(served, startsAt=starts, endsAt=ends)
+    await post_down(served, startsAt=starts, endsAt=iso(-1))
+    await post_down(served, startsAt=starts, endsAt=ends)
     status, body = await served.call("GET", "/api/v1/incidents")
     assert status == 200
     assert [i["state"] for i in body["data"]] == ["resolved"]

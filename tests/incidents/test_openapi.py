@@ -1,8 +1,5 @@
 """The OpenAPI document matches the daemon's routes; schemathesis finds no 5xx or mismatch."""
 
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +16,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from aiwatch.incidents.openapi import full_document, operations, served_routes
+from tests.cli import run_argv
+from tests.daemons import LoggedProcess, free_port, wait_ready
 
-from .conftest import Serve, free_port, write_config
+from .conftest import Serve, write_config
 
 PENDING = {
     ("GET", "/api/v1/experiments"),
@@ -62,29 +61,19 @@ def daemon_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp: Path = tmp_path_factory.mktemp("schemathesis")
     config = write_config(tmp)
     port = free_port()
-    log = (tmp / "aiwatch.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aiwatch", "run", "--config.file", str(config),
-         "--web.listen-address", f"127.0.0.1:{port}", "--storage.path", str(tmp / "data")],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    daemon = LoggedProcess(run_argv(config, f"127.0.0.1:{port}", tmp / "data"), tmp / "aiwatch.log")
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                with urllib.request.urlopen(url + "/-/ready", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.05)
+        wait_ready(url, exited=daemon.proc.poll, log=daemon.log, timeout=10.0, interval=0.05)
         body = b'[{"labels": {"alertname": "Seed", "severity": "critical"}}]'
         request = urllib.request.Request(url + "/api/v2/alerts", data=body, method="POST")
         request.add_header("Content-Type", "application/json")
         urllib.request.urlopen(request, timeout=5).close()
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
+        daemon.proc.terminate()
+        daemon.proc.wait(timeout=15)
+        daemon.kill()  # only closes the log: it has exited
         assert "Traceback" not in (tmp / "aiwatch.log").read_text()
 
 

@@ -7,7 +7,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from .conftest import Serve, free_port
+from tests.daemons import free_port
+
+from .conftest import Serve
 
 PROMETHEUS = shutil.which("prometheus")
 

@@ -1,26 +1,23 @@
 """A database file that cannot be used stops ``aiwatch run`` with one clear line and exit 1."""
 
 import asyncio
-import sys
 from pathlib import Path
 
 import pytest
 
 from aiwatch.incidents.lifecycle import Alert
 from aiwatch.incidents.store import IncidentStore
+from tests.cli import run_argv
+from tests.daemons import free_port
 
-from .conftest import free_port, write_config
+from .conftest import write_config
 
 
 async def _run(tmp: Path) -> tuple[int, str]:
+    argv = run_argv(write_config(tmp), f"127.0.0.1:{free_port()}", tmp / "data")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m", "aiwatch", "run",
-        "--config.file", str(write_config(tmp)),
-        "--web.listen-address", f"127.0.0.1:{free_port()}",
-        "--storage.path", str(tmp / "data"),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
     return proc.returncode or 0, out.decode()
 

@@ -1,25 +1,12 @@
 """What refusals (409) and timeline entries say about an incident."""
 
 import math
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiwatch.incidents.lifecycle import Alert
 from aiwatch.incidents.web import INCIDENT_STORE
 
-from .conftest import Serve, Served
-
-DOWN = {"alertname": "EndpointDown", "severity": "critical", "target": "captions-primary"}
-
-
-def _iso(delta: float = 0.0) -> str:
-    moment = datetime.now(UTC) + timedelta(seconds=delta)
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-async def _post(served: Served, **kw: Any) -> None:
-    status, body = await served.call("POST", "/api/v2/alerts", json=[{"labels": DOWN, **kw}])
-    assert status == 200, body
+from .conftest import Serve, Served, iso, post_down
 
 
 async def _ack(served: Served, by: str) -> tuple[int, Any]:
@@ -29,9 +16,9 @@ async def _ack(served: Served, by: str) -> tuple[int, Any]:
 async def test_acknowledging_a_resolved_incident_names_its_resolver(serve: Serve) -> None:
     """Acked by carol, resolved by the rule: a late ack is told 'resolved by rule', not carol."""
     served = await serve()
-    await _post(served, startsAt=_iso(-60))
+    await post_down(served, startsAt=iso(-60))
     assert (await _ack(served, "carol"))[0] == 200
-    await _post(served, startsAt=_iso(-60), endsAt=_iso(-1))
+    await post_down(served, startsAt=iso(-60), endsAt=iso(-1))
     status, body = await _ack(served, "bob")
     assert status == 409
     assert body["errorType"] == "bad_data"
@@ -45,7 +32,7 @@ async def test_acknowledging_an_incident_a_person_resolved_names_that_person(
 ) -> None:
     """Acked by carol, resolved by dave: the refusal names dave."""
     served = await serve()
-    await _post(served)
+    await post_down(served)
     assert (await _ack(served, "carol"))[0] == 200
     status, _ = await served.call("POST", "/api/v1/incidents/1/resolve", json={"by": "dave"})
     assert status == 200

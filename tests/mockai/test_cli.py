@@ -3,12 +3,13 @@
 import asyncio
 import json
 import signal
-import sys
 import time
 from pathlib import Path
 
 import aiohttp
 import pytest
+
+from tests.cli import aiwatch_argv
 
 
 async def test_mock_ai_command_serves_its_script_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -16,14 +17,7 @@ async def test_mock_ai_command_serves_its_script_and_stops_on_sigterm(tmp_path: 
     script = tmp_path / "mock.yml"
     script.write_text("default:\n  model: scripted-model\n  reply: scripted reply\nseed: 3\n")
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "aiwatch",
-        "mock-ai",
-        "--listen-address",
-        "127.0.0.1:0",
-        "--script",
-        str(script),
+        *aiwatch_argv("mock-ai", "--listen-address", "127.0.0.1:0", "--script", str(script)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -68,12 +62,7 @@ async def test_mock_ai_command_rejects_a_bad_script(tmp_path: Path, text: str) -
     script = tmp_path / "bad.yml"
     script.write_text(text)
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "aiwatch",
-        "mock-ai",
-        "--script",
-        str(script),
+        *aiwatch_argv("mock-ai", "--script", str(script)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -2,70 +2,30 @@
 
 import asyncio
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.cli import run_argv
+from tests.daemons import LoggedProcess, free_port, wait_ready_async
 
 
-class Daemon:
+class Daemon(LoggedProcess):
     """``aiwatch run`` on a free port with its storage in ``data``; output to a log file."""
 
     def __init__(self, config: Path, data: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data.parent / f"aiwatch-{self.port}.log"
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "aiwatch",
-                "run",
-                "--config.file",
-                str(config),
-                "--web.listen-address",
-                f"127.0.0.1:{self.port}",
-                "--storage.path",
-                str(data),
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def log(self) -> str:
-        """What the daemon printed so far."""
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
+        argv = run_argv(config, f"127.0.0.1:{self.port}", data)
+        super().__init__(argv, data.parent / f"aiwatch-{self.port}.log")
 
     async def ready(self, session: aiohttp.ClientSession, within: float = 20.0) -> None:
         """Wait for ``/-/ready``; fail with the log if the daemon dies or never gets there."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                msg = f"aiwatch exited with {self.proc.returncode}:\n{self.log()}"
-                raise AssertionError(msg)
-            try:
-                async with session.get(self.url + "/-/ready") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-        msg = f"aiwatch not ready after {within}s:\n{self.log()}"
-        raise AssertionError(msg)
+        await wait_ready_async(
+            self.url, exited=self.proc.poll, log=self.log, within=within, session=session
+        )
 
     async def post_alerts(self, session: aiohttp.ClientSession, alerts: list[Any]) -> None:
         """POST Alertmanager-v2 alerts to the daemon (from loopback: no auth needed)."""
@@ -94,11 +54,3 @@ class Daemon:
             await asyncio.sleep(0.05)
         self._log.close()
         return time.monotonic() - started
-
-    def kill(self) -> None:
-        """Make sure the process is gone (test teardown)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        if not self._log.closed:
-            self._log.close()

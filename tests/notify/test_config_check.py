@@ -1,13 +1,12 @@
 """A route that can never deliver is a config error: in ``check config``, at start-up, on reload."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from aiwatch.config import ConfigError, load_config
+from tests.cli import aiwatch, run_once
 
 from .daemon import Daemon
 
@@ -78,13 +77,7 @@ def test_a_url_from_the_environment_is_checked_too(tmp_path: Path) -> None:
 def test_check_config_fails_on_a_bad_apprise_url_without_printing_it(broken: Path) -> None:
     """``aiwatch check config`` exits 1 with FILE:LINE:COL: PATH: message, and the secret
     URL appears nowhere in its output."""
-    result = subprocess.run(
-        [sys.executable, "-m", "aiwatch", "check", "config", str(broken)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = aiwatch("check", "config", str(broken))
     assert result.returncode == 1
     assert result.stderr.startswith(f"FAILED: {broken}\n")
     assert f"{broken}:4:44: notifications.routes[0].apprise[1]: not a valid Apprise URL" in (
@@ -96,24 +89,7 @@ def test_check_config_fails_on_a_bad_apprise_url_without_printing_it(broken: Pat
 
 def test_run_refuses_a_bad_apprise_url(broken: Path, tmp_path: Path) -> None:
     """``aiwatch run`` treats it like any invalid config: the problems, exit 1, no secret."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aiwatch",
-            "run",
-            "--config.file",
-            str(broken),
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--storage.path",
-            str(tmp_path / "data"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_once(broken, tmp_path / "data", timeout=60)
     assert result.returncode == 1
     assert "notifications.routes[0].apprise[1]: not a valid Apprise URL" in result.stderr
     assert "Traceback" not in result.stderr

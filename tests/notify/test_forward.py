@@ -17,6 +17,7 @@ import pytest
 from aiwatch.config.model import Alertmanager, Config
 from aiwatch.notify.forward import AlertmanagerForwarder, Tracked, needs_sending
 from aiwatch.rules.events import AlertEvent
+from tests.daemons import free_port
 
 from .conftest import Clock
 from .daemon import Daemon
@@ -89,13 +90,6 @@ async def test_resend_timing_and_valid_until(tmp_path: Path) -> None:
     assert forwarder._alerts == {}  # forgotten after 15 minutes
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[str]:
     """A real Alertmanager on a free loopback port, no clustering."""
@@ -105,7 +99,7 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
     config.write_text(
         "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n"
     )
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "alertmanager.log").open("wb")
     proc = subprocess.Popen(
         [

@@ -1,8 +1,6 @@
 """Fixtures for the scheduling and exposition tests: mock-ai on a real port, configs, daemons."""
 
 import asyncio
-import socket
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,8 @@ from aiwatch.mockai import MOCK, make_mock_app
 from aiwatch.probes import web as probes_web
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.web.app import make_app
+from tests.cli import run_argv
+from tests.daemons import free_port, spawn, stop_async, wait_ready_async
 
 MakeConfig = Callable[..., Config]
 
@@ -70,14 +70,6 @@ async def start_app(
     return runner, f"http://{host}:{port}"
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class Daemon:
     """A real ``aiwatch run`` subprocess, driven from async tests (the mock runs in-process)."""
 
@@ -89,40 +81,20 @@ class Daemon:
         """Start ``aiwatch run`` and wait until ``/-/ready`` answers."""
         port = free_port()
         log = tmp / f"aiwatch-{port}.log"
-        with log.open("wb") as out:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "aiwatch",
-                "run",
-                "--config.file",
-                str(config),
-                "--web.listen-address",
-                f"127.0.0.1:{port}",
-                "--storage.path",
-                str(tmp / f"data-{port}"),
-                *extra,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+        argv = run_argv(config, f"127.0.0.1:{port}", tmp / f"data-{port}", *extra)
+        proc = await spawn(argv, log)
         daemon = cls(proc, f"http://127.0.0.1:{port}", log)
         await daemon.wait_ready()
         return daemon
 
     async def wait_ready(self, seconds: float = 20.0) -> None:
         """Poll ``/-/ready``; fail with the daemon's log if it exits or never gets ready."""
-        async with aiohttp.ClientSession() as session:
-            for _ in range(int(seconds / 0.1)):
-                if self.proc.returncode is not None:
-                    pytest.fail(f"aiwatch exited:\n{self.log_path.read_text()}")
-                try:
-                    async with session.get(self.url + "/-/ready") as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        pytest.fail(f"aiwatch not ready:\n{self.log_path.read_text()}")
+        await wait_ready_async(
+            self.url,
+            exited=lambda: self.proc.returncode,
+            log=self.log_path.read_text,
+            within=seconds,
+        )
 
     async def get(self, path: str) -> tuple[int, bytes]:
         """GET ``path`` from the daemon."""
@@ -130,14 +102,8 @@ class Daemon:
             return resp.status, await resp.read()
 
     async def stop(self) -> None:
-        """Terminate the daemon and wait for it."""
-        if self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 15)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
+        """Terminate the daemon and wait for it (killing it after 15 s)."""
+        await stop_async(self.proc, grace=15.0)
 
 
 @pytest.fixture

@@ -186,3 +186,23 @@ def test_removed_targets_disappear_and_counters_start_at_zero() -> None:
     text = render(store).decode()
     assert 'target="a"' not in text
     assert 'target="b"' in text
+
+
+def test_label_overflow_is_a_counter_from_zero_that_never_goes_down() -> None:
+    """The overflow counter is exposed at 0 before any fold, and the folds of a target that
+    is removed, or recreated with other labels, still count (a counter must not drop)."""
+    store = ProbeSeries()
+    first = store.ensure(target())
+    line = 'aiwatch_label_values_overflow_total{label="error_type",'
+    assert f'{line}metric="aiwatch_probe_errors_total"}} 0\n' in render(store).decode()
+    store.observe(result(success=False, error_type="socket hang up"))
+    second = store.ensure(dataclasses.replace(target(), labels={"team": "other-team"}))
+    assert second is not first  # new labels: new series
+    assert store.overflow == 1
+    store.observe(result(success=False, error_type="ECONNRESET"))
+    assert store.overflow == 2
+    store.remove(target().name)
+    assert store.overflow == 2
+    assert f'{line}metric="aiwatch_probe_errors_total"}} 2\n' in render(store).decode()
+    samples = {name: value for name, _, value in store.iter_samples()}
+    assert samples["aiwatch_label_values_overflow_total"] == 2.0

@@ -154,10 +154,10 @@ def assemble_parts(texts: list[tuple[bytes, ...]], *, overflow: int = 0) -> list
         if family:  # no samples: no header either
             parts.append(header)
             parts.extend(family)
-    if overflow:
-        labels = f'label="error_type",metric="{metrics.PROBE_ERRORS.name}_total"'
-        parts.append(_header(metrics.LABEL_OVERFLOW).encode())
-        parts.append(f"{metrics.LABEL_OVERFLOW.name}_total{{{labels}}} {overflow}\n".encode())
+    # Always there, from 0: a counter that first appears at 1 is invisible to increase().
+    labels = f'label="error_type",metric="{metrics.PROBE_ERRORS.name}_total"'
+    parts.append(_header(metrics.LABEL_OVERFLOW).encode())
+    parts.append(f"{metrics.LABEL_OVERFLOW.name}_total{{{labels}}} {overflow}\n".encode())
     return parts
 
 

@@ -249,6 +249,7 @@ class ProbeSeries:
     def __init__(self) -> None:
         self.targets: dict[str, TargetSeries] = {}
         self.version = 0
+        self._gone_overflow = 0
 
     def ensure(self, target: Target) -> TargetSeries:
         """The series of ``target``, created (or recreated if its labels changed) as needed."""
@@ -256,13 +257,17 @@ class ProbeSeries:
         if current is not None and current.labels == series_labels(target):
             current.target = target
             return current
+        if current is not None:
+            self._gone_overflow += current.overflow
         series = self.targets[target.name] = TargetSeries(target)
         self.version += 1
         return series
 
     def remove(self, name: str) -> None:
         """Forget a target: its series disappear from the exposition."""
-        if self.targets.pop(name, None) is not None:
+        gone = self.targets.pop(name, None)
+        if gone is not None:
+            self._gone_overflow += gone.overflow
             self.version += 1
 
     def observe(self, result: ProbeResult) -> None:
@@ -273,8 +278,9 @@ class ProbeSeries:
 
     @property
     def overflow(self) -> int:
-        """Label values folded into ``other`` across all targets."""
-        return sum(s.overflow for s in self.targets.values())
+        """Label values folded into ``other`` since start-up: a counter, so the folds of
+        targets since removed (or recreated with other labels) still count."""
+        return self._gone_overflow + sum(s.overflow for s in self.targets.values())
 
     def iter_samples(self) -> Iterator[Sample]:
         """Every current sample as on ``/metrics``, without rendering text (for the rules)."""
@@ -293,7 +299,5 @@ class ProbeSeries:
                 (name, tuple(sorted(base + extra)) if extra else tuple(sorted(base)), float(value))
                 for name, extra, value in series.samples()
             ]
-        overflow = self.overflow
-        if overflow:
-            labels = (("label", "error_type"), ("metric", metrics.PROBE_ERRORS.name + "_total"))
-            yield [(metrics.LABEL_OVERFLOW.name + "_total", labels, float(overflow))]
+        labels = (("label", "error_type"), ("metric", metrics.PROBE_ERRORS.name + "_total"))
+        yield [(metrics.LABEL_OVERFLOW.name + "_total", labels, float(self.overflow))]

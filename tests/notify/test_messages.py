@@ -24,7 +24,7 @@ def test_default_firing_message_has_everything_on_call_needs() -> None:
     for part in (
         "captions is down",
         "no answer for 5m",
-        "Value: 0",
+        "Fired with value: 0",
         "Firing for: 2m 10s",
         'target="captions"',
         "Incident: http://aw:9531/api/v1/incidents/12",

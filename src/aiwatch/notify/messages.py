@@ -26,7 +26,7 @@ DEFAULT_BODY = """\
 {{end}}
 Alert: {{.AlertName}}
 Severity: {{.Severity}}
-Value: {{humanize .Value}}
+Fired with value: {{humanize .Value}}
 {{if eq .Kind "resolved"}}Resolved after: {{humanizeDuration .Duration}}\
 {{with .ResolvedBy}} by {{.}}{{end}}
 {{else}}Firing for: {{humanizeDuration .Duration}}

@@ -86,7 +86,10 @@ async def test_no_drift_and_no_probe_past_its_timeout(
     assert any(n.startswith("slow") for n in counts)
     for target in config.targets:
         ran, skipped, running = counts[target.name]
-        assert abs(ran + running - slots(target.interval, elapsed)) <= 1, (target.name, ran)
+        # A slot due in the last few ms before the count may not have started yet: the
+        # lower bound leaves it 50 ms (the lag bound below allows up to 100 ms at p99).
+        low, high = slots(target.interval, elapsed - 0.05), slots(target.interval, elapsed)
+        assert low - 1 <= ran + running <= high + 1, (target.name, ran, running, elapsed)
         assert skipped == 0, target.name
         last = lasts[target.name]
         assert last is not None

@@ -41,6 +41,16 @@ def test_rule_test_file_that_is_not_utf8_fails_without_traceback(tmp_path: Path)
     assert "Traceback" not in result.stderr
 
 
+def test_missing_rule_test_file_fails_in_go_words(tmp_path: Path) -> None:
+    """A test file that does not exist fails like an unreadable file in Go, not with a
+    Python error number."""
+    path = tmp_path / "missing.yml"
+    result = run("test", "rules", str(path))
+    assert result.returncode == 1
+    assert f"open {path}: no such file or directory" in result.stderr
+    assert "Errno" not in result.stderr
+
+
 @pytest.mark.skipif(PROMTOOL is None, reason="needs promtool")
 @pytest.mark.parametrize(("duration", "valid"), [("292y", True), ("293y", False)])
 def test_for_duration_range_matches_promtool(tmp_path: Path, duration: str, valid: bool) -> None:

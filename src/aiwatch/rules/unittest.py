@@ -417,7 +417,11 @@ def run_file(path: str, *, err: TextIO) -> list[str]:
             order[name] = i
         rule_files = _resolve(os.path.dirname(path), list(body.get("rule_files") or []), err)
         groups = [_TestGroup(raw, eval_ms, rule_files, order) for raw in body.get("tests") or []]
-    except (OSError, yaml.YAMLError, UnitTestError, SeriesError) as error:
+    except OSError as error:
+        # As Go words it (promtool): "open FILE: no such file or directory".
+        reason = (error.strerror or str(error)).lower()
+        return [f"open {error.filename or path}: {reason}"]
+    except (yaml.YAMLError, UnitTestError, SeriesError) as error:
         return [str(error)]
     except UnicodeDecodeError:
         return [f"{path}: not UTF-8 text"]

@@ -30,16 +30,10 @@ from typing import Any
 import aiohttp
 import bcrypt
 
+from probe_throughput import free_port
+
 USER, PASSWORD = "alice", "bench-password"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start_daemon(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:

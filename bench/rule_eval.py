@@ -34,8 +34,6 @@ import argparse
 import asyncio
 import gc
 import math
-import os
-import platform
 import shutil
 import statistics
 import tempfile
@@ -50,6 +48,7 @@ from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.group import Group
 from aiwatch.rules.manager import ManagerOptions, RuleManager, load_groups
 from aiwatch.rules.query import LocalQuery
+from probe_throughput import machine
 from rule_eval_data import HISTORY_S, SERIES, STEP_S, Data, make_data
 from rule_eval_prometheus import (
     INTERVAL_S,
@@ -60,16 +59,6 @@ from rule_eval_prometheus import (
     run_prometheus,
 )
 from rule_eval_rules import rule_file
-
-
-def machine() -> str:
-    """nproc, CPU model and Python version."""
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}"
 
 
 def rss_mb(field_name: str = "VmRSS") -> float:

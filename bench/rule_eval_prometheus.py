@@ -8,7 +8,6 @@ openmetrics`` into a persisted block before start).
 
 import asyncio
 import math
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -19,6 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from probe_throughput import free_port
 from rule_eval_data import STEP_S, Data, make_data, openmetrics
 
 INTERVAL_S = 5
@@ -27,14 +27,6 @@ PROMETHEUS_TIMEOUT_S = 180.0
 SCRAPE_MS = 250
 # Evaluations count from this long after the data's newest sample (scraping it takes ~60 s).
 READY_AFTER_S = 65
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def promtool_check(path: Path) -> str:

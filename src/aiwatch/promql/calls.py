@@ -162,12 +162,10 @@ def _range_function(ev: "Evaluator", call: Call, t_ms: int) -> InstantVec:
     name = call.func
     if name == "absent_over_time":
         return [] if series else [(_absent_labels(arg), 1.0)]
+    if name == "last_over_time":  # the one range function that keeps the metric name
+        return [(labels, values[-1]) for labels, _, values in series]
     value_of = _range_value(name, scalars, (start, end, range_ms, t_ms))
     out: InstantVec = []
-    if name == "last_over_time":
-        for labels, _, values in series:
-            out.append((labels, values[-1]))
-        return out
     for labels, times, values in series:
         value = value_of(times, values)
         if value is not None:

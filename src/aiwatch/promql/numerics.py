@@ -111,11 +111,7 @@ def format_go_float(v: float) -> str:
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"
     text = format(Decimal(repr(v)), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text == "-0" and math.copysign(1.0, v) < 0:
-        return "-0"
-    return text
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def parse_go_float(text: str) -> float | None:

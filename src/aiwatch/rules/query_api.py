@@ -3,27 +3,17 @@
 import math
 import time
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from aiwatch.promql.engine import instant_query, parse
+from aiwatch.promql.numerics import format_go_float
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.promql.values import PromQLError, Scalar, String
 from aiwatch.web.app import STATE
 from aiwatch.web.envelope import fail, ok
-
-
-def format_value(value: float) -> str:
-    """A sample value as Prometheus' API writes it (Go's ``FormatFloat(v, 'f', -1, 64)``)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    text = format(Decimal(repr(value)), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def parse_time(text: str | None) -> float:
@@ -46,13 +36,13 @@ def parse_time(text: str | None) -> float:
 
 def _result(value: Any, t_s: float) -> dict[str, Any]:
     if isinstance(value, Scalar):
-        return {"resultType": "scalar", "result": [t_s, format_value(value.value)]}
+        return {"resultType": "scalar", "result": [t_s, format_go_float(value.value)]}
     if isinstance(value, String):
         return {"resultType": "string", "result": [t_s, value.value]}
     return {
         "resultType": "vector",
         "result": [
-            {"metric": dict(sample.labels), "value": [t_s, format_value(sample.value)]}
+            {"metric": dict(sample.labels), "value": [t_s, format_go_float(sample.value)]}
             for sample in value
         ],
     }

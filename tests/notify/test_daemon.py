@@ -102,7 +102,12 @@ async def test_sigkill_with_200_queued_delivers_all_once_after_restart(
         await first.ready(session)
         await first.post_alerts(session, _alerts(200))
         assert await _until(lambda: receiver.attempts >= 200, 30.0), first.log()
+        # The gauge is refreshed when the delivery pass that made those attempts ends.
+        deadline = time.monotonic() + 10.0
         queued = await first.metric(session, "aiwatch_notification_queue_length")
+        while queued != 200 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            queued = await first.metric(session, "aiwatch_notification_queue_length")
         await first.stop(signal.SIGKILL)
         assert queued == 200
         assert receiver.received == []

@@ -22,7 +22,7 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def _listen_address(text: str) -> str:
-    from aiwatch.daemon import parse_listen_address
+    from aiwatch.app.serve import parse_listen_address
 
     try:
         parse_listen_address(text)
@@ -33,7 +33,7 @@ def _listen_address(text: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``aiwatch run``: the daemon."""
-    from aiwatch.daemon import run
+    from aiwatch.app.serve import run
     from aiwatch.runtime import Options
     from aiwatch.web.tls import ssl_context_factory
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from aiwatch.cli import main
-from aiwatch.incidents import openapi
+from aiwatch.app import openapi
 from aiwatch.web.auth import is_loopback
 from tests.daemons import free_port
 

@@ -11,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from aiwatch.incidents.database import DatabaseError
+from aiwatch.storage.sqlite import DatabaseError
 from aiwatch.incidents.lifecycle import Alert, IllegalTransition
 from aiwatch.incidents.records import NotFound, Query
 from aiwatch.incidents.silences import Silence

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from aiwatch.incidents.database import Database
+from aiwatch.storage.sqlite import Database
 from aiwatch.notify import outbox
 
 

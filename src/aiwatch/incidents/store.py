@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from sqlite_utils.migrations import Migrations
 
 from aiwatch.incidents import records, silences
-from aiwatch.incidents.database import Database, DatabaseError
+from aiwatch.storage.sqlite import Database, DatabaseError
 from aiwatch.incidents.lifecycle import (
     Alert,
     Change,

@@ -1,0 +1,1 @@
+"""Ports of the Go standard library parts whose exact behaviour Prometheus users see."""

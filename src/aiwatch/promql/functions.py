@@ -4,8 +4,10 @@ import functools
 import math
 from collections.abc import Callable
 
+from aiwatch.golang import sin as gosin
+from aiwatch.golang import trig as gotrig
 from aiwatch.golang.regexp import compile_anchored
-from aiwatch.promql import arith, gosin, gotrig
+from aiwatch.promql import arith
 from aiwatch.promql.aggregations import valid_label_name
 from aiwatch.promql.numerics import bucket_quantile, parse_go_float
 from aiwatch.promql.storage import Labels

@@ -211,12 +211,12 @@ class MemoryStorage:
         with ``drop_stale`` stale markers are removed first (as range selectors do).
         """
         out: Selected = []
-        lock = self._lock
-        for key, series in self._selection(tuple(matchers)):
-            with lock:
-                window = _window(series, mint_ms, maxt_ms, drop_stale=drop_stale)
-            if window is not None:
-                out.append((key, window[0], window[1]))
+        for batch in _batches(self._selection(tuple(matchers))):
+            with self._lock:
+                for key, series in batch:
+                    window = _window(series, mint_ms, maxt_ms, drop_stale=drop_stale)
+                    if window is not None:
+                        out.append((key, window[0], window[1]))
         return out
 
     def select_counters(
@@ -229,23 +229,12 @@ class MemoryStorage:
         know them for that series (the caller then compares the samples itself).
         """
         out: SelectedCounters = []
-        lock = self._lock
-        for key, series in self._selection(tuple(matchers)):
-            with lock:
-                window = _window(series, mint_ms, maxt_ms, drop_stale=True)
-                if window is None:
-                    continue
-                times, values = window
-                drops, drop_prev = series.drops, series.drop_prev
-                if not series.exact:
-                    out.append((key, times, values, None))
-                elif (
-                    not drops or drop_prev is None or drops[-1] <= times[0] or drops[0] > times[-1]
-                ):
-                    out.append((key, times, values, ()))
-                else:
-                    lo, hi = bisect_right(drops, times[0]), bisect_right(drops, times[-1])
-                    out.append((key, times, values, drop_prev[lo:hi]))
+        for batch in _batches(self._selection(tuple(matchers))):
+            with self._lock:
+                for key, series in batch:
+                    window = _window(series, mint_ms, maxt_ms, drop_stale=True)
+                    if window is not None:
+                        out.append((key, *window, _resets(series, window[0])))
         return out
 
     def _selection(self, matchers: tuple[LabelMatcher, ...]) -> _Selection:
@@ -401,6 +390,26 @@ def _matches_all(
         if not verdict:
             return False
     return True
+
+
+_BATCH = 64
+"""Series whose windows a query copies under one hold of the lock (well under a millisecond)."""
+
+
+def _batches(selection: _Selection) -> Iterator[_Selection]:
+    for start in range(0, len(selection), _BATCH):
+        yield selection[start : start + _BATCH]
+
+
+def _resets(series: _Series, times: Sequence[int]) -> Sequence[float] | None:
+    """The values before the resets within ``times`` (the window's), None if not known."""
+    drops, drop_prev = series.drops, series.drop_prev
+    if not series.exact:
+        return None
+    if not drops or drop_prev is None or drops[-1] <= times[0] or drops[0] > times[-1]:
+        return ()
+    lo, hi = bisect_right(drops, times[0]), bisect_right(drops, times[-1])
+    return drop_prev[lo:hi]
 
 
 def _window(

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aiwatch.incidents import records, silences
-from aiwatch.incidents.database import Database, DatabaseError
 from aiwatch.incidents.lifecycle import (
     Alert,
     Change,
@@ -39,6 +38,7 @@ from aiwatch.incidents.lifecycle import (
 from aiwatch.incidents.records import NotFound, Query
 from aiwatch.incidents.silences import Silence
 from aiwatch.storage.migrations import Migrations
+from aiwatch.storage.sqlite import Database, DatabaseError
 
 log = logging.getLogger("aiwatch.incidents")
 

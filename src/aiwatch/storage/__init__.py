@@ -1,1 +1,1 @@
-"""What aiwatch keeps on disk: the SQLite file every feature adds its tables to."""
+"""Storage shared by features: the single-writer SQLite database."""

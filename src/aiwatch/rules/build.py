@@ -4,12 +4,12 @@ import os
 
 import aiohttp
 
+from aiwatch.clock import Clock
 from aiwatch.config.model import Config
 from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.events import AlertSink
 from aiwatch.rules.manager import (
-    Clock,
     EvaluationObserver,
     ManagerOptions,
     RuleManager,

@@ -10,11 +10,11 @@ import contextlib
 import glob
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from aiwatch.clock import Clock, SystemClock
 from aiwatch.rules import api
 from aiwatch.rules.events import AlertEvent, AlertSink, NullSink
 from aiwatch.rules.files import load_rule_file
@@ -37,28 +37,6 @@ class ManagerOptions:
     outage_tolerance_s: float = 3600.0
     grace_period_s: float = 600.0
     resend_delay_s: float = 60.0
-
-
-class Clock(Protocol):
-    """Wall-clock time and sleeping; tests pass a hand-written fake."""
-
-    def now(self) -> float:
-        """Unix time in seconds."""
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds``."""
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> float:
-        """``time.time()``."""
-        return time.time()
-
-    async def sleep(self, seconds: float) -> None:
-        """``asyncio.sleep``."""
-        await asyncio.sleep(seconds)
 
 
 @dataclass(frozen=True)

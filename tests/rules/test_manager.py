@@ -44,7 +44,8 @@ class FakeClock:
             deadline, index = due[0]
             _, future = self._sleepers.pop(index)
             self.t = max(self.t, deadline)
-            future.set_result(None)
+            if not future.done():  # a sleeper cancelled meanwhile (a stopped group)
+                future.set_result(None)
             for _ in range(50):
                 await asyncio.sleep(0)
         self.t = target

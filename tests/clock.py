@@ -53,10 +53,9 @@ class FakeClock:
                 break
             deadline, index = due[0]
             _, future = self._sleepers.pop(index)
-            if future.done():  # cancelled
-                continue
             self.t = max(self.t, deadline)
-            future.set_result(None)
+            if not future.done():  # a sleeper cancelled meanwhile (a stopped group)
+                future.set_result(None)
             await _turns()
             if settle is not None:
                 await settle()

@@ -15,8 +15,10 @@ For ``run``, start-up is the time from spawning the process to ``/-/ready`` answ
 the memory is the daemon's resident set (VmRSS) after every target has been probed once,
 ``/metrics`` and ``/api/v1/experiments`` have been read (as Prometheus and a dashboard would)
 and ``--settle`` seconds have passed, and its peak (VmHWM). For the one-shot commands it is the
-wall time to exit and the peak resident set. If ``blackbox_exporter`` is on the PATH, its
-resident set idle after three probes is printed for comparison.
+wall time to exit and the peak resident set. Every case runs once untimed first, so the
+children read compiled bytecode (kept in a temporary ``PYTHONPYCACHEPREFIX``) as an installed
+package does, even where ``PYTHONDONTWRITEBYTECODE`` is set. If ``blackbox_exporter`` is on
+the PATH, its resident set idle after three probes is printed for comparison.
 
 Run: ``PYTHONPATH=src python bench/footprint.py [--runs 5] [--settle 5]``. Everything
 listens on loopback ports and stops by itself.
@@ -41,6 +43,15 @@ from probe_throughput import free_port, machine, wait_port
 ROOT = Path(__file__).resolve().parent.parent
 AIWATCH = [sys.executable, "-m", "aiwatch"]
 TARGET_KINDS = ("openai_chat", "openai_embeddings", "http")
+
+
+def child_env(pycache: Path) -> dict[str, str]:
+    """The environment of every child: bytecode compiled once and kept under ``pycache``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return env | {"PYTHONPYCACHEPREFIX": str(pycache)}
+
+
+ENV: dict[str, str] = dict(os.environ)
 
 
 def config(mock: str, storage: Path, *, everything: bool) -> str:
@@ -103,7 +114,7 @@ def measure_run(cfg: Path, *, settle: float, log: Path) -> dict[str, float]:
     argv = [*AIWATCH, "run", f"--config.file={cfg}", f"--web.listen-address=127.0.0.1:{port}"]
     with log.open("w") as out:
         started = time.monotonic()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=ENV)
     try:
         deadline = started + 60
         while get(base + "/-/ready")[0] != 200:
@@ -135,7 +146,7 @@ def measure_run(cfg: Path, *, settle: float, log: Path) -> dict[str, float]:
 def measure_once(argv: list[str]) -> dict[str, float]:
     """Run a command to completion; wall seconds and peak RSS in MB (from ``wait4``)."""
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.monotonic() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -195,11 +206,14 @@ def main() -> None:
     print(machine(), f"load average {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="aiwatch-footprint-") as name:
         tmp = Path(name)
+        ENV.clear()
+        ENV.update(child_env(tmp / "pycache"))
         mock_port = free_port()
         mock = subprocess.Popen(
             [*AIWATCH, "mock-ai", f"--listen-address=127.0.0.1:{mock_port}"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=ENV,
         )
         try:
             wait_port(mock_port, seconds=30)
@@ -221,6 +235,7 @@ def main() -> None:
                 "--help": lambda: measure_once([*AIWATCH, "--help"]),
             }
             for label, case in cases.items():
+                case()  # untimed: compiles the bytecode this case needs
                 print(median_row(label, [case() for _ in range(args.runs)]), flush=True)
             rss = blackbox_rss(url, tmp, args.settle)
             if rss is not None:

@@ -11,6 +11,7 @@ import aiohttp
 import bcrypt
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from aiwatch.app.build import COMPONENTS
 from aiwatch.config import load_config
@@ -71,8 +72,8 @@ def write_web_config(tmp: Path, *, tls: tuple[Path, Path] | None = None) -> Path
 class Served:
     """The daemon's application served on 127.0.0.1 with a client session."""
 
-    def __init__(self, app: web.Application, runner: web.AppRunner, url: str) -> None:
-        self.app, self.runner, self.url = app, runner, url
+    def __init__(self, app: web.Application, server: TestServer, url: str) -> None:
+        self.app, self.server, self.url = app, server, url
         self.session = aiohttp.ClientSession()
 
     async def call(
@@ -91,14 +92,14 @@ class Served:
     async def close(self) -> None:
         """Stop the client and the server (the store closes with the app)."""
         await self.session.close()
-        await self.runner.cleanup()
+        await self.server.close()
 
 
 Serve = Callable[..., Awaitable[Served]]
 
 
 @pytest.fixture
-async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
+async def serve(tmp_path: Path, aiohttp_server: Callable[..., Any]) -> AsyncIterator[Serve]:
     """Start the full daemon app (every component) on a free loopback port."""
     started: list[Served] = []
 
@@ -111,13 +112,9 @@ async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
             storage_path=str(tmp_path / "data"),
         )
         app = make_app(ConfigState(config, options), components=COMPONENTS)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
         app[READY][0] = True
-        port = runner.addresses[0][1]
-        served = Served(app, runner, f"http://127.0.0.1:{port}")
+        served = Served(app, server, f"http://127.0.0.1:{server.port}")
         started.append(served)
         return served
 

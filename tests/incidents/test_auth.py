@@ -6,11 +6,13 @@ import ssl
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import bcrypt
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from aiwatch.app.serve import StartupError
 from aiwatch.web.auth import Checker
@@ -117,7 +119,7 @@ def _peer(remote: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     return middleware
 
 
-async def _served_from(tmp_path: Path, remote: str) -> tuple[Served, web.AppRunner]:
+async def _served_from(aiohttp_server: Callable[..., Any], tmp_path: Path, remote: str) -> Served:
     from aiwatch.app.build import COMPONENTS
     from aiwatch.config import load_config
     from aiwatch.runtime import ConfigState, Options
@@ -127,19 +129,16 @@ async def _served_from(tmp_path: Path, remote: str) -> tuple[Served, web.AppRunn
     options = Options(config_file=config.path, storage_path=str(tmp_path / "data"))
     app = make_app(ConfigState(config, options), components=COMPONENTS)
     app.middlewares.insert(1, _peer(remote))  # after the error envelope, before auth
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return Served(app, runner, f"http://127.0.0.1:{runner.addresses[0][1]}"), runner
+    server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
+    return Served(app, server, f"http://127.0.0.1:{server.port}")
 
 
 @pytest.mark.parametrize(("remote", "allowed"), [("203.0.113.7", False), ("::1", True)])
 async def test_without_web_config_admin_routes_are_loopback_only(
-    tmp_path: Path, remote: str, allowed: bool
+    tmp_path: Path, aiohttp_server: Callable[..., Any], remote: str, allowed: bool
 ) -> None:
     """No web config: reads are open to all; state changes only to loopback peers."""
-    served, _ = await _served_from(tmp_path, remote)
+    served = await _served_from(aiohttp_server, tmp_path, remote)
     try:
         status, _ = await served.call("GET", "/api/v1/incidents")
         assert status == 200

@@ -8,7 +8,6 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from aiwatch.config import Config, load_config
@@ -57,17 +56,13 @@ def make_config(tmp_path: Path) -> MakeConfig:
 
 
 async def start_app(
-    config: Config, *, shard: tuple[int, int] = (0, 1)
-) -> tuple[web.AppRunner, str]:
+    aiohttp_server: Callable[..., Any], config: Config, *, shard: tuple[int, int] = (0, 1)
+) -> tuple[TestServer, str]:
     """The daemon's app with the probes component, served on 127.0.0.1, port 0."""
     state = ConfigState(config, Options(config_file=config.path, shard=shard))
     app = make_app(state, components=(probes_web.setup,))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
+    server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
+    return server, f"http://127.0.0.1:{server.port}"
 
 
 class Daemon:

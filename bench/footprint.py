@@ -11,14 +11,16 @@ Four cases, each run ``--runs`` times in a fresh process (the figures are median
 * ``check config``: ``aiwatch check config`` on the first case's file;
 * ``--help``: ``aiwatch --help``.
 
-For ``run``, start-up is the time from spawning the process to ``/-/ready`` answering 200;
-the memory is the daemon's resident set (VmRSS) after every target has been probed once,
-``/metrics`` and ``/api/v1/experiments`` have been read (as Prometheus and a dashboard would)
-and ``--settle`` seconds have passed, and its peak (VmHWM). For the one-shot commands it is the
-wall time to exit and the peak resident set. Every case runs once untimed first, so the
-children read compiled bytecode (kept in a temporary ``PYTHONPYCACHEPREFIX``) as an installed
-package does, even where ``PYTHONDONTWRITEBYTECODE`` is set. If ``blackbox_exporter`` is on
-the PATH, its resident set idle after three probes is printed for comparison.
+For ``run``, start-up is the time from spawning the process to ``/-/ready`` answering 200,
+and CPU the user + system time the process used by then (a busy machine inflates it much
+less than the wall time); the memory is the daemon's resident set (VmRSS) after every target
+has been probed once, ``/metrics`` and ``/api/v1/experiments`` have been read (as Prometheus
+and a dashboard would) and ``--settle`` seconds have passed, and its peak (VmHWM). For the
+one-shot commands it is the wall time to exit, the CPU time and the peak resident set. Every
+case runs once untimed first, so the children read compiled bytecode (kept in a temporary
+``PYTHONPYCACHEPREFIX``) as an installed package does, even where ``PYTHONDONTWRITEBYTECODE``
+is set. If ``blackbox_exporter`` is on the PATH, its resident set idle after three probes is
+printed for comparison.
 
 Run: ``PYTHONPATH=src python bench/footprint.py [--runs 5] [--settle 5]``. Everything
 listens on loopback ports and stops by itself.
@@ -38,7 +40,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from probe_throughput import free_port, machine, wait_port
+from probe_throughput import cpu_seconds, free_port, machine, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 AIWATCH = [sys.executable, "-m", "aiwatch"]
@@ -122,6 +124,7 @@ def measure_run(cfg: Path, *, settle: float, log: Path) -> dict[str, float]:
                 raise RuntimeError(f"aiwatch did not start:\n{log.read_text()}")
             time.sleep(0.01)
         ready = time.monotonic() - started
+        cpu = cpu_seconds(proc.pid)
         while probed_targets(get(base + "/metrics")[1]) < len(TARGET_KINDS):
             if time.monotonic() > deadline:
                 raise RuntimeError("not every target was probed within 60 s")
@@ -131,6 +134,7 @@ def measure_run(cfg: Path, *, settle: float, log: Path) -> dict[str, float]:
         get(base + "/metrics")
         return {
             "start": ready,
+            "cpu": cpu,
             "rss": status_mb(proc.pid, "VmRSS"),
             "peak": status_mb(proc.pid, "VmHWM"),
         }
@@ -152,7 +156,12 @@ def measure_once(argv: list[str]) -> dict[str, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{argv} exited with {proc.returncode}")
-    return {"start": elapsed, "rss": float("nan"), "peak": usage.ru_maxrss / 1024}
+    return {
+        "start": elapsed,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss": float("nan"),
+        "peak": usage.ru_maxrss / 1024,
+    }
 
 
 def blackbox_rss(mock: str, tmp: Path, settle: float) -> float | None:
@@ -180,7 +189,7 @@ def blackbox_rss(mock: str, tmp: Path, settle: float) -> float | None:
 
 
 def median_row(label: str, runs: list[dict[str, float]]) -> str:
-    """One line: medians (and ranges) of start-up time, RSS and peak RSS."""
+    """One line: medians (and ranges) of start-up time, CPU time, RSS and peak RSS."""
 
     def fmt(key: str, unit: str, digits: int) -> str:
         values = [r[key] for r in runs]
@@ -192,8 +201,8 @@ def median_row(label: str, runs: list[dict[str, float]]) -> str:
         )
 
     return (
-        f"{label:<18} start {fmt('start', 's', 2):<22} RSS {fmt('rss', 'MB', 1):<24} "
-        f"peak {fmt('peak', 'MB', 1)}"
+        f"{label:<16} start {fmt('start', 's', 2):<21} CPU {fmt('cpu', 's', 2):<21} "
+        f"RSS {fmt('rss', 'MB', 1):<23} peak {fmt('peak', 'MB', 1)}"
     )
 
 

@@ -1,6 +1,5 @@
 """Fixtures for the incident tests: the daemon's app on a real port, and ``aiwatch run``."""
 
-import asyncio
 import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -17,8 +16,7 @@ from aiwatch.app.build import COMPONENTS
 from aiwatch.config import load_config
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.web.app import READY, make_app
-from tests.cli import run_argv
-from tests.daemons import free_port, spawn, stop_async, wait_ready_async
+from tests.daemons import Daemon
 
 PASSWORDS = {"alice": "alice-secret", "bob": "bob-secret"}
 """Users of the auth tests: alice is an admin, bob only reads."""
@@ -123,53 +121,23 @@ async def serve(tmp_path: Path, aiohttp_server: Callable[..., Any]) -> AsyncIter
         await served.close()
 
 
-class Daemon:
-    """A real ``aiwatch run`` subprocess on a free port."""
+async def start_daemon(tmp: Path, *extra: str, port: int | None = None) -> Daemon:
+    """``aiwatch run`` with ``tmp/aiwatch.yml`` (written if missing) and ``tmp/data``, its
+    output appended to ``tmp/aiwatch.log``; returns once ``/-/ready`` answers."""
+    if not (tmp / "aiwatch.yml").exists():
+        write_config(tmp)
+    return await Daemon.start(
+        tmp / "aiwatch.yml", tmp / "data", *extra, log=tmp / "aiwatch.log", port=port,
+        interval=0.05,
+    )  # fmt: skip
 
-    def __init__(self, proc: asyncio.subprocess.Process, url: str, log: Path) -> None:
-        self.proc, self.url, self.log = proc, url, log
 
-    @classmethod
-    async def start(cls, tmp: Path, *extra: str, port: int | None = None) -> "Daemon":
-        """Start it (config and storage under ``tmp``) and wait until ``/-/ready`` answers."""
-        config = tmp / "aiwatch.yml"
-        if not config.exists():
-            write_config(tmp)
-        daemon = await cls._spawn(tmp, port or free_port(), *extra)
-        await wait_ready_async(
-            daemon.url, exited=lambda: daemon.proc.returncode, log=daemon.log.read_text,
-            within=15.0, interval=0.05,
-        )  # fmt: skip
-        return daemon
+async def start_https_daemon(tmp: Path, web_config: Path, ca: Path) -> Daemon:
+    """The same with a TLS web config; returns once ``/-/healthy`` answers over HTTPS."""
+    import ssl
 
-    @classmethod
-    async def start_https(cls, tmp: Path, web_config: Path, ca: Path) -> "Daemon":
-        """Start it with a TLS web config and wait until ``/-/healthy`` answers over HTTPS."""
-        import ssl
-
-        port = free_port()
-        daemon = await cls._spawn(tmp, port, "--web.config.file", str(web_config))
-        await wait_ready_async(
-            f"https://127.0.0.1:{port}", exited=lambda: daemon.proc.returncode,
-            log=daemon.log.read_text, within=15.0, interval=0.05, path="/-/healthy",
-            tls=ssl.create_default_context(cafile=str(ca)),
-        )  # fmt: skip
-        return daemon
-
-    @classmethod
-    async def _spawn(cls, tmp: Path, port: int, *extra: str) -> "Daemon":
-        """``aiwatch run`` with ``tmp/aiwatch.yml`` and ``tmp/data``, appending to its log."""
-        log = tmp / "aiwatch.log"
-        argv = run_argv(tmp / "aiwatch.yml", f"127.0.0.1:{port}", tmp / "data", *extra)
-        proc = await spawn(argv, log, append=True)
-        return cls(proc, f"http://127.0.0.1:{port}", log)
-
-    async def kill(self) -> None:
-        """SIGKILL, and reap it."""
-        if self.proc.returncode is None:
-            self.proc.kill()
-        await self.proc.wait()
-
-    async def stop(self) -> None:
-        """SIGTERM, and wait for the exit."""
-        await stop_async(self.proc, grace=15.0, kill=False)
+    return await Daemon.start(
+        tmp / "aiwatch.yml", tmp / "data", "--web.config.file", str(web_config),
+        log=tmp / "aiwatch.log", tls=ssl.create_default_context(cafile=str(ca)),
+        ready_path="/-/healthy", interval=0.05,
+    )  # fmt: skip

@@ -18,7 +18,15 @@ from aiwatch.app.serve import StartupError
 from aiwatch.web.auth import Checker
 from aiwatch.web.tls import WebConfigError, load_web_config, ssl_context_factory
 
-from .conftest import Daemon, Serve, Served, basic, write_config, write_web_config
+from .conftest import (
+    Serve,
+    Served,
+    basic,
+    start_daemon,
+    start_https_daemon,
+    write_config,
+    write_web_config,
+)
 
 PROMTOOL = shutil.which("promtool")
 
@@ -158,7 +166,7 @@ async def test_tls_is_served_from_the_web_config(tmp_path: Path) -> None:
         handle.write("  min_version: TLS12\n")
     promtool_accepts(web_config)
     write_config(tmp_path, admin_users=("alice",))
-    port_daemon = await Daemon.start_https(tmp_path, web_config, cert)
+    port_daemon = await start_https_daemon(tmp_path, web_config, cert)
     try:
         context = ssl.create_default_context(cafile=str(cert))
         url = port_daemon.url.replace("http://", "https://")
@@ -171,7 +179,7 @@ async def test_tls_is_served_from_the_web_config(tmp_path: Path) -> None:
                 async with session.get(port_daemon.url + "/-/healthy") as resp:
                     await resp.read()
     finally:
-        await port_daemon.stop()
+        await port_daemon.stop(kill=False)
 
 
 BAD_WEB_CONFIGS = [
@@ -200,7 +208,7 @@ async def test_invalid_web_config_stops_aiwatch_run(tmp_path: Path) -> None:
     path.write_text(BAD_WEB_CONFIGS[0][0])
     write_config(tmp_path)
     with pytest.raises(AssertionError, match="aiwatch exited"):
-        await Daemon.start(tmp_path, "--web.config.file", str(path))
+        await start_daemon(tmp_path, "--web.config.file", str(path))
     log = (tmp_path / "aiwatch.log").read_text()
     assert BAD_WEB_CONFIGS[0][1] in log
     assert str(path) in log

@@ -72,6 +72,15 @@ async def _until(check: Callable[[], bool], within: float) -> bool:
     return check()
 
 
+async def _drained(daemon: Daemon, session: aiohttp.ClientSession, within: float) -> None:
+    """Wait until a delivery pass has ended with nothing left in the outbox: from then on
+    nothing can be sent again (a duplicate would have been a row still pending)."""
+    deadline = time.monotonic() + within
+    while await daemon.metric(session, "aiwatch_notification_queue_length") != 0:
+        assert time.monotonic() < deadline, daemon.log()
+        await asyncio.sleep(0.05)
+
+
 async def test_firing_alert_is_delivered_within_two_seconds(
     tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], Daemon]
 ) -> None:
@@ -116,7 +125,7 @@ async def test_sigkill_with_200_queued_delivers_all_once_after_restart(
         second = daemons(config)
         await second.ready(session)
         assert await _until(lambda: len(_delivered(receiver)) >= 200, 60.0), second.log()
-        await asyncio.sleep(1.5)  # anything sent twice would arrive by now
+        await _drained(second, session, 30.0)
         delivered = _delivered(receiver)
         assert sorted(delivered) == sorted(str(i) for i in range(200))
         assert set(delivered.values()) == {1}
@@ -186,7 +195,7 @@ async def test_receiver_failing_then_recovering_gets_each_exactly_once(
         await daemon.ready(session)
         await daemon.post_alerts(session, _alerts(10))
         assert await _until(lambda: len(_delivered(receiver)) >= 10, 20.0), daemon.log()
-        await asyncio.sleep(1.0)  # a duplicate would arrive by now
+        await _drained(daemon, session, 30.0)
         async with session.get(daemon.url + "/metrics") as resp:
             page = await resp.text()
     delivered = _delivered(receiver)

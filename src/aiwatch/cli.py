@@ -331,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=30.0,
         metavar="DURATION",
-        help="when the scripted outage starts (default 30s); it ends 45s later",
+        help="when the scripted outage starts (default 30s); it ends 25s later",
     )
     demo.set_defaults(func=cmd_demo)
 

@@ -12,8 +12,9 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from aiwatch import metrics
 from aiwatch.config import Config
 from aiwatch.promql.storage import MemoryStorage
+from aiwatch.rules.alerting import AlertingRule
 from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
-from aiwatch.rules.events import AlertSink, FanOutSink
+from aiwatch.rules.events import AlertSink, FanOutSink, LogSink
 from aiwatch.rules.files import RuleFileError
 from aiwatch.rules.manager import RuleManager, load_groups
 from aiwatch.rules.query_api import make_handlers
@@ -100,6 +101,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         _log_problems(err, "starting without rules")
         manager = build(_without_rules(state.current))
     app[RULE_MANAGER] = manager
+    _log_rules(manager, state.current)
 
     async def reload(config: Config) -> None:
         try:
@@ -108,12 +110,33 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             _log_problems(err, "keeping the previous rules")
             return
         await manager.update(specs, options=manager_options(config))
+        _log_rules(manager, config)
 
     state.on_reload(reload)
     await manager.start()
     yield
     await manager.stop()
     await session.close()
+
+
+def _log_rules(manager: RuleManager, config: Config) -> None:
+    """How many groups and rules run, and a warning when alerts can reach nobody."""
+    rules = [rule for group in manager.groups for rule in group.rules]
+    alerting = sum(isinstance(rule, AlertingRule) for rule in rules)
+    log.info(
+        "Rules loaded",
+        extra={
+            "groups": len(manager.groups),
+            "alerting_rules": alerting,
+            "recording_rules": len(rules) - alerting,
+        },
+    )
+    if alerting and not config.notifications.routes and not config.alertmanager.forward_to:
+        log.warning(
+            "Alerts will open incidents but notify nobody: add a route under "
+            "notifications.routes or an Alertmanager under alertmanager.forward_to",
+            extra={"alerting_rules": alerting},
+        )
 
 
 def _without_rules(config: Config) -> Config:
@@ -129,6 +152,7 @@ def setup(app: web.Application) -> None:
         app[RULE_STORAGE] = MemoryStorage()
     if ALERT_SINKS not in app:
         app[ALERT_SINKS] = []
+    app[ALERT_SINKS].append(LogSink())
     registry = app[REGISTRY]
     app[_DURATIONS] = Histogram(
         metrics.RULE_EVAL_DURATION.name,

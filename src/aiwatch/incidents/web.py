@@ -10,7 +10,6 @@ from typing import Any
 from aiohttp import web
 
 from aiwatch.app import openapi
-from aiwatch.storage.sqlite import DatabaseError, check_file
 from aiwatch.incidents.ingest import InvalidAlerts, parse_alerts
 from aiwatch.incidents.lifecycle import IllegalTransition, Incident, State
 from aiwatch.incidents.metrics import IncidentMetrics
@@ -20,6 +19,7 @@ from aiwatch.incidents.sink import IncidentSink
 from aiwatch.incidents.store import DB_FILE, IncidentStore
 from aiwatch.matchers import parse_matcher
 from aiwatch.rules.web import ALERT_SINKS
+from aiwatch.storage.sqlite import DatabaseError, check_file
 from aiwatch.web.app import REGISTRY, STATE
 from aiwatch.web.auth import request_user
 from aiwatch.web.envelope import fail, ok, read_json

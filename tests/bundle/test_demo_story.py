@@ -4,6 +4,7 @@ import http.server
 import re
 import threading
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -13,7 +14,7 @@ from tests.cli import aiwatch
 class _Recorder(http.server.BaseHTTPRequestHandler):
     """Another daemon on the demo's port: answers everything 200 and remembers each request."""
 
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
     def _answer(self) -> None:
         self.seen.append(f"{self.command} {self.path}")
@@ -33,7 +34,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def occupied() -> Iterator[tuple[int, list[str]]]:
     """A loopback port held by a server that records what it is sent."""
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
     handler = type("Handler", (_Recorder,), {"seen": seen})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

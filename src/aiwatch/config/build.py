@@ -25,6 +25,7 @@ from aiwatch.config.model import (
 )
 from aiwatch.config.yamlpos import Path
 from aiwatch.durations import parse_duration
+from aiwatch.promql.errors import locate
 
 Report = Callable[[Path, str], None]
 REDACTED = "<secret>"
@@ -211,10 +212,11 @@ def _promql_syntax(query: Any) -> str | None:
     """
     if not isinstance(query, str):
         return None
+    text = query.replace("$__range", "1m").replace("$variant", "v")
     try:
-        promql_parser.parse(query.replace("$__range", "1m").replace("$variant", "v"))
+        promql_parser.parse(text)
     except ValueError as err:
-        return f"invalid PromQL: {err}"
+        return f"invalid PromQL: {locate(text, str(err), promql_parser.parse)}"
     return None
 
 

@@ -18,6 +18,7 @@ import promql_parser
 
 from aiwatch.promql.aggregations import AGGREGATIONS
 from aiwatch.promql.binary import ARITHMETIC, COMPARISON, SET_OPERATORS, Matching
+from aiwatch.promql.errors import locate
 from aiwatch.promql.functions import DATE_FUNCTIONS, ELEMENTWISE
 from aiwatch.promql.range_functions import SIMPLE
 from aiwatch.promql.re2 import compile_re2
@@ -229,7 +230,7 @@ def parse(text: str) -> Expr:
     try:
         raw = promql_parser.parse(text)
     except ValueError as err:
-        msg = f"cannot parse {text!r}: {err}"
+        msg = f"cannot parse {text!r}: {locate(text, str(err), promql_parser.parse)}"
         raise PromQLError(msg) from None
     _reject_newer_syntax(text)
     expr = _convert(raw, text)

@@ -25,7 +25,7 @@ def _lines(log: str, msg: str, target: str) -> list[str]:
 def test_failing_target_logs_one_down_line_and_one_incident_line(tmp_path: Path) -> None:
     """Over a dozen failed probes, the broken target is logged down once, its alert fires
     once and one incident opens; the start-up summary names the config, the targets by
-    kind and the rules, and warns that the alerts notify nobody."""
+    kind and the rules, and warns that the alerts reach nobody."""
     (tmp_path / "rules.yml").write_text(RULES)
     config = tmp_path / "aiwatch.yml"
     config.write_text(
@@ -57,4 +57,4 @@ def test_failing_target_logs_one_down_line_and_one_incident_line(tmp_path: Path)
     assert "web_config=off" in summary
     assert "shard=0/1" in summary
     assert _lines(log, "Rules loaded", "alerting_rules=1")
-    assert "notify nobody" in log
+    assert "nobody will be told" in log

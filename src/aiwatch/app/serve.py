@@ -16,7 +16,7 @@ from aiohttp import web
 
 from aiwatch.app.build import COMPONENTS
 from aiwatch.app.summary import log_summary
-from aiwatch.config import ConfigError, load_config
+from aiwatch.config import ConfigError, check_config
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.web.app import READY, make_app
 
@@ -87,7 +87,7 @@ def run(
 ) -> int:
     """Run the daemon until SIGTERM/SIGINT; exit code 1 for a bad config."""
     try:
-        config = load_config(options.config_file)
+        config, warnings = check_config(options.config_file)
     except ConfigError as err:
         print_problems(err)
         if not os.path.exists(options.config_file):
@@ -110,6 +110,8 @@ def run(
         )
         return 1
     log_summary(config, options)
+    for warning in warnings:
+        log.warning("Config warning", extra={"warning": str(warning)})
     state = ConfigState(config, options)
     gc.set_threshold(*GC_THRESHOLDS)
     try:

@@ -101,7 +101,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         _log_problems(err, "starting without rules")
         manager = build(_without_rules(state.current))
     app[RULE_MANAGER] = manager
-    _log_rules(manager, state.current)
+    _log_rules(manager)
 
     async def reload(config: Config) -> None:
         try:
@@ -110,7 +110,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             _log_problems(err, "keeping the previous rules")
             return
         await manager.update(specs, options=manager_options(config))
-        _log_rules(manager, config)
+        _log_rules(manager)
 
     state.on_reload(reload)
     await manager.start()
@@ -119,8 +119,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
-def _log_rules(manager: RuleManager, config: Config) -> None:
-    """How many groups and rules run, and a warning when alerts can reach nobody."""
+def _log_rules(manager: RuleManager) -> None:
+    """How many groups and rules run (``check config``'s warnings are logged at start-up)."""
     rules = [rule for group in manager.groups for rule in group.rules]
     alerting = sum(isinstance(rule, AlertingRule) for rule in rules)
     log.info(
@@ -131,12 +131,6 @@ def _log_rules(manager: RuleManager, config: Config) -> None:
             "recording_rules": len(rules) - alerting,
         },
     )
-    if alerting and not config.notifications.routes and not config.alertmanager.forward_to:
-        log.warning(
-            "Alerts will open incidents but notify nobody: add a route under "
-            "notifications.routes or an Alertmanager under alertmanager.forward_to",
-            extra={"alerting_rules": alerting},
-        )
 
 
 def _without_rules(config: Config) -> Config:

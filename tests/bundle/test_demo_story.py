@@ -67,6 +67,7 @@ def test_demo_on_a_busy_port_fails_first_and_sends_nothing(
     assert "another aiwatch" in result.stderr
 
 
+@pytest.mark.timeout(240)
 def test_demo_resolves_every_incident_it_opens_before_it_stops() -> None:
     """A demo stopped 75 s after an outage at 2 s has resolved each incident it opened:
     the outage lasts 25 s and the error ratio looks back 30 s, so a two-minute demo

@@ -116,14 +116,14 @@ def check_config(path: str, *, env: dict[str, str] | None = None) -> tuple[Confi
         rule_problems, alerting = _rule_file_problems(config, positions)
         problems += rule_problems
     if problems or config is None or positions is None:
-        raise ConfigError(_ordered(problems))
+        raise ConfigError(_ordered(problems, path))
     return config, config_warnings(config, positions, text=text, alerting_rules=alerting)
 
 
-def _ordered(problems: list[Problem]) -> list[Problem]:
+def _ordered(problems: list[Problem], path: str) -> list[Problem]:
     """Each problem once, by place in the file (rule files' after the config's own)."""
     unique = dict.fromkeys(problems)
-    return sorted(unique, key=lambda p: (p.file, p.line, p.col, p.path))
+    return sorted(unique, key=lambda p: (p.file != path, p.file, p.line, p.col, p.path))
 
 
 def _routes_intact(config: Config) -> bool:
@@ -183,7 +183,7 @@ def parse_config(text: str, path: str, *, env: dict[str, str]) -> Config:
     """Validate the YAML ``text`` of the file ``path``; the heart of ``load_config``."""
     config, _, problems = _parse(text, path, env=env)
     if problems or config is None:
-        raise ConfigError(_ordered(problems))
+        raise ConfigError(_ordered(problems, path))
     return config
 
 

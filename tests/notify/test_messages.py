@@ -157,6 +157,9 @@ def test_resolved_message_says_the_summary_was_while_firing_and_the_condition_en
     body = render(facts, kind="resolved", route="r", now=5000.0).body
     assert body.startswith("While firing: chat fails 6.897% of probes")
     assert "Value when it fired: 6.897%" in body
+    later = from_any({**facts.to_json(), "value": 0.4229})
+    # The summary was rendered with a later value: its percentage still gives the unit.
+    assert "Value when it fired: 42.29%" in render(later, kind="resolved", route="r", now=0).body
     assert "Now: the alert's condition no longer holds" in body
     assert "Resolved after: 1m 0s by rule" in body
 

@@ -47,6 +47,7 @@ Severity: {{.Severity}}
 {{end}}{{with .GeneratorURL}}{{if match "^[A-Za-z][A-Za-z0-9+.-]*://" .}}Source: {{.}}
 {{end}}{{end}}"""
 
+_PERCENT = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?%")
 # How an annotation may show the value: the rule's own unit, reused for the value line.
 _FORMATS = (humanize_percentage, humanize_duration, humanize1024)
 
@@ -56,7 +57,8 @@ def value_text(value: float | None, annotations: dict[str, str]) -> str:
 
     When an annotation contains the value as ``humanizePercentage`` (or ``humanizeDuration``,
     ``humanize1024``) renders it, the rule chose that unit: ``0.2857`` is ``28.57%`` there
-    and here. Otherwise ``humanize``, as Alertmanager's default templates do.
+    and here; failing that, a summary showing a percentage means one. Otherwise ``humanize``,
+    as Alertmanager's default templates do.
     """
     if value is None or math.isnan(value):
         return ""
@@ -67,6 +69,10 @@ def value_text(value: float | None, annotations: dict[str, str]) -> str:
         alone = re.compile(rf"(?<![\w.]){re.escape(shown)}(?!\w)")
         if any(alone.search(text) for text in texts):
             return shown
+    # A resolved message's or a reminder's annotations were rendered with a later value:
+    # a summary that shows a percentage still says the rule's unit.
+    if _PERCENT.search(annotations.get("summary", "")):
+        return humanize_percentage(value)
     return humanize(value)
 
 

@@ -16,6 +16,7 @@ from aiohttp import web
 from aiwatch.app.build import COMPONENTS
 from aiwatch.config import ConfigError, load_config
 from aiwatch.runtime import ConfigState, Options
+from aiwatch.storage import lock as storage_lock
 from aiwatch.web.app import READY, make_app
 
 log = logging.getLogger("aiwatch.daemon")
@@ -137,6 +138,20 @@ async def serve(
     state: ConfigState, *, host: str | None, port: int, ssl_context: ssl.SSLContext | None = None
 ) -> int:
     """Start-up, serve until stopped, shutdown: one place owns the lifecycle."""
+    try:
+        # Before anything opens a file there: two daemons on one path would corrupt it.
+        lock = storage_lock.acquire(state.options.storage_path or "data/")
+    except storage_lock.StorageLocked as err:
+        raise StartupError(str(err)) from err
+    try:
+        return await _serve(state, host=host, port=port, ssl_context=ssl_context)
+    finally:
+        lock.release()
+
+
+async def _serve(
+    state: ConfigState, *, host: str | None, port: int, ssl_context: ssl.SSLContext | None
+) -> int:
     app = make_app(state, components=COMPONENTS)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:

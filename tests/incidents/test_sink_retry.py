@@ -89,7 +89,7 @@ async def test_reconcile_resolves_open_rule_incidents_whose_alert_stopped(
     store: IncidentStore,
 ) -> None:
     """An open incident of a rule alert that no longer fires resolves; one of a pushed
-    alert (it has an endsAt) is left to its endsAt; a firing alert without one opens one."""
+    alert is left alone; a firing alert without an incident opens one."""
     sink = IncidentSink(store)
     await sink.alerts_changed([event("rule", "firing", at=10.0)])
     pushed = Alert(
@@ -100,7 +100,6 @@ async def test_reconcile_resolves_open_rule_incidents_whose_alert_stopped(
         value=1.0,
         at=10.0,
         fired_at=10.0,
-        ends_at=400.0,
     )
     await store.observe([pushed])
     await sink.reconcile(lambda: [event("new", "firing", at=40.0, changed=False)])

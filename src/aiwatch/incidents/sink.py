@@ -49,6 +49,8 @@ class IncidentSink:
         self._lock = asyncio.Lock()
         self._retrier: asyncio.Task[None] | None = None
         self._firing: FiringNow | None = None
+        self._owned: set[str] = set()
+        """Fingerprints of rule alerts whose incident may be open (pushed alerts are not)."""
 
     @property
     def pending(self) -> int:
@@ -58,6 +60,7 @@ class IncidentSink:
     async def alerts_changed(self, events: Sequence[AlertEvent]) -> None:
         """Apply one group evaluation's events in one transaction (later, if it fails)."""
         # While batches wait, repeats of unchanged firing alerts add nothing worth keeping.
+        self._owned.update(e.fingerprint for e in events)
         keep = [e for e in events if e.changed or not self._pending]
         alerts = [a for e in keep if (a := to_alert(e)) is not None]
         if not alerts:
@@ -68,13 +71,17 @@ class IncidentSink:
         await self._flush()
 
     async def reconcile(self, firing: FiringNow) -> None:
-        """Resolve open rule incidents whose alert is not in ``firing()``, open missing ones."""
+        """Resolve open incidents of this sink's alerts that are not in ``firing()`` (and
+        open the missing ones); pushed alerts' incidents are never touched."""
         self._firing = firing
         async with self._lock:
             if self._pending:
                 return  # after the queue drains (see _retry)
             now = [a for e in firing() if (a := to_alert(e)) is not None]
-            changed = await self._store.reconcile(now)
+            self._owned.update(a.fingerprint for a in now)
+            owned = set(self._owned)
+            changed = await self._store.reconcile(now, owned=owned)
+            self._owned -= owned - {a.fingerprint for a in now}
         if changed:
             log.warning(
                 "Incidents reconciled with the firing alerts",
@@ -95,7 +102,8 @@ class IncidentSink:
                         )
                         self._retrier = asyncio.create_task(self._retry(), name="incident-retry")
                     return False
-                del self._pending[0]
+                done = self._pending.pop(0)
+                self._owned.difference_update(a.fingerprint for a in done if a.state == "resolved")
         return True
 
     async def _retry(self) -> None:

@@ -215,20 +215,20 @@ class IncidentStore:
 
         return await self._change(apply)
 
-    async def reconcile(self, firing: Sequence[Alert]) -> list[Incident]:
+    async def reconcile(self, firing: Sequence[Alert], *, owned: set[str]) -> list[Incident]:
         """Bring rule incidents in line with the alerts firing now (one transaction).
 
         Firing alerts are observed as usual (opening an incident where none is open); an
-        open incident of a rule alert (one without ``endsAt``) whose alert is not among
-        ``firing`` resolves, as the ``resolved`` event it missed would have done.
+        open incident whose fingerprint is in ``owned`` (the alerts the caller reports) but
+        not among ``firing`` resolves, as the ``resolved`` event it missed would have done.
         """
         now = self.clock()
-        fingerprints = {a.fingerprint for a in firing}
+        gone = owned - {a.fingerprint for a in firing}
 
         def apply(conn: sqlite3.Connection) -> tuple[list[Incident], list[_Notice]]:
             changed, notices = self._observe_in(conn, firing, now)
             for incident in records.open_incidents(conn):
-                if incident.ends_at is not None or incident.fingerprint in fingerprints:
+                if incident.fingerprint not in gone:
                     continue
                 change = observe(
                     _gone(incident, now), current=incident, latest=incident, silenced=False

@@ -10,11 +10,11 @@ import contextlib
 import glob
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiwatch.clock import Clock, SystemClock
 from aiwatch.rules import api
 from aiwatch.rules.alerting import Alert, AlertState
 from aiwatch.rules.events import AlertEvent, AlertSink, NullSink, Reconciler
@@ -22,7 +22,7 @@ from aiwatch.rules.files import load_rule_file
 from aiwatch.rules.group import Group
 from aiwatch.rules.model import GroupSpec
 from aiwatch.rules.restore import SavedAlert, StateFile, not_restored, restore_rule, snapshot
-from aiwatch.rules.runner import Clock, GroupRunner
+from aiwatch.rules.runner import GroupRunner
 from aiwatch.rules.templates import TemplateQuery
 from aiwatch.rules.types import Appender, QueryFunc
 
@@ -39,18 +39,6 @@ class ManagerOptions:
     outage_tolerance_s: float = 3600.0
     grace_period_s: float = 600.0
     resend_delay_s: float = 60.0
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> float:
-        """``time.time()``."""
-        return time.time()
-
-    async def sleep(self, seconds: float) -> None:
-        """``asyncio.sleep``."""
-        await asyncio.sleep(seconds)
 
 
 @dataclass(frozen=True)

@@ -9,21 +9,11 @@ sleep, a stop while it evaluates waits for that evaluation to finish.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
 
+from aiwatch.clock import Clock
 from aiwatch.rules.group import Group
 
 log = logging.getLogger(__name__)
-
-
-class Clock(Protocol):
-    """Wall-clock time and sleeping; tests pass a hand-written fake."""
-
-    def now(self) -> float:
-        """Unix time in seconds."""
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds``."""
 
 
 Evaluate = Callable[[Group, int], Awaitable[object]]

@@ -1,7 +1,7 @@
 """One series of the local sample store: closed chunks of encoded samples and an open head.
 
-New samples go to the head, two plain arrays. A full head is sealed into a small chunk (its
-integers only narrowed), and every few small chunks are merged into one deflated chunk of
+New samples go to the head, two plain arrays. When the head is full, its oldest samples
+are sealed into a small chunk (their integers only narrowed), and every few small chunks are merged into one deflated chunk of
 ``chunks.CHUNK`` samples, so the encoding's cost is paid about once per sample and the
 head stays short. Windows decode the chunks they touch, through a bounded cache.
 """
@@ -17,7 +17,11 @@ from collections.abc import Sequence
 from aiwatch.promql import chunks
 
 HEAD = 32
-"""Samples the open head holds before it is sealed into a small chunk."""
+"""Samples sealed from the head into a small chunk at a time."""
+
+KEEP = 24
+"""Newest samples the head keeps when it is sealed: windows of the last few minutes (what
+most rules read) are then answered from the head, without decoding a chunk."""
 
 _SMALL_PER_CHUNK = chunks.CHUNK // HEAD
 
@@ -74,12 +78,15 @@ class Series:
         self.logged = -1
 
     def seal(self) -> None:
-        """Move the head into a small chunk; merge the small chunks once there are enough."""
-        times, values = self.times, self.values
+        """Move the head's oldest samples into a small chunk, keeping the newest ``KEEP``;
+        merge the small chunks once there are enough."""
+        cut = len(self.times) - KEEP
+        times, values = self.times[:cut], self.values[:cut]
+        del self.times[:cut]
+        del self.values[:cut]
         self.chunks.append(chunks.encode(times, values, deflate=False))
         self.bounds.extend((times[0], times[-1], len(times)))
-        self.times, self.values = array("q"), array("d")
-        self.cap = HEAD
+        self.cap = HEAD + KEEP
         bounds = self.bounds
         small = 0
         while small < len(self.chunks) and bounds[-3 * small - 1] < chunks.CHUNK:
@@ -219,7 +226,7 @@ def from_bytes(data: bytes, ref: int) -> Series:
         floor, last, flags, n_chunks, n_head, n_drops = _STATE.unpack_from(data)
     except struct.error as err:
         raise ValueError(str(err)) from None
-    series = Series(ref, HEAD)
+    series = Series(ref, HEAD + KEEP)
     series.floor, series.last = floor, last
     series.nan, series.exact = bool(flags & 1), bool(flags & 2)
     pos = _STATE.size

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from aiwatch.promql.re2 import compile_re2
-from aiwatch.promql.series import HEAD, Decoded, Series, window
+from aiwatch.promql.series import HEAD, KEEP, Decoded, Series, window
 
 Labels = tuple[tuple[str, str], ...]
 """A series' identity: ``(name, value)`` pairs sorted by name, ``__name__`` included."""
@@ -177,7 +177,7 @@ class MemoryStorage:
         self._refs += 1
         # The first head of each series is sealed after its own number of samples, so that
         # series created together (by one scrape) do not all seal and merge in one scrape.
-        series = restored or Series(self._refs, 1 + hash(key) % HEAD)
+        series = restored or Series(self._refs, KEEP + 1 + hash(key) % HEAD)
         series.ref = self._refs
         self._series[key] = series
         for name, value in key:

@@ -1,10 +1,10 @@
 """One series of the local sample store: closed chunks of encoded samples and an open head.
 
 New samples go to the head, two plain arrays. When the head is full, its oldest samples
-are sealed into a small chunk (their integers only narrowed), and every few small chunks are merged into one deflated chunk of
-``chunks.CHUNK`` samples, so the encoding's cost is paid about once per sample and the
-head stays short. Windows decode the chunks they touch, through a bounded cache.
-"""
+are sealed into a small chunk (their integers only narrowed), and every few small chunks
+are merged into one deflated chunk of ``chunks.CHUNK`` samples, so the encoding's cost is
+paid about twice per sample and the head stays short. Windows decode the chunks they
+touch, through a bounded cache."""
 
 from __future__ import annotations
 

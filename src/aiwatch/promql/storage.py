@@ -1,6 +1,5 @@
 """The local sample store: float samples per series, in encoded chunks, with a label index."""
 
-import re
 import struct
 from array import array
 from bisect import bisect_right
@@ -8,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from aiwatch.promql.re2 import compile_re2
+from aiwatch.golang.regexp import Regexp, compile_anchored
 from aiwatch.promql.series import HEAD, KEEP, Decoded, Series, window
 
 Labels = tuple[tuple[str, str], ...]
@@ -39,12 +38,12 @@ class LabelMatcher:
     name: str
     op: MatchOp
     value: str
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _regex: Regexp | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.op in ("=~", "!~"):
             try:
-                compiled = compile_re2(self.value)
+                compiled = compile_anchored(self.value)
             except ValueError as err:
                 msg = f"label {self.name!r}: {err}"
                 raise ValueError(msg) from None
@@ -57,7 +56,7 @@ class LabelMatcher:
         if self.op == "!=":
             return value != self.value
         assert self._regex is not None  # set in __post_init__ for regex operators
-        found = self._regex.fullmatch(value) is not None
+        found = self._regex.matches(value)
         return found if self.op == "=~" else not found
 
 

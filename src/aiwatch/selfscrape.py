@@ -107,7 +107,7 @@ class SelfScraper:
             merged = dict(labels)
             merged.update(self._target)
             merged["__name__"] = name
-            key = labels_of(merged)
+            key = self.storage.canonical(labels_of(merged))
             self._keys[(name, labels)] = key
         if key in seen:
             return

@@ -23,7 +23,8 @@ log = logging.getLogger("aiwatch.snapshot")
 MAGIC = b"AIWSNAP2"
 _OLD_MAGIC = b"AIWSNAP1"  # samples as plain arrays, written by earlier versions
 _NEXT_SEGMENT = struct.Struct("<Q")
-_HEADER = struct.Struct("<II")  # length of the labels JSON, length of the series' state
+_HEADER = struct.Struct("<III")
+# length of the JSON of the label pairs first used here, number of pairs, length of the state
 _OLD_HEADER = struct.Struct("<II")  # length of the labels JSON, number of samples
 _JSON = json.JSONEncoder(separators=(",", ":"))
 
@@ -49,10 +50,17 @@ def encode_steps(storage: MemoryStorage, parts: list[bytes], *, pause_every: int
     """``encode`` into ``parts`` (after ``MAGIC`` and the next segment's number), yielding
     every ``pause_every`` series: a caller on the event loop ``await``s at each yield."""
     since_pause = 0
+    # Label pairs are numbered in order of first use and each series lists its pairs' numbers,
+    # so the file is small and loading shares one copy of each pair between series.
+    numbers: dict[tuple[str, str], int] = {}
     for key, series in storage.saved():
-        label_bytes = _JSON.encode(key).encode()
+        new = [pair for pair in key if pair not in numbers]
+        for pair in new:
+            numbers[pair] = len(numbers)
+        new_bytes = _JSON.encode(new).encode() if new else b""
         state = stored_series.to_bytes(series)
-        parts += (_HEADER.pack(len(label_bytes), len(state)), label_bytes, state)
+        indices = array("I", map(numbers.__getitem__, key)).tobytes()
+        parts += (_HEADER.pack(len(new_bytes), len(key), len(state)), new_bytes, indices, state)
         since_pause += 1
         if since_pause == pause_every:
             since_pause = 0
@@ -135,18 +143,30 @@ def set_next_segment(parts: list[bytes], next_segment: int) -> None:
 
 def _series(data: bytes) -> Iterator[tuple[Labels, stored_series.Series]]:
     pos = len(MAGIC) + _NEXT_SEGMENT.size
+    view = memoryview(data)
+    pairs: list[tuple[str, str]] = []
     while pos < len(data):
         if pos + _HEADER.size > len(data):
             msg = "snapshot truncated in a series header"
             raise ValueError(msg)
-        label_len, state_len = _HEADER.unpack_from(data, pos)
+        new_len, n_pairs, state_len = _HEADER.unpack_from(data, pos)
         pos += _HEADER.size
-        end = pos + label_len + state_len
+        end = pos + new_len + 4 * n_pairs + state_len
         if end > len(data):
             msg = "snapshot truncated in a series"
             raise ValueError(msg)
-        key = _labels(data[pos : pos + label_len])
-        yield key, stored_series.from_bytes(data[pos + label_len : end], 0)
+        if new_len:
+            pairs += _labels(data[pos : pos + new_len])
+            pos += new_len
+        indices = array("I")
+        indices.frombytes(view[pos : pos + 4 * n_pairs])
+        pos += 4 * n_pairs
+        try:
+            key = tuple(map(pairs.__getitem__, indices))
+        except IndexError:
+            msg = "snapshot names a label pair it does not hold"
+            raise ValueError(msg) from None
+        yield key, stored_series.from_bytes(view[pos:end], 0)
         pos = end
 
 

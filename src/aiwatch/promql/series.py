@@ -19,7 +19,7 @@ from aiwatch.promql import chunks
 HEAD = 32
 """Samples sealed from the head into a small chunk at a time."""
 
-KEEP = 24
+KEEP = 16
 """Newest samples the head keeps when it is sealed: windows of the last few minutes (what
 most rules read) are then answered from the head, without decoding a chunk."""
 
@@ -220,7 +220,7 @@ def to_bytes(series: Series) -> bytes:
     return b"".join(parts)
 
 
-def from_bytes(data: bytes, ref: int) -> Series:
+def from_bytes(data: bytes | memoryview, ref: int) -> Series:
     """A series saved by ``to_bytes``; ``ValueError`` if ``data`` is damaged."""
     try:
         floor, last, flags, n_chunks, n_head, n_drops = _STATE.unpack_from(data)
@@ -234,7 +234,7 @@ def from_bytes(data: bytes, ref: int) -> Series:
     lengths = array("I")
     pos = _read(lengths, data, pos, n_chunks)
     for length in lengths:
-        series.chunks.append(data[pos : pos + length])
+        series.chunks.append(bytes(data[pos : pos + length]))
         pos += length
     pos = _read(series.times, data, pos, n_head)
     pos = _read(series.values, data, pos, n_head)
@@ -248,7 +248,7 @@ def from_bytes(data: bytes, ref: int) -> Series:
     return series
 
 
-def _read(into: array[int] | array[float], data: bytes, pos: int, n: int) -> int:
+def _read(into: array[int] | array[float], data: bytes | memoryview, pos: int, n: int) -> int:
     end = pos + n * into.itemsize
     if end > len(data):
         msg = "series state truncated"

@@ -122,6 +122,7 @@ class MemoryStorage:
         self._selection_size = 0
         self._decoded = Decoded()
         self._refs = 0
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
         self.log: SampleLog | None = None
 
     def append(self, labels: Mapping[str, str], t_ms: int, value: float) -> None:
@@ -172,7 +173,14 @@ class MemoryStorage:
         if self.log is not None:
             self.log.add(series, key, t_ms, value)
 
+    def canonical(self, key: Labels) -> Labels:
+        """``key`` made of the label pairs the store already holds, so that the many series
+        of one target or one metric share one copy of each pair (and its strings)."""
+        pairs = self._pairs
+        return tuple([pairs.setdefault(pair, pair) for pair in key])
+
     def _new_series(self, key: Labels, restored: Series | None = None) -> Series:
+        key = self.canonical(key)
         self._refs += 1
         # The first head of each series is sealed after its own number of samples, so that
         # series created together (by one scrape) do not all seal and merge in one scrape.
@@ -324,6 +332,7 @@ class MemoryStorage:
                 by_value[value].discard(key)
                 if not by_value[value]:
                     del by_value[value]
+                    del self._pairs[name, value]
                 if not by_value:
                     del self._postings[name]
 

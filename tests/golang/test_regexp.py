@@ -1,5 +1,7 @@
 """Go's ``regexp`` semantics on RE2 (each behaviour checked against promtool 2.42)."""
 
+import time
+
 import pytest
 
 from aiwatch.golang.regexp import RegexpError, compile, compile_anchored
@@ -86,3 +88,55 @@ def test_constructs_go_refuses_are_refused_as_go_words_it(pattern: str, message:
     with pytest.raises(RegexpError) as caught:
         compile_anchored(pattern)
     assert str(caught.value) == f"error parsing regexp: {message}"
+
+
+def _expand(pattern: str, template: str, text: str) -> str:
+    compiled = compile_anchored(pattern)
+    match = compiled.search(text)
+    assert match is not None
+    return compiled.expand(template, match)
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("$1-$2", "ab-cd"),
+        ("${1}x", "abx"),
+        ("$1x", ""),  # the group named "1x", which does not exist
+        ("$name!", "cd!"),
+        ("${name}s", "cds"),
+        ("$$1", "$1"),
+        ("$", "$"),
+        ("${1", "${1"),
+        ("$-", "$-"),
+        ("$01", ""),  # no leading zeros: the group named "01"
+        ("$3", ""),  # no such group
+    ],
+)
+def test_expand_is_gos(template: str, expected: str) -> None:
+    """``label_replace`` replacements follow Go's ``Regexp.Expand`` (checked with promtool)."""
+    assert _expand("(ab)(?P<name>cd)", template, "abcd") == expected
+
+
+def test_replace_all_skips_an_empty_match_right_after_a_match() -> None:
+    """Go's ``ReplaceAllString``: ``a*`` on ``baaac`` gives ``XbXcX`` (Python: ``XbXXcX``)."""
+    assert compile("a*").replace_all("baaac", "X") == "XbXcX"
+    assert compile("(?P<w>\\w+)").replace_all("ab cd", "<$w>") == "<ab> <cd>"
+
+
+def test_invalid_utf8_is_handled_as_go_does() -> None:
+    """A lone surrogate in text matches as U+FFFD; in a pattern it is invalid UTF-8."""
+    assert _full(".", "\ud800")
+    assert _full("\ufffd", "\ud800")
+    with pytest.raises(RegexpError, match="invalid UTF-8"):
+        compile_anchored("a\ud800")
+
+
+def test_catastrophic_patterns_are_linear() -> None:
+    """``(a+)+$`` and ``(.|.|.|.|.|.)*X`` on 50,000 characters answer in milliseconds."""
+    text = "a" * 50_000 + "!"
+    started = time.perf_counter()
+    assert not _full("(a+)+$", text)
+    assert compile("(a+)+$").search(text) is None
+    assert not compile("(.|.|.|.|.|.)*X").matches(text)
+    assert time.perf_counter() - started < 0.1

@@ -1,6 +1,7 @@
 """The local sample store: float samples per series, in encoded chunks, with a label index."""
 
 import struct
+import threading
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -68,7 +69,16 @@ SelectedCounters = list[tuple[Labels, Sequence[int], Sequence[float], Sequence[f
 
 
 class Storage(Protocol):
-    """What the evaluator needs from a store: series and their samples in a time window."""
+    """What the evaluator needs from a store: series and their samples in a time window.
+
+    Thread safety: queries run in worker threads (several at once, ``--query.max-concurrency``)
+    while the event loop appends samples and trims the retention. ``select`` and
+    ``select_counters`` may therefore be called from any thread at any time, concurrently
+    with each other and with appends and trims on the loop. They return copies (never views
+    into storage that an append or trim can change afterwards), each series' times and values
+    consistent with each other. Any lock an implementation takes must be held briefly (per
+    series, not per selection), since the loop waits on it while it appends.
+    """
 
     def select(
         self,
@@ -113,6 +123,10 @@ class MemoryStorage:
     """
 
     def __init__(self) -> None:
+        # Held by the loop for each append and each series' trim, and by query threads while
+        # they look up the index and copy one series' window: never for long.
+        self._lock = threading.Lock()
+        self._generation = 0  # counts series created and removed, for the selection cache
         self._series: dict[Labels, Series] = {}
         self._postings: dict[str, dict[str, set[Labels]]] = {}
         self._samples = 0
@@ -131,6 +145,10 @@ class MemoryStorage:
 
     def append_key(self, key: Labels, t_ms: int, value: float) -> None:
         """``append`` for labels already in canonical form (``labels_of``), skipping the sort."""
+        with self._lock:
+            self._append_locked(key, t_ms, value)
+
+    def _append_locked(self, key: Labels, t_ms: int, value: float) -> None:
         series = self._series.get(key)
         if series is None:
             series = self._new_series(key)
@@ -187,6 +205,7 @@ class MemoryStorage:
         series = restored or Series(self._refs, KEEP + 1 + hash(key) % HEAD)
         series.ref = self._refs
         self._series[key] = series
+        self._generation += 1
         for name, value in key:
             self._postings.setdefault(name, {}).setdefault(value, set()).add(key)
         self._forget_selections(key)
@@ -194,11 +213,12 @@ class MemoryStorage:
 
     def restore(self, key: Labels, series: Series) -> None:
         """Take a whole series back (from a snapshot), replacing any of the same labels."""
-        old = self._series.get(key)
-        if old is not None:
-            self._samples -= len(old.times) + sum(old.bounds[2::3])
-        self._new_series(key, series)
-        self._samples += len(series.times) + sum(series.bounds[2::3])
+        with self._lock:
+            old = self._series.get(key)
+            if old is not None:
+                self._samples -= len(old.times) + sum(old.bounds[2::3])
+            self._new_series(key, series)
+            self._samples += len(series.times) + sum(series.bounds[2::3])
 
     def saved(self) -> Iterator[tuple[Labels, Series]]:
         """Every series as it is kept, for a snapshot (a copy of the list, as in ``dump``)."""
@@ -221,8 +241,10 @@ class MemoryStorage:
         with ``drop_stale`` stale markers are removed first (as range selectors do).
         """
         out: Selected = []
+        lock = self._lock
         for key, series in self._selection(tuple(matchers)):
-            found = self._window(series, mint_ms, maxt_ms, drop_stale=drop_stale)
+            with lock:
+                found = self._window(series, mint_ms, maxt_ms, drop_stale=drop_stale)
             if found is not None:
                 out.append((key, found[0], found[1]))
         return out
@@ -237,33 +259,51 @@ class MemoryStorage:
         know them for that series (the caller then compares the samples itself).
         """
         out: SelectedCounters = []
+        lock = self._lock
         for key, series in self._selection(tuple(matchers)):
-            found = self._window(series, mint_ms, maxt_ms, drop_stale=True)
-            if found is None:
-                continue
-            times, values = found
-            drops, drop_prev = series.drops, series.drop_prev
-            if not series.exact:
-                out.append((key, times, values, None))
-            elif not drops or drop_prev is None or drops[-1] <= times[0] or drops[0] > times[-1]:
-                out.append((key, times, values, ()))
-            else:
-                lo, hi = bisect_right(drops, times[0]), bisect_right(drops, times[-1])
-                out.append((key, times, values, drop_prev[lo:hi]))
+            with lock:
+                found = self._window(series, mint_ms, maxt_ms, drop_stale=True)
+                if found is None:
+                    continue
+                times, values = found
+                drops, drop_prev = series.drops, series.drop_prev
+                if not series.exact:
+                    out.append((key, times, values, None))
+                elif (
+                    not drops or drop_prev is None or drops[-1] <= times[0] or drops[0] > times[-1]
+                ):
+                    out.append((key, times, values, ()))
+                else:
+                    lo, hi = bisect_right(drops, times[0]), bisect_right(drops, times[-1])
+                    out.append((key, times, values, drop_prev[lo:hi]))
         return out
 
     def _selection(self, matchers: tuple[LabelMatcher, ...]) -> _Selection:
         name = next((m.value for m in matchers if m.name == NAME and m.op == "=" and m.value), None)
-        by_matchers = self._selections.setdefault(name, {})
-        found = by_matchers.get(matchers)
-        if found is None:
-            keys = sorted(self._candidates(matchers))
-            if self._selection_size + len(keys) > _SELECTION_ROOM + 8 * len(self._series):
+        with self._lock:
+            found = self._selections.get(name, {}).get(matchers)
+            if found is not None:
+                return found
+            keys, rest = self._candidates(matchers)
+            generation = self._generation
+        # Filtering and sorting many keys take a while: not under the lock. Series created or
+        # removed meanwhile make this selection one for this query only, not for the cache.
+        if rest:
+            verdicts: list[dict[str, bool]] = [{} for _ in rest]
+            keys = [key for key in keys if _matches_all(rest, verdicts, key)]
+        keys.sort()
+        pairs = [(key, self._series.get(key)) for key in keys]
+        found = [(key, series) for key, series in pairs if series is not None]
+        with self._lock:
+            if generation != self._generation:
+                return found
+            by_matchers = self._selections.setdefault(name, {})
+            if self._selection_size + len(found) > _SELECTION_ROOM + 8 * len(self._series):
                 # Many different selectors (ad-hoc queries, say): start over.
                 by_matchers.clear()
                 self._selections = {name: by_matchers}
                 self._selection_size = 0
-            found = by_matchers[matchers] = [(key, self._series[key]) for key in keys]
+            by_matchers[matchers] = found
             self._selection_size += len(found)
         return found
 
@@ -273,10 +313,12 @@ class MemoryStorage:
             if dropped:
                 self._selection_size -= sum(map(len, dropped.values()))
 
-    def _candidates(self, matchers: Sequence[LabelMatcher]) -> list[Labels]:
+    def _candidates(
+        self, matchers: Sequence[LabelMatcher]
+    ) -> tuple[list[Labels], list[LabelMatcher]]:
         # Matchers that need the label to be present with a given (or matching) value are
-        # answered from the postings and intersected in C; only the others (!=, !~, and
-        # those that match the empty string) are checked per series, memoized per value.
+        # answered from the postings and intersected in C; the others (!=, !~, and those
+        # that match the empty string) are returned, for the caller to check per series.
         postings: list[set[Labels]] = []
         rest: list[LabelMatcher] = []
         for m in matchers:
@@ -294,10 +336,7 @@ class MemoryStorage:
             keys = postings[0].intersection(*postings[1:])
         else:
             keys = self._series.keys()
-        if not rest:
-            return list(keys)
-        verdicts: list[dict[str, bool]] = [{} for _ in rest]
-        return [key for key in keys if _matches_all(rest, verdicts, key)]
+        return list(keys), rest
 
     def drop_before(self, t_ms: int) -> None:
         """Forget samples older than ``t_ms`` and series left without samples."""
@@ -319,22 +358,28 @@ class MemoryStorage:
             if since_pause == pause_every:
                 since_pause = 0
                 yield
-            self._samples -= series.drop_before(t_ms)
+            with self._lock:
+                self._samples -= series.drop_before(t_ms)
             if not series.times:
                 emptied.append((key, series))
-        for key, series in emptied:
-            if series.times or self._series.get(key) is not series:
-                continue  # appended to again while paused
-            del self._series[key]
-            self._forget_selections(key)
-            for name, value in key:
-                by_value = self._postings[name]
-                by_value[value].discard(key)
-                if not by_value[value]:
-                    del by_value[value]
-                    del self._pairs[name, value]
-                if not by_value:
-                    del self._postings[name]
+        with self._lock:
+            for key, series in emptied:
+                self._remove_if_empty(key, series)
+
+    def _remove_if_empty(self, key: Labels, series: Series) -> None:
+        if series.times or self._series.get(key) is not series:
+            return  # appended to again while paused
+        del self._series[key]
+        self._generation += 1
+        self._forget_selections(key)
+        for name, value in key:
+            by_value = self._postings[name]
+            by_value[value].discard(key)
+            if not by_value[value]:
+                del by_value[value]
+                del self._pairs[name, value]
+            if not by_value:
+                del self._postings[name]
 
     def dump(
         self, mint_ms: int, maxt_ms: int
@@ -350,7 +395,8 @@ class MemoryStorage:
             series = self._series.get(key)
             if series is None:
                 continue
-            found = window(series, self._decoded, mint_ms, maxt_ms)
+            with self._lock:
+                found = window(series, self._decoded, mint_ms, maxt_ms)
             if found is not None:
                 yield key, found[0], found[1]
 

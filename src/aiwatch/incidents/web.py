@@ -236,6 +236,27 @@ async def _expire_forever(store: IncidentStore) -> None:
         await asyncio.sleep(EXPIRY_SECONDS)
 
 
+_LOGGED = {"fired": "Incident opened", "acknowledged": "Incident acknowledged"}
+
+
+def log_incident(incident: Incident, event: str) -> None:
+    """One info line when an incident opens, is acknowledged or is resolved."""
+    message = _LOGGED.get(event, "Incident resolved" if event == "resolved" else None)
+    if message is None:
+        return
+    extra: dict[str, object] = {
+        "id": incident.id,
+        "alertname": incident.alertname,
+        "severity": incident.labels.get("severity", ""),
+    }
+    if "target" in incident.labels:
+        extra["target"] = incident.labels["target"]
+    by = incident.acknowledged_by if event == "acknowledged" else incident.resolved_by
+    if event != "fired" and by:
+        extra["by"] = by
+    log.info(message, extra=extra)
+
+
 def setup(app: web.Application) -> None:
     """Add the incident store (opened at start-up), its rules sink, metrics and routes."""
     from aiwatch.app.serve import StartupError
@@ -250,6 +271,7 @@ def setup(app: web.Application) -> None:
     store = IncidentStore(path)
     app[INCIDENT_STORE] = store
     store.add_observer(IncidentMetrics(app[REGISTRY], lambda: store.counts))
+    store.add_observer(log_incident)
     sink = IncidentSink(store)
     app[INCIDENT_SINK] = sink
     if ALERT_SINKS not in app:

@@ -93,3 +93,6 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         if am is not None:
             am.terminate()
         assert "Traceback" not in daemon.log_path.read_text()
+
+
+from tests.incidents.conftest import serve  # noqa: E402, F401  (the in-process daemon app)

@@ -37,7 +37,7 @@ NESTED = 'max_over_time((max_over_time(({__name__=~".+"})[2h:1s]))[2h:1s])'
 
 
 class Daemon(DaemonProcess):
-    """``aiwatch run`` with its config in ``tmp``, started and ready."""
+    """``aiwatch run`` on a free loopback port with ``config``, ready; answers read as JSON."""
 
     def __init__(self, tmp: Path, *extra: str, config: str = CONFIG) -> None:
         (tmp / "aiwatch.yml").write_text(config)

@@ -201,6 +201,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 FRESH_POLL = 0.05
 """How often start-up checks whether every target has been probed."""
+FRESH_SLACK = 5.0
+"""Seconds allowed beyond a target's interval + timeout for its first result: a start-up on
+a busy machine (imports, the snapshot, opening the database) delays the first probes."""
 
 
 def longest_first_probe(scheduler: Scheduler | None) -> float:
@@ -222,7 +225,7 @@ async def _announce_fresh(app: web.Application, scraper: SelfScraper) -> None:
     scheduler = app.get(PROBE_SCHEDULER)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    limit = longest_first_probe(scheduler) + 1.0
+    limit = longest_first_probe(scheduler) + FRESH_SLACK
     while scheduler is not None and loop.time() - started < limit:
         if all(e.last is not None for e in scheduler.entries.values()):
             break

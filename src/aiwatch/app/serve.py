@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import ssl
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -18,6 +19,7 @@ from aiwatch.app.build import COMPONENTS
 from aiwatch.app.summary import log_summary
 from aiwatch.config import ConfigError, check_config
 from aiwatch.runtime import ConfigState, Options
+from aiwatch.storage import lock as storage_lock
 from aiwatch.web.app import READY, make_app
 
 log = logging.getLogger("aiwatch.daemon")
@@ -114,6 +116,7 @@ def run(
         log.warning("Config warning", extra={"warning": str(warning)})
     state = ConfigState(config, options)
     gc.set_threshold(*GC_THRESHOLDS)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
         return asyncio.run(
             serve(
@@ -139,6 +142,16 @@ thresholds there was one in the same time (see ``bench/daemon_loop.py``). Refere
 counting still frees everything that is not in a cycle at once."""
 
 
+SWITCH_INTERVAL_S = 0.0001
+"""How long a thread waiting for the interpreter lock waits before it asks for it (5 ms by default).
+
+Queries run in worker threads (``promql.runner``). While one computes, every system call of
+the event loop thread (each send, receive and poll of thousands of probes) gives the lock to
+the worker, and the loop waits a whole switch interval to get it back: at 5,000 targets the
+loop fell hundreds of milliseconds behind while a rule ran. A short interval bounds that
+wait; it costs the worker a little only while the loop has work."""
+
+
 class StartupError(Exception):
     """A resource could not start (a port in use, a database that cannot be opened)."""
 
@@ -156,6 +169,25 @@ async def serve(
     With ``sock`` (already bound and listening, as ``aiwatch demo`` holds its port before
     it does anything else) the daemon serves on it instead of binding ``host:port``.
     """
+    try:
+        # Before anything opens a file there: two daemons on one path would corrupt it.
+        lock = storage_lock.acquire(state.options.storage_path or "data/")
+    except storage_lock.StorageLocked as err:
+        raise StartupError(str(err)) from err
+    try:
+        return await _serve(state, host=host, port=port, ssl_context=ssl_context, sock=sock)
+    finally:
+        lock.release()
+
+
+async def _serve(
+    state: ConfigState,
+    *,
+    host: str | None,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    sock: socket.socket | None,
+) -> int:
     app = make_app(state, components=COMPONENTS)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:

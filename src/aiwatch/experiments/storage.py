@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from aiwatch.experiments.lifecycle import State
-from aiwatch.experiments.observations import Arms, merge
+from aiwatch.experiments.observations import Arms, check_finite, merge
 from aiwatch.stats import Mean, Proportion, Ratio, SufficientStats
 
 T = TypeVar("T")
@@ -128,12 +128,22 @@ class Saved:
     started_at: float | None
 
 
-def add(conn: Any, experiment: str, arms: Arms, units: Mapping[str, int] | None = None) -> None:
+def add(
+    conn: Any,
+    experiment: str,
+    arms: Arms,
+    units: Mapping[str, int] | None = None,
+    *,
+    guard: bool = False,
+) -> None:
     """Add ``arms`` (and probe ``units``) to ``experiment``'s sums, in the caller's transaction.
 
     An arm stored with another kind (the metric's config changed) starts again from ``arms``.
+    With ``guard``, :class:`Invalid` (and so a rollback) when a stored sum would stop being
+    finite: the check and the write are one transaction, so concurrent posts cannot both pass.
     """
     db = as_db(conn)
+    totals: Arms = {}
     for (variant, metric), delta in arms.items():
         found = db.execute(
             f"SELECT kind, n, sum, sum_squares, denominator_sum, denominator_sum_squares,"
@@ -143,6 +153,9 @@ def add(conn: Any, experiment: str, arms: Arms, units: Mapping[str, int] | None 
         total = delta
         if found is not None and found[0] == kind_of(delta):
             total = merge(_stats(tuple(found)), delta)
+        totals[(variant, metric)] = total
+        if guard:
+            check_finite(totals)
         db.execute(
             f"INSERT OR REPLACE INTO {ARMS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [experiment, variant, metric, *_row(total)],

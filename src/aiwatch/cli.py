@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import platform
 import sys
 from collections.abc import Sequence
 
@@ -21,7 +22,7 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def _listen_address(text: str) -> str:
-    from aiwatch.daemon import parse_listen_address
+    from aiwatch.app.serve import parse_listen_address
 
     try:
         parse_listen_address(text)
@@ -32,7 +33,7 @@ def _listen_address(text: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``aiwatch run``: the daemon."""
-    from aiwatch.daemon import run
+    from aiwatch.app.serve import run
     from aiwatch.runtime import Options
     from aiwatch.web.tls import ssl_context_factory
 
@@ -61,12 +62,68 @@ def cmd_check_config(args: argparse.Namespace) -> int:
                 print(problem, file=sys.stderr)
             status = 1
             continue
-        print(
-            f"SUCCESS: {path} is valid ({len(config.targets)} targets, "
-            f"{len(config.rule_files)} rule file patterns, "
-            f"{len(config.experiments)} experiments)"
+        counts = (
+            plural(len(config.targets), "target"),
+            plural(len(config.rule_files), "rule file pattern"),
+            plural(len(config.experiments), "experiment"),
         )
+        print(f"SUCCESS: {path} is valid ({', '.join(counts)})")
     return status
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 target``, ``2 targets``, ``0 targets``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def version_text() -> str:
+    """What ``aiwatch --version`` prints: the version and what this copy runs on."""
+    return "\n".join(
+        [
+            f"aiwatch, version {__version__}",
+            f"  python version:  {platform.python_version()} ({platform.python_implementation()})",
+            f"  platform:        {sys.platform}/{platform.machine() or 'unknown'}",
+        ]
+    )
+
+
+def cmd_version(_: argparse.Namespace) -> int:
+    """``aiwatch version``: the same as ``aiwatch --version``."""
+    print(version_text())
+    return 0
+
+
+class _VersionAction(argparse.Action):
+    """``--version`` printing :func:`version_text` as is (argparse's own re-wraps lines)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(version_text())
+        parser.exit()
+
+
+def cmd_help(args: argparse.Namespace) -> int:
+    """``aiwatch help [COMMAND…]``: the help of the command, as ``COMMAND --help`` prints it."""
+    parser: argparse.ArgumentParser = args.root_parser
+    for name in args.topic:
+        children = _children(parser)
+        if name not in children:
+            known = ", ".join(sorted(children)) or "none"
+            print(
+                f"aiwatch help: no command {name!r} under {parser.prog!r} (commands: {known})",
+                file=sys.stderr,
+            )
+            return 2
+        parser = children[name]
+    parser.print_help()
+    return 0
+
+
+def _children(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    # argparse has no public way to walk the command tree: its private names are stable.
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
@@ -151,10 +208,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="aiwatch",
         description="Prometheus-native exporter and alerting sidecar for AI endpoints.",
     )
-    parser.add_argument("--version", action="version", version=f"aiwatch {__version__}")
+    parser.add_argument(
+        "--version", action=_VersionAction, nargs=0, help="show version and build information"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the daemon")
+    run = sub.add_parser(
+        "run",
+        help="run the daemon",
+        description="Run the daemon: probe the configured targets, expose /metrics, evaluate "
+        "the rules into incidents and notify about them, serve the HTTP API. Stops on SIGTERM "
+        "or Ctrl-C; SIGHUP or POST /-/reload reloads the config file.",
+    )
     run.add_argument(
         "--config.file",
         dest="config_file",
@@ -276,8 +341,26 @@ def build_parser() -> argparse.ArgumentParser:
     from aiwatch.incidents.cli import add_parsers as add_incidents
 
     add_incidents(sub)
+    version = sub.add_parser("version", help="print version and build information")
+    version.set_defaults(func=cmd_version)
+    help_ = sub.add_parser("help", help="show the help of aiwatch or of a command")
+    help_.add_argument("topic", nargs="*", metavar="COMMAND", help="e.g. run, or check config")
+    help_.set_defaults(func=cmd_help, root_parser=parser)
+    _describe_commands(parser)
     _remember_parser(parser)
     return parser
+
+
+def _describe_commands(parser: argparse.ArgumentParser) -> None:
+    """A command without its own description shows its one-line help under ``--help``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, child in action.choices.items():
+                if not child.description and helps.get(name):
+                    text = str(helps[name])
+                    child.description = text[0].upper() + text[1:] + "."
+                _describe_commands(child)
 
 
 def _remember_parser(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from aiwatch.daemon import parse_listen_address
+from aiwatch.app.serve import parse_listen_address
 from tests.cli import aiwatch, run_once
 
 

@@ -12,7 +12,7 @@ import bcrypt
 import pytest
 from aiohttp import web
 
-from aiwatch.components import COMPONENTS
+from aiwatch.app.build import COMPONENTS
 from aiwatch.config import load_config
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.web.app import READY, make_app

@@ -225,7 +225,7 @@ async def test_metrics_count_open_incidents_opened_and_response_times(serve: Ser
 
 async def test_aiwatch_rules_open_incidents(tmp_path: Path) -> None:
     """A rule that fires from its first evaluation opens an incident through IncidentSink."""
-    from aiwatch.components import COMPONENTS
+    from aiwatch.app.build import COMPONENTS
     from aiwatch.config import load_config
     from aiwatch.runtime import ConfigState, Options
     from aiwatch.web.app import make_app

@@ -12,7 +12,7 @@ import bcrypt
 import pytest
 from aiohttp import web
 
-from aiwatch.daemon import StartupError
+from aiwatch.app.serve import StartupError
 from aiwatch.web.auth import Checker
 from aiwatch.web.tls import WebConfigError, load_web_config, ssl_context_factory
 
@@ -118,7 +118,7 @@ def _peer(remote: str) -> Callable[..., Awaitable[web.StreamResponse]]:
 
 
 async def _served_from(tmp_path: Path, remote: str) -> tuple[Served, web.AppRunner]:
-    from aiwatch.components import COMPONENTS
+    from aiwatch.app.build import COMPONENTS
     from aiwatch.config import load_config
     from aiwatch.runtime import ConfigState, Options
     from aiwatch.web.app import make_app

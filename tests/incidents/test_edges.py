@@ -8,8 +8,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from aiwatch.app import openapi
 from aiwatch.cli import main
-from aiwatch.incidents import openapi
 from aiwatch.web.auth import is_loopback
 from tests.daemons import free_port
 

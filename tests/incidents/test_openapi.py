@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from aiwatch.incidents.openapi import full_document, operations, served_routes
+from aiwatch.app.openapi import full_document, operations, served_routes
 from tests.cli import run_argv
 from tests.daemons import LoggedProcess, free_port, wait_ready
 

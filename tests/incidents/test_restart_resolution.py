@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from aiwatch.components import COMPONENTS
+from aiwatch.app.build import COMPONENTS
 from aiwatch.config import load_config
 from aiwatch.incidents.lifecycle import Incident
 from aiwatch.incidents.records import Query

@@ -11,12 +11,12 @@ import pytest
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from aiwatch.incidents.database import DatabaseError
 from aiwatch.incidents.lifecycle import Alert, IllegalTransition
 from aiwatch.incidents.records import NotFound, Query
 from aiwatch.incidents.silences import Silence
 from aiwatch.incidents.store import IncidentStore
 from aiwatch.matchers import parse_matcher
+from aiwatch.storage.sqlite import DatabaseError
 
 
 def firing(fp: str = "fp1", *, at: float = 100.0, **labels: str) -> Alert:

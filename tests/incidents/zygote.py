@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 
-import aiwatch.daemon  # noqa: F401 - imported here once, not in every child
+import aiwatch.app.serve  # noqa: F401 - imported here once, not in every child
 from aiwatch.cli import main
 
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from aiwatch.incidents.database import Database
 from aiwatch.notify import outbox
+from aiwatch.storage.sqlite import Database
 
 
 class Clock:

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from aiwatch.components import COMPONENTS
+from aiwatch.app.build import COMPONENTS
 from aiwatch.config import load_config
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.web.app import make_app

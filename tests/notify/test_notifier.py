@@ -8,10 +8,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from aiwatch.config.model import Config, Notifications, Route, Secret, Templates
-from aiwatch.incidents.database import Database
 from aiwatch.notify import outbox
 from aiwatch.notify.notifier import Notifier, Outcome
 from aiwatch.notify.web import NotifyMetrics
+from aiwatch.storage.sqlite import Database
 
 from .conftest import Clock, Receiver
 

@@ -4,7 +4,9 @@ import math
 
 import pytest
 
-from aiwatch.promql import gomath, gosin, gotrig
+from aiwatch.golang import math as gomath
+from aiwatch.golang import sin as gosin
+from aiwatch.golang import trig as gotrig
 
 # (input, value promtool 2.42 returned on an AVX2+FMA machine), where the C library differs.
 EXP_FUSED = [

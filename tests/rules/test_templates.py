@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from aiwatch.rules import gofmt
+from aiwatch.golang import fmt as gofmt
 from aiwatch.rules.templates import check, expand
 
 

@@ -182,7 +182,9 @@ def _labels(labels: dict[str, str], *, skip: tuple[str, ...] = ("alertname", "se
 
 
 def render_list(incidents: list[dict[str, Any]]) -> str:
-    """One line per incident."""
+    """One line per incident; ``no incidents`` when there is none."""
+    if not incidents:
+        return "no incidents"
     rows = [
         [
             str(i["id"]),
@@ -217,7 +219,9 @@ def render_show(incident: dict[str, Any]) -> str:
 
 
 def render_silences(silences: list[dict[str, Any]]) -> str:
-    """One line per silence."""
+    """One line per silence; ``no silences`` when there is none."""
+    if not silences:
+        return "no silences"
     rows = [
         [
             str(s["id"]),
@@ -317,11 +321,20 @@ def cmd_add_silence(args: argparse.Namespace) -> int:
 
 
 def cmd_expire(args: argparse.Namespace) -> int:
-    """``aiwatch silences expire ID…``."""
+    """``aiwatch silences expire ID…``: exit 1 if one was already expired, as amtool's.
 
+    Each silence is still expired in turn; those already expired are named on stderr.
+    """
     done: list[Any] = []
     try:
+        already = {
+            s["id"]: s["endsAt"]
+            for s in call(args, "GET", "/api/v1/silences")
+            if s["status"]["state"] == "expired" and s["id"] in args.ids
+        }
         for silence_id in args.ids:
+            if silence_id in already:
+                continue
             done.append(call(args, "DELETE", f"/api/v1/silences/{silence_id}"))
     except ClientError as err:
         # Say which ones did expire before the failure, so nobody has to guess.
@@ -329,5 +342,12 @@ def cmd_expire(args: argparse.Namespace) -> int:
             print(json.dumps(done, indent=2) if args.output == "json" else render_silences(done))
         print(f"aiwatch {args.command}: {err}", file=sys.stderr)
         return 1
-    print(json.dumps(done, indent=2) if args.output == "json" else render_silences(done))
-    return 0
+    if done or not already:
+        print(json.dumps(done, indent=2) if args.output == "json" else render_silences(done))
+    for silence_id, ends in already.items():
+        print(
+            f"aiwatch {args.command}: silence {silence_id} was already expired "
+            f"(ended {_short(ends)} UTC); nothing to do",
+            file=sys.stderr,
+        )
+    return 1 if already else 0

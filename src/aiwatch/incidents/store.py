@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 from sqlite_utils.migrations import Migrations
 
 from aiwatch.incidents import records, silences
-from aiwatch.incidents.database import Database, DatabaseError
 from aiwatch.incidents.lifecycle import (
     Alert,
     Change,
@@ -40,6 +39,7 @@ from aiwatch.incidents.lifecycle import (
 )
 from aiwatch.incidents.records import NotFound, Query
 from aiwatch.incidents.silences import Silence
+from aiwatch.storage.sqlite import Database, DatabaseError
 
 log = logging.getLogger("aiwatch.incidents")
 

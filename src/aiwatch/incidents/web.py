@@ -9,8 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from aiwatch.incidents import openapi
-from aiwatch.incidents.database import DatabaseError, check_file
+from aiwatch.app import openapi
 from aiwatch.incidents.ingest import InvalidAlerts, parse_alerts
 from aiwatch.incidents.lifecycle import IllegalTransition, Incident, State
 from aiwatch.incidents.metrics import IncidentMetrics
@@ -20,6 +19,7 @@ from aiwatch.incidents.sink import IncidentSink
 from aiwatch.incidents.store import DB_FILE, IncidentStore
 from aiwatch.matchers import parse_matcher
 from aiwatch.rules.web import ALERT_SINKS
+from aiwatch.storage.sqlite import DatabaseError, check_file
 from aiwatch.web.app import REGISTRY, STATE
 from aiwatch.web.auth import request_user
 from aiwatch.web.envelope import fail, ok, read_json
@@ -211,7 +211,7 @@ async def handle_openapi(request: web.Request) -> web.Response:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # Imported here: the daemon imports the components, so a top-level import would be a cycle.
-    from aiwatch.daemon import StartupError
+    from aiwatch.app.serve import StartupError
 
     store = app[INCIDENT_STORE]
     try:
@@ -239,7 +239,7 @@ async def _expire_forever(store: IncidentStore) -> None:
 
 def setup(app: web.Application) -> None:
     """Add the incident store (opened at start-up), its rules sink, metrics and routes."""
-    from aiwatch.daemon import StartupError
+    from aiwatch.app.serve import StartupError
 
     state = app[STATE]
     path = Path(state.options.storage_path or "data/") / DB_FILE

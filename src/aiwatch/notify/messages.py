@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiwatch.config.model import Templates
+from aiwatch.golang.template import GoStruct, Node, TemplateError, execute, parse
 from aiwatch.notify.facts import Facts, Kind
-from aiwatch.rules.gotemplate import GoStruct, Node, TemplateError, execute, parse
 from aiwatch.rules.templates import funcs
 
 # The same convenience variables alert annotations have, plus the annotations themselves.

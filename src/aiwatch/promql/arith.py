@@ -2,7 +2,8 @@
 
 import math
 
-from aiwatch.promql import gomath, gotrig
+from aiwatch.golang import math as gomath
+from aiwatch.golang import trig as gotrig
 
 _INV_LN2 = float("1.442695040888963407359924681001892137426645954152985934135449406931109219181185")
 _INV_LN10 = float(

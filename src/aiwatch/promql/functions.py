@@ -5,7 +5,9 @@ import math
 import re
 from collections.abc import Callable
 
-from aiwatch.promql import arith, gosin, gotrig
+from aiwatch.golang import sin as gosin
+from aiwatch.golang import trig as gotrig
+from aiwatch.promql import arith
 from aiwatch.promql.aggregations import valid_label_name
 from aiwatch.promql.numerics import bucket_quantile, parse_go_float
 from aiwatch.promql.re2 import compile_re2

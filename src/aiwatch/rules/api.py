@@ -4,8 +4,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from aiwatch.golang.fmt import format_e_shortest
 from aiwatch.rules.alerting import Alert, AlertingRule
-from aiwatch.rules.gofmt import format_e_shortest
 from aiwatch.rules.group import Group
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"

@@ -7,8 +7,8 @@ definitions Prometheus does and renders a failure as ``<error expanding template
 import functools
 from collections.abc import Mapping
 
-from aiwatch.rules.template_exec import execute
-from aiwatch.rules.template_funcs import (
+from aiwatch.golang.template.exec import execute
+from aiwatch.golang.template.funcs import (
     TemplateQuery,
     funcs,
     humanize,
@@ -17,7 +17,7 @@ from aiwatch.rules.template_funcs import (
     humanize_percentage,
     humanize_timestamp,
 )
-from aiwatch.rules.template_parse import GoStruct, Node, TemplateError, parse
+from aiwatch.golang.template.parse import GoStruct, Node, TemplateError, parse
 
 __all__ = [
     "DEFINITIONS",

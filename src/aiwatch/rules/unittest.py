@@ -19,9 +19,9 @@ import yaml
 from aiwatch.config.yamlpos import Path as YamlPath
 from aiwatch.config.yamlpos import Positions, YamlProblem, load_with_positions
 from aiwatch.durations import format_duration, parse_duration
+from aiwatch.golang.fmt import format_e_shortest, quote
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.files import RuleFileError, load_rule_file
-from aiwatch.rules.gofmt import format_e_shortest, quote
 from aiwatch.rules.group import Group
 from aiwatch.rules.query import LocalQuery
 from aiwatch.rules.series import SeriesError, expand_series, parse_metric

@@ -236,7 +236,7 @@ def ssl_context_factory(web_config_file: str | None) -> Callable[[], ssl.SSLCont
         if not web_config_file:
             return None
         # Imported here: the daemon imports the web app, which imports this module.
-        from aiwatch.daemon import StartupError
+        from aiwatch.app.serve import StartupError
 
         try:
             config = load_web_config(web_config_file)

@@ -4,7 +4,7 @@ The public face of ``template_parse`` (lexing and parsing) and ``template_exec``
 alert templates (``templates``) and notification messages both use it.
 """
 
-from aiwatch.rules.template_exec import execute, truth
-from aiwatch.rules.template_parse import FuncMap, GoStruct, Node, TemplateError, parse
+from aiwatch.golang.template.exec import execute, truth
+from aiwatch.golang.template.parse import FuncMap, GoStruct, Node, TemplateError, parse
 
 __all__ = ["FuncMap", "GoStruct", "Node", "TemplateError", "execute", "parse", "truth"]

@@ -6,7 +6,7 @@ against promtool, including arguments beyond 2**29 that need the long reduction.
 
 import math
 
-from aiwatch.promql.gomath import float_bits, float_from_bits
+from aiwatch.golang.math import float_bits, float_from_bits
 
 _MASK = (1 << 64) - 1
 _PI4 = math.pi / 4

@@ -4,8 +4,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aiwatch.rules import gofmt
-from aiwatch.rules.template_parse import (
+from aiwatch.golang import fmt as gofmt
+from aiwatch.golang.template.parse import (
     Action,
     Branch,
     Command,

@@ -6,7 +6,7 @@ that results agree with Prometheus bit for bit; each was checked against promtoo
 
 import math
 
-from aiwatch.promql.gomath import exp, float_bits, float_from_bits, log
+from aiwatch.golang.math import exp, float_bits, float_from_bits, log
 
 _ATAN_P = (
     -8.750608600031904122785e-01,

@@ -9,9 +9,9 @@ from typing import Any
 from urllib.parse import quote, quote_plus, urlparse
 
 from aiwatch.durations import parse_duration
-from aiwatch.rules import gofmt
-from aiwatch.rules.template_exec import truth
-from aiwatch.rules.template_parse import GoStruct, TemplateError
+from aiwatch.golang import fmt as gofmt
+from aiwatch.golang.template.exec import truth
+from aiwatch.golang.template.parse import GoStruct, TemplateError
 
 # ``query`` in templates: PromQL text and a millisecond timestamp to (labels, value) pairs.
 TemplateQuery = Callable[[str, int], Sequence[tuple[Mapping[str, str], float]]]

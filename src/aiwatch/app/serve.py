@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from aiwatch.components import COMPONENTS
+from aiwatch.app.build import COMPONENTS
 from aiwatch.config import ConfigError, load_config
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.web.app import READY, make_app

@@ -1,0 +1,1 @@
+"""Storage shared by features: the single-writer SQLite database."""

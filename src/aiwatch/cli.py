@@ -31,6 +31,52 @@ def _listen_address(text: str) -> str:
     return text
 
 
+def _connection_count(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 1_000_000:
+        msg = f"{text!r} is not a number of connections from 1 to 1000000"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
+def _read_timeout(text: str) -> float:
+    from aiwatch.durations import is_duration, parse_duration
+
+    if not is_duration(text) or parse_duration(text) <= 0:
+        msg = f"{text!r} is not a duration greater than 0 (e.g. 10s, 1m)"
+        raise argparse.ArgumentTypeError(msg)
+    return parse_duration(text)
+
+
+def _add_web_flags(run: argparse.ArgumentParser) -> None:
+    """The connection limits, with Prometheus' names where it has them."""
+    run.add_argument(
+        "--web.max-connections",
+        dest="max_connections",
+        type=_connection_count,
+        default=512,
+        metavar="N",
+        help="maximum number of simultaneous connections; when full, a new one replaces the "
+        "oldest that is idle or still sending headers (default %(default)s)",
+    )
+    run.add_argument(
+        "--web.read-header-timeout",
+        dest="read_header_timeout",
+        type=_read_timeout,
+        default=10.0,
+        metavar="DURATION",
+        help="time a client has to send a request's headers (default 10s)",
+    )
+    run.add_argument(
+        "--web.read-timeout",
+        dest="read_timeout",
+        type=_read_timeout,
+        default=60.0,
+        metavar="DURATION",
+        help="time a client has to send a request's body after its headers, and how long an "
+        "idle connection stays open (default 1m)",
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``aiwatch run``: the daemon."""
     from aiwatch.app.serve import run
@@ -44,6 +90,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         web_config_file=args.web_config_file,
         storage_path=args.storage_path,
         shard=args.shard,
+        max_connections=args.max_connections,
+        read_header_timeout=args.read_header_timeout,
+        read_timeout=args.read_timeout,
     )
     return run(options, ssl_context_factory=ssl_context_factory(options.web_config_file))
 
@@ -239,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="TLS and basic-auth config in the exporter-toolkit format",
     )
+    _add_web_flags(run)
     run.add_argument(
         "--storage.path",
         dest="storage_path",

@@ -26,6 +26,9 @@ class Options:
     web_config_file: str | None = None
     storage_path: str = "data/"
     shard: tuple[int, int] = (0, 1)
+    max_connections: int = 512
+    read_header_timeout: float = 10.0
+    read_timeout: float = 60.0
 
 
 class ConfigState:

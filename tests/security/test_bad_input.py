@@ -59,9 +59,7 @@ async def test_limit_of_5000_digits_is_a_400(serve: Serve) -> None:
     assert status == 400, body
 
 
-async def test_huge_integers_in_observations_are_a_400(
-    tmp_path: Path, aiohttp_client: Any
-) -> None:
+async def test_huge_integers_in_observations_are_a_400(tmp_path: Path, aiohttp_client: Any) -> None:
     """An integer of 309 digits (past the float range) or of over 4,300 digits (past Python's
     conversion limit) in an observation is a 400 with a message."""
     path = tmp_path / "aiwatch.yml"
@@ -80,5 +78,7 @@ async def test_huge_integers_in_observations_are_a_400(
         body = await response.json()
         assert response.status == 400, body
         assert words in body["error"]
-    fine = await client.post(url, data=json.dumps([{"variant": "long", "metric": "rating", "value": 3}]))
+    fine = await client.post(
+        url, data=json.dumps([{"variant": "long", "metric": "rating", "value": 3}])
+    )
     assert fine.status == 200

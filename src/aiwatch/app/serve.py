@@ -17,6 +17,7 @@ from aiwatch.app.build import COMPONENTS
 from aiwatch.config import ConfigError, load_config
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.web.app import READY, make_app
+from aiwatch.web.connections import AcceptErrorLog, ConnectionLimits, GuardedSite
 
 log = logging.getLogger("aiwatch.daemon")
 
@@ -138,7 +139,11 @@ async def serve(
 ) -> int:
     """Start-up, serve until stopped, shutdown: one place owns the lifecycle."""
     app = make_app(state, components=COMPONENTS)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    options = state.options
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, keepalive_timeout=options.read_timeout
+    )
+    asyncio.get_running_loop().set_exception_handler(AcceptErrorLog())
     try:
         await runner.setup()
     except Exception as err:
@@ -147,9 +152,7 @@ async def serve(
             await asyncio.wait_for(runner.cleanup(), timeout=SHUTDOWN_TIMEOUT)
         raise StartupError(str(err)) from err
     try:
-        site = web.TCPSite(
-            runner, host=host, port=port, ssl_context=ssl_context, shutdown_timeout=2.0
-        )
+        site = GuardedSite(runner, host, port, limits=_limits(state), ssl_context=ssl_context)
         try:
             await site.start()
         except OSError as err:
@@ -170,6 +173,15 @@ async def serve(
             )
     log.info("Stopped")
     return 0
+
+
+def _limits(state: ConfigState) -> ConnectionLimits:
+    options = state.options
+    return ConnectionLimits(
+        max_connections=options.max_connections,
+        read_header_timeout=options.read_header_timeout,
+        read_timeout=options.read_timeout,
+    )
 
 
 def _bound_addresses(runner: web.AppRunner) -> list[str]:

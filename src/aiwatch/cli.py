@@ -31,20 +31,15 @@ def _listen_address(text: str) -> str:
     return text
 
 
-def _connection_count(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 1_000_000:
-        msg = f"{text!r} is not a number of connections from 1 to 1000000"
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        msg = f"{text!r} is not a whole number greater than 0"
         raise argparse.ArgumentTypeError(msg)
-    return int(text)
-
-
-def _read_timeout(text: str) -> float:
-    from aiwatch.durations import is_duration, parse_duration
-
-    if not is_duration(text) or parse_duration(text) <= 0:
-        msg = f"{text!r} is not a duration greater than 0 (e.g. 10s, 1m)"
-        raise argparse.ArgumentTypeError(msg)
-    return parse_duration(text)
+    return value
 
 
 def _add_web_flags(run: argparse.ArgumentParser) -> None:
@@ -52,7 +47,7 @@ def _add_web_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--web.max-connections",
         dest="max_connections",
-        type=_connection_count,
+        type=_positive_int,
         default=512,
         metavar="N",
         help="maximum number of simultaneous connections; when full, a new one replaces the "
@@ -61,7 +56,7 @@ def _add_web_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--web.read-header-timeout",
         dest="read_header_timeout",
-        type=_read_timeout,
+        type=_positive_seconds,
         default=10.0,
         metavar="DURATION",
         help="time a client has to send a request's headers (default 10s)",
@@ -69,7 +64,7 @@ def _add_web_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--web.read-timeout",
         dest="read_timeout",
-        type=_read_timeout,
+        type=_positive_seconds,
         default=60.0,
         metavar="DURATION",
         help="time a client has to send a request's body after its headers, and how long an "
@@ -80,6 +75,7 @@ def _add_web_flags(run: argparse.ArgumentParser) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """``aiwatch run``: the daemon."""
     from aiwatch.app.serve import run
+    from aiwatch.promql.limits import QueryLimits
     from aiwatch.runtime import Options
     from aiwatch.web.tls import ssl_context_factory
 
@@ -93,6 +89,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         read_header_timeout=args.read_header_timeout,
         read_timeout=args.read_timeout,
+        query_limits=QueryLimits(
+            timeout_s=args.query_timeout,
+            max_samples=args.query_max_samples,
+            max_concurrency=args.query_max_concurrency,
+        ),
     )
     return run(options, ssl_context_factory=ssl_context_factory(options.web_config_file))
 
@@ -303,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="i/n",
         help="probe only targets whose name hashes to shard i of n",
     )
+    _add_query_flags(run)
     run.add_argument(
         "--log.level",
         dest="log_level",
@@ -399,6 +401,35 @@ def build_parser() -> argparse.ArgumentParser:
     _describe_commands(parser)
     _remember_parser(parser)
     return parser
+
+
+def _add_query_flags(run: argparse.ArgumentParser) -> None:
+    """Prometheus' query limits, with its flag names."""
+    run.add_argument(
+        "--query.timeout",
+        dest="query_timeout",
+        type=_positive_seconds,
+        default=30.0,
+        metavar="DURATION",
+        help="maximum time a query (API or rule) may take before it is aborted (default 30s)",
+    )
+    run.add_argument(
+        "--query.max-samples",
+        dest="query_max_samples",
+        type=_positive_int,
+        default=5_000_000,
+        metavar="N",
+        help="maximum number of samples a single query can load (default %(default)s)",
+    )
+    run.add_argument(
+        "--query.max-concurrency",
+        dest="query_max_concurrency",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="maximum number of API queries evaluated at once; rules have one more worker "
+        "of their own (default %(default)s)",
+    )
 
 
 def _describe_commands(parser: argparse.ArgumentParser) -> None:

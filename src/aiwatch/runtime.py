@@ -4,12 +4,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from aiwatch.config import Config, ConfigError, load_config
 from aiwatch.config.model import Secret
 from aiwatch.logs import SCRUBBER
+from aiwatch.promql.limits import QueryLimits
 from aiwatch.redaction import url_pieces, url_secrets
 
 log = logging.getLogger("aiwatch.config")
@@ -29,6 +30,7 @@ class Options:
     max_connections: int = 512
     read_header_timeout: float = 10.0
     read_timeout: float = 60.0
+    query_limits: QueryLimits = field(default_factory=QueryLimits)
 
 
 class ConfigState:

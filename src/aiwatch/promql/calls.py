@@ -73,6 +73,7 @@ def _timestamp_at(ev: "Evaluator", sel: VectorSelector, t_ms: int) -> InstantVec
         last = bisect_right(times, at_ms) - 1
         if last >= 0 and times[last] >= at_ms - ev.lookback_ms and not is_stale(values[last]):
             out.append((drop_name(labels), times[last] / 1000))
+    ev.budget.add(len(out))
     return out
 
 
@@ -180,7 +181,9 @@ def _counter_change(
     start, end = window
     range_s = (end - start) / 1000
     out: InstantVec = []
-    for labels, times, values, resets in ev.storage.select_counters(sel.matchers, start, end):
+    found = ev.storage.select_counters(sel.matchers, start, end)
+    ev.budget.add(sum(len(times) for _, times, _, _ in found))
+    for labels, times, values, resets in found:
         value = rf.extrapolated_rate(
             times,
             values,

@@ -11,6 +11,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 
 from aiwatch import metrics
 from aiwatch.config import Config
+from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
 from aiwatch.rules.events import AlertSink, FanOutSink
@@ -26,6 +27,8 @@ RULE_MANAGER = web.AppKey("rule_manager", RuleManager)
 """The running rule manager (set while the application runs)."""
 RULE_STORAGE = web.AppKey("rule_storage", MemoryStorage)
 """The sample store rules read and write; the self-scrape appends to the same store."""
+QUERY_RUNNER = web.AppKey("query_runner", QueryRunner)
+"""The worker threads that evaluate queries of the API and of rules (while the app runs)."""
 ALERT_SINKS = web.AppKey("alert_sinks", list[AlertSink])
 """Whoever wants alert events (incident store, Alertmanager forwarding) appends a sink here."""
 
@@ -76,6 +79,7 @@ def _log_problems(err: RuleFileError, action: str) -> None:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     durations = app[_DURATIONS]
+    runner = app[QUERY_RUNNER] = QueryRunner(state.options.query_limits)
     session = aiohttp.ClientSession()
 
     def observe(group: str, seconds: float) -> None:
@@ -92,6 +96,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             sink=FanOutSink(sinks),
             state_dir=state.options.storage_path or None,
             on_evaluated=observe,
+            runner=runner,
         )
 
     try:
@@ -113,7 +118,15 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await manager.start()
     yield
     await manager.stop()
+    runner.close()
     await session.close()
+
+
+async def _cancel_queries(app: web.Application) -> None:
+    """At shutdown, before waiting for open requests: their queries stop at once."""
+    runner = app.get(QUERY_RUNNER)
+    if runner is not None:
+        runner.cancel("api")
 
 
 def _without_rules(config: Config) -> Config:
@@ -140,7 +153,8 @@ def setup(app: web.Application) -> None:
     registry.register(RulesCollector(app))
     app.router.add_get("/api/v1/rules", handle_rules)
     app.router.add_get("/api/v1/alerts", handle_alerts)
-    handle_query, handle_graph = make_handlers(RULE_STORAGE)
+    handle_query, handle_graph = make_handlers(RULE_STORAGE, QUERY_RUNNER)
     app.router.add_get("/api/v1/query", handle_query)
     app.router.add_get("/graph", handle_graph)
+    app.on_shutdown.append(_cancel_queries)
     app.cleanup_ctx.append(_lifecycle)

@@ -143,21 +143,21 @@ async def _metrics(url: str) -> dict[str, float]:
 async def test_slow_clients_under_a_1024_file_limit_disturb_neither_health_nor_probes(
     tmp_path: Path, mock_ai: str
 ) -> None:
-    """With 1,024 file descriptors (systemd's default) and 1,100 slow clients that reconnect
-    when dropped, /-/healthy keeps answering and a healthy target's probes all succeed."""
+    """With 1,024 file descriptors (systemd's default) and 1,100 slow clients, /-/healthy keeps
+    answering and a healthy target's probes all succeed; nothing fails to accept."""
     config = (
         "global:\n  probe_interval: 1s\n  probe_timeout: 2s\n"
         f"targets:\n  - name: chat\n    kind: openai_chat\n    url: {mock_ai}/v1\n"
         "    model: gpt-4o-mini\n"
     )
-    url, proc = await _start(tmp_path, config, "--web.read-header-timeout", "2s", nofile=1024)
+    url, proc = await _start(tmp_path, config, "--web.read-header-timeout", "5s", nofile=1024)
     port = int(url.rsplit(":", 1)[1])
     try:
         before = await _metrics(url)
         until = time.monotonic() + 8
         dropped: list[float] = []
         clients = [
-            asyncio.ensure_future(_slow_client(port, until=until, dropped=dropped, again=True))
+            asyncio.ensure_future(_slow_client(port, until=until, dropped=dropped, again=False))
             for _ in range(1100)
         ]
         health = await _health(url, until=until)
@@ -166,7 +166,7 @@ async def test_slow_clients_under_a_1024_file_limit_disturb_neither_health_nor_p
     finally:
         await stop_async(proc)
     log = (tmp_path / "aiwatch.log").read_text()
-    assert len(dropped) >= 1100
+    assert len(dropped) == 1100
     # Every check answered (the times, on two shared cores, are bench/abuse.py's business).
     assert max(health) < 5.0, health
     assert after.get("failure", 0.0) == before.get("failure", 0.0), (before, after)

@@ -2,10 +2,13 @@
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.events import MemorySink
@@ -13,41 +16,10 @@ from aiwatch.rules.manager import ManagerOptions, RuleManager
 from aiwatch.rules.model import GroupSpec, RuleSpec
 from aiwatch.rules.query import DatasourceQuery, LocalQuery
 from aiwatch.rules.types import Result
+from tests.clock import FakeClock
 
 MIN = 60_000
 START_S = 1_800_000_000.0
-
-
-class FakeClock:
-    """A clock that only moves when the test says so; sleepers wake in deadline order."""
-
-    def __init__(self, start: float) -> None:
-        self.t = start
-        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._sleepers.append((self.t + seconds, future))
-        await future
-
-    async def advance(self, seconds: float) -> None:
-        target = self.t + seconds
-        for _ in range(50):
-            await asyncio.sleep(0)
-        while True:
-            due = sorted((d, i) for i, (d, _) in enumerate(self._sleepers) if d <= target)
-            if not due:
-                break
-            deadline, index = due[0]
-            _, future = self._sleepers.pop(index)
-            self.t = max(self.t, deadline)
-            future.set_result(None)
-            for _ in range(50):
-                await asyncio.sleep(0)
-        self.t = target
 
 
 def _group(for_s: float = 60.0, *, expr: str = "errors > 0") -> GroupSpec:
@@ -179,7 +151,9 @@ async def test_restart_after_outage_tolerance_starts_over(tmp_path: Path) -> Non
     assert second.active_alerts() == []
 
 
-async def test_query_error_leaves_state_and_counts_failure() -> None:
+async def test_query_error_leaves_state_and_counts_failure(
+    aiohttp_server: Callable[..., Any],
+) -> None:
     """In datasource mode a failing query is a failure; the alert keeps its state."""
     answers = {"ok": True}
 
@@ -196,11 +170,8 @@ async def test_query_error_leaves_state_and_counts_failure() -> None:
 
     app = web.Application()
     app.router.add_get("/api/v1/query", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
+    port = server.port
     try:
         async with aiohttp.ClientSession() as session:
             query = DatasourceQuery(session, f"http://127.0.0.1:{port}")
@@ -219,7 +190,7 @@ async def test_query_error_leaves_state_and_counts_failure() -> None:
             assert "boom" in (rule.last_error or "")
             assert manager.group_stats()[0].failures_total == 1
     finally:
-        await runner.cleanup()
+        await server.close()
 
 
 async def test_reload_keeps_state_of_unchanged_rules() -> None:

@@ -22,6 +22,7 @@ from aiwatch.notify.deliver import warm_up
 from aiwatch.notify.forward import AlertmanagerForwarder
 from aiwatch.notify.notifier import Notifier, Outcome
 from aiwatch.rules.web import ALERT_SINKS
+from aiwatch.storage.migrations import atomic
 from aiwatch.web.app import REGISTRY, STATE
 
 log = logging.getLogger("aiwatch.notify")
@@ -117,7 +118,7 @@ def attach(store: IncidentStore, notifier: Notifier) -> None:
         # In the incident change's own transaction: a committed change has its rows.
         # A failure here must not undo the incident, so it only rolls back our savepoint.
         try:
-            with outbox.as_db(conn).atomic():
+            with atomic(conn):
                 notifier.record(conn, incident, event)
         except Exception:
             log.exception("Cannot queue notifications", extra={"id": incident.get("id")})

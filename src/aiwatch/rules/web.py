@@ -1,5 +1,6 @@
 """The rules component: the rule manager's lifecycle and reloads, its API and its metrics."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -15,8 +16,8 @@ from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
 from aiwatch.rules.events import AlertSink, FanOutSink
-from aiwatch.rules.files import RuleFileError
-from aiwatch.rules.manager import RuleManager, load_groups
+from aiwatch.rules.files import RuleFileError, load_groups
+from aiwatch.rules.manager import RuleManager
 from aiwatch.rules.query_api import make_handlers
 from aiwatch.web.app import REGISTRY, STATE
 from aiwatch.web.envelope import fail, ok
@@ -27,6 +28,9 @@ RULE_MANAGER = web.AppKey("rule_manager", RuleManager)
 """The running rule manager (set while the application runs)."""
 RULE_STORAGE = web.AppKey("rule_storage", MemoryStorage)
 """The sample store rules read and write; the self-scrape appends to the same store."""
+FRESH_SAMPLES = web.AppKey("fresh_samples", asyncio.Event)
+"""Set once every target has been probed since start-up and the results stored (the
+self-scrape sets it); local rules hold their first evaluation until then."""
 QUERY_RUNNER = web.AppKey("query_runner", QueryRunner)
 """The worker threads that evaluate queries of the API and of rules (while the app runs)."""
 ALERT_SINKS = web.AppKey("alert_sinks", list[AlertSink])
@@ -115,7 +119,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await manager.update(specs, options=manager_options(config))
 
     state.on_reload(reload)
-    await manager.start()
+    fresh = app.get(FRESH_SAMPLES)
+    # With a datasource, rules read Prometheus' samples, which outlive aiwatch's restarts.
+    local = state.current.datasource is None
+    await manager.start(fresh=fresh.wait() if fresh is not None and local else None)
     yield
     await manager.stop()
     runner.close()

@@ -10,8 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlite_utils import Database as UtilsDatabase
-from sqlite_utils.migrations import Migrations
+from aiwatch.storage.migrations import Migrations
 
 log = logging.getLogger("aiwatch.incidents")
 
@@ -107,9 +106,8 @@ class Database:
         if problems != ["ok"]:
             msg = "integrity check failed: " + "; ".join(problems[:5])
             raise sqlite3.DatabaseError(msg)
-        db = UtilsDatabase(conn, execute_plugins=False)
         for migration_set in migrations:
-            migration_set.apply(db)
+            migration_set.apply(conn)
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         while True:

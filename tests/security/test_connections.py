@@ -20,12 +20,12 @@ async def _slow_client(port: int, *, until: float, dropped: list[float], again: 
     """Trickle header lines (one every 0.3 s) until the server drops the connection; with
     ``again``, connect anew after each drop, until ``until``."""
     while time.monotonic() < until:
-        started = time.monotonic()
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
             await asyncio.sleep(0.1)
             continue
+        started = time.monotonic()
         try:
             writer.write(b"GET /-/healthy HTTP/1.1\r\n")
             while time.monotonic() < until:

@@ -16,6 +16,7 @@ take to send a request, so that slow or idle clients cannot hold the daemon's so
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -212,7 +213,9 @@ class GuardedSite(web.TCPSite):
             self._host,
             self._port,
             ssl=self._ssl_context,
-            backlog=self._backlog,
+            # As Go's net.Listen: the system's largest queue of connections not yet accepted,
+            # so a burst waits in the kernel, not in SYN retries of a second or more.
+            backlog=socket.SOMAXCONN,
             reuse_address=self._reuse_address,
             reuse_port=self._reuse_port,
             # A TLS handshake comes before the headers: the same deadline.

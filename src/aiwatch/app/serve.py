@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import replace
@@ -14,8 +15,10 @@ from typing import Any
 from aiohttp import web
 
 from aiwatch.app.build import COMPONENTS
-from aiwatch.config import ConfigError, load_config
+from aiwatch.app.summary import log_summary
+from aiwatch.config import ConfigError, check_config
 from aiwatch.runtime import ConfigState, Options
+from aiwatch.storage import lock as storage_lock
 from aiwatch.web.app import READY, make_app
 from aiwatch.web.connections import AcceptErrorLog, ConnectionLimits, GuardedSite
 
@@ -86,9 +89,14 @@ def run(
 ) -> int:
     """Run the daemon until SIGTERM/SIGINT; exit code 1 for a bad config."""
     try:
-        config = load_config(options.config_file)
+        config, warnings = check_config(options.config_file)
     except ConfigError as err:
         print_problems(err)
+        if not os.path.exists(options.config_file):
+            log.error(
+                "No config file there: give its path with --config.file",
+                extra={"file": options.config_file, "working_directory": os.getcwd()},
+            )
         return 1
     try:
         host, port = parse_listen_address(options.listen_address)
@@ -103,6 +111,9 @@ def run(
             "Cannot use the storage path", extra={"path": options.storage_path, "err": problem}
         )
         return 1
+    log_summary(config, options)
+    for warning in warnings:
+        log.warning("Config warning", extra={"warning": str(warning)})
     state = ConfigState(config, options)
     gc.set_threshold(*GC_THRESHOLDS)
     try:
@@ -135,9 +146,37 @@ class StartupError(Exception):
 
 
 async def serve(
-    state: ConfigState, *, host: str | None, port: int, ssl_context: ssl.SSLContext | None = None
+    state: ConfigState,
+    *,
+    host: str | None,
+    port: int,
+    ssl_context: ssl.SSLContext | None = None,
+    sock: socket.socket | None = None,
 ) -> int:
-    """Start-up, serve until stopped, shutdown: one place owns the lifecycle."""
+    """Start-up, serve until stopped, shutdown: one place owns the lifecycle.
+
+    With ``sock`` (already bound and listening, as ``aiwatch demo`` holds its port before
+    it does anything else) the daemon serves on it instead of binding ``host:port``.
+    """
+    try:
+        # Before anything opens a file there: two daemons on one path would corrupt it.
+        lock = storage_lock.acquire(state.options.storage_path or "data/")
+    except storage_lock.StorageLocked as err:
+        raise StartupError(str(err)) from err
+    try:
+        return await _serve(state, host=host, port=port, ssl_context=ssl_context, sock=sock)
+    finally:
+        lock.release()
+
+
+async def _serve(
+    state: ConfigState,
+    *,
+    host: str | None,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    sock: socket.socket | None,
+) -> int:
     app = make_app(state, components=COMPONENTS)
     options = state.options
     runner = web.AppRunner(
@@ -152,7 +191,11 @@ async def serve(
             await asyncio.wait_for(runner.cleanup(), timeout=SHUTDOWN_TIMEOUT)
         raise StartupError(str(err)) from err
     try:
-        site = GuardedSite(runner, host, port, limits=_limits(state), ssl_context=ssl_context)
+        site: web.BaseSite = (
+            GuardedSite(runner, host, port, limits=_limits(state), ssl_context=ssl_context)
+            if sock is None
+            else web.SockSite(runner, sock, ssl_context=ssl_context, shutdown_timeout=2.0)
+        )
         try:
             await site.start()
         except OSError as err:

@@ -19,8 +19,9 @@ from aiwatch.incidents.sink import IncidentSink
 from aiwatch.incidents.store import DB_FILE, IncidentStore
 from aiwatch.matchers import parse_matcher
 from aiwatch.rules.web import ALERT_SINKS
+from aiwatch.storage import health
 from aiwatch.storage.sqlite import DatabaseError, check_file
-from aiwatch.web.app import REGISTRY, STATE
+from aiwatch.web.app import READINESS, REGISTRY, STATE
 from aiwatch.web.auth import request_user
 from aiwatch.web.envelope import fail, ok, read_json
 
@@ -219,12 +220,50 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     except DatabaseError as err:
         raise StartupError(str(err)) from err
     log.info("Incident store open", extra={"file": str(store.path)})
-    sweeper = asyncio.create_task(_expire_forever(store), name="aiwatch-incident-expiry")
+    tasks = [
+        asyncio.create_task(_expire_forever(store), name="aiwatch-incident-expiry"),
+        asyncio.create_task(_watch_storage(app, store), name="aiwatch-storage-check"),
+    ]
     yield
-    sweeper.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweeper
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await app[INCIDENT_SINK].close()
     await store.close()
+
+
+STORAGE_CHECK_SECONDS = 2.0
+"""How often the storage path is test-written for ``/-/ready``."""
+
+
+async def _watch_storage(app: web.Application, store: IncidentStore) -> None:
+    """Keep ``app[_STORAGE_PROBLEM]`` current: a small test write, and the store's own state."""
+    directory = str(store.path.parent)
+    problem = app[_STORAGE_PROBLEM]
+    while True:
+        found = await asyncio.to_thread(health.probe, directory)
+        if found is None and store.write_error is not None:
+            # The disk takes writes again: an empty transaction clears the store's flag.
+            with contextlib.suppress(Exception):
+                await store.write(lambda conn: None)
+        if found != problem[0]:
+            if found is not None:
+                log.error("Storage cannot be written; not ready", extra={"err": found})
+            else:
+                log.info("Storage can be written again", extra={"path": directory})
+        problem[0] = found
+        await asyncio.sleep(STORAGE_CHECK_SECONDS)
+
+
+_STORAGE_PROBLEM = web.AppKey("storage_problem", list[str | None])
+
+
+def _readiness(app: web.Application, store: IncidentStore) -> str | None:
+    """Why the incident storage cannot be written now, or None."""
+    if store.write_error is not None:
+        return f"the incident store cannot be written: {store.write_error}"
+    return app[_STORAGE_PROBLEM][0]
 
 
 async def _expire_forever(store: IncidentStore) -> None:
@@ -235,6 +274,27 @@ async def _expire_forever(store: IncidentStore) -> None:
         except Exception:
             log.exception("Resolving incidents past their endsAt failed")
         await asyncio.sleep(EXPIRY_SECONDS)
+
+
+_LOGGED = {"fired": "Incident opened", "acknowledged": "Incident acknowledged"}
+
+
+def log_incident(incident: Incident, event: str) -> None:
+    """One info line when an incident opens, is acknowledged or is resolved."""
+    message = _LOGGED.get(event, "Incident resolved" if event == "resolved" else None)
+    if message is None:
+        return
+    extra: dict[str, object] = {
+        "id": incident.id,
+        "alertname": incident.alertname,
+        "severity": incident.labels.get("severity", ""),
+    }
+    if "target" in incident.labels:
+        extra["target"] = incident.labels["target"]
+    by = incident.acknowledged_by if event == "acknowledged" else incident.resolved_by
+    if event != "fired" and by:
+        extra["by"] = by
+    log.info(message, extra=extra)
 
 
 def setup(app: web.Application) -> None:
@@ -251,11 +311,15 @@ def setup(app: web.Application) -> None:
     store = IncidentStore(path)
     app[INCIDENT_STORE] = store
     store.add_observer(IncidentMetrics(app[REGISTRY], lambda: store.counts))
+    store.add_observer(log_incident)
     sink = IncidentSink(store)
     app[INCIDENT_SINK] = sink
     if ALERT_SINKS not in app:
         app[ALERT_SINKS] = []
     app[ALERT_SINKS].append(sink)
+    no_problem: list[str | None] = [None]
+    app[_STORAGE_PROBLEM] = no_problem
+    app[READINESS].append(lambda: _readiness(app, store))
     app.cleanup_ctx.append(_lifecycle)
     router = app.router
     router.add_get("/api/v1/incidents", handle_list)

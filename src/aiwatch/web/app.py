@@ -25,6 +25,8 @@ STATE = web.AppKey("state", ConfigState)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 RENDERERS = web.AppKey("renderers", list[Renderer])
 READY = web.AppKey("ready", list[bool])
+READINESS = web.AppKey("readiness", list[Callable[[], str | None]])
+"""Checks ``/-/ready`` runs: each returns why aiwatch cannot do its job now, or None."""
 EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -120,9 +122,12 @@ async def handle_healthy(_: web.Request) -> web.Response:
 
 async def handle_ready(request: web.Request) -> web.Response:
     """GET /-/ready: the config is loaded and the server serves."""
-    if request.app[READY][0]:
-        return web.Response(text="aiwatch is Ready.\n")
-    return web.Response(status=503, text="aiwatch is not ready.\n")
+    if not request.app[READY][0]:
+        return web.Response(status=503, text="aiwatch is not ready.\n")
+    problems = [p for check in request.app[READINESS] if (p := check()) is not None]
+    if problems:
+        return web.Response(status=503, text=f"aiwatch is not ready: {'; '.join(problems)}\n")
+    return web.Response(text="aiwatch is Ready.\n")
 
 
 async def handle_reload(request: web.Request) -> web.Response:
@@ -163,6 +168,7 @@ def make_app(
     app[REGISTRY] = registry
     app[RENDERERS] = []
     app[READY] = [False]
+    app[READINESS] = []
     app.router.add_get("/metrics", handle_metrics)
     app.router.add_get("/-/healthy", handle_healthy)
     app.router.add_get("/-/ready", handle_ready)

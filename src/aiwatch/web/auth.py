@@ -110,10 +110,11 @@ def request_user(request: web.Request) -> str | None:
 
 
 BCRYPT = concurrent.futures.ThreadPoolExecutor(
-    max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="aiwatch-bcrypt"
+    max_workers=max(1, min(4, (os.cpu_count() or 1) // 2)), thread_name_prefix="aiwatch-bcrypt"
 )
-"""bcrypt's own threads: a flood of wrong passwords queues here, and never delays DNS
-look-ups (the loop's default executor) or SQLite reads (the store's pool)."""
+"""bcrypt's own threads, half the cores (at most 4): a flood of wrong passwords queues here,
+never delays DNS look-ups (the loop's default executor) or SQLite reads (the store's pool),
+and leaves the other cores to the event loop."""
 KNOWN_LANE = concurrent.futures.ThreadPoolExecutor(
     max_workers=1, thread_name_prefix="aiwatch-bcrypt-known"
 )

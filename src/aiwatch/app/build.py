@@ -6,6 +6,7 @@ from typing import Any
 from aiohttp import web
 
 from aiwatch import selfscrape
+from aiwatch.alertmanager_api import web as alertmanager_api_web
 from aiwatch.experiments import web as experiments_web
 from aiwatch.incidents import web as incidents_web
 from aiwatch.notify import web as notify_web
@@ -20,5 +21,6 @@ COMPONENTS: tuple[Callable[[web.Application], Any], ...] = (
     incidents_web.setup,
     rules_web.setup,
     notify_web.setup,
+    alertmanager_api_web.setup,  # after incidents: it reads their store
     experiments_web.setup,
 )

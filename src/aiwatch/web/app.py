@@ -13,6 +13,7 @@ from prometheus_client.process_collector import ProcessCollector
 from aiwatch import __version__, metrics
 from aiwatch.runtime import ConfigState
 from aiwatch.web.auth import POLICIES, auth_middleware
+from aiwatch.web.connections import connection_middleware
 from aiwatch.web.envelope import ApiError, body_limit, fail, ok
 
 log = logging.getLogger("aiwatch.web")
@@ -151,7 +152,7 @@ def make_app(
     """The daemon's application; each component's ``setup(app)`` adds its routes and resources."""
     web_config = state.current.web
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[connection_middleware, error_middleware, auth_middleware],
         client_max_size=web_config.max_request_body_bytes,
     )
     # `_created` series are OpenMetrics noise in the text format Prometheus scrapes here.

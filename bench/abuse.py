@@ -300,7 +300,10 @@ def main() -> None:
                 print(asyncio.run(measure(attack, base, args.seconds)), flush=True)
             print(f"# load average after: {os.getloadavg()[0]:.2f}")
             lines = (tmp / "aiwatch.log").read_text(errors="replace").splitlines()
-            print(f"# daemon log: {len(lines)} lines")
+            print(f"# daemon log: {len(lines)} lines, of which warnings and errors:")
+            for line in lines:
+                if "level=warn" in line or "level=error" in line:
+                    print("#   " + line[:200])
 
 
 if __name__ == "__main__":

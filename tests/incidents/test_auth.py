@@ -12,7 +12,7 @@ import bcrypt
 import pytest
 from aiohttp import web
 
-from aiwatch.app.serve import StartupError
+from aiwatch.app.errors import StartupError
 from aiwatch.web.auth import Checker
 from aiwatch.web.tls import WebConfigError, load_web_config, ssl_context_factory
 

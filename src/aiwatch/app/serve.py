@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from aiwatch.app.build import COMPONENTS
+from aiwatch.app.errors import StartupError
 from aiwatch.config import ConfigError, load_config
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.web.app import READY, make_app
@@ -127,10 +128,6 @@ and the promotions set off full collections that walk the whole sample store: at
 targets about 13 in 100 s, up to 0.7 s each, during which nothing else runs. With these
 thresholds there was one in the same time (see ``bench/daemon_loop.py``). Reference
 counting still frees everything that is not in a cycle at once."""
-
-
-class StartupError(Exception):
-    """A resource could not start (a port in use, a database that cannot be opened)."""
 
 
 async def serve(

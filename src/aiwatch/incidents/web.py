@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from aiwatch.app import openapi
+from aiwatch.app.errors import StartupError
 from aiwatch.incidents.ingest import InvalidAlerts, parse_alerts
 from aiwatch.incidents.lifecycle import IllegalTransition, Incident, State
 from aiwatch.incidents.metrics import IncidentMetrics
@@ -209,9 +210,6 @@ async def handle_openapi(request: web.Request) -> web.Response:
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    # Imported here: the daemon imports the components, so a top-level import would be a cycle.
-    from aiwatch.app.serve import StartupError
-
     store = app[INCIDENT_STORE]
     try:
         await store.open()
@@ -238,8 +236,6 @@ async def _expire_forever(store: IncidentStore) -> None:
 
 def setup(app: web.Application) -> None:
     """Add the incident store (opened at start-up), its rules sink, metrics and routes."""
-    from aiwatch.app.serve import StartupError
-
     state = app[STATE]
     path = Path(state.options.storage_path or "data/") / DB_FILE
     try:

@@ -5,7 +5,6 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -16,6 +15,7 @@ import jsonschema
 
 from aiwatch.config.build import REDACTED, build_config
 from aiwatch.config.model import Config
+from aiwatch.config.problems import Problem
 from aiwatch.config.yamlpos import Path, Positions, YamlProblem, format_path, load_with_positions
 from aiwatch.durations import is_duration
 from aiwatch.matchers import parse_matcher
@@ -27,20 +27,6 @@ _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|(\$\{)")
 
 
 _STRING_HINT = " (a ${NAME} reference always gives a string)"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a config file, located at a YAML node."""
-
-    file: str
-    line: int
-    col: int
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.path}: {self.message}"
 
 
 class ConfigError(Exception):

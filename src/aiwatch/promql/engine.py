@@ -27,6 +27,7 @@ from aiwatch.promql.values import (
     Sample,
     Scalar,
     String,
+    Value,
     Vector,
     check_unique,
     drop_name,
@@ -42,8 +43,6 @@ __all__ = [
     "instant_query",
     "parse",
 ]
-
-Value = InstantVec | float | str | RangeVec
 
 
 def instant_query(

@@ -5,7 +5,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from aiwatch.config.load import Problem
+from aiwatch.config.problems import Problem
 from aiwatch.config.yamlpos import Path, Positions, YamlProblem, format_path, load_with_positions
 from aiwatch.durations import parse_duration
 from aiwatch.rules import templates

@@ -1,4 +1,4 @@
-"""The incident and silence routes of SPEC §6 on the daemon's app, over real HTTP."""
+"""The incident and silence routes on the daemon's app, over real HTTP."""
 
 import asyncio
 import time

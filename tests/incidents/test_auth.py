@@ -1,4 +1,4 @@
-"""Security of SPEC §6: basic auth with bcrypt, admin users, the loopback rule, TLS."""
+"""Security of the HTTP API: basic auth with bcrypt, admin users, the loopback rule, TLS."""
 
 import asyncio
 import shutil

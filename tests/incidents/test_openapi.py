@@ -27,7 +27,7 @@ PENDING = {
     ("POST", "/api/v1/experiments/{name}/observations"),
     ("POST", "/api/v1/experiments/{name}/{action}"),
 }
-"""SPEC §6 routes documented ahead of their component joining the daemon."""
+"""API routes documented ahead of their component joining the daemon."""
 
 
 async def test_served_document_matches_the_live_router_exactly(serve: Serve) -> None:
@@ -40,7 +40,7 @@ async def test_served_document_matches_the_live_router_exactly(serve: Serve) -> 
 
 
 async def test_every_route_is_documented(serve: Serve) -> None:
-    """Every registered route is in the shipped document; extras are only pending SPEC routes."""
+    """Every registered route is in the shipped document; extras are only pending routes."""
     served = await serve()
     live = served_routes(served.app.router)
     documented = operations(full_document())

@@ -13,7 +13,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 @cache
 def full_document() -> dict[str, Any]:
-    """The whole document shipped in the package (every route of SPEC §6)."""
+    """The whole document shipped in the package (every route of the HTTP API)."""
     text = resources.files("aiwatch.app").joinpath("openapi.json").read_text()
     doc: dict[str, Any] = json.loads(text)
     return doc

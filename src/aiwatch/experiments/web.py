@@ -30,7 +30,7 @@ def _iso(ts: float | None) -> str | None:
 
 
 def describe(live: Live) -> dict[str, Any]:
-    """SPEC §7's experiment document: the analysis with the state, control and start time."""
+    """The experiment document: the analysis with the state, control and start time."""
     analysis = live.result().to_json()
     head = {
         "name": analysis.pop("name"),

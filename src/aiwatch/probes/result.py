@@ -16,7 +16,7 @@ ErrorType = Literal[
     "content_filter",
     "validation_failed",
 ]
-"""The closed set of failure causes (SPEC §3); safe as a metric label value."""
+"""The closed set of failure causes (docs/metrics.md); safe as a metric label value."""
 
 ERROR_TYPES: tuple[ErrorType, ...] = (
     "timeout",

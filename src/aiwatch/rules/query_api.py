@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from aiwatch.golang.strconv import format_float
 from aiwatch.promql.engine import instant_query, parse
-from aiwatch.promql.numerics import format_go_float
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.promql.values import PromQLError, Scalar, String
 from aiwatch.web.app import STATE
@@ -36,13 +36,13 @@ def parse_time(text: str | None) -> float:
 
 def _result(value: Any, t_s: float) -> dict[str, Any]:
     if isinstance(value, Scalar):
-        return {"resultType": "scalar", "result": [t_s, format_go_float(value.value)]}
+        return {"resultType": "scalar", "result": [t_s, format_float(value.value, "f")]}
     if isinstance(value, String):
         return {"resultType": "string", "result": [t_s, value.value]}
     return {
         "resultType": "vector",
         "result": [
-            {"metric": dict(sample.labels), "value": [t_s, format_go_float(sample.value)]}
+            {"metric": dict(sample.labels), "value": [t_s, format_float(sample.value, "f")]}
             for sample in value
         ],
     }

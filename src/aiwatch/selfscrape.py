@@ -13,11 +13,9 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from aiwatch import snapshot
+from aiwatch.app.keys import STATE, Deps, SampleBatches
 from aiwatch.gcpause import collections_paused
-from aiwatch.probes.web import PROBE_SERIES
 from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage, labels_of
-from aiwatch.rules.web import RULE_STORAGE
-from aiwatch.web.app import REGISTRY, STATE
 
 log = logging.getLogger("aiwatch.selfscrape")
 
@@ -192,18 +190,18 @@ async def _scrape_loop(app: web.Application, scraper: SelfScraper) -> None:
         )
 
 
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    state = app[STATE]
-    registry = app[REGISTRY]
+async def _scraping(app: web.Application, deps: Deps) -> AsyncIterator[None]:
+    state = deps.state
+    registry = deps.registry
+    others: list[SampleBatches] = deps.sample_sources
 
     def sources() -> Iterator[Iterable[Sample]]:
         yield registry_samples(registry)
-        series = app.get(PROBE_SERIES)
-        if series is not None:
-            yield from series.sample_batches()
+        for source in others:
+            yield from source()
 
     scraper = SelfScraper(
-        app[RULE_STORAGE],
+        deps.samples,
         sources,
         instance=instance_label(state.options.listen_address),
         retention_ms=int(state.current.global_.retention * 1000),
@@ -228,8 +226,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await _save(scraper, path)
 
 
-def setup(app: web.Application) -> None:
-    """Feed aiwatch's own samples into the store that rules evaluate."""
-    if RULE_STORAGE not in app:
-        app[RULE_STORAGE] = MemoryStorage()
-    app.cleanup_ctx.append(_lifecycle)
+def setup(app: web.Application, deps: Deps) -> None:
+    """Feed aiwatch's own samples (the registry's and the features') into the rules' store."""
+
+    def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        return _scraping(app, deps)
+
+    app.cleanup_ctx.append(lifecycle)

@@ -6,9 +6,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from aiwatch.app.build import make_app
 from aiwatch.config import parse_config
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import make_app
 
 
 @pytest.fixture

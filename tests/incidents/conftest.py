@@ -12,10 +12,10 @@ import bcrypt
 import pytest
 from aiohttp import web
 
-from aiwatch.app.build import COMPONENTS
+from aiwatch.app.build import COMPONENTS, make_app
+from aiwatch.app.keys import READY
 from aiwatch.config import load_config
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import READY, make_app
 from tests.cli import run_argv
 from tests.daemons import free_port, spawn, stop_async, wait_ready_async
 

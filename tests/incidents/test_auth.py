@@ -118,10 +118,9 @@ def _peer(remote: str) -> Callable[..., Awaitable[web.StreamResponse]]:
 
 
 async def _served_from(tmp_path: Path, remote: str) -> tuple[Served, web.AppRunner]:
-    from aiwatch.app.build import COMPONENTS
+    from aiwatch.app.build import COMPONENTS, make_app
     from aiwatch.config import load_config
     from aiwatch.runtime import ConfigState, Options
-    from aiwatch.web.app import make_app
 
     config = load_config(str(write_config(tmp_path)))
     options = Options(config_file=config.path, storage_path=str(tmp_path / "data"))

@@ -11,11 +11,11 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from aiwatch.app.build import make_app
 from aiwatch.config import Config, load_config
 from aiwatch.mockai import MOCK, make_mock_app
 from aiwatch.probes import web as probes_web
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import make_app
 from tests.cli import run_argv
 from tests.daemons import free_port, spawn, stop_async, wait_ready_async
 

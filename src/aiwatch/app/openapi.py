@@ -50,3 +50,8 @@ def document_for(routes: Iterable[tuple[str, str]]) -> dict[str, Any]:
         if kept:
             paths[path] = kept
     return {**full, "paths": paths}
+
+
+async def handle_openapi(request: web.Request) -> web.Response:
+    """GET /api/v1/openapi.json: the OpenAPI document of every route this daemon serves."""
+    return web.json_response(document_for(served_routes(request.app.router)))

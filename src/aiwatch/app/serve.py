@@ -13,11 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from aiwatch.app.build import COMPONENTS
+from aiwatch.app.build import COMPONENTS, make_app
 from aiwatch.app.errors import StartupError
+from aiwatch.app.keys import READY
 from aiwatch.config import ConfigError, load_config
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import READY, make_app
 
 log = logging.getLogger("aiwatch.daemon")
 

@@ -1,36 +1,28 @@
-"""The incidents component: the store's lifecycle, its routes, Alertmanager ingest, metrics."""
+"""The incidents feature: the store's lifecycle, its routes, Alertmanager ingest, metrics."""
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from aiwatch.app import openapi
 from aiwatch.app.errors import StartupError
+from aiwatch.app.keys import INCIDENT_SINK, INCIDENT_STORE, Deps
 from aiwatch.incidents.ingest import InvalidAlerts, parse_alerts
 from aiwatch.incidents.lifecycle import IllegalTransition, Incident, State
 from aiwatch.incidents.metrics import IncidentMetrics
 from aiwatch.incidents.records import NotFound, Query
 from aiwatch.incidents.silences import InvalidSilence, parse_silence
 from aiwatch.incidents.sink import IncidentSink
-from aiwatch.incidents.store import DB_FILE, IncidentStore
+from aiwatch.incidents.store import IncidentStore
 from aiwatch.matchers import parse_matcher
-from aiwatch.rules.web import ALERT_SINKS
 from aiwatch.storage.sqlite import DatabaseError, check_file
-from aiwatch.web.app import REGISTRY, STATE
 from aiwatch.web.auth import request_user
 from aiwatch.web.envelope import fail, ok, read_json
 
 log = logging.getLogger("aiwatch.incidents")
-
-INCIDENT_STORE = web.AppKey("incident_store", IncidentStore)
-"""The incident store; other components may add migrations, listeners and hooks in setup."""
-INCIDENT_SINK = web.AppKey("incident_sink", IncidentSink)
-"""The rules engine's sink into the store (registered in ``ALERT_SINKS``)."""
 
 STATES: tuple[State, ...] = ("firing", "acknowledged", "resolved")
 MAX_LIMIT = 1000
@@ -203,12 +195,6 @@ async def handle_post_alerts(request: web.Request) -> web.Response:
     return ok({"received": len(alerts)})
 
 
-async def handle_openapi(request: web.Request) -> web.Response:
-    """GET /api/v1/openapi.json: the OpenAPI document of every route this daemon serves."""
-    doc = openapi.document_for(openapi.served_routes(request.app.router))
-    return web.json_response(doc)
-
-
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     store = app[INCIDENT_STORE]
     try:
@@ -234,23 +220,20 @@ async def _expire_forever(store: IncidentStore) -> None:
         await asyncio.sleep(EXPIRY_SECONDS)
 
 
-def setup(app: web.Application) -> None:
-    """Add the incident store (opened at start-up), its rules sink, metrics and routes."""
-    state = app[STATE]
-    path = Path(state.options.storage_path or "data/") / DB_FILE
+def setup(app: web.Application, deps: Deps) -> None:
+    """Add the incident store (in the shared database), its rules sink, metrics and routes."""
+    path = deps.database.path
     try:
-        # Before any component starts, so a bad file stops the daemon with nothing to undo.
+        # Before any feature starts, so a bad file stops the daemon with nothing to undo.
         check_file(path)
     except DatabaseError as err:
         raise StartupError(str(err)) from err
-    store = IncidentStore(path)
+    store = IncidentStore(path, database=deps.database)
     app[INCIDENT_STORE] = store
-    store.add_observer(IncidentMetrics(app[REGISTRY], lambda: store.counts))
+    store.add_observer(IncidentMetrics(deps.registry, lambda: store.counts))
     sink = IncidentSink(store)
     app[INCIDENT_SINK] = sink
-    if ALERT_SINKS not in app:
-        app[ALERT_SINKS] = []
-    app[ALERT_SINKS].append(sink)
+    deps.alert_sinks.append(sink)
     app.cleanup_ctx.append(_lifecycle)
     router = app.router
     router.add_get("/api/v1/incidents", handle_list)
@@ -261,4 +244,3 @@ def setup(app: web.Application) -> None:
     router.add_post("/api/v1/silences", handle_add_silence)
     router.add_delete("/api/v1/silences/{id}", handle_expire_silence)
     router.add_post("/api/v2/alerts", handle_post_alerts)
-    router.add_get("/api/v1/openapi.json", handle_openapi)

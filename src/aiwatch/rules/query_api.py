@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from aiwatch.app.keys import STATE
 from aiwatch.golang.strconv import format_float
 from aiwatch.promql.engine import instant_query, parse
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.promql.values import PromQLError, Scalar, String
-from aiwatch.web.app import STATE
 from aiwatch.web.envelope import fail, ok
 
 

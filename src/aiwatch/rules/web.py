@@ -1,4 +1,4 @@
-"""The rules component: the rule manager's lifecycle and reloads, its API and its metrics."""
+"""The rules feature: the rule manager's lifecycle and reloads, its API and its metrics."""
 
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -10,24 +10,23 @@ from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, Metric
 
 from aiwatch import metrics
+from aiwatch.app.keys import (
+    ALERT_SINKS,
+    RULE_EVAL_DURATIONS,
+    RULE_MANAGER,
+    RULE_STORAGE,
+    STATE,
+    Deps,
+)
 from aiwatch.config import Config
-from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
 from aiwatch.rules.events import AlertSink, FanOutSink
 from aiwatch.rules.files import RuleFileError
 from aiwatch.rules.manager import RuleManager, load_groups
 from aiwatch.rules.query_api import make_handlers
-from aiwatch.web.app import REGISTRY, STATE
 from aiwatch.web.envelope import fail, ok
 
 log = logging.getLogger("aiwatch.rules")
-
-RULE_MANAGER = web.AppKey("rule_manager", RuleManager)
-"""The running rule manager (set while the application runs)."""
-RULE_STORAGE = web.AppKey("rule_storage", MemoryStorage)
-"""The sample store rules read and write; the self-scrape appends to the same store."""
-ALERT_SINKS = web.AppKey("alert_sinks", list[AlertSink])
-"""Whoever wants alert events (incident store, Alertmanager forwarding) appends a sink here."""
 
 
 class RulesCollector:
@@ -75,7 +74,7 @@ def _log_problems(err: RuleFileError, action: str) -> None:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
-    durations = app[_DURATIONS]
+    durations = app[RULE_EVAL_DURATIONS]
     session = aiohttp.ClientSession()
 
     def observe(group: str, seconds: float) -> None:
@@ -120,17 +119,10 @@ def _without_rules(config: Config) -> Config:
     return replace(config, rule_files=())
 
 
-_DURATIONS = web.AppKey("rule_eval_durations", Histogram)
-
-
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, deps: Deps) -> None:
     """Add rule evaluation: the manager, ``/api/v1/rules``, ``/api/v1/alerts``, metrics."""
-    if RULE_STORAGE not in app:
-        app[RULE_STORAGE] = MemoryStorage()
-    if ALERT_SINKS not in app:
-        app[ALERT_SINKS] = []
-    registry = app[REGISTRY]
-    app[_DURATIONS] = Histogram(
+    registry = deps.registry
+    app[RULE_EVAL_DURATIONS] = Histogram(
         metrics.RULE_EVAL_DURATION.name,
         metrics.RULE_EVAL_DURATION.help,
         ["rule_group"],

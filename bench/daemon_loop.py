@@ -7,7 +7,9 @@ self-scrape, the rules, the sample snapshot and the probes all share one event l
 default 2h retention. After a warm-up it asks ``GET /-/healthy`` every 20 ms for the
 measurement window: the answer time is what any HTTP client of aiwatch sees, and its tail
 shows how long the event loop was busy with something else. It also prints the daemon's CPU
-share, resident memory, the probes it ran and the probes it skipped.
+share, resident memory, the probes it ran and the probes it skipped, how long the rule
+groups' evaluations took in the window (they run in a worker thread, so that time is not
+the loop's) and the machine's load average.
 
 Run: ``PYTHONPATH=src python bench/daemon_loop.py [--sizes 1000,5000] [--seconds 90]``.
 Each size takes about the window plus a minute; everything listens on loopback ports and
@@ -107,6 +109,9 @@ async def observe(base: str, pid: int, *, warmup: float, seconds: float) -> dict
         "rss": rss_mb(pid),
         "probes": grew("aiwatch_probes_total"),
         "skipped": grew("aiwatch_probes_skipped_total"),
+        "rule_s": grew("aiwatch_rule_evaluation_duration_seconds_sum"),
+        "rule_n": grew("aiwatch_rule_evaluation_duration_seconds_count"),
+        "load": os.getloadavg()[0],
     }
 
 
@@ -140,7 +145,8 @@ def measure(n: int, url: str, tmp: Path, *, warmup: float, seconds: float) -> st
         f"p99.9 {f['p999']:.1f} ms, max {f['max']:.0f} ms ({f['requests']:,.0f} requests, "
         f"{f['over100']:.0f} over 100 ms); CPU {f['cpu']:.0%} of a core; RSS {f['rss']:,.0f} MB; "
         f"{f['probes']:,.0f} probes (expected about {n * seconds / INTERVAL_S:,.0f}), "
-        f"{f['skipped']:,.0f} skipped"
+        f"{f['skipped']:,.0f} skipped; {f['rule_n']:.0f} group evaluations taking "
+        f"{f['rule_s']:.1f} s in all; load average {f['load']:.2f}"
     )
 
 

@@ -31,9 +31,21 @@ def _listen_address(text: str) -> str:
     return text
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        msg = f"{text!r} is not a whole number greater than 0"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``aiwatch run``: the daemon."""
     from aiwatch.app.serve import run
+    from aiwatch.promql.limits import QueryLimits
     from aiwatch.runtime import Options
     from aiwatch.web.tls import ssl_context_factory
 
@@ -44,6 +56,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         web_config_file=args.web_config_file,
         storage_path=args.storage_path,
         shard=args.shard,
+        query_limits=QueryLimits(
+            timeout_s=args.query_timeout,
+            max_samples=args.query_max_samples,
+            max_concurrency=args.query_max_concurrency,
+        ),
     )
     return run(options, ssl_context_factory=ssl_context_factory(options.web_config_file))
 
@@ -253,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="i/n",
         help="probe only targets whose name hashes to shard i of n",
     )
+    _add_query_flags(run)
     run.add_argument(
         "--log.level",
         dest="log_level",
@@ -349,6 +367,35 @@ def build_parser() -> argparse.ArgumentParser:
     _describe_commands(parser)
     _remember_parser(parser)
     return parser
+
+
+def _add_query_flags(run: argparse.ArgumentParser) -> None:
+    """Prometheus' query limits, with its flag names."""
+    run.add_argument(
+        "--query.timeout",
+        dest="query_timeout",
+        type=_positive_seconds,
+        default=30.0,
+        metavar="DURATION",
+        help="maximum time a query (API or rule) may take before it is aborted (default 30s)",
+    )
+    run.add_argument(
+        "--query.max-samples",
+        dest="query_max_samples",
+        type=_positive_int,
+        default=5_000_000,
+        metavar="N",
+        help="maximum number of samples a single query can load (default %(default)s)",
+    )
+    run.add_argument(
+        "--query.max-concurrency",
+        dest="query_max_concurrency",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="maximum number of API queries evaluated at once; rules have one more worker "
+        "of their own (default %(default)s)",
+    )
 
 
 def _describe_commands(parser: argparse.ArgumentParser) -> None:

@@ -3,8 +3,10 @@
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from aiwatch.golang.regexp import Regexp, compile_anchored
 
 Op = Literal["=", "!=", "=~", "!~"]
 _MATCHER = re.compile(
@@ -14,11 +16,20 @@ _MATCHER = re.compile(
 
 @dataclass(frozen=True)
 class Matcher:
-    """One label matcher; regexes are anchored, as in Prometheus and Alertmanager."""
+    """One label matcher; regexes are Go's (RE2), anchored, as in Prometheus and Alertmanager.
+
+    A regex is compiled when the matcher is made, so a bad one is refused there with Go's
+    message, and matching any label value takes time linear in its length.
+    """
 
     name: str
     op: Op
     value: str
+    _regex: Regexp | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.op in ("=~", "!~"):
+            object.__setattr__(self, "_regex", compile_anchored(self.value))
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Whether ``labels`` satisfy this matcher (a missing label is the empty string)."""
@@ -27,7 +38,8 @@ class Matcher:
             return actual == self.value
         if self.op == "!=":
             return actual != self.value
-        found = re.fullmatch(self.value, actual) is not None
+        assert self._regex is not None  # set in __post_init__ for regex operators
+        found = self._regex.matches(actual)
         return found if self.op == "=~" else not found
 
     def __str__(self) -> str:
@@ -42,15 +54,40 @@ def parse_matcher(text: str) -> Matcher:
         raise ValueError(msg)
     name, op, raw = match.groups()
     value = json.loads(raw) if raw.startswith('"') else raw
-    if op in ("=~", "!~"):
-        try:
-            re.compile(value)
-        except re.error as err:
-            msg = f"{text!r}: invalid regular expression: {err}"
-            raise ValueError(msg) from None
-    return Matcher(name=name, op=op, value=value)  # type: ignore[arg-type]
+    try:
+        return Matcher(name=name, op=op, value=value)  # type: ignore[arg-type]
+    except ValueError as err:
+        msg = f"{text!r}: invalid regular expression: {err}"
+        raise ValueError(msg) from None
 
 
 def matches_all(matchers: tuple[Matcher, ...] | list[Matcher], labels: Mapping[str, str]) -> bool:
     """Whether every matcher holds for ``labels``."""
     return all(m.matches(labels) for m in matchers)
+
+
+@dataclass(frozen=True)
+class _Unusable(Matcher):
+    """A stored matcher whose regex Go's syntax refuses: it holds for no labels."""
+
+    def __post_init__(self) -> None:
+        pass
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Never: a silence or route with this matcher applies to nothing."""
+        return False
+
+
+def restore_matcher(text: str) -> Matcher:
+    """A matcher read back from storage, where an earlier version may have kept a pattern
+    that is no longer valid (a look-ahead, say): that matcher holds for no labels, and is
+    still shown as written."""
+    try:
+        return parse_matcher(text)
+    except ValueError:
+        match = _MATCHER.match(text)
+        if match is None:
+            raise
+        name, op, raw = match.groups()
+        value = json.loads(raw) if raw.startswith('"') else raw
+        return _Unusable(name=name, op=op, value=value)  # type: ignore[arg-type]

@@ -4,9 +4,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiwatch.config import Config, ConfigError, load_config
+from aiwatch.promql.limits import QueryLimits
 
 log = logging.getLogger("aiwatch.config")
 
@@ -22,6 +23,7 @@ class Options:
     web_config_file: str | None = None
     storage_path: str = "data/"
     shard: tuple[int, int] = (0, 1)
+    query_limits: QueryLimits = field(default_factory=QueryLimits)
 
 
 class ConfigState:

@@ -13,8 +13,9 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from aiwatch import snapshot
-from aiwatch.app.keys import STATE, Deps, SampleBatches
+from aiwatch.app.keys import FRESH_SAMPLES, PROBE_SCHEDULER, STATE, Deps, SampleBatches
 from aiwatch.gcpause import collections_paused
+from aiwatch.probes.scheduler import TIMEOUT_GUARD, Scheduler
 from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage, labels_of
 
 log = logging.getLogger("aiwatch.selfscrape")
@@ -217,6 +218,7 @@ async def _scraping(app: web.Application, deps: Deps) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(_scrape_loop(app, scraper)),
         asyncio.create_task(_snapshot_loop(scraper, path)),
+        asyncio.create_task(_announce_fresh(app, scraper)),
     ]
     yield
     for task in tasks:
@@ -226,8 +228,49 @@ async def _scraping(app: web.Application, deps: Deps) -> AsyncIterator[None]:
     await _save(scraper, path)
 
 
+FRESH_POLL = 0.05
+"""How often start-up checks whether every target has been probed."""
+
+
+def longest_first_probe(scheduler: Scheduler | None) -> float:
+    """The most seconds a target of ``scheduler`` can take to report its first result."""
+    if scheduler is None:
+        return 0.0
+    return max(
+        (e.target.interval + e.target.timeout + TIMEOUT_GUARD for e in scheduler.entries.values()),
+        default=0.0,
+    )
+
+
+async def _announce_fresh(app: web.Application, scraper: SelfScraper) -> None:
+    """Store a scrape once every target has a result from this run, then set FRESH_SAMPLES.
+
+    Until then the store holds the restored samples, up to a snapshot interval old: rules
+    evaluated on them would resolve alerts that are still true (docs/rules.md#restarts).
+    """
+    scheduler = app.get(PROBE_SCHEDULER)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    limit = longest_first_probe(scheduler) + 1.0
+    while scheduler is not None and loop.time() - started < limit:
+        if all(e.last is not None for e in scheduler.entries.values()):
+            break
+        await asyncio.sleep(FRESH_POLL)
+    else:
+        if scheduler is not None and scheduler.entries:
+            waiting = [n for n, e in scheduler.entries.items() if e.last is None]
+            log.warning(
+                "Not every target was probed in time; rules start without them",
+                extra={"seconds": round(limit, 1), "targets": ",".join(sorted(waiting)[:5])},
+            )
+    await run_in_slices(scraper.scrape_steps(int(time.time() * 1000), pause_every=SLICE))
+    log.info("Rules start on fresh samples", extra={"seconds": round(loop.time() - started, 2)})
+    app[FRESH_SAMPLES].set()
+
+
 def setup(app: web.Application, deps: Deps) -> None:
     """Feed aiwatch's own samples (the registry's and the features') into the rules' store."""
+    app[FRESH_SAMPLES] = asyncio.Event()
 
     def lifecycle(app: web.Application) -> AsyncIterator[None]:
         return _scraping(app, deps)

@@ -42,6 +42,8 @@ pytestmark = [
         not environment_has_prometheus(), reason="needs the Prometheus binary /usr/bin/prometheus"
     ),
     pytest.mark.slow,
+    # Prometheus, Alertmanager, aiwatch and mock-ai start (and settle) inside the first test.
+    pytest.mark.timeout(600),
 ]
 
 DEGRADED_TARGETS = {"chat-primary", "chat-batch"}

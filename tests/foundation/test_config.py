@@ -247,3 +247,13 @@ def test_apprise_file_skips_comments_and_blank_lines(tmp_path: Path) -> None:
     config = parse_config(text, str(write(tmp_path, text)), env={})
     urls = [u.reveal() for u in config.notifications.routes[0].apprise]
     assert urls == ["json://127.0.0.1:1/a", "json://127.0.0.1:1/b"]
+
+
+def test_expect_regex_is_checked_with_gos_syntax(tmp_path: Path) -> None:
+    """``expect.regex`` accepts Go syntax (``\\pL``) and refuses a look-ahead with Go's message."""
+    target = "targets:\n  - name: t\n    kind: http\n    url: http://127.0.0.1:1/\n"
+    good = target + '    expect:\n      regex: "^\\\\pL+$"\n'
+    config = load_config(str(write(tmp_path, good)))
+    assert config.targets[0].expect.regex == "^\\pL+$"
+    (problem,) = problems(tmp_path, target + '    expect:\n      regex: "(?=x)"\n')
+    assert "is not a valid regular expression: error parsing regexp: " in problem

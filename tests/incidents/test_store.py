@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
 
 from aiwatch.incidents.lifecycle import Alert, IllegalTransition
 from aiwatch.incidents.records import NotFound, Query
 from aiwatch.incidents.silences import Silence
 from aiwatch.incidents.store import IncidentStore
 from aiwatch.matchers import parse_matcher
+from aiwatch.storage.migrations import Migrations
 from aiwatch.storage.sqlite import DatabaseError
 
 
@@ -119,7 +118,7 @@ async def test_other_components_add_their_tables_through_migrations(tmp_path: Pa
     runs: list[str] = []
 
     @extra()
-    def m001_extra(db: Database) -> None:
+    def m001_extra(db: sqlite3.Connection) -> None:
         runs.append("m001")
         db.execute("CREATE TABLE extra (x INTEGER)")
 

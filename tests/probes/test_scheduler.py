@@ -1,7 +1,7 @@
 """When probes run: spread by name, on a drift-free grid, never twice at once, within timeouts."""
 
 import asyncio
-import time
+import math
 from typing import Any
 
 from aiohttp.test_utils import TestServer
@@ -10,7 +10,10 @@ from aiwatch.mockai import MOCK
 from aiwatch.probes.exposition import render
 from aiwatch.probes.scheduler import Scheduler, first_due, offset_of, shard_of
 from aiwatch.probes.series import ProbeSeries
+from tests.clock import FakeClock
 from tests.probes.conftest import MakeConfig, mock_url, requests_by_model
+
+START = 1_800_000_000.0
 
 
 def chat(name: str, url: str, **extra: Any) -> dict[str, Any]:
@@ -44,97 +47,117 @@ def test_shards_partition_names() -> None:
     assert {shard_of(n, 1) for n in names} == {0}
 
 
-def slots(interval: float, elapsed: float) -> float:
-    """How many probes a target should have run in ``elapsed`` seconds."""
-    return elapsed / interval
+def slots(name: str, interval: float, start: float, end: float) -> int:
+    """How many slots of the target's grid fall in [start, end] (its first is ``first_due``)."""
+    first = first_due(name=name, interval=interval, now=start)
+    return 0 if first > end else math.floor((end - first) / interval + 1e-9) + 1
 
 
-async def test_no_drift_and_no_probe_past_its_timeout(
+def settled(scheduler: Scheduler) -> Any:
+    """An awaitable: every probe the scheduler has started has finished (in real time)."""
+
+    async def wait() -> None:
+        tasks = [e.task for e in scheduler.entries.values() if e.task is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    return wait
+
+
+def ran(series: ProbeSeries, name: str) -> int:
+    """Probes of ``name`` that finished (passed or failed)."""
+    s = series.targets[name]
+    return s.probes["success"] + s.probes["failure"]
+
+
+async def test_no_drift_on_the_grid_and_no_lag(
     mock_ai: TestServer, make_config: MakeConfig
 ) -> None:
-    """20 targets at 0.2–0.5 s for ~5 s: each ran its expected count ±1, on its phase,
-    and every probe (some endpoints answer only after 2 s) ended at its 0.3 s timeout."""
+    """20 targets at 0.2–0.5 s for 5 s of the clock: each ran exactly the slots of its grid,
+    none was skipped, each probe started when its slot was due, and the next slot is on the
+    target's phase."""
     url = mock_url(mock_ai)
-    targets = []
-    for i in range(20):
-        interval = (0.2, 0.3, 0.4, 0.5)[i % 4]
-        slow = i % 4 >= 2 and i % 3 == 0  # 0.4 s and 0.5 s targets only: no overlap
-        name = f"slow{i:02d}" if slow else f"fast{i:02d}"
-        targets.append(chat(name, url, interval=f"{int(interval * 1000)}ms", timeout="300ms"))
-    for t in targets:
-        if t["name"].startswith("slow"):
-            mock_ai.app[MOCK].models[t["model"]] = {"latency": 2.0}
+    targets = [
+        chat(f"fast{i:02d}", url, interval=f"{(200, 300, 400, 500)[i % 4]}ms", timeout="300ms")
+        for i in range(20)
+    ]
     config = make_config(targets)
     series = ProbeSeries()
-    scheduler = Scheduler(series=series, record_lag=True)
+    clock = FakeClock(START)
+    scheduler = Scheduler(series=series, record_lag=True, clock=clock)
     await scheduler.update(config.targets)
-    started = time.monotonic()
     scheduler.start()
-    await asyncio.sleep(5.0)
-    elapsed = time.monotonic() - started
-    # Probes fired so far: completed ones, skipped ones, and one possibly still running.
-    counts = {
-        name: (
-            s.probes["success"] + s.probes["failure"],
-            s.skipped,
-            int(scheduler.entries[name].running),
-        )
-        for name, s in series.targets.items()
-    }
-    lasts = {name: e.last for name, e in scheduler.entries.items()}
+    await clock.advance(5.0, settle=settled(scheduler))
+    dues = {name: e.due for name, e in scheduler.entries.items()}
     await scheduler.stop()
-    assert any(n.startswith("slow") for n in counts)
     for target in config.targets:
-        ran, skipped, running = counts[target.name]
-        # A slot due in the last few ms before the count may not have started yet: the
-        # lower bound leaves it 50 ms (the lag bound below allows up to 100 ms at p99).
-        low, high = slots(target.interval, elapsed - 0.05), slots(target.interval, elapsed)
-        assert low - 1 <= ran + running <= high + 1, (target.name, ran, running, elapsed)
-        assert skipped == 0, target.name
-        last = lasts[target.name]
-        assert last is not None
-        # No drift: the last probe started on the target's phase of the wall-clock grid.
-        phase = (last.started_at - offset_of(target.name, target.interval)) % target.interval
-        assert min(phase, target.interval - phase) < 0.05, (target.name, phase)
+        name, interval = target.name, target.interval
+        assert ran(series, name) == slots(name, interval, START, START + 5.0), name
+        assert series.targets[name].skipped == 0, name
+        assert series.targets[name].probes["failure"] == 0, name
+        phase = (dues[name] - offset_of(name, interval)) % interval
+        assert min(phase, interval - phase) < 1e-6, (name, phase)
+    assert scheduler.lags is not None
+    assert len(scheduler.lags) == sum(ran(series, t.name) for t in config.targets)
+    assert max(abs(lag) for lag in scheduler.lags) < 1e-6
+
+
+async def test_no_probe_runs_past_its_timeout(mock_ai: TestServer, make_config: MakeConfig) -> None:
+    """Endpoints that answer only after 2 s: every probe the scheduler ran ended at its 0.3 s
+    timeout, as a timeout error."""
+    url = mock_url(mock_ai)
+    targets = [
+        chat(f"slow{i:02d}", url, interval=f"{(400, 500)[i % 2]}ms", timeout="300ms")
+        for i in range(4)
+    ]
+    for t in targets:
+        mock_ai.app[MOCK].models[t["model"]] = {"latency": 2.0}
+    config = make_config(targets)
+    series = ProbeSeries()
+    clock = FakeClock(START)
+    scheduler = Scheduler(series=series, clock=clock)
+    await scheduler.update(config.targets)
+    scheduler.start()
+    await clock.advance(1.0, settle=settled(scheduler))
+    await scheduler.stop()
+    for target in config.targets:
+        count = ran(series, target.name)
+        assert count == slots(target.name, target.interval, START, START + 1.0) >= 2
         histogram = series.targets[target.name].histograms[0]
         assert histogram is not None
         # Every probe ended within le="0.64" (the endpoint answers after 2 s, the scheduler's
-        # own guard is at 0.55 s), and the timed-out ones on average within 0.3 s + 50 ms.
-        assert sum(histogram.counts[:7]) == histogram.count, (target.name, histogram.counts)
-        if target.name.startswith("slow"):
-            assert series.targets[target.name].errors == {"timeout": ran}
-            assert histogram.sum / histogram.count < 0.35
-        else:
-            assert series.targets[target.name].probes["failure"] == 0
-    assert scheduler.lags is not None
-    lags = sorted(scheduler.lags)
-    assert lags[int(len(lags) * 0.99)] < 0.1, lags[-10:]
+        # own guard is at 0.55 s), and on average within 0.3 s + 50 ms.
+        assert sum(histogram.counts[:7]) == histogram.count == count, histogram.counts
+        assert series.targets[target.name].errors == {"timeout": count}
+        assert histogram.sum / histogram.count < 0.35
 
 
 async def test_a_probe_still_running_is_not_started_twice(
     mock_ai: TestServer, make_config: MakeConfig
 ) -> None:
-    """Interval 0.2 s, answer after 0.45 s: due slots meanwhile are skipped and counted."""
-    mock_ai.app[MOCK].models["busy"] = {"latency": 0.45}
-    config = make_config([chat("busy", mock_url(mock_ai), interval="200ms", timeout="1s")])
+    """Interval 0.2 s, answer after 1 s: the four slots due meanwhile are skipped and counted,
+    the endpoint sees one request at a time, and the next slot after the answer runs."""
+    mock_ai.app[MOCK].models["busy"] = {"latency": 1.0}
+    config = make_config([chat("busy", mock_url(mock_ai), interval="200ms", timeout="2s")])
     series = ProbeSeries()
-    scheduler = Scheduler(series=series)
+    clock = FakeClock(START)
+    scheduler = Scheduler(series=series, clock=clock)
     await scheduler.update(config.targets)
-    started = time.monotonic()
     scheduler.start()
-    await asyncio.sleep(2.1)
-    elapsed = time.monotonic() - started
-    s = series.targets["busy"]
-    ran, skipped = s.probes["success"] + s.probes["failure"], s.skipped
+    await clock.advance(0.2)  # the first slot: the probe is in flight
+    assert scheduler.entries["busy"].running
+    await clock.advance(0.8)  # four more slots while it is
     in_flight = mock_ai.app[MOCK].in_flight
+    skipped_meanwhile = series.targets["busy"].skipped
+    await settled(scheduler)()
+    await clock.advance(0.4, settle=settled(scheduler))  # two slots, each after the last
+    text = render(series).decode()
     await scheduler.stop()
-    assert skipped >= 4
-    assert ran >= 3
-    assert abs(ran + skipped - slots(0.2, elapsed)) <= 2
-    # Each started probe reached the endpoint exactly once, one at a time.
-    assert requests_by_model(mock_ai)["busy"] in (ran, ran + 1)
-    assert in_flight <= 1
-    assert "aiwatch_probes_skipped_total{" in render(series).decode()
+    assert skipped_meanwhile == 4
+    assert in_flight == 1
+    assert ran(series, "busy") == 3
+    assert series.targets["busy"].skipped == 4
+    assert requests_by_model(mock_ai)["busy"] == 3
+    assert "aiwatch_probes_skipped_total{" in text
 
 
 async def test_reload_adds_changes_and_removes_without_touching_the_rest(
@@ -150,10 +173,11 @@ async def test_reload_adds_changes_and_removes_without_touching_the_rest(
         ]
     )
     series = ProbeSeries()
-    scheduler = Scheduler(series=series)
+    clock = FakeClock(START)
+    scheduler = Scheduler(series=series, clock=clock)
     await scheduler.update(first.targets)
     scheduler.start()
-    await asyncio.sleep(0.5)
+    await clock.advance(0.5, settle=settled(scheduler))
     keep_entry, keep_series = scheduler.entries["keep"], series.targets["keep"]
     before = keep_series.probes["success"]
     assert before >= 2
@@ -167,7 +191,7 @@ async def test_reload_adds_changes_and_removes_without_touching_the_rest(
         name="second.yml",
     )
     await scheduler.update(second.targets)
-    await asyncio.sleep(0.5)
+    await clock.advance(0.5, settle=settled(scheduler))
     text = render(series).decode()
     await scheduler.stop()
     assert scheduler.entries == {}
@@ -187,17 +211,19 @@ async def test_slots_lost_to_a_blocked_loop_count_as_skipped(
     catch-up probes) and counts the slots passed over as skipped."""
     config = make_config([chat("steady", mock_url(mock_ai), interval="100ms")])
     series = ProbeSeries()
-    scheduler = Scheduler(series=series)
+    clock = FakeClock(START)
+    scheduler = Scheduler(series=series, clock=clock)
     await scheduler.update(config.targets)
-    started = time.monotonic()
     scheduler.start()
-    await asyncio.sleep(0.35)
-    time.sleep(0.55)  # noqa: ASYNC251 -- deliberately block the loop, as under overload
-    await asyncio.sleep(0.35)
-    elapsed = time.monotonic() - started
-    s = series.targets["steady"]
-    ran, skipped = s.probes["success"] + s.probes["failure"], s.skipped
+    await clock.advance(0.35, settle=settled(scheduler))
+    before = ran(series, "steady")
+    await clock.jump(0.55)  # the loop was blocked: every slot of 0.55 s is due at once
+    await settled(scheduler)()
+    after_jump, skipped = ran(series, "steady"), series.targets["steady"].skipped
+    await clock.advance(0.35, settle=settled(scheduler))
+    total = ran(series, "steady") + series.targets["steady"].skipped
     await scheduler.stop()
+    assert after_jump == before + 1  # one probe for the stalled slots, not a burst
     assert skipped >= 4
-    assert abs(ran + skipped - slots(0.1, elapsed)) <= 2
-    assert requests_by_model(mock_ai)["steady"] <= ran + 1
+    assert total == slots("steady", 0.1, START, START + 1.25)
+    assert requests_by_model(mock_ai)["steady"] == ran(series, "steady")

@@ -1,5 +1,7 @@
 """The expect checks on chat replies and timings, through real probes and as pure functions."""
 
+import time
+
 from aiwatch.config.model import Expect
 from aiwatch.probes.checks import evaluate
 from tests.probes_kinds.conftest import Mock
@@ -103,3 +105,27 @@ def test_status_defaults_to_any_2xx() -> None:
 
     assert status_ok(204)
     assert not status_ok(301)
+
+
+def test_regex_is_gos_and_linear_on_a_long_reply() -> None:
+    """regex takes Go's syntax (``\\pL``) and a catastrophic pattern on a 1 MB reply
+    answers in bounded time; Python-only syntax fails with Go's message."""
+
+    def check(pattern: str, text: str) -> tuple[bool, str]:
+        verdicts = evaluate(
+            Expect(regex=pattern),
+            status=200,
+            text=text,
+            duration=0.1,
+            time_to_first_token=None,
+            dimensions=None,
+        )
+        return verdicts[1].ok, verdicts[1].detail
+
+    assert check("^\\pL+$", "héllo")[0]
+    started = time.perf_counter()
+    assert not check("^(a+)+$", "a" * 1_000_000 + "!")[0]
+    assert time.perf_counter() - started < 1.0
+    ok, detail = check("(?=x)", "x")
+    assert not ok
+    assert "error parsing regexp: invalid or unsupported Perl syntax" in detail

@@ -13,41 +13,10 @@ from aiwatch.rules.manager import ManagerOptions, RuleManager
 from aiwatch.rules.model import GroupSpec, RuleSpec
 from aiwatch.rules.query import DatasourceQuery, LocalQuery
 from aiwatch.rules.types import Result
+from tests.clock import FakeClock
 
 MIN = 60_000
 START_S = 1_800_000_000.0
-
-
-class FakeClock:
-    """A clock that only moves when the test says so; sleepers wake in deadline order."""
-
-    def __init__(self, start: float) -> None:
-        self.t = start
-        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._sleepers.append((self.t + seconds, future))
-        await future
-
-    async def advance(self, seconds: float) -> None:
-        target = self.t + seconds
-        for _ in range(50):
-            await asyncio.sleep(0)
-        while True:
-            due = sorted((d, i) for i, (d, _) in enumerate(self._sleepers) if d <= target)
-            if not due:
-                break
-            deadline, index = due[0]
-            _, future = self._sleepers.pop(index)
-            self.t = max(self.t, deadline)
-            future.set_result(None)
-            for _ in range(50):
-                await asyncio.sleep(0)
-        self.t = target
 
 
 def _group(for_s: float = 60.0, *, expr: str = "errors > 0") -> GroupSpec:

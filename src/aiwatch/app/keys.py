@@ -8,6 +8,7 @@ Feature types are imported for type checking only: reading this module loads no 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from aiwatch.probes.result import ProbeListener
     from aiwatch.probes.scheduler import Scheduler
     from aiwatch.probes.series import ProbeSeries
+    from aiwatch.promql.runner import QueryRunner
     from aiwatch.promql.storage import Labels, MemoryStorage
     from aiwatch.rules.events import AlertSink
     from aiwatch.rules.manager import RuleManager
@@ -80,6 +82,11 @@ ON_DEMAND: web.AppKey[OnDemand] = web.AppKey("probe_on_demand")
 RULE_MANAGER: web.AppKey[RuleManager] = web.AppKey("rule_manager")
 """The running rule manager (set while the application runs)."""
 RULE_EVAL_DURATIONS: web.AppKey[Histogram] = web.AppKey("rule_eval_durations")
+QUERY_RUNNER: web.AppKey[QueryRunner] = web.AppKey("query_runner")
+"""The worker threads that evaluate queries of the API and of rules (while the app runs)."""
+FRESH_SAMPLES: web.AppKey[asyncio.Event] = web.AppKey("fresh_samples")
+"""Set once every target has been probed since start-up and the results stored (the
+self-scrape sets it); local rules hold their first evaluation until then."""
 
 # Incidents.
 INCIDENT_STORE: web.AppKey[IncidentStore] = web.AppKey("incident_store")

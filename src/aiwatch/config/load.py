@@ -18,6 +18,7 @@ from aiwatch.config.model import Config
 from aiwatch.config.problems import Problem
 from aiwatch.config.yamlpos import Path, Positions, YamlProblem, format_path, load_with_positions
 from aiwatch.durations import is_duration
+from aiwatch.golang import regexp
 from aiwatch.matchers import parse_matcher
 
 # Keys whose values are secrets; each has a ``<key>_file`` twin.
@@ -46,7 +47,14 @@ def schema() -> dict[str, Any]:
 
 
 def _checker() -> jsonschema.FormatChecker:
-    checker = jsonschema.FormatChecker(["regex"])
+    checker = jsonschema.FormatChecker([])
+
+    @checker.checks("regex", raises=ValueError)
+    def _regex(value: object) -> bool:
+        # Go's syntax, as every regex aiwatch compiles (not jsonschema's Python ``re``).
+        if isinstance(value, str):
+            regexp.compile(value)
+        return True
 
     @checker.checks("duration")
     def _duration(value: object) -> bool:
@@ -292,6 +300,11 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
                 parse_matcher(str(value))
             except ValueError as err:
                 return [(path, str(err), False)]
+        if fmt == "regex":
+            try:
+                regexp.compile(str(value))
+            except ValueError as err:
+                return [(path, f"{value!r} is not a valid regular expression: {err}", False)]
         return [(path, f"{value!r} is not a valid {what.get(fmt, fmt)}", False)]
     if error.validator == "not" and isinstance(value, str):
         # Only positive_duration uses "not": a zero duration. An invalid one already has its

@@ -11,12 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
-
 from aiwatch.experiments.lifecycle import State
 from aiwatch.experiments.observations import Arms, merge
 from aiwatch.stats import Mean, Proportion, Ratio, SufficientStats
+from aiwatch.storage.migrations import Migrations
 
 T = TypeVar("T")
 
@@ -29,13 +27,13 @@ STATES = "experiment_states"
 class Store(Protocol):
     """The database's interface (``storage.sqlite.Database``): ``fn(conn)`` in a thread."""
 
-    async def write(self, fn: Callable[[Any], T]) -> T: ...
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
 
-    async def read(self, fn: Callable[[Any], T]) -> T: ...
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
 
 
 @MIGRATIONS()
-def m001_experiments(db: Database) -> None:
+def m001_experiments(db: sqlite3.Connection) -> None:
     """Arms' sums, probe counts per variant (the sample-ratio check) and lifecycle states."""
     db.execute(
         f"""CREATE TABLE {ARMS} (
@@ -68,15 +66,6 @@ def m001_experiments(db: Database) -> None:
             changed_at REAL NOT NULL
         )"""
     )
-
-
-def as_db(conn_or_db: Any) -> Database:
-    """The store hands either a ``sqlite3.Connection`` or a sqlite-utils ``Database``."""
-    if isinstance(conn_or_db, Database):
-        return conn_or_db
-    if isinstance(conn_or_db, sqlite3.Connection):
-        return Database(conn_or_db)
-    return Database(conn_or_db.conn)
 
 
 def kind_of(stats: SufficientStats) -> str:
@@ -128,14 +117,15 @@ class Saved:
     started_at: float | None
 
 
-def add(conn: Any, experiment: str, arms: Arms, units: Mapping[str, int] | None = None) -> None:
+def add(
+    conn: sqlite3.Connection, experiment: str, arms: Arms, units: Mapping[str, int] | None = None
+) -> None:
     """Add ``arms`` (and probe ``units``) to ``experiment``'s sums, in the caller's transaction.
 
     An arm stored with another kind (the metric's config changed) starts again from ``arms``.
     """
-    db = as_db(conn)
     for (variant, metric), delta in arms.items():
-        found = db.execute(
+        found = conn.execute(
             f"SELECT kind, n, sum, sum_squares, denominator_sum, denominator_sum_squares,"
             f" cross_sum FROM {ARMS} WHERE experiment = ? AND variant = ? AND metric = ?",
             [experiment, variant, metric],
@@ -143,12 +133,12 @@ def add(conn: Any, experiment: str, arms: Arms, units: Mapping[str, int] | None 
         total = delta
         if found is not None and found[0] == kind_of(delta):
             total = merge(_stats(tuple(found)), delta)
-        db.execute(
+        conn.execute(
             f"INSERT OR REPLACE INTO {ARMS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [experiment, variant, metric, *_row(total)],
         )
     for variant, n in (units or {}).items():
-        db.execute(
+        conn.execute(
             f"INSERT INTO {UNITS} VALUES (?, ?, ?) ON CONFLICT (experiment, variant)"
             " DO UPDATE SET n = n + excluded.n",
             [experiment, variant, n],
@@ -156,30 +146,29 @@ def add(conn: Any, experiment: str, arms: Arms, units: Mapping[str, int] | None 
 
 
 def set_state(
-    conn: Any, experiment: str, state: State, *, started_at: float | None, at: float
+    conn: sqlite3.Connection, experiment: str, state: State, *, started_at: float | None, at: float
 ) -> None:
     """Record ``experiment``'s lifecycle state."""
-    as_db(conn).execute(
+    conn.execute(
         f"INSERT OR REPLACE INTO {STATES} VALUES (?, ?, ?, ?)",
         [experiment, state, started_at, at],
     )
 
 
-def load(conn: Any) -> dict[str, Saved]:
+def load(conn: sqlite3.Connection) -> dict[str, Saved]:
     """Every experiment's persisted arms, units and state, by experiment name."""
-    db = as_db(conn)
     arms: dict[str, Arms] = {}
     units: dict[str, dict[str, int]] = {}
-    for exp, variant, metric, *rest in db.execute(
+    for exp, variant, metric, *rest in conn.execute(
         f"SELECT experiment, variant, metric, kind, n, sum, sum_squares, denominator_sum,"
         f" denominator_sum_squares, cross_sum FROM {ARMS}"
     ).fetchall():
         arms.setdefault(exp, {})[(variant, metric)] = _stats(tuple(rest))
-    for exp, variant, n in db.execute(f"SELECT experiment, variant, n FROM {UNITS}").fetchall():
+    for exp, variant, n in conn.execute(f"SELECT experiment, variant, n FROM {UNITS}").fetchall():
         units.setdefault(exp, {})[variant] = n
     states = {
         exp: (state, started)
-        for exp, state, started in db.execute(
+        for exp, state, started in conn.execute(
             f"SELECT experiment, state, started_at FROM {STATES}"
         ).fetchall()
     }
@@ -195,11 +184,10 @@ def load(conn: Any) -> dict[str, Saved]:
     }
 
 
-def put(conn: Any, experiment: str, arms: Arms) -> None:
+def put(conn: sqlite3.Connection, experiment: str, arms: Arms) -> None:
     """Set ``arms`` to these totals (data re-read in full each time, as from PromQL)."""
-    db = as_db(conn)
     for (variant, metric), stats in arms.items():
-        db.execute(
+        conn.execute(
             f"INSERT OR REPLACE INTO {ARMS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [experiment, variant, metric, *_row(stats)],
         )

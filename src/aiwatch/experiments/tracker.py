@@ -8,6 +8,7 @@ many times a second, are folded in at once and written in one batch per ``flush_
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from aiwatch.experiments.lifecycle import Action, State, collects, transition
 from aiwatch.experiments.observations import Arms, merge
 from aiwatch.experiments.storage import Saved, Store
 from aiwatch.probes.result import ProbeResult
-from aiwatch.stats import ExperimentResult, SufficientStats, analyze
+from aiwatch.stats import ExperimentResult, SufficientStats
 
 log = logging.getLogger("aiwatch.experiments")
 
@@ -72,6 +73,9 @@ class Live:
             return cached[2]
         probed = any(m.source == "probe" for m in self.config.metrics)
         units = self.units if probed and self.units else None
+        # Here, not at the top: the statistics load SciPy, needed only once an experiment is.
+        from aiwatch.stats.analysis import analyze
+
         result = analyze(self.config, self.arms, units=units)
         self._cached = (self.version, self.config, result)
         return result
@@ -163,7 +167,7 @@ class Tracker:
         if not pending:
             return
 
-        def write(conn: object) -> None:
+        def write(conn: sqlite3.Connection) -> None:
             for name, (arms, units) in pending.items():
                 storage.add(conn, name, arms, units)
 

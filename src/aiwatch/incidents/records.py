@@ -11,17 +11,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
-
 from aiwatch.incidents.lifecycle import Change, Event, Incident, State
 from aiwatch.matchers import Matcher, matches_all
+from aiwatch.storage.migrations import Migrations
 
 MIGRATIONS = Migrations("aiwatch.incidents")
 
 
 @MIGRATIONS()
-def m001_incidents(db: Database) -> None:
+def m001_incidents(db: sqlite3.Connection) -> None:
     """Incidents, their timeline events and silences."""
     db.execute(
         """CREATE TABLE incidents (
@@ -77,7 +75,7 @@ def m001_incidents(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m002_ends_at(db: Database) -> None:
+def m002_ends_at(db: sqlite3.Connection) -> None:
     """A pushed alert's endsAt, so one whose sender goes quiet resolves then."""
     db.execute("ALTER TABLE incidents ADD COLUMN ends_at REAL")
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from aiwatch.incidents.lifecycle import rfc3339
 from aiwatch.incidents.records import NotFound
-from aiwatch.matchers import Matcher, matches_all, parse_matcher
+from aiwatch.matchers import Matcher, matches_all, parse_matcher, restore_matcher
 
 SilenceState = Literal["pending", "active", "expired"]
 MAX_MATCHERS = 64
@@ -166,7 +166,7 @@ _COLUMNS = "id, matchers, starts_at, ends_at, created_by, comment, updated_at"
 def _silence(row: Sequence[Any]) -> Silence:
     return Silence(
         id=row[0],
-        matchers=tuple(parse_matcher(m) for m in json.loads(row[1])),
+        matchers=tuple(restore_matcher(m) for m in json.loads(row[1])),
         starts_at=row[2],
         ends_at=row[3],
         created_by=row[4],

@@ -25,8 +25,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlite_utils.migrations import Migrations
-
 from aiwatch.incidents import records, silences
 from aiwatch.incidents.lifecycle import (
     Alert,
@@ -40,6 +38,7 @@ from aiwatch.incidents.lifecycle import (
 )
 from aiwatch.incidents.records import NotFound, Query
 from aiwatch.incidents.silences import Silence
+from aiwatch.storage.migrations import Migrations
 from aiwatch.storage.sqlite import DB_FILE, Database, DatabaseError
 
 log = logging.getLogger("aiwatch.incidents")

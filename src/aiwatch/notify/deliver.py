@@ -2,6 +2,9 @@
 
 Apprise is synchronous. A plain daemon thread (not an executor) runs each send, so a
 notifier that hangs can neither block the loop nor hold the process open at exit.
+
+Apprise is imported by the functions that use it, never at the top: it and its plugins take
+about 20 MB and half a second, which a daemon without notification routes never needs.
 """
 
 import asyncio
@@ -11,8 +14,6 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-
-import apprise
 
 from aiwatch.config.model import Route
 from aiwatch.config.yamlpos import format_path
@@ -86,6 +87,8 @@ def route_problems(route: Route, *, base: str = "") -> list[RouteProblem]:
 
     Runs Apprise's own parsing, so it is blocking; the messages never contain a URL.
     """
+    import apprise
+
     problems = []
     asset = apprise.AppriseAsset(async_mode=False)
     for i, url in enumerate(route.apprise):
@@ -116,6 +119,8 @@ def notify_blocking(destination: Destination, message: Message) -> str | None:
     # In this thread, without Apprise's own deadline: its deadlines run the send in its
     # thread pools, which the interpreter joins at exit, so a hanging service would hold
     # up shutdown. ``deliver``'s time limit applies instead, and this thread is a daemon.
+    import apprise
+
     asset = apprise.AppriseAsset(async_mode=False, service_timeout=0)
     client = apprise.Apprise(asset=asset)
     if destination.url is not None and not client.add(destination.url):
@@ -168,4 +173,6 @@ async def deliver(
 
 def warm_up() -> None:
     """Load Apprise's plugins now (about half a second), not on the first alert."""
+    import apprise
+
     apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False)).add("json://localhost")

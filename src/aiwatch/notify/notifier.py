@@ -20,6 +20,7 @@ from aiwatch.notify.facts import Facts, from_any
 from aiwatch.notify.messages import render
 from aiwatch.notify.routing import Planned, Routed, compile_routes, next_route, plan
 from aiwatch.notify.schedule import Clock, Watch, due, next_due, system_clock
+from aiwatch.storage.migrations import atomic
 
 log = logging.getLogger("aiwatch.notify")
 
@@ -243,7 +244,7 @@ class Notifier:
         if self._timeline is None:
             return
         try:
-            with outbox.as_db(db).atomic():
+            with atomic(db):
                 self._timeline(db, incident_id, detail, at)
         except Exception:  # the timeline is a record, not a reason to resend
             log.exception("Cannot write the notified event", extra={"id": incident_id})

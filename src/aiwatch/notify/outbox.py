@@ -12,12 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
-
 from aiwatch.notify.facts import Facts
 from aiwatch.notify.messages import Message
 from aiwatch.notify.routing import Planned
+from aiwatch.storage.migrations import Migrations, atomic
 
 MIGRATIONS = Migrations("aiwatch.notify")
 
@@ -29,7 +27,7 @@ BACKOFF_CAP = 300.0
 
 
 @MIGRATIONS()
-def m001_outbox(db: Database) -> None:
+def m001_outbox(db: sqlite3.Connection) -> None:
     """The outbox and the incidents that may need reminders."""
     db.execute(
         f"""CREATE TABLE {OUTBOX} (
@@ -64,18 +62,9 @@ def m001_outbox(db: Database) -> None:
     )
 
 
-def as_db(conn_or_db: Any) -> Database:
-    """The store hands either a ``sqlite3.Connection`` or a sqlite-utils ``Database``."""
-    if isinstance(conn_or_db, Database):
-        return conn_or_db
-    if isinstance(conn_or_db, sqlite3.Connection):
-        return Database(conn_or_db)
-    return Database(conn_or_db.conn)
-
-
-def migrate(conn_or_db: Any) -> None:
+def migrate(conn: sqlite3.Connection) -> None:
     """Create or upgrade the outbox tables."""
-    MIGRATIONS.apply(as_db(conn_or_db))
+    MIGRATIONS.apply(conn)
 
 
 @dataclass(frozen=True)
@@ -103,13 +92,12 @@ class Queued:
     event_at: float
 
 
-def enqueue(conn_or_db: Any, items: Iterable[Queued], *, now: float) -> int:
+def enqueue(conn: sqlite3.Connection, items: Iterable[Queued], *, now: float) -> int:
     """Queue notifications not queued before; returns how many are new."""
-    db = as_db(conn_or_db)
     added = 0
-    with db.atomic():
+    with atomic(conn):
         for item in items:
-            cur = db.execute(
+            cur = conn.execute(
                 f"""INSERT OR IGNORE INTO {OUTBOX}
                 (incident_id, kind, route, seq, title, body, notify_type, event_at,
                  created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -144,14 +132,13 @@ def _row(r: tuple[Any, ...]) -> Row:
     )
 
 
-def due(conn_or_db: Any, *, now: float, limit: int = 50) -> list[Row]:
+def due(conn: sqlite3.Connection, *, now: float, limit: int = 50) -> list[Row]:
     """Pending rows whose time has come, oldest first.
 
     A row waits while an older row for the same incident and route is still pending, so
     a route hears "resolved" only after it heard "firing".
     """
-    db = as_db(conn_or_db)
-    cur = db.execute(
+    cur = conn.execute(
         f"""SELECT o.id, o.incident_id, o.kind, o.route, o.seq, o.title, o.body,
                    o.notify_type, o.event_at, o.attempts, o.delivered
             FROM {OUTBOX} o
@@ -166,23 +153,17 @@ def due(conn_or_db: Any, *, now: float, limit: int = 50) -> list[Row]:
     return [_row(r) for r in cur.fetchall()]
 
 
-def next_attempt(conn_or_db: Any) -> float | None:
+def next_attempt(conn: sqlite3.Connection) -> float | None:
     """When the earliest pending row is due, if any is pending."""
-    row = (
-        as_db(conn_or_db)
-        .execute(f"SELECT MIN(next_attempt_at) FROM {OUTBOX} WHERE state = 'pending'")
-        .fetchone()
-    )
+    row = conn.execute(
+        f"SELECT MIN(next_attempt_at) FROM {OUTBOX} WHERE state = 'pending'"
+    ).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 
 
-def pending_count(conn_or_db: Any) -> int:
+def pending_count(conn: sqlite3.Connection) -> int:
     """The outbox backlog."""
-    row = (
-        as_db(conn_or_db)
-        .execute(f"SELECT COUNT(*) FROM {OUTBOX} WHERE state = 'pending'")
-        .fetchone()
-    )
+    row = conn.execute(f"SELECT COUNT(*) FROM {OUTBOX} WHERE state = 'pending'").fetchone()
     return int(row[0])
 
 
@@ -193,9 +174,11 @@ def backoff(attempts: int, *, rng: random.Random | None = None) -> float:
     return ceiling / 2 + uniform(0, ceiling / 2)
 
 
-def mark_sent(conn_or_db: Any, row_id: int, *, now: float, delivered: Iterable[str]) -> None:
+def mark_sent(
+    conn: sqlite3.Connection, row_id: int, *, now: float, delivered: Iterable[str]
+) -> None:
     """Delivered everywhere: never send this row again."""
-    as_db(conn_or_db).execute(
+    conn.execute(
         f"""UPDATE {OUTBOX} SET state = 'sent', sent_at = ?, attempts = attempts + 1,
             delivered = ?, last_error = NULL WHERE id = ?""",
         [now, json.dumps(sorted(delivered)), row_id],
@@ -203,7 +186,7 @@ def mark_sent(conn_or_db: Any, row_id: int, *, now: float, delivered: Iterable[s
 
 
 def mark_failed(
-    conn_or_db: Any,
+    conn: sqlite3.Connection,
     row_id: int,
     *,
     now: float,
@@ -212,63 +195,62 @@ def mark_failed(
     retry_in: float,
 ) -> None:
     """Record a failed attempt; keep what did get through so a retry skips it."""
-    as_db(conn_or_db).execute(
+    conn.execute(
         f"""UPDATE {OUTBOX} SET attempts = attempts + 1, next_attempt_at = ?,
             delivered = ?, last_error = ? WHERE id = ?""",
         [now + retry_in, json.dumps(sorted(delivered)), error, row_id],
     )
 
 
-def mark_dropped(conn_or_db: Any, row_id: int, *, error: str) -> None:
+def mark_dropped(conn: sqlite3.Connection, row_id: int, *, error: str) -> None:
     """Give up on a row that can never be sent (its route was removed from the config)."""
-    as_db(conn_or_db).execute(
+    conn.execute(
         f"UPDATE {OUTBOX} SET state = 'dropped', last_error = ? WHERE id = ?", [error, row_id]
     )
 
 
-def watch(conn_or_db: Any, facts: Facts, routes: Iterable[str]) -> None:
+def watch(conn: sqlite3.Connection, facts: Facts, routes: Iterable[str]) -> None:
     """Remember a firing incident so its routes can be reminded and escalated."""
-    db = as_db(conn_or_db)
-    with db.atomic():
+    with atomic(conn):
         for route in routes:
-            db.execute(
+            conn.execute(
                 f"""INSERT OR REPLACE INTO {WATCH} (incident_id, route, started_at, facts)
                 VALUES (?, ?, ?, ?)""",
                 [facts.id, route, facts.started_at, json.dumps(facts.to_json())],
             )
 
 
-def escalated_to(conn_or_db: Any, incident_id: int) -> list[str]:
+def escalated_to(conn: sqlite3.Connection, incident_id: int) -> list[str]:
     """The routes this incident was escalated to, in the order they were."""
-    rows = as_db(conn_or_db).execute(
+    rows = conn.execute(
         f"SELECT route FROM {OUTBOX} WHERE incident_id = ? AND kind = 'escalation' ORDER BY id",
         [incident_id],
     )
     return [r[0] for r in rows.fetchall()]
 
 
-def unwatch(conn_or_db: Any, incident_id: int) -> None:
+def unwatch(conn: sqlite3.Connection, incident_id: int) -> None:
     """The incident was acknowledged, resolved or silenced: no more reminders."""
-    as_db(conn_or_db).execute(f"DELETE FROM {WATCH} WHERE incident_id = ?", [incident_id])
+    conn.execute(f"DELETE FROM {WATCH} WHERE incident_id = ?", [incident_id])
 
 
-def watched(conn_or_db: Any) -> list[tuple[str, Facts]]:
+def watched(conn: sqlite3.Connection) -> list[tuple[str, Facts]]:
     """Every (route, incident) that may need a reminder or escalation."""
-    cur = as_db(conn_or_db).execute(f"SELECT route, facts FROM {WATCH} ORDER BY incident_id")
+    cur = conn.execute(f"SELECT route, facts FROM {WATCH} ORDER BY incident_id")
     return [(route, Facts(**json.loads(facts))) for route, facts in cur.fetchall()]
 
 
-def sent_rows(conn_or_db: Any) -> list[tuple[int, str, str, int]]:
+def sent_rows(conn: sqlite3.Connection) -> list[tuple[int, str, str, int]]:
     """(incident, kind, route, seq) of every sent row, for status pages and tests."""
-    cur = as_db(conn_or_db).execute(
+    cur = conn.execute(
         f"SELECT incident_id, kind, route, seq FROM {OUTBOX} WHERE state = 'sent' ORDER BY id"
     )
     return [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in cur.fetchall()]
 
 
-def prune(conn_or_db: Any, *, before: float) -> int:
+def prune(conn: sqlite3.Connection, *, before: float) -> int:
     """Forget rows sent or dropped before ``before``; pending rows are always kept."""
-    cur = as_db(conn_or_db).execute(
+    cur = conn.execute(
         f"DELETE FROM {OUTBOX} WHERE state != 'pending' AND created_at < ?", [before]
     )
     return int(cur.rowcount)

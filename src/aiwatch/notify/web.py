@@ -20,6 +20,7 @@ from aiwatch.notify import outbox
 from aiwatch.notify.deliver import warm_up
 from aiwatch.notify.forward import AlertmanagerForwarder
 from aiwatch.notify.notifier import Notifier, Outcome
+from aiwatch.storage.migrations import atomic
 
 log = logging.getLogger("aiwatch.notify")
 
@@ -105,7 +106,7 @@ def attach(store: IncidentStore, notifier: Notifier) -> None:
         # In the incident change's own transaction: a committed change has its rows.
         # A failure here must not undo the incident, so it only rolls back our savepoint.
         try:
-            with outbox.as_db(conn).atomic():
+            with atomic(conn):
                 notifier.record(conn, incident, event)
         except Exception:
             log.exception("Cannot queue notifications", extra={"id": incident.get("id")})

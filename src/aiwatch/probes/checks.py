@@ -2,13 +2,13 @@
 
 import functools
 import json
-import re
 from typing import Any
 
 import jsonschema
 from jsonschema.protocols import Validator
 
 from aiwatch.config.model import Expect
+from aiwatch.golang import regexp
 from aiwatch.probes.result import Check
 
 
@@ -67,10 +67,10 @@ def evaluate(
 
 def _regex(pattern: str, text: str) -> Check:
     try:
-        compiled = _compile(pattern)
-    except re.error as err:
+        compiled = regexp.compile(pattern)
+    except regexp.RegexpError as err:
         return Check("regex", False, f"invalid regex {pattern!r}: {err}")
-    found = compiled.search(text) is not None
+    found = compiled.matches(text)
     return Check("regex", found, f"/{pattern}/ {'matches' if found else 'does not match'}")
 
 
@@ -84,11 +84,6 @@ def _json_schema(schema: dict[str, Any], text: str) -> Check:
         return Check("json_schema", True, "matches the schema")
     where = "/".join(map(str, error.absolute_path)) or "(root)"
     return Check("json_schema", False, f"at {where}: {error.message[:200]}")
-
-
-@functools.lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
 
 
 @functools.lru_cache(maxsize=256)

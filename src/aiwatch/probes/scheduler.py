@@ -3,6 +3,8 @@
 import asyncio
 import contextlib
 import hashlib
+import heapq
+import itertools
 import logging
 import math
 import time
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from aiwatch.clock import MonotonicClock, SystemClock
 from aiwatch.config.model import Target
 from aiwatch.probes import make_session, run_probe
 from aiwatch.probes.result import ErrorType, ProbeResult
@@ -105,9 +108,8 @@ class Entry:
     target: Target
     series: TargetSeries
     start: float
-    """Loop time of slot 0; slot k is due at ``start + k * interval`` (no drift)."""
+    """Monotonic time of slot 0; slot k is due at ``start + k * interval`` (no drift)."""
     slot: int = 0
-    handle: asyncio.TimerHandle | None = None
     task: asyncio.Task[None] | None = None
     session: aiohttp.ClientSession | None = None
     runs: int = 0
@@ -120,17 +122,28 @@ class Entry:
 
     @property
     def due(self) -> float:
-        """Loop time of the next slot."""
+        """Monotonic time of the next slot."""
         return self.start + self.slot * self.target.interval
 
 
 class Scheduler:
-    """Runs every target of this shard on its interval and folds results into ``series``."""
+    """Runs every target of this shard on its interval and folds results into ``series``.
+
+    One task waits on the clock for the earliest due slot (a heap of every target's next
+    slot), fires every slot that is due, and waits again; a target added meanwhile with an
+    earlier slot cuts the wait short.
+    """
 
     def __init__(
-        self, *, series: ProbeSeries, shard: tuple[int, int] = (0, 1), record_lag: bool = False
+        self,
+        *,
+        series: ProbeSeries,
+        shard: tuple[int, int] = (0, 1),
+        record_lag: bool = False,
+        clock: MonotonicClock | None = None,
     ) -> None:
         self.series = series
+        self.clock: MonotonicClock = clock or SystemClock()
         self.shard = shard
         self.entries: dict[str, Entry] = {}
         self.configured: tuple[Target, ...] = ()
@@ -139,6 +152,11 @@ class Scheduler:
         self.listeners: list[Callable[[ProbeResult], None]] = []
         """Called with each scheduled probe's result after it is recorded (e.g. experiments)."""
         self._running = False
+        self._queue: list[tuple[float, int, Entry]] = []
+        """(due, tie-breaker, entry) of each target's next slot; removed entries linger."""
+        self._order = itertools.count()
+        self._driver: asyncio.Task[None] | None = None
+        self._nap: asyncio.Future[None] | None = None
 
     def in_shard(self, name: str) -> bool:
         """Whether this instance probes the target called ``name``."""
@@ -161,21 +179,27 @@ class Scheduler:
             self._add(target)
 
     def start(self) -> None:
-        """Begin firing the timers of every known target."""
+        """Begin running every known target on its schedule."""
         self._running = True
         for entry in self.entries.values():
             self._arm(entry)
+        self._driver = asyncio.get_running_loop().create_task(
+            self._drive(), name="aiwatch-probe-scheduler"
+        )
 
     async def stop(self) -> None:
-        """Cancel timers and running probes; close every session."""
+        """Stop the schedule, cancel running probes; close every session."""
         self._running = False
         entries = list(self.entries.values())
         self.entries.clear()
-        # All timers first, then all probes at once: stopping targets one by one would let
+        self._queue.clear()
+        # The schedule first, then all probes at once: stopping targets one by one would let
         # the others keep firing while each cancellation waits for its turn on the loop.
-        for entry in entries:
-            if entry.handle is not None:
-                entry.handle.cancel()
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            driver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await driver
         tasks = [e.task for e in entries if e.task is not None and not e.task.done()]
         for task in tasks:
             task.cancel()
@@ -183,8 +207,7 @@ class Scheduler:
         await asyncio.gather(*(e.session.close() for e in entries if e.session is not None))
 
     def _add(self, target: Target) -> None:
-        loop = asyncio.get_running_loop()
-        now, wall = loop.time(), time.time()
+        now, wall = self.clock.monotonic(), self.clock.now()
         start = now + first_due(name=target.name, interval=target.interval, now=wall) - wall
         entry = self.entries[target.name] = Entry(
             target=target, series=self.series.ensure(target), start=start
@@ -194,8 +217,6 @@ class Scheduler:
 
     async def _drop(self, name: str) -> None:
         entry = self.entries.pop(name)
-        if entry.handle is not None:
-            entry.handle.cancel()
         if entry.task is not None and not entry.task.done():
             entry.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -204,8 +225,38 @@ class Scheduler:
             await entry.session.close()
 
     def _arm(self, entry: Entry) -> None:
-        loop = asyncio.get_running_loop()
-        entry.handle = loop.call_at(entry.due, self._fire, entry)
+        """Queue the entry's next slot; wake the schedule if it is now the earliest."""
+        heapq.heappush(self._queue, (entry.due, next(self._order), entry))
+        if self._nap is not None and self._queue[0][2] is entry:
+            self._nap.cancel()
+
+    async def _drive(self) -> None:
+        while True:
+            if not self._queue:
+                await self._wait(None)
+                continue
+            due, _, entry = self._queue[0]
+            delay = due - self.clock.monotonic()
+            if delay > 0:
+                await self._wait(delay)
+                continue
+            heapq.heappop(self._queue)
+            if self.entries.get(entry.target.name) is entry:  # else removed or replaced
+                self._fire(entry)
+
+    async def _wait(self, delay: float | None) -> None:
+        """Sleep ``delay`` on the clock (until woken with None), or less if ``_arm`` wakes us."""
+        if delay is None:
+            nap: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        else:
+            nap = asyncio.ensure_future(self.clock.sleep(delay))
+        self._nap = nap
+        try:
+            # wait(), not await: a nap cut short must not look like our own cancellation.
+            await asyncio.wait((nap,))
+        finally:
+            self._nap = None
+            nap.cancel()
 
     def _fire(self, entry: Entry) -> None:
         due = entry.due
@@ -213,7 +264,7 @@ class Scheduler:
             entry.series.skip()
         else:
             entry.task = asyncio.get_running_loop().create_task(self._probe(entry, due))
-        now = asyncio.get_running_loop().time()
+        now = self.clock.monotonic()
         entry.slot += 1
         if entry.due <= now:
             # The loop was blocked for more than an interval: resume on the next future slot
@@ -226,7 +277,7 @@ class Scheduler:
 
     async def _probe(self, entry: Entry, due: float) -> None:
         if self.lags is not None:
-            self.lags.append(asyncio.get_running_loop().time() - due)
+            self.lags.append(self.clock.monotonic() - due)
         if entry.session is None:
             entry.session = make_session(entry.target)
         index = entry.runs
@@ -245,4 +296,4 @@ class Scheduler:
         entry = self.entries.get(name)
         if entry is None or not self._running:
             return None
-        return time.time() + entry.due - asyncio.get_running_loop().time()
+        return self.clock.now() + entry.due - self.clock.monotonic()

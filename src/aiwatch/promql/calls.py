@@ -8,6 +8,7 @@ from typing import Protocol
 
 from aiwatch.promql import functions as fn
 from aiwatch.promql import range_functions as rf
+from aiwatch.promql.limits import Budget
 from aiwatch.promql.storage import Labels, Storage, is_stale
 from aiwatch.promql.syntax import (
     At,
@@ -27,6 +28,7 @@ class Evaluator(Protocol):
 
     storage: Storage
     lookback_ms: int
+    budget: Budget
 
     def eval(self, expr: Expr, t_ms: int) -> Value:
         """The value of ``expr`` at ``t_ms``."""
@@ -104,6 +106,7 @@ def _timestamp_at(ev: Evaluator, sel: VectorSelector, t_ms: int) -> InstantVec:
         last = bisect_right(times, at_ms) - 1
         if last >= 0 and times[last] >= at_ms - ev.lookback_ms and not is_stale(values[last]):
             out.append((drop_name(labels), times[last] / 1000))
+    ev.budget.add(len(out))
     return out
 
 
@@ -211,7 +214,9 @@ def _counter_change(
     start, end = window
     range_s = (end - start) / 1000
     out: InstantVec = []
-    for labels, times, values, resets in ev.storage.select_counters(sel.matchers, start, end):
+    found = ev.storage.select_counters(sel.matchers, start, end)
+    ev.budget.add(sum(len(times) for _, times, _, _ in found))
+    for labels, times, values, resets in found:
         value = rf.extrapolated_rate(
             times,
             values,

@@ -1,9 +1,12 @@
 """Instant-query evaluation of PromQL over a ``Storage``, with Prometheus 2.42 semantics."""
 
+from array import array
+
 from aiwatch.gcpause import collections_paused
 from aiwatch.promql import calls
 from aiwatch.promql.aggregations import aggregate
 from aiwatch.promql.binary import scalar_op, set_op, vector_scalar, vector_vector
+from aiwatch.promql.limits import Budget, Unlimited
 from aiwatch.promql.storage import Storage, is_stale
 from aiwatch.promql.syntax import (
     Aggregate,
@@ -52,14 +55,22 @@ def instant_query(
     *,
     lookback_ms: int = 300_000,
     subquery_step_ms: int = 60_000,
+    budget: Budget | None = None,
 ) -> Vector | Scalar | String:
     """Evaluate ``expr`` at ``t_ms``; ``PromQLError`` for parse and evaluation errors.
 
     ``subquery_step_ms`` is the step of subqueries written without one (Prometheus uses the
-    global evaluation interval).
+    global evaluation interval). ``budget`` bounds the evaluation (``LimitError`` when it
+    runs out); without one there is no limit, as in promtool.
     """
     tree = parse(expr) if isinstance(expr, str) else expr
-    evaluator = Evaluator(storage, t_ms, lookback_ms=lookback_ms, subquery_step_ms=subquery_step_ms)
+    evaluator = Evaluator(
+        storage,
+        t_ms,
+        lookback_ms=lookback_ms,
+        subquery_step_ms=subquery_step_ms,
+        budget=budget or Unlimited(),
+    )
     with collections_paused():
         result = evaluator.eval(tree, t_ms)
     if tree.type == "scalar":
@@ -75,12 +86,19 @@ class Evaluator:
     """Evaluates expression trees for one query time against one storage."""
 
     def __init__(
-        self, storage: Storage, query_ms: int, *, lookback_ms: int, subquery_step_ms: int
+        self,
+        storage: Storage,
+        query_ms: int,
+        *,
+        lookback_ms: int,
+        subquery_step_ms: int,
+        budget: Budget,
     ) -> None:
         self.storage = storage
         self.query_ms = query_ms
         self.lookback_ms = lookback_ms
         self.subquery_step_ms = subquery_step_ms
+        self.budget = budget
 
     def eval(self, expr: Expr, t_ms: int) -> Value:
         """The value of ``expr`` at ``t_ms``."""
@@ -142,13 +160,17 @@ class Evaluator:
         ):
             if times and not is_stale(values[-1]):
                 out.append((labels, values[-1], times[-1]))
+        # As in Prometheus, an instant selector holds one sample per series.
+        self.budget.add(len(out))
         return out
 
     def matrix_selector(self, sel: MatrixSelector, t_ms: int) -> RangeVec:
         """Each series' non-stale samples in ``[t - offset - range, t - offset]``."""
         vs = sel.selector
         end = self.base_time(vs.at, t_ms) - vs.offset_ms
-        return self.storage.select(vs.matchers, end - sel.range_ms, end, drop_stale=True)
+        found = self.storage.select(vs.matchers, end - sel.range_ms, end, drop_stale=True)
+        self.budget.add(sum(len(times) for _, times, _ in found))
+        return found
 
     def subquery_window(self, sq: Subquery, t_ms: int) -> tuple[int, int]:
         """The ``(start, end)`` of the range a subquery covers when evaluated at ``t_ms``."""
@@ -160,12 +182,25 @@ class Evaluator:
         start, end = self.subquery_window(sq, t_ms)
         step = sq.step_ms or self.subquery_step_ms
         first = -(-start // step) * step  # first multiple of the step at or after start
-        series: dict[tuple[tuple[str, str], ...], tuple[list[int], list[float]]] = {}
-        for ts in range(first, end + 1, step):
-            for labels, value in self.eval_vector(sq.expr, ts):
-                times, values = series.setdefault(labels, ([], []))
-                times.append(ts)
-                values.append(value)
+        steps = range(first, end + 1, step)
+        if len(steps) > self.budget.max_subquery_steps:
+            msg = (
+                f"subquery would evaluate {len(steps)} steps, more than the limit of "
+                f"{self.budget.max_subquery_steps}: use a coarser step or a shorter range"
+            )
+            raise PromQLError(msg)
+        # Typed arrays: a long subquery holds 16 bytes per point, not a Python object each.
+        series: dict[tuple[tuple[str, str], ...], tuple[array[int], array[float]]] = {}
+        for ts in steps:
+            self.budget.check()
+            vec = self.eval_vector(sq.expr, ts)
+            self.budget.add(len(vec))
+            for labels, value in vec:
+                points = series.get(labels)
+                if points is None:
+                    points = series[labels] = (array("q"), array("d"))
+                points[0].append(ts)
+                points[1].append(value)
         return [(labels, times, values) for labels, (times, values) in series.items()]
 
     def negation(self, expr: Negation, t_ms: int) -> Value:

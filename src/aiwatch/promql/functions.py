@@ -2,16 +2,15 @@
 
 import functools
 import math
-import re
 from collections.abc import Callable
 
 from aiwatch.golang import sin as gosin
 from aiwatch.golang import trig as gotrig
+from aiwatch.golang.regexp import compile_anchored
 from aiwatch.golang.strconv import parse_float_or_none
 from aiwatch.promql import arith
 from aiwatch.promql.aggregations import valid_label_name
 from aiwatch.promql.numerics import bucket_quantile
-from aiwatch.promql.re2 import compile_re2
 from aiwatch.promql.storage import Labels
 from aiwatch.promql.values import NAME, InstantVec, PromQLError, drop_name, with_label
 
@@ -132,46 +131,21 @@ def histogram_quantile(q: float, vec: InstantVec) -> InstantVec:
 def label_replace(vec: InstantVec, dst: str, replacement: str, src: str, regex: str) -> InstantVec:
     """Set ``dst`` from ``replacement`` when ``src`` fully matches ``regex``."""
     try:
-        pattern = compile_re2(regex)
+        pattern = compile_anchored(regex)
     except ValueError as err:
-        msg = f"label_replace(): {err}"
+        msg = f"label_replace(): invalid regular expression: {err}"
         raise PromQLError(msg) from None
     if not valid_label_name(dst):
         msg = f"invalid destination label name in label_replace(): {dst}"
         raise PromQLError(msg)
     out: InstantVec = []
     for labels, v in vec:
-        match = pattern.fullmatch(dict(labels).get(src, ""))
+        match = pattern.search(dict(labels).get(src, ""))
         if match is None:
             out.append((labels, v))
             continue
-        out.append((with_label(labels, dst, expand_template(replacement, match)), v))
+        out.append((with_label(labels, dst, pattern.expand(replacement, match)), v))
     return out
-
-
-_TEMPLATE_REF = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z0-9_]+)|\$)")
-
-
-def expand_template(template: str, match: re.Match[str]) -> str:
-    """Go's ``Regexp.Expand``: ``$1``, ``${1}``, ``$name``, ``$$``; unknown names are empty."""
-
-    def replace(ref: re.Match[str]) -> str:
-        if ref.group(0) == "$$":
-            return "$"
-        name = ref.group(1) if ref.group(1) is not None else ref.group(2)
-        if ref.group(1) is not None and not re.fullmatch(r"[A-Za-z0-9_]+", name):
-            return ref.group(0)
-        if name.isdigit() and (name == "0" or not name.startswith("0")):
-            index = int(name)
-            if index > (match.re.groups or 0):
-                return ""
-            return match.group(index) or ""
-        try:
-            return match.group(name) or ""
-        except IndexError:
-            return ""
-
-    return _TEMPLATE_REF.sub(replace, template)
 
 
 def label_join(vec: InstantVec, dst: str, separator: str, sources: list[str]) -> InstantVec:

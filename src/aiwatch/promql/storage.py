@@ -1,15 +1,15 @@
 """The local sample store: float samples per series, in compact arrays, with a label index."""
 
 import math
-import re
 import struct
+import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from aiwatch.promql.re2 import compile_re2
+from aiwatch.golang.regexp import Regexp, compile_anchored
 
 Labels = tuple[tuple[str, str], ...]
 """A series' identity: ``(name, value)`` pairs sorted by name, ``__name__`` included."""
@@ -39,12 +39,12 @@ class LabelMatcher:
     name: str
     op: MatchOp
     value: str
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _regex: Regexp | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.op in ("=~", "!~"):
             try:
-                compiled = compile_re2(self.value)
+                compiled = compile_anchored(self.value)
             except ValueError as err:
                 msg = f"label {self.name!r}: {err}"
                 raise ValueError(msg) from None
@@ -57,7 +57,7 @@ class LabelMatcher:
         if self.op == "!=":
             return value != self.value
         assert self._regex is not None  # set in __post_init__ for regex operators
-        found = self._regex.fullmatch(value) is not None
+        found = self._regex.matches(value)
         return found if self.op == "=~" else not found
 
 
@@ -69,7 +69,16 @@ SelectedCounters = list[tuple[Labels, Sequence[int], Sequence[float], Sequence[f
 
 
 class Storage(Protocol):
-    """What the evaluator needs from a store: series and their samples in a time window."""
+    """What the evaluator needs from a store: series and their samples in a time window.
+
+    Thread safety: queries run in worker threads (several at once, ``--query.max-concurrency``)
+    while the event loop appends samples and trims the retention. ``select`` and
+    ``select_counters`` may therefore be called from any thread at any time, concurrently
+    with each other and with appends and trims on the loop. They return copies (never views
+    into storage that an append or trim can change afterwards), each series' times and values
+    consistent with each other. Any lock an implementation takes must be held briefly (per
+    series, not per selection), since the loop waits on it while it appends.
+    """
 
     def select(
         self,
@@ -128,6 +137,10 @@ class MemoryStorage:
     """
 
     def __init__(self) -> None:
+        # Held by the loop for each append and each series' trim, and by query threads while
+        # they look up the index and copy one series' window: never for long.
+        self._lock = threading.Lock()
+        self._generation = 0  # counts series created and removed, for the selection cache
         self._series: dict[Labels, _Series] = {}
         self._postings: dict[str, dict[str, set[Labels]]] = {}
         self._samples = 0
@@ -142,6 +155,10 @@ class MemoryStorage:
 
     def append_key(self, key: Labels, t_ms: int, value: float) -> None:
         """``append`` for labels already in canonical form (``labels_of``), skipping the sort."""
+        with self._lock:
+            self._append_locked(key, t_ms, value)
+
+    def _append_locked(self, key: Labels, t_ms: int, value: float) -> None:
         series = self._series.get(key)
         if series is None:
             series = self._new_series(key)
@@ -174,6 +191,7 @@ class MemoryStorage:
     def _new_series(self, key: Labels) -> _Series:
         series = _Series()
         self._series[key] = series
+        self._generation += 1
         for name, value in key:
             self._postings.setdefault(name, {}).setdefault(value, set()).add(key)
         self._forget_selections(key)
@@ -193,8 +211,10 @@ class MemoryStorage:
         with ``drop_stale`` stale markers are removed first (as range selectors do).
         """
         out: Selected = []
+        lock = self._lock
         for key, series in self._selection(tuple(matchers)):
-            window = _window(series, mint_ms, maxt_ms, drop_stale=drop_stale)
+            with lock:
+                window = _window(series, mint_ms, maxt_ms, drop_stale=drop_stale)
             if window is not None:
                 out.append((key, window[0], window[1]))
         return out
@@ -209,33 +229,51 @@ class MemoryStorage:
         know them for that series (the caller then compares the samples itself).
         """
         out: SelectedCounters = []
+        lock = self._lock
         for key, series in self._selection(tuple(matchers)):
-            window = _window(series, mint_ms, maxt_ms, drop_stale=True)
-            if window is None:
-                continue
-            times, values = window
-            drops, drop_prev = series.drops, series.drop_prev
-            if not series.exact:
-                out.append((key, times, values, None))
-            elif not drops or drop_prev is None or drops[-1] <= times[0] or drops[0] > times[-1]:
-                out.append((key, times, values, ()))
-            else:
-                lo, hi = bisect_right(drops, times[0]), bisect_right(drops, times[-1])
-                out.append((key, times, values, drop_prev[lo:hi]))
+            with lock:
+                window = _window(series, mint_ms, maxt_ms, drop_stale=True)
+                if window is None:
+                    continue
+                times, values = window
+                drops, drop_prev = series.drops, series.drop_prev
+                if not series.exact:
+                    out.append((key, times, values, None))
+                elif (
+                    not drops or drop_prev is None or drops[-1] <= times[0] or drops[0] > times[-1]
+                ):
+                    out.append((key, times, values, ()))
+                else:
+                    lo, hi = bisect_right(drops, times[0]), bisect_right(drops, times[-1])
+                    out.append((key, times, values, drop_prev[lo:hi]))
         return out
 
     def _selection(self, matchers: tuple[LabelMatcher, ...]) -> _Selection:
         name = next((m.value for m in matchers if m.name == NAME and m.op == "=" and m.value), None)
-        by_matchers = self._selections.setdefault(name, {})
-        found = by_matchers.get(matchers)
-        if found is None:
-            keys = sorted(self._candidates(matchers))
-            if self._selection_size + len(keys) > _SELECTION_ROOM + 8 * len(self._series):
+        with self._lock:
+            found = self._selections.get(name, {}).get(matchers)
+            if found is not None:
+                return found
+            keys, rest = self._candidates(matchers)
+            generation = self._generation
+        # Filtering and sorting many keys take a while: not under the lock. Series created or
+        # removed meanwhile make this selection one for this query only, not for the cache.
+        if rest:
+            verdicts: list[dict[str, bool]] = [{} for _ in rest]
+            keys = [key for key in keys if _matches_all(rest, verdicts, key)]
+        keys.sort()
+        pairs = [(key, self._series.get(key)) for key in keys]
+        found = [(key, series) for key, series in pairs if series is not None]
+        with self._lock:
+            if generation != self._generation:
+                return found
+            by_matchers = self._selections.setdefault(name, {})
+            if self._selection_size + len(found) > _SELECTION_ROOM + 8 * len(self._series):
                 # Many different selectors (ad-hoc queries, say): start over.
                 by_matchers.clear()
                 self._selections = {name: by_matchers}
                 self._selection_size = 0
-            found = by_matchers[matchers] = [(key, self._series[key]) for key in keys]
+            by_matchers[matchers] = found
             self._selection_size += len(found)
         return found
 
@@ -245,10 +283,12 @@ class MemoryStorage:
             if dropped:
                 self._selection_size -= sum(map(len, dropped.values()))
 
-    def _candidates(self, matchers: Sequence[LabelMatcher]) -> list[Labels]:
+    def _candidates(
+        self, matchers: Sequence[LabelMatcher]
+    ) -> tuple[list[Labels], list[LabelMatcher]]:
         # Matchers that need the label to be present with a given (or matching) value are
-        # answered from the postings and intersected in C; only the others (!=, !~, and
-        # those that match the empty string) are checked per series, memoized per value.
+        # answered from the postings and intersected in C; the others (!=, !~, and those
+        # that match the empty string) are returned, for the caller to check per series.
         postings: list[set[Labels]] = []
         rest: list[LabelMatcher] = []
         for m in matchers:
@@ -266,10 +306,7 @@ class MemoryStorage:
             keys = postings[0].intersection(*postings[1:])
         else:
             keys = self._series.keys()
-        if not rest:
-            return list(keys)
-        verdicts: list[dict[str, bool]] = [{} for _ in rest]
-        return [key for key in keys if _matches_all(rest, verdicts, key)]
+        return list(keys), rest
 
     def drop_before(self, t_ms: int) -> None:
         """Forget samples older than ``t_ms`` and series left without samples."""
@@ -291,30 +328,36 @@ class MemoryStorage:
             if since_pause == pause_every:
                 since_pause = 0
                 yield
-            cut = bisect_left(series.times, t_ms)
-            if cut == 0:
-                continue
-            del series.times[:cut]
-            del series.values[:cut]
-            if series.drops is not None and series.drop_prev is not None:
-                drop_cut = bisect_left(series.drops, t_ms)
-                del series.drops[:drop_cut]
-                del series.drop_prev[:drop_cut]
-            self._samples -= cut
+            with self._lock:
+                cut = bisect_left(series.times, t_ms)
+                if cut == 0:
+                    continue
+                del series.times[:cut]
+                del series.values[:cut]
+                if series.drops is not None and series.drop_prev is not None:
+                    drop_cut = bisect_left(series.drops, t_ms)
+                    del series.drops[:drop_cut]
+                    del series.drop_prev[:drop_cut]
+                self._samples -= cut
             if not series.times:
                 emptied.append((key, series))
-        for key, series in emptied:
-            if series.times or self._series.get(key) is not series:
-                continue  # appended to again while paused
-            del self._series[key]
-            self._forget_selections(key)
-            for name, value in key:
-                by_value = self._postings[name]
-                by_value[value].discard(key)
-                if not by_value[value]:
-                    del by_value[value]
-                if not by_value:
-                    del self._postings[name]
+        with self._lock:
+            for key, series in emptied:
+                self._remove_if_empty(key, series)
+
+    def _remove_if_empty(self, key: Labels, series: _Series) -> None:
+        if series.times or self._series.get(key) is not series:
+            return  # appended to again while paused
+        del self._series[key]
+        self._generation += 1
+        self._forget_selections(key)
+        for name, value in key:
+            by_value = self._postings[name]
+            by_value[value].discard(key)
+            if not by_value[value]:
+                del by_value[value]
+            if not by_value:
+                del self._postings[name]
 
     def dump(
         self, mint_ms: int, maxt_ms: int

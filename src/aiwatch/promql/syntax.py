@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 import promql_parser
 
+from aiwatch.golang.regexp import compile_anchored
 from aiwatch.promql.aggregations import AGGREGATIONS
 from aiwatch.promql.binary import ARITHMETIC, COMPARISON, SET_OPERATORS, Matching
 from aiwatch.promql.functions import DATE_FUNCTIONS, ELEMENTWISE
 from aiwatch.promql.range_functions import SIMPLE
-from aiwatch.promql.re2 import compile_re2
 from aiwatch.promql.storage import LabelMatcher, MatchOp
 from aiwatch.promql.values import PromQLError
 
@@ -177,6 +177,8 @@ _STRING_OR_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`
 _QUOTED_NAME = re.compile(r'[{,]\s*"[^"]*"\s*(?=[=!,}])')
 _DURATION = re.compile(r"(?<![\w.])(?:\d+(?:ms|[smhdwy]))+(?![\w.])")
 _OFFSET_BEFORE = re.compile(r"offset\s*-?\s*$", re.IGNORECASE)
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`[^`]*`|#[^\n]*')
+_PLACEHOLDER = "aiwatch_regex_{}"
 
 
 def _blank(match: re.Match[str]) -> str:
@@ -227,7 +229,7 @@ def parse(text: str) -> Expr:
     once when its file is checked at load, not again at its first evaluation.
     """
     try:
-        raw = promql_parser.parse(text)
+        raw = promql_parser.parse(_masked(text)[0])
     except ValueError as err:
         msg = f"cannot parse {text!r}: {err}"
         raise PromQLError(msg) from None
@@ -240,6 +242,35 @@ def parse(text: str) -> Expr:
         )
         raise PromQLError(msg)
     return expr
+
+
+@functools.lru_cache(maxsize=256)
+def _masked(text: str) -> tuple[str, dict[str, str]]:
+    """``text`` with each regex matcher's string replaced by a placeholder, and the values.
+
+    The parser checks those strings with its own regex engine, whose syntax is not Go's (it
+    refuses ``\\QA.B\\E``); they are checked with Go's syntax when the selector is built.
+    """
+    out: list[str] = []
+    values: dict[str, str] = {}
+    end = 0
+    for token in _TOKEN.finditer(text):
+        before = text[end : token.start()]
+        out.append(before)
+        end = token.end()
+        literal = token.group(0)
+        if literal.startswith("#") or not before.rstrip().endswith(("=~", "!~")):
+            out.append(literal)
+            continue
+        # A raw string is taken as written (the parser would read escapes in it).
+        raw = literal.startswith("`")
+        parsed: Any = None if raw else promql_parser.parse(literal)
+        value = literal[1:-1] if raw else str(parsed.val)
+        placeholder = _PLACEHOLDER.format(len(values))
+        values[placeholder] = value
+        out.append(f'"{placeholder}"')
+    out.append(text[end:])
+    return "".join(out), values
 
 
 def _unsupported(what: str, node: Any, text: str) -> PromQLError:
@@ -295,12 +326,17 @@ def _selector(node: Any, text: str) -> VectorSelector:
     matchers: list[LabelMatcher] = []
     if node.name is not None:
         matchers.append(LabelMatcher("__name__", "=", str(node.name)))
+    regexes = _masked(text)[1]
     for m in matchers_obj.matchers:
         op = _MATCH_OPS[str(m.op).rsplit(".", 1)[-1]]
+        value = str(m.value)
+        if op in ("=~", "!~"):
+            value = regexes.get(value, value)
         try:
-            matchers.append(LabelMatcher(str(m.name), op, str(m.value)))
+            matchers.append(LabelMatcher(str(m.name), op, value))
         except ValueError as err:
-            raise PromQLError(f"in {text!r}: {err}") from None
+            # A parse error in Prometheus: its parser compiles selector regexes.
+            raise PromQLError(f"cannot parse {text!r}: {err}") from None
     return VectorSelector(tuple(matchers), _ms(node.offset), _at(node.at, text))
 
 
@@ -321,9 +357,10 @@ def _call(node: Any, text: str) -> Call:
         regex = unwrap(args[4])
         if isinstance(regex, StringLiteral):
             try:
-                compile_re2(regex.value)
+                compile_anchored(regex.value)
             except ValueError as err:
-                raise PromQLError(f"in {text!r}: label_replace(): {err}") from None
+                msg = f"in {text!r}: label_replace(): invalid regular expression: {err}"
+                raise PromQLError(msg) from None
     return_type = str(node.func.return_type).rsplit(".", 1)[-1].lower()
     return Call(name, args, return_type)  # type: ignore[arg-type]
 

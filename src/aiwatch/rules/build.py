@@ -4,16 +4,12 @@ import os
 
 import aiohttp
 
+from aiwatch.clock import Clock
 from aiwatch.config.model import Config
+from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.events import AlertSink
-from aiwatch.rules.manager import (
-    Clock,
-    EvaluationObserver,
-    ManagerOptions,
-    RuleManager,
-    load_groups,
-)
+from aiwatch.rules.manager import EvaluationObserver, ManagerOptions, RuleManager, load_groups
 from aiwatch.rules.query import DatasourceQuery, LocalQuery
 from aiwatch.rules.templates import TemplateQuery
 from aiwatch.rules.types import QueryFunc
@@ -42,17 +38,19 @@ def build_manager(
     state_dir: str | None,
     clock: Clock | None = None,
     on_evaluated: EvaluationObserver | None = None,
+    runner: QueryRunner | None = None,
 ) -> RuleManager:
     """A manager for ``config``'s rule files; ``RuleFileError`` if any file is invalid.
 
     Expressions go to ``datasource.url`` when configured (``session`` is then required),
     else to ``storage``. Rule results (recorded series, ``ALERTS``) are written to
-    ``storage`` in both modes.
+    ``storage`` in both modes. With a ``runner`` local expressions are evaluated in its
+    worker threads, within its limits.
     """
     specs = load_groups(config.rule_files, base_dir=rule_base_dir(config))
     interval_s = config.global_.evaluation_interval
     options = manager_options(config)
-    local = LocalQuery(storage, subquery_step_ms=round(interval_s * 1000))
+    local = LocalQuery(storage, subquery_step_ms=round(interval_s * 1000), runner=runner)
     query: QueryFunc = local
     template_query: TemplateQuery | None = local.for_templates
     if config.datasource is not None:

@@ -15,7 +15,14 @@ from aiwatch.rules.events import AlertEvent, EventState
 from aiwatch.rules.fingerprint import labels_hash
 from aiwatch.rules.model import GroupSpec
 from aiwatch.rules.recording import RecordingRule
-from aiwatch.rules.types import Appender, OutSample, QueryError, QueryFunc, RuleEvalError
+from aiwatch.rules.types import (
+    Appender,
+    OutSample,
+    QueryError,
+    QueryFunc,
+    QueryLimitError,
+    RuleEvalError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +141,11 @@ class Group:
                 else:
                     out = rule.evaluate(t_ms, samples, limit=self.limit)
             except (QueryError, RuleEvalError) as err:
+                if isinstance(err, QueryLimitError):
+                    log.warning(
+                        "Rule evaluation stopped at a query limit",
+                        extra={"rule": rule.name, "group": self.name, "err": str(err)},
+                    )
                 rule.health, rule.last_error = "err", str(err)
                 self.failures_total += 1
                 if isinstance(rule, AlertingRule):

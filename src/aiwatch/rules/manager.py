@@ -10,17 +10,19 @@ import contextlib
 import glob
 import logging
 import os
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from aiwatch.clock import Clock, SystemClock
 from aiwatch.rules import api
+from aiwatch.rules.alerting import Alert
 from aiwatch.rules.events import AlertEvent, AlertSink, NullSink
 from aiwatch.rules.files import load_rule_file
 from aiwatch.rules.group import Group
 from aiwatch.rules.model import GroupSpec
 from aiwatch.rules.restore import SavedAlert, StateFile, not_restored, restore_rule, snapshot
+from aiwatch.rules.runner import GroupRunner
 from aiwatch.rules.templates import TemplateQuery
 from aiwatch.rules.types import Appender, QueryFunc
 
@@ -37,28 +39,6 @@ class ManagerOptions:
     outage_tolerance_s: float = 3600.0
     grace_period_s: float = 600.0
     resend_delay_s: float = 60.0
-
-
-class Clock(Protocol):
-    """Wall-clock time and sleeping; tests pass a hand-written fake."""
-
-    def now(self) -> float:
-        """Unix time in seconds."""
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds``."""
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> float:
-        """``time.time()``."""
-        return time.time()
-
-    async def sleep(self, seconds: float) -> None:
-        """``asyncio.sleep``."""
-        await asyncio.sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -131,7 +111,10 @@ class RuleManager:
         self._unrestored: list[AlertEvent] = []
         # Per group name, across reloads: the counter behind the failures metric.
         self.failures_total: dict[str, int] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._runners: dict[str, GroupRunner] = {}
+        self._starter: asyncio.Task[None] | None = None
+        self._started = False
+        self._lock = asyncio.Lock()
 
     def _build(self, specs: Sequence[GroupSpec]) -> list[Group]:
         return [
@@ -161,12 +144,7 @@ class RuleManager:
                 )
             group.mark_restored()
             self._saved[group.key] = [s for s in saved if s.group == group.key]
-        back = (
-            alert.fingerprint
-            for group in self.groups
-            for rule in group.alerting_rules()
-            for alert in rule.active_alerts()
-        )
+        back = (alert.fingerprint for alert in self._active())
         self._unrestored = not_restored(saved, back, now_ms=now_ms)
         return count
 
@@ -196,72 +174,105 @@ class RuleManager:
                 log.exception("alert sink failed on %d events", len(events))
         return events
 
-    async def _run(self, group: Group) -> None:
-        interval = group.interval_ms
-        next_ms = group.eval_timestamp(round(self.clock.now() * 1000)) + interval
-        while True:
-            await self.clock.sleep(max(0.0, next_ms / 1000 - self.clock.now()))
-            try:
-                await self.evaluate_group(group, next_ms)
-            except Exception:
-                log.exception("evaluating rule group %s failed", group.name)
-            now_ms = round(self.clock.now() * 1000)
-            next_ms += interval
-            if now_ms >= next_ms + interval:
-                # Missed slots are skipped, as Prometheus does, keeping the alignment.
-                next_ms += (now_ms - next_ms) // interval * interval
+    async def start(self, *, fresh: Awaitable[object] | None = None) -> None:
+        """Restore saved state, then start one task per group once ``fresh`` is done.
 
-    async def start(self) -> None:
-        """Restore saved state, resolve what did not come back, start one task per group."""
+        ``fresh`` completes when the samples rules read are newer than the restart (see
+        docs/rules.md#restarts); until then restored alerts keep their state and nothing is
+        evaluated. Alerts saved as firing that did not come back are resolved only after
+        every group's first evaluation, so one that fires again keeps its incident.
+        """
         self.restore()
+        self._starter = asyncio.create_task(self._begin(fresh), name="rules:start")
+        if fresh is None:
+            # Nothing to wait for: the groups are running when ``start`` returns.
+            await asyncio.sleep(0)
+
+    async def _begin(self, fresh: Awaitable[object] | None) -> None:
+        if fresh is not None:
+            await fresh
+        async with self._lock:
+            self._started = True
+            self._start_runners()
+            firsts = [r.first_done for r in self._runners.values()]
+        if firsts:
+            await asyncio.wait(firsts)
+        back = {a.fingerprint for a in self._active()}
         unrestored, self._unrestored = self._unrestored, []
-        await self._send(unrestored)
-        self._tasks = [
-            asyncio.create_task(self._run(g), name=f"rules:{g.key}") for g in self.groups
-        ]
+        await self._send([e for e in unrestored if e.fingerprint not in back])
+
+    def _start_runners(self) -> None:
+        for group in self.groups:
+            if group.key not in self._runners:
+                self._runners[group.key] = GroupRunner(group, self.evaluate_group, self.clock)
 
     async def stop(self) -> None:
-        """Stop every group task (the saved state is already current)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        """Stop every group between evaluations (the saved state is then current)."""
+        if self._starter is not None and not self._starter.done():
+            self._starter.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+                await self._starter
+        async with self._lock:
+            runners, self._runners = list(self._runners.values()), {}
+            self._started = False
+            await asyncio.gather(*(r.stop() for r in runners))
+
+    @staticmethod
+    def _same(old: Group, new: Group, *, labels_changed: bool) -> bool:
+        """Prometheus' ``Equals``: a group a reload leaves running with its state and timing.
+
+        Unlike Prometheus, new external labels or URL count as a change (they are in the
+        alerts' labels and links).
+        """
+        return not labels_changed and old.spec == new.spec and old.interval_ms == new.interval_ms
 
     async def update(
         self, specs: Sequence[GroupSpec], *, options: ManagerOptions | None = None
     ) -> None:
-        """Replace the rule groups (a reload), keeping the state of unchanged rules."""
-        running = bool(self._tasks)
-        await self.stop()
-        if options is not None:
-            self.options = options
-        old = {g.key: g for g in self.groups}
-        self.groups = self._build(specs)
-        for group in self.groups:
-            group.mark_restored()
-            previous = old.get(group.key)
-            if previous is not None:
-                group.copy_state(previous)
-        self._saved = {k: v for k, v in self._saved.items() if k in {g.key for g in self.groups}}
-        await self._resolve_dropped(old.values())
-        if running:
-            self._tasks = [
-                asyncio.create_task(self._run(g), name=f"rules:{g.key}") for g in self.groups
-            ]
+        """Replace the rule groups (a reload).
+
+        Unchanged groups keep running untouched. A changed or removed group is stopped
+        between two evaluations (one that is running finishes, its events delivered); its
+        alerts carry over to the group replacing it, rule by rule.
+        """
+        async with self._lock:
+            before = self.options
+            if options is not None:
+                self.options = options
+            changed = (before.external_labels, before.external_url) != (
+                self.options.external_labels,
+                self.options.external_url,
+            )
+            old = {g.key: g for g in self.groups}
+            groups = []
+            for group in self._build(specs):
+                previous = old.get(group.key)
+                same = previous is not None and self._same(previous, group, labels_changed=changed)
+                groups.append(previous if previous is not None and same else group)
+            kept = {id(g) for g in groups}
+            replaced = [g for g in old.values() if id(g) not in kept]
+            stopping = [self._runners.pop(g.key) for g in replaced if g.key in self._runners]
+            await asyncio.gather(*(r.stop() for r in stopping))
+            unchanged = {id(g) for g in old.values()} & kept
+            for group in groups:
+                if id(group) in unchanged:
+                    continue
+                group.mark_restored()
+                previous = old.get(group.key)
+                if previous is not None:
+                    group.copy_state(previous)
+            self.groups = groups
+            self._saved = {k: v for k, v in self._saved.items() if k in {g.key for g in groups}}
+            await self._resolve_dropped(replaced)
+            if self._started:
+                self._start_runners()
 
     async def _resolve_dropped(self, old_groups: Iterable[Group]) -> None:
         """Alerts whose rule a reload removed (or changed) end now: sinks get ``resolved``.
 
         Otherwise an incident opened by a deleted rule would stay open for good.
         """
-        kept = {
-            alert.fingerprint
-            for group in self.groups
-            for rule in group.alerting_rules()
-            for alert in rule.active_alerts()
-        }
+        kept = {alert.fingerprint for alert in self._active()}
         now_ms = round(self.clock.now() * 1000)
         gone = [
             group.resolved_event(rule, alert, now_ms)
@@ -271,6 +282,14 @@ class RuleManager:
             if alert.fingerprint not in kept
         ]
         await self._send(gone)
+
+    def _active(self) -> Iterator[Alert]:
+        return (
+            alert
+            for group in self.groups
+            for rule in group.alerting_rules()
+            for alert in rule.active_alerts()
+        )
 
     async def _send(self, events: list[AlertEvent]) -> None:
         """Hand events that no evaluation produced to the sink (never raises)."""

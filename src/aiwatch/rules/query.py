@@ -7,14 +7,22 @@ from typing import Any
 import aiohttp
 
 from aiwatch.promql.engine import Expr, PromQLError, Scalar, instant_query, parse
+from aiwatch.promql.limits import Budget, LimitError, QueryCanceledError
+from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import Storage
-from aiwatch.rules.types import QueriedSample, QueryError, QueryFunc, Result
+from aiwatch.promql.values import String, Vector
+from aiwatch.rules.types import QueriedSample, QueryError, QueryLimitError, Result
 
 DEFAULT_LOOKBACK_MS = 300_000
 
 
 class LocalQuery:
-    """Evaluate rule expressions with aiwatch's PromQL engine over a sample store."""
+    """Evaluate rule expressions with aiwatch's PromQL engine over a sample store.
+
+    With a ``runner`` (the daemon) expressions are evaluated in its worker threads under its
+    limits; without one (``aiwatch test rules``) on the caller's thread without limits, as
+    promtool does.
+    """
 
     def __init__(
         self,
@@ -22,41 +30,77 @@ class LocalQuery:
         *,
         lookback_ms: int = DEFAULT_LOOKBACK_MS,
         subquery_step_ms: int = 60_000,
+        runner: QueryRunner | None = None,
     ) -> None:
         self.storage = storage
         self.lookback_ms = lookback_ms
         self.subquery_step_ms = subquery_step_ms
+        self.runner = runner
         self._parsed: dict[str, Expr] = {}
 
-    def run(self, text: str, t_ms: int) -> Sequence[QueriedSample]:
-        """The expression's value at ``t_ms`` as a vector (a scalar becomes one sample)."""
-        try:
-            expr = self._parsed.get(text)
-            if expr is None:
+    def _parse(self, text: str) -> Expr:
+        expr = self._parsed.get(text)
+        if expr is None:
+            try:
                 expr = self._parsed[text] = parse(text)
+            except PromQLError as err:
+                raise QueryError(str(err)) from None
+        return expr
+
+    def run(self, text: str, t_ms: int) -> Sequence[QueriedSample]:
+        """The expression's value at ``t_ms`` as a vector (a scalar becomes one sample).
+
+        On the caller's thread; with a runner, within its limits.
+        """
+        budget = Budget(self.runner.limits) if self.runner is not None else None
+        try:
             result = instant_query(
-                expr,
+                self._parse(text),
                 self.storage,
                 t_ms,
                 lookback_ms=self.lookback_ms,
                 subquery_step_ms=self.subquery_step_ms,
+                budget=budget,
             )
+        except LimitError as err:
+            raise QueryLimitError(str(err)) from None
         except PromQLError as err:
             raise QueryError(str(err)) from None
-        if isinstance(result, list):
-            return result
-        if isinstance(result, Scalar):
-            return [Result({}, result.value)]
-        msg = "rule result is not a vector or scalar"
-        raise QueryError(msg)
+        return _as_vector(result)
 
     async def __call__(self, text: str, t_ms: int) -> Sequence[QueriedSample]:
-        """``QueryFunc`` for ``Group.evaluate``."""
-        return self.run(text, t_ms)
+        """``QueryFunc`` for ``Group.evaluate``: in a worker thread when there is a runner."""
+        if self.runner is None:
+            return self.run(text, t_ms)
+        try:
+            result = await self.runner.query(
+                self._parse(text),
+                self.storage,
+                t_ms,
+                lookback_ms=self.lookback_ms,
+                subquery_step_ms=self.subquery_step_ms,
+                lane="rules",
+            )
+        except QueryCanceledError as err:
+            raise QueryError(str(err)) from None  # the daemon is stopping: no limit was hit
+        except LimitError as err:
+            raise QueryLimitError(str(err)) from None
+        except PromQLError as err:
+            raise QueryError(str(err)) from None
+        return _as_vector(result)
 
     def for_templates(self, text: str, t_ms: int) -> list[tuple[Mapping[str, str], float]]:
         """The ``query`` template function's view of ``run``."""
         return [(s.labels, s.value) for s in self.run(text, t_ms)]
+
+
+def _as_vector(result: Vector | Scalar | String) -> Sequence[QueriedSample]:
+    if isinstance(result, list):
+        return result
+    if isinstance(result, Scalar):
+        return [Result({}, result.value)]
+    msg = "rule result is not a vector or scalar"
+    raise QueryError(msg)
 
 
 def _number(text: Any) -> float:
@@ -115,8 +159,3 @@ class DatasourceQuery:
         except (aiohttp.ClientError, TimeoutError, ValueError) as err:
             raise QueryError(f"datasource: {type(err).__name__}: {err}") from None
         return parse_api_result(body)
-
-
-def local_query_func(storage: Storage, **options: int) -> QueryFunc:
-    """A ``QueryFunc`` over ``storage`` (keyword options as for ``LocalQuery``)."""
-    return LocalQuery(storage, **options)

@@ -10,7 +10,9 @@ from aiohttp import web
 
 from aiwatch.app.keys import STATE
 from aiwatch.golang.strconv import format_float
-from aiwatch.promql.engine import instant_query, parse
+from aiwatch.promql.engine import parse
+from aiwatch.promql.limits import LimitError
+from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.promql.values import PromQLError, Scalar, String
 from aiwatch.web.envelope import fail, ok
@@ -48,8 +50,10 @@ def _result(value: Any, t_s: float) -> dict[str, Any]:
     }
 
 
-def make_handlers(storage_key: web.AppKey[MemoryStorage]) -> tuple[Any, Any]:
-    """The two handlers, reading the store on ``storage_key``."""
+def make_handlers(
+    storage_key: web.AppKey[MemoryStorage], runner_key: web.AppKey[QueryRunner]
+) -> tuple[Any, Any]:
+    """The two handlers, reading the store on ``storage_key`` with the runner on ``runner_key``."""
 
     async def handle_query(request: web.Request) -> web.Response:
         """GET /api/v1/query?query=&time=: an instant query, in Prometheus' response shape."""
@@ -61,12 +65,14 @@ def make_handlers(storage_key: web.AppKey[MemoryStorage]) -> tuple[Any, Any]:
             fail(400, "bad_data", "invalid parameter 'time'")
         interval = request.app[STATE].current.global_.evaluation_interval
         try:
-            value = instant_query(
+            value = await request.app[runner_key].query(
                 parse(query),
                 request.app[storage_key],
                 round(t_s * 1000),
                 subquery_step_ms=round(interval * 1000),
             )
+        except LimitError as err:
+            fail(err.status, err.error_type, str(err))
         except PromQLError as err:
             fail(400, "bad_data", str(err))
         return ok(_result(value, round(t_s, 3)))

@@ -50,5 +50,9 @@ class QueryError(Exception):
     """A rule's expression could not be evaluated (bad query, unreachable datasource)."""
 
 
+class QueryLimitError(QueryError):
+    """A rule's expression stopped at a limit (``--query.timeout``, ``--query.max-samples``)."""
+
+
 class RuleEvalError(Exception):
     """A rule evaluated but its result is unusable (duplicate label sets, over ``limit``)."""

@@ -12,6 +12,8 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from aiwatch import metrics
 from aiwatch.app.keys import (
     ALERT_SINKS,
+    FRESH_SAMPLES,
+    QUERY_RUNNER,
     RULE_EVAL_DURATIONS,
     RULE_MANAGER,
     RULE_STORAGE,
@@ -19,6 +21,7 @@ from aiwatch.app.keys import (
     Deps,
 )
 from aiwatch.config import Config
+from aiwatch.promql.runner import QueryRunner
 from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
 from aiwatch.rules.events import AlertSink, FanOutSink
 from aiwatch.rules.files import RuleFileError
@@ -75,6 +78,7 @@ def _log_problems(err: RuleFileError, action: str) -> None:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     durations = app[RULE_EVAL_DURATIONS]
+    runner = app[QUERY_RUNNER] = QueryRunner(state.options.query_limits)
     session = aiohttp.ClientSession()
 
     def observe(group: str, seconds: float) -> None:
@@ -91,6 +95,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             sink=FanOutSink(sinks),
             state_dir=state.options.storage_path or None,
             on_evaluated=observe,
+            runner=runner,
         )
 
     try:
@@ -109,10 +114,21 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await manager.update(specs, options=manager_options(config))
 
     state.on_reload(reload)
-    await manager.start()
+    fresh = app.get(FRESH_SAMPLES)
+    # With a datasource, rules read Prometheus' samples, which outlive aiwatch's restarts.
+    local = state.current.datasource is None
+    await manager.start(fresh=fresh.wait() if fresh is not None and local else None)
     yield
     await manager.stop()
+    runner.close()
     await session.close()
+
+
+async def _cancel_queries(app: web.Application) -> None:
+    """At shutdown, before waiting for open requests: their queries stop at once."""
+    runner = app.get(QUERY_RUNNER)
+    if runner is not None:
+        runner.cancel("api")
 
 
 def _without_rules(config: Config) -> Config:
@@ -132,7 +148,8 @@ def setup(app: web.Application, deps: Deps) -> None:
     registry.register(RulesCollector(app))
     app.router.add_get("/api/v1/rules", handle_rules)
     app.router.add_get("/api/v1/alerts", handle_alerts)
-    handle_query, handle_graph = make_handlers(RULE_STORAGE)
+    handle_query, handle_graph = make_handlers(RULE_STORAGE, QUERY_RUNNER)
     app.router.add_get("/api/v1/query", handle_query)
     app.router.add_get("/graph", handle_graph)
+    app.on_shutdown.append(_cancel_queries)
     app.cleanup_ctx.append(_lifecycle)

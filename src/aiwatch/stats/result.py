@@ -1,10 +1,12 @@
 """What an analysis returns: one row per variant × metric, the SRM check and the verdict."""
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aiwatch.stats.guards import Guard
-from aiwatch.stats.power import Power
+
+if TYPE_CHECKING:  # the module loads SciPy; a result is built by ``analysis``, which has it
+    from aiwatch.stats.power import Power
 
 Outcome = Literal["better", "worse"]
 
@@ -27,7 +29,7 @@ class ResultRow:
     guard: Guard | None = None
     outcome: Outcome | None = None
     """``better``/``worse`` than the control in the metric's goal direction, when significant."""
-    power: Power | None = None
+    power: "Power | None" = None
     """Against the metric's ``minimum_effect``, when one is configured."""
 
     def to_json(self) -> dict[str, Any]:

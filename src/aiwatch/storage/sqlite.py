@@ -1,6 +1,6 @@
 """The daemon's SQLite file: one writer thread, reader threads, WAL, and migrations at open.
 
-Any feature keeps its tables here: it registers a sqlite-utils ``Migrations`` set with
+Any feature keeps its tables here: it registers a ``Migrations`` set (``storage.migrations``) with
 ``add_migrations`` in its ``setup`` and the sets are applied, in registration order, when the
 file opens at start-up; then it hands ``fn(conn)`` to ``write`` or ``read``.
 """
@@ -15,8 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlite_utils import Database as UtilsDatabase
-from sqlite_utils.migrations import Migrations
+from aiwatch.storage.migrations import Migrations
 
 log = logging.getLogger("aiwatch.incidents")
 
@@ -128,9 +127,8 @@ class Database:
         if problems != ["ok"]:
             msg = "integrity check failed: " + "; ".join(problems[:5])
             raise sqlite3.DatabaseError(msg)
-        db = UtilsDatabase(conn, execute_plugins=False)
         for migration_set in migrations:
-            migration_set.apply(db)
+            migration_set.apply(conn)
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         while True:

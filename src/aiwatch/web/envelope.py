@@ -14,6 +14,9 @@ ErrorType = Literal[
     "method_not_allowed",
     "too_large",
     "unavailable",
+    "execution",
+    "timeout",
+    "canceled",
 ]
 
 

@@ -1,6 +1,5 @@
 """Running a parsed Go template: Go's truth, field lookup, pipelines and error messages."""
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -141,7 +140,7 @@ class _Exec:
         except TypeError as err:
             message = f"wrong number of args for {ident.value}: {err}"
             raise self.error(pos, context, message) from None
-        except (ValueError, ArithmeticError, LookupError, re.error) as err:
+        except (ValueError, ArithmeticError, LookupError) as err:
             raise self.error(pos, context, f"error calling {ident.value}: {err}") from None
 
     def operand(self, op: Operand, dot: Any) -> Any:

@@ -10,6 +10,7 @@ from urllib.parse import quote, quote_plus, urlparse
 
 from aiwatch.durations import parse_duration
 from aiwatch.golang import fmt as gofmt
+from aiwatch.golang import regexp
 from aiwatch.golang.strconv import parse_float
 from aiwatch.golang.template.exec import truth
 from aiwatch.golang.template.parse import GoStruct, TemplateError
@@ -140,26 +141,6 @@ def humanize_timestamp(value: Any) -> str:
     return str(_to_time(v))
 
 
-def _go_repl(template: str) -> Callable[[re.Match[str]], str]:
-    """A replacement function that expands Go's ``$1``, ``${name}`` and ``$$``."""
-    token = re.compile(r"\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
-
-    def repl(match: re.Match[str]) -> str:
-        def sub(ref: re.Match[str]) -> str:
-            if ref.group(1) == "$":
-                return "$"
-            name = ref.group(2) or ref.group(3)
-            try:
-                group = match.group(int(name)) if name.isdigit() else match.group(name)
-            except IndexError:
-                return ""
-            return group or ""
-
-        return token.sub(sub, template)
-
-    return repl
-
-
 def _string(value: Any, what: str = "value") -> str:
     if not isinstance(value, str):
         msg = f"wrong type for {what}; expected string; got {gofmt.go_type(value)}"
@@ -167,15 +148,29 @@ def _string(value: Any, what: str = "value") -> str:
     return value
 
 
+def _regexp_quote(text: str) -> str:
+    """Go regexp's ``quote``: back-quoted when ``strconv.CanBackquote``, else ``Quote``."""
+    plain = all(c == "\t" or (c >= " " and c != "\x7f") for c in text)
+    if plain and "`" not in text and "\ufeff" not in text:
+        return f"`{text}`"
+    return gofmt.quote(text)
+
+
 def re_replace_all(pattern: Any, repl: Any, text: Any) -> str:
     """Go's ``regexp.ReplaceAllString`` (a bad pattern fails the whole template)."""
-    compiled = re.compile(_string(pattern))
-    return compiled.sub(_go_repl(_string(repl)), _string(text))
+    source = _string(pattern)
+    try:
+        compiled = regexp.compile(source)
+    except regexp.RegexpError as err:
+        # Prometheus compiles with MustCompile, so Go's message comes from its panic.
+        msg = f"regexp: Compile({_regexp_quote(source)}): {err}"
+        raise regexp.RegexpError(msg) from None
+    return compiled.replace_all(_string(text), _string(repl))
 
 
 def match(pattern: Any, text: Any) -> bool:
     """Go's ``regexp.MatchString``: unanchored."""
-    return re.search(_string(pattern), _string(text)) is not None
+    return regexp.compile(_string(pattern)).matches(_string(text))
 
 
 def title(text: Any) -> str:

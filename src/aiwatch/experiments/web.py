@@ -111,10 +111,9 @@ async def _lifecycle(app: web.Application, deps: Deps) -> AsyncIterator[None]:
 
 
 def setup(app: web.Application, deps: Deps) -> None:
-    """Add experiments: their tables in the shared database, the tracker, probe listener,
-    metrics, reload hook and routes.
+    """Add experiments: tables, tracker, probe listener, metrics, reload hook and routes.
 
-    The tables are created by the database's migrations when it opens at start-up.
+    The tables are created by the shared database's migrations when it opens at start-up.
     """
     deps.database.add_migrations(MIGRATIONS)
     state = deps.state

@@ -11,12 +11,16 @@ Four cases, each run ``--runs`` times in a fresh process (the figures are median
 * ``check config``: ``aiwatch check config`` on the first case's file;
 * ``--help``: ``aiwatch --help``.
 
-For ``run``, start-up is the time from spawning the process to ``/-/ready`` answering 200;
-the memory is the daemon's resident set (VmRSS) after every target has been probed once,
-``/metrics`` and ``/api/v1/experiments`` have been read (as Prometheus and a dashboard would)
-and ``--settle`` seconds have passed, and its peak (VmHWM). For the one-shot commands it is the
-wall time to exit and the peak resident set. If ``blackbox_exporter`` is on the PATH, its
-resident set idle after three probes is printed for comparison.
+For ``run``, start-up is the time from spawning the process to ``/-/ready`` answering 200,
+and CPU the user + system time the process used by then (a busy machine inflates it much
+less than the wall time); the memory is the daemon's resident set (VmRSS) after every target
+has been probed once, ``/metrics`` and ``/api/v1/experiments`` have been read (as Prometheus
+and a dashboard would) and ``--settle`` seconds have passed, and its peak (VmHWM). For the
+one-shot commands it is the wall time to exit, the CPU time and the peak resident set. Every
+case runs once untimed first, so the children read compiled bytecode (kept in a temporary
+``PYTHONPYCACHEPREFIX``) as an installed package does, even where ``PYTHONDONTWRITEBYTECODE``
+is set. If ``blackbox_exporter`` is on the PATH, its resident set idle after three probes is
+printed for comparison.
 
 Run: ``PYTHONPATH=src python bench/footprint.py [--runs 5] [--settle 5]``. Everything
 listens on loopback ports and stops by itself.
@@ -36,11 +40,20 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from probe_throughput import free_port, machine, wait_port
+from probe_throughput import cpu_seconds, free_port, machine, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 AIWATCH = [sys.executable, "-m", "aiwatch"]
 TARGET_KINDS = ("openai_chat", "openai_embeddings", "http")
+
+
+def child_env(pycache: Path) -> dict[str, str]:
+    """The environment of every child: bytecode compiled once and kept under ``pycache``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return env | {"PYTHONPYCACHEPREFIX": str(pycache)}
+
+
+ENV: dict[str, str] = dict(os.environ)
 
 
 def config(mock: str, storage: Path, *, everything: bool) -> str:
@@ -103,7 +116,7 @@ def measure_run(cfg: Path, *, settle: float, log: Path) -> dict[str, float]:
     argv = [*AIWATCH, "run", f"--config.file={cfg}", f"--web.listen-address=127.0.0.1:{port}"]
     with log.open("w") as out:
         started = time.monotonic()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=ENV)
     try:
         deadline = started + 60
         while get(base + "/-/ready")[0] != 200:
@@ -111,6 +124,7 @@ def measure_run(cfg: Path, *, settle: float, log: Path) -> dict[str, float]:
                 raise RuntimeError(f"aiwatch did not start:\n{log.read_text()}")
             time.sleep(0.01)
         ready = time.monotonic() - started
+        cpu = cpu_seconds(proc.pid)
         while probed_targets(get(base + "/metrics")[1]) < len(TARGET_KINDS):
             if time.monotonic() > deadline:
                 raise RuntimeError("not every target was probed within 60 s")
@@ -120,6 +134,7 @@ def measure_run(cfg: Path, *, settle: float, log: Path) -> dict[str, float]:
         get(base + "/metrics")
         return {
             "start": ready,
+            "cpu": cpu,
             "rss": status_mb(proc.pid, "VmRSS"),
             "peak": status_mb(proc.pid, "VmHWM"),
         }
@@ -135,13 +150,18 @@ def measure_run(cfg: Path, *, settle: float, log: Path) -> dict[str, float]:
 def measure_once(argv: list[str]) -> dict[str, float]:
     """Run a command to completion; wall seconds and peak RSS in MB (from ``wait4``)."""
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.monotonic() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{argv} exited with {proc.returncode}")
-    return {"start": elapsed, "rss": float("nan"), "peak": usage.ru_maxrss / 1024}
+    return {
+        "start": elapsed,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss": float("nan"),
+        "peak": usage.ru_maxrss / 1024,
+    }
 
 
 def blackbox_rss(mock: str, tmp: Path, settle: float) -> float | None:
@@ -169,7 +189,7 @@ def blackbox_rss(mock: str, tmp: Path, settle: float) -> float | None:
 
 
 def median_row(label: str, runs: list[dict[str, float]]) -> str:
-    """One line: medians (and ranges) of start-up time, RSS and peak RSS."""
+    """One line: medians (and ranges) of start-up time, CPU time, RSS and peak RSS."""
 
     def fmt(key: str, unit: str, digits: int) -> str:
         values = [r[key] for r in runs]
@@ -181,8 +201,8 @@ def median_row(label: str, runs: list[dict[str, float]]) -> str:
         )
 
     return (
-        f"{label:<18} start {fmt('start', 's', 2):<22} RSS {fmt('rss', 'MB', 1):<24} "
-        f"peak {fmt('peak', 'MB', 1)}"
+        f"{label:<16} start {fmt('start', 's', 2):<21} CPU {fmt('cpu', 's', 2):<21} "
+        f"RSS {fmt('rss', 'MB', 1):<23} peak {fmt('peak', 'MB', 1)}"
     )
 
 
@@ -195,11 +215,14 @@ def main() -> None:
     print(machine(), f"load average {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="aiwatch-footprint-") as name:
         tmp = Path(name)
+        ENV.clear()
+        ENV.update(child_env(tmp / "pycache"))
         mock_port = free_port()
         mock = subprocess.Popen(
             [*AIWATCH, "mock-ai", f"--listen-address=127.0.0.1:{mock_port}"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=ENV,
         )
         try:
             wait_port(mock_port, seconds=30)
@@ -221,6 +244,7 @@ def main() -> None:
                 "--help": lambda: measure_once([*AIWATCH, "--help"]),
             }
             for label, case in cases.items():
+                case()  # untimed: compiles the bytecode this case needs
                 print(median_row(label, [case() for _ in range(args.runs)]), flush=True)
             rss = blackbox_rss(url, tmp, args.settle)
             if rss is not None:

@@ -45,8 +45,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiwatch.promql.storage import MemoryStorage
+from aiwatch.rules.files import load_groups
 from aiwatch.rules.group import Group
-from aiwatch.rules.manager import ManagerOptions, RuleManager, load_groups
+from aiwatch.rules.manager import ManagerOptions, RuleManager
 from aiwatch.rules.query import LocalQuery
 from probe_throughput import machine
 from rule_eval_data import HISTORY_S, SERIES, STEP_S, Data, make_data

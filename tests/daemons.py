@@ -1,8 +1,9 @@
 """Real ``aiwatch`` subprocesses for tests: a free loopback port, start, wait for readiness, stop.
 
 Both flavours are here: :class:`LoggedProcess` (``subprocess.Popen``, for sync tests and
-for async tests that poll it) and :func:`spawn` / :func:`stop_async` (asyncio processes).
-Each writes the child's stdout and stderr to one log file, shown when a daemon fails to start.
+for async tests that poll it) and :class:`Daemon` (an asyncio child started with
+:func:`spawn`, stopped with :func:`stop_async`, for async tests). Each writes the child's
+stdout and stderr to one log file, shown when a daemon fails to start.
 """
 
 import asyncio
@@ -14,8 +15,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+
+from tests.cli import run_argv
+
+READY_WITHIN = 60.0
+"""How long a daemon may take to become ready: on a loaded machine start-up alone has taken
+20 s. A daemon that hangs still fails, at the latest at the per-test timeout."""
 
 
 def free_port() -> int:
@@ -71,7 +79,7 @@ def wait_ready(
     *,
     exited: Callable[[], int | None],
     log: Callable[[], str],
-    timeout: float = 20.0,
+    timeout: float = READY_WITHIN,
     interval: float = 0.1,
 ) -> None:
     """Block until ``url/-/ready`` answers 200; fail with ``log()`` if the process exits
@@ -95,7 +103,7 @@ async def wait_ready_async(
     *,
     exited: Callable[[], int | None],
     log: Callable[[], str],
-    within: float = 20.0,
+    within: float = READY_WITHIN,
     interval: float = 0.1,
     path: str = "/-/ready",
     tls: ssl.SSLContext | None = None,
@@ -148,3 +156,77 @@ async def stop_async(
     except TimeoutError:
         proc.kill()
         return await proc.wait()
+
+
+class Daemon:
+    """A real ``aiwatch run`` on a loopback port, driven from async tests.
+
+    Its output goes to ``log_path`` (appended to, so a restart keeps the first run's lines);
+    :meth:`start` returns once it is ready, or fails with that log and stops it.
+    """
+
+    def __init__(self, proc: asyncio.subprocess.Process, url: str, log_path: Path) -> None:
+        self.proc, self.url, self.log_path = proc, url, log_path
+
+    @classmethod
+    async def start(
+        cls,
+        config: Path,
+        storage: Path,
+        *extra: str,
+        log: Path,
+        port: int | None = None,
+        tls: ssl.SSLContext | None = None,
+        ready_path: str = "/-/ready",
+        interval: float = 0.1,
+    ) -> "Daemon":
+        """``aiwatch run`` with ``config`` and ``storage`` on ``port`` (a free one by default);
+        with ``tls``, readiness is asked over HTTPS (``url`` stays ``http://…``)."""
+        port = port or free_port()
+        argv = run_argv(config, f"127.0.0.1:{port}", storage, *extra)
+        proc = await spawn(argv, log, append=True)
+        daemon = cls(proc, f"http://127.0.0.1:{port}", log)
+        ready_url = daemon.url if tls is None else f"https://127.0.0.1:{port}"
+        try:
+            await wait_ready_async(
+                ready_url,
+                exited=lambda: proc.returncode,
+                log=daemon.log,
+                interval=interval,
+                path=ready_path,
+                tls=tls,
+            )
+        except AssertionError:
+            await daemon.stop()
+            raise
+        return daemon
+
+    def log(self) -> str:
+        """What the daemon printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        """GET ``path``: the status and the body."""
+        async with aiohttp.ClientSession() as session, session.get(self.url + path) as resp:
+            return resp.status, await resp.read()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        """Send a request; the status and the JSON body (or the text for non-JSON)."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(method, self.url + path, **kwargs) as resp,
+        ):
+            if resp.content_type == "application/json":
+                return resp.status, await resp.json()
+            return resp.status, await resp.text()
+
+    async def kill(self) -> None:
+        """SIGKILL, and reap it."""
+        if self.proc.returncode is None:
+            self.proc.kill()
+        await self.proc.wait()
+
+    async def stop(self, *, grace: float = 15.0, kill: bool = True) -> int:
+        """SIGTERM and wait; after ``grace`` s SIGKILL it (with ``kill``) or let
+        ``TimeoutError`` out (without). The exit code."""
+        return await stop_async(self.proc, grace=grace, kill=kill)

@@ -10,8 +10,8 @@ import yaml
 from aiohttp.test_utils import TestServer
 
 from aiwatch.mockai import make_mock_app
+from tests.daemons import Daemon
 
-from .daemon import Daemon
 from .test_api import promtool_check
 
 
@@ -71,7 +71,7 @@ async def test_observations_probe_data_and_state_survive_a_restart(
     assert mock.port is not None
     path = config(tmp_path / "aiwatch.yml", mock.port)
     storage, log = tmp_path / "data", tmp_path / "aiwatch.log"
-    first = await Daemon.start(path, storage, log)
+    first = await Daemon.start(path, storage, log=log)
     daemons.append(first)
     values = [3, 4, 4, 5, 2]
     status, body = await first.request(
@@ -99,7 +99,7 @@ async def test_observations_probe_data_and_state_survive_a_restart(
     assert f"aiwatch_experiment_samples{{{labels}}} 5.0" in text.splitlines()
     assert await first.stop() == 0
 
-    second = await Daemon.start(path, storage, log)
+    second = await Daemon.start(path, storage, log=log)
     daemons.append(second)
     status, after = await second.request("GET", "/api/v1/experiments/prompts")
     assert status == 200

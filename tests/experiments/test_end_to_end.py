@@ -11,8 +11,8 @@ import yaml
 from aiohttp.test_utils import TestServer
 
 from aiwatch.mockai import make_mock_app
+from tests.daemons import Daemon
 
-from .daemon import Daemon
 from .test_api import promtool_check
 
 DEADLINE = 45.0
@@ -93,7 +93,7 @@ async def test_better_model_wins_on_success_rate_and_latency(
     mock = await start_mock(aiohttp_server)
     path = tmp_path / "aiwatch.yml"
     path.write_text(yaml.safe_dump(config_document(f"http://127.0.0.1:{mock.port}/v1")))
-    daemon = await Daemon.start(path, tmp_path / "data", tmp_path / "aiwatch.log")
+    daemon = await Daemon.start(path, tmp_path / "data", log=tmp_path / "aiwatch.log")
     winners: set[str] = set()
     try:
         data = await wait_for_verdict(daemon.url, winners)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_argv
-from tests.daemons import LoggedProcess, free_port, wait_ready
+from tests.daemons import READY_WITHIN, LoggedProcess, free_port, wait_ready
 
 
 class Daemon(LoggedProcess):
@@ -20,7 +20,7 @@ class Daemon(LoggedProcess):
         argv = run_argv(config, f"127.0.0.1:{self.port}", tmp / "data", *extra)
         super().__init__(argv, tmp / f"aiwatch-{self.port}.log")
 
-    def wait_ready(self, timeout: float = 20.0) -> None:
+    def wait_ready(self, timeout: float = READY_WITHIN) -> None:
         """Block until ``/-/ready`` answers 200, or fail with the log."""
         wait_ready(self.url, exited=self.proc.poll, log=self.log, timeout=timeout)
 

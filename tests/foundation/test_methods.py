@@ -1,10 +1,11 @@
 """A wrong method answers 405 in the JSON envelope with the ``Allow`` header HTTP requires."""
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from aiwatch.app.build import make_app
 from aiwatch.config import parse_config
@@ -12,17 +13,12 @@ from aiwatch.runtime import ConfigState, Options
 
 
 @pytest.fixture
-async def url() -> AsyncIterator[str]:
+async def url(aiohttp_server: Callable[..., Any]) -> str:
     """The core app (no components) on 127.0.0.1, port 0."""
     config = parse_config("targets: []\n", "aiwatch.yml", env={})
     app = make_app(ConfigState(config, Options(config_file="aiwatch.yml")))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield f"http://{host}:{port}"
-    await runner.cleanup()
+    server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
+    return f"http://127.0.0.1:{server.port}"
 
 
 @pytest.mark.parametrize(

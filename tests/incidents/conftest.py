@@ -1,6 +1,5 @@
 """Fixtures for the incident tests: the daemon's app on a real port, and ``aiwatch run``."""
 
-import asyncio
 import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -11,13 +10,13 @@ import aiohttp
 import bcrypt
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from aiwatch.app.build import COMPONENTS, make_app
 from aiwatch.app.keys import READY
 from aiwatch.config import load_config
 from aiwatch.runtime import ConfigState, Options
-from tests.cli import run_argv
-from tests.daemons import free_port, spawn, stop_async, wait_ready_async
+from tests.daemons import Daemon
 
 PASSWORDS = {"alice": "alice-secret", "bob": "bob-secret"}
 """Users of the auth tests: alice is an admin, bob only reads."""
@@ -71,8 +70,8 @@ def write_web_config(tmp: Path, *, tls: tuple[Path, Path] | None = None) -> Path
 class Served:
     """The daemon's application served on 127.0.0.1 with a client session."""
 
-    def __init__(self, app: web.Application, runner: web.AppRunner, url: str) -> None:
-        self.app, self.runner, self.url = app, runner, url
+    def __init__(self, app: web.Application, server: TestServer, url: str) -> None:
+        self.app, self.server, self.url = app, server, url
         self.session = aiohttp.ClientSession()
 
     async def call(
@@ -91,14 +90,14 @@ class Served:
     async def close(self) -> None:
         """Stop the client and the server (the store closes with the app)."""
         await self.session.close()
-        await self.runner.cleanup()
+        await self.server.close()
 
 
 Serve = Callable[..., Awaitable[Served]]
 
 
 @pytest.fixture
-async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
+async def serve(tmp_path: Path, aiohttp_server: Callable[..., Any]) -> AsyncIterator[Serve]:
     """Start the full daemon app (every component) on a free loopback port."""
     started: list[Served] = []
 
@@ -111,13 +110,9 @@ async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
             storage_path=str(tmp_path / "data"),
         )
         app = make_app(ConfigState(config, options), components=COMPONENTS)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
         app[READY][0] = True
-        port = runner.addresses[0][1]
-        served = Served(app, runner, f"http://127.0.0.1:{port}")
+        served = Served(app, server, f"http://127.0.0.1:{server.port}")
         started.append(served)
         return served
 
@@ -126,53 +121,23 @@ async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
         await served.close()
 
 
-class Daemon:
-    """A real ``aiwatch run`` subprocess on a free port."""
+async def start_daemon(tmp: Path, *extra: str, port: int | None = None) -> Daemon:
+    """``aiwatch run`` with ``tmp/aiwatch.yml`` (written if missing) and ``tmp/data``, its
+    output appended to ``tmp/aiwatch.log``; returns once ``/-/ready`` answers."""
+    if not (tmp / "aiwatch.yml").exists():
+        write_config(tmp)
+    return await Daemon.start(
+        tmp / "aiwatch.yml", tmp / "data", *extra, log=tmp / "aiwatch.log", port=port,
+        interval=0.05,
+    )  # fmt: skip
 
-    def __init__(self, proc: asyncio.subprocess.Process, url: str, log: Path) -> None:
-        self.proc, self.url, self.log = proc, url, log
 
-    @classmethod
-    async def start(cls, tmp: Path, *extra: str, port: int | None = None) -> "Daemon":
-        """Start it (config and storage under ``tmp``) and wait until ``/-/ready`` answers."""
-        config = tmp / "aiwatch.yml"
-        if not config.exists():
-            write_config(tmp)
-        daemon = await cls._spawn(tmp, port or free_port(), *extra)
-        await wait_ready_async(
-            daemon.url, exited=lambda: daemon.proc.returncode, log=daemon.log.read_text,
-            within=15.0, interval=0.05,
-        )  # fmt: skip
-        return daemon
+async def start_https_daemon(tmp: Path, web_config: Path, ca: Path) -> Daemon:
+    """The same with a TLS web config; returns once ``/-/healthy`` answers over HTTPS."""
+    import ssl
 
-    @classmethod
-    async def start_https(cls, tmp: Path, web_config: Path, ca: Path) -> "Daemon":
-        """Start it with a TLS web config and wait until ``/-/healthy`` answers over HTTPS."""
-        import ssl
-
-        port = free_port()
-        daemon = await cls._spawn(tmp, port, "--web.config.file", str(web_config))
-        await wait_ready_async(
-            f"https://127.0.0.1:{port}", exited=lambda: daemon.proc.returncode,
-            log=daemon.log.read_text, within=15.0, interval=0.05, path="/-/healthy",
-            tls=ssl.create_default_context(cafile=str(ca)),
-        )  # fmt: skip
-        return daemon
-
-    @classmethod
-    async def _spawn(cls, tmp: Path, port: int, *extra: str) -> "Daemon":
-        """``aiwatch run`` with ``tmp/aiwatch.yml`` and ``tmp/data``, appending to its log."""
-        log = tmp / "aiwatch.log"
-        argv = run_argv(tmp / "aiwatch.yml", f"127.0.0.1:{port}", tmp / "data", *extra)
-        proc = await spawn(argv, log, append=True)
-        return cls(proc, f"http://127.0.0.1:{port}", log)
-
-    async def kill(self) -> None:
-        """SIGKILL, and reap it."""
-        if self.proc.returncode is None:
-            self.proc.kill()
-        await self.proc.wait()
-
-    async def stop(self) -> None:
-        """SIGTERM, and wait for the exit."""
-        await stop_async(self.proc, grace=15.0, kill=False)
+    return await Daemon.start(
+        tmp / "aiwatch.yml", tmp / "data", "--web.config.file", str(web_config),
+        log=tmp / "aiwatch.log", tls=ssl.create_default_context(cafile=str(ca)),
+        ready_path="/-/healthy", interval=0.05,
+    )  # fmt: skip

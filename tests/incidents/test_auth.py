@@ -6,17 +6,27 @@ import ssl
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import bcrypt
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from aiwatch.app.errors import StartupError
 from aiwatch.web.auth import Checker
 from aiwatch.web.tls import WebConfigError, load_web_config, ssl_context_factory
 
-from .conftest import Daemon, Serve, Served, basic, write_config, write_web_config
+from .conftest import (
+    Serve,
+    Served,
+    basic,
+    start_daemon,
+    start_https_daemon,
+    write_config,
+    write_web_config,
+)
 
 PROMTOOL = shutil.which("promtool")
 
@@ -117,7 +127,7 @@ def _peer(remote: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     return middleware
 
 
-async def _served_from(tmp_path: Path, remote: str) -> tuple[Served, web.AppRunner]:
+async def _served_from(aiohttp_server: Callable[..., Any], tmp_path: Path, remote: str) -> Served:
     from aiwatch.app.build import COMPONENTS, make_app
     from aiwatch.config import load_config
     from aiwatch.runtime import ConfigState, Options
@@ -126,19 +136,16 @@ async def _served_from(tmp_path: Path, remote: str) -> tuple[Served, web.AppRunn
     options = Options(config_file=config.path, storage_path=str(tmp_path / "data"))
     app = make_app(ConfigState(config, options), components=COMPONENTS)
     app.middlewares.insert(1, _peer(remote))  # after the error envelope, before auth
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return Served(app, runner, f"http://127.0.0.1:{runner.addresses[0][1]}"), runner
+    server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
+    return Served(app, server, f"http://127.0.0.1:{server.port}")
 
 
 @pytest.mark.parametrize(("remote", "allowed"), [("203.0.113.7", False), ("::1", True)])
 async def test_without_web_config_admin_routes_are_loopback_only(
-    tmp_path: Path, remote: str, allowed: bool
+    tmp_path: Path, aiohttp_server: Callable[..., Any], remote: str, allowed: bool
 ) -> None:
     """No web config: reads are open to all; state changes only to loopback peers."""
-    served, _ = await _served_from(tmp_path, remote)
+    served = await _served_from(aiohttp_server, tmp_path, remote)
     try:
         status, _ = await served.call("GET", "/api/v1/incidents")
         assert status == 200
@@ -158,7 +165,7 @@ async def test_tls_is_served_from_the_web_config(tmp_path: Path) -> None:
         handle.write("  min_version: TLS12\n")
     promtool_accepts(web_config)
     write_config(tmp_path, admin_users=("alice",))
-    port_daemon = await Daemon.start_https(tmp_path, web_config, cert)
+    port_daemon = await start_https_daemon(tmp_path, web_config, cert)
     try:
         context = ssl.create_default_context(cafile=str(cert))
         url = port_daemon.url.replace("http://", "https://")
@@ -171,7 +178,7 @@ async def test_tls_is_served_from_the_web_config(tmp_path: Path) -> None:
                 async with session.get(port_daemon.url + "/-/healthy") as resp:
                     await resp.read()
     finally:
-        await port_daemon.stop()
+        await port_daemon.stop(kill=False)
 
 
 BAD_WEB_CONFIGS = [
@@ -200,7 +207,7 @@ async def test_invalid_web_config_stops_aiwatch_run(tmp_path: Path) -> None:
     path.write_text(BAD_WEB_CONFIGS[0][0])
     write_config(tmp_path)
     with pytest.raises(AssertionError, match="aiwatch exited"):
-        await Daemon.start(tmp_path, "--web.config.file", str(path))
+        await start_daemon(tmp_path, "--web.config.file", str(path))
     log = (tmp_path / "aiwatch.log").read_text()
     assert BAD_WEB_CONFIGS[0][1] in log
     assert str(path) in log

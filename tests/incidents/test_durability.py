@@ -13,7 +13,7 @@ import aiohttp
 
 from tests.daemons import free_port
 
-from .conftest import Daemon, write_config
+from .conftest import start_daemon, write_config
 
 ROUNDS = 20
 
@@ -143,7 +143,7 @@ async def test_sigkill_loses_no_acknowledgement_and_never_corrupts(tmp_path: Pat
     finally:
         await zygote.close()
     assert len(acked) > ROUNDS, "the load never got acknowledgements through"
-    daemon = await Daemon.start(tmp_path)
+    daemon = await start_daemon(tmp_path)
     try:
         async with aiohttp.ClientSession() as session:
             for incident_id, who in acked.items():
@@ -153,5 +153,5 @@ async def test_sigkill_loses_no_acknowledgement_and_never_corrupts(tmp_path: Pat
                 assert doc["acknowledged_by"] == who
         assert _integrity(db) == "ok"
     finally:
-        await daemon.stop()
+        await daemon.stop(kill=False)
     assert "Traceback" not in (tmp_path / "aiwatch.log").read_text()

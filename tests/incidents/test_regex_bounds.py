@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from .conftest import Daemon, iso
+from .conftest import iso, start_daemon
 
 LONG = "a" * 50_000
 BOUND = 2.0
@@ -77,7 +77,7 @@ async def test_catastrophic_regexes_answer_in_bounded_time(tmp_path: Path) -> No
     """A silence, ``matcher=`` and ``label_replace`` with ``(a+)+$`` or ``(.|.|.|.|.|.)*X``
     on a 50,000-character label value each answer within 2 s, with the right result, and
     ``/-/healthy`` answers within 1 s throughout."""
-    daemon = await Daemon.start(tmp_path)
+    daemon = await start_daemon(tmp_path)
     timings: dict[str, float] = {}
     try:
         async with aiohttp.ClientSession() as session, _polling(session, daemon.url) as health:
@@ -130,4 +130,4 @@ async def test_catastrophic_regexes_answer_in_bounded_time(tmp_path: Path) -> No
         assert all(seconds < BOUND for seconds in timings.values()), timings
         assert max(health.latencies) < HEALTHY_BOUND
     finally:
-        await daemon.stop()
+        await daemon.stop(kill=False)

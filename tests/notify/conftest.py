@@ -2,12 +2,13 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from aiwatch.notify import outbox
 from aiwatch.storage.sqlite import Database
@@ -61,18 +62,14 @@ class Receiver:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+async def receiver(aiohttp_server: Callable[..., Any]) -> Receiver:
     """A started receiver on a free loopback port."""
     rec = Receiver()
     app = web.Application()
     app.router.add_post("/{path:.*}", rec.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    rec.port = runner.addresses[0][1]
-    yield rec
-    await runner.cleanup()
+    server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
+    rec.port = server.port
+    return rec
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 
 from tests.cli import run_argv
-from tests.daemons import LoggedProcess, free_port, wait_ready_async
+from tests.daemons import READY_WITHIN, LoggedProcess, free_port, wait_ready_async
 
 
 class Daemon(LoggedProcess):
@@ -21,7 +21,7 @@ class Daemon(LoggedProcess):
         argv = run_argv(config, f"127.0.0.1:{self.port}", data)
         super().__init__(argv, data.parent / f"aiwatch-{self.port}.log")
 
-    async def ready(self, session: aiohttp.ClientSession, within: float = 20.0) -> None:
+    async def ready(self, session: aiohttp.ClientSession, within: float = READY_WITHIN) -> None:
         """Wait for ``/-/ready``; fail with the log if the daemon dies or never gets there."""
         await wait_ready_async(
             self.url, exited=self.proc.poll, log=self.log, within=within, session=session

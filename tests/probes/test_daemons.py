@@ -10,7 +10,8 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 
 from aiwatch.mockai import MOCK
-from tests.probes.conftest import Daemon, mock_url, requests_by_model, write_config
+from tests.daemons import Daemon
+from tests.probes.conftest import mock_url, requests_by_model, write_config
 from tests.probes.test_series import promtool_check
 
 StartDaemon = Callable[..., Any]

@@ -1,7 +1,8 @@
 """``/probe`` refuses ambiguous or misspelt parameters before probing anything."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -13,18 +14,21 @@ from tests.probes.conftest import mock_url, start_app, write_config
 
 
 @pytest.fixture
-async def url(mock_ai: TestServer, tmp_path: Path) -> AsyncIterator[str]:
+async def url(
+    mock_ai: TestServer, tmp_path: Path, aiohttp_server: Callable[..., Any]
+) -> AsyncIterator[str]:
     """The probes component on a real port with two targets on the mock."""
     base = mock_url(mock_ai)
     targets = [
         {"name": "a", "kind": "http", "url": base + "/models", "interval": "1h"},
         {"name": "b", "kind": "http", "url": base + "/models", "interval": "1h"},
     ]
-    runner, address = await start_app(
-        load_config(str(write_config(tmp_path / "aiwatch.yml", {"targets": targets})))
+    server, address = await start_app(
+        aiohttp_server,
+        load_config(str(write_config(tmp_path / "aiwatch.yml", {"targets": targets}))),
     )
     yield address
-    await runner.cleanup()
+    await server.close()
 
 
 async def get(url: str) -> tuple[int, str, str]:

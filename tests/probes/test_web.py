@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +46,14 @@ def targets(url: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def daemon(mock_ai: TestServer, tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
+async def daemon(
+    mock_ai: TestServer, tmp_path: Path, aiohttp_server: Callable[..., Any]
+) -> AsyncIterator[tuple[str, Path]]:
     """The app with the probes component on a real port; yields its URL and config path."""
     path = write_config(tmp_path / "aiwatch.yml", {"targets": targets(mock_url(mock_ai))})
-    runner, url = await start_app(load_config(str(path)))
+    server, url = await start_app(aiohttp_server, load_config(str(path)))
     yield url, path
-    await runner.cleanup()
+    await server.close()
 
 
 async def get(url: str) -> tuple[int, str]:
@@ -98,12 +100,16 @@ async def test_probe_debug_explains_the_request_checks_and_metrics(
     assert 'error_type="validation_failed"} 1' in text
 
 
-async def test_head_on_probe_is_405_and_probes_nothing(mock_ai: TestServer, tmp_path: Path) -> None:
+async def test_head_on_probe_is_405_and_probes_nothing(
+    mock_ai: TestServer, tmp_path: Path, aiohttp_server: Callable[..., Any]
+) -> None:
     """HEAD /probe (plain or debug) answers 405 with ``Allow: GET`` and never reaches the
     endpoint; a GET right after does, so the mock's counter would have seen a probe."""
     path = write_config(tmp_path / "aiwatch.yml", {"targets": targets(mock_url(mock_ai))[:1]})
     # The target belongs to the other shard: no scheduled probe can reach the mock meanwhile.
-    runner, url = await start_app(load_config(str(path)), shard=(1 - shard_of("chat", 2), 2))
+    server, url = await start_app(
+        aiohttp_server, load_config(str(path)), shard=(1 - shard_of("chat", 2), 2)
+    )
     try:
         async with aiohttp.ClientSession() as session:
             for query in ("target=chat", "target=chat&debug=true"):
@@ -116,7 +122,7 @@ async def test_head_on_probe_is_405_and_probes_nothing(mock_ai: TestServer, tmp_
                 assert resp.status == 200
             assert mock_ai.app[MOCK].stats["requests"] == 1
     finally:
-        await runner.cleanup()
+        await server.close()
 
 
 async def test_probe_accepts_only_configured_targets(daemon: tuple[str, Path]) -> None:
@@ -162,7 +168,7 @@ async def test_targets_api_reports_health_errors_schedule_and_redacts(
 
 
 async def test_targets_api_shows_the_method_each_probe_sends(
-    mock_ai: TestServer, tmp_path: Path
+    mock_ai: TestServer, tmp_path: Path, aiohttp_server: Callable[..., Any]
 ) -> None:
     """The OpenAI kinds show POST (what they send; the mock only takes POST there), and http
     shows its configured method, or the POST a body implies."""
@@ -177,7 +183,7 @@ async def test_targets_api_shows_the_method_each_probe_sends(
     for doc in docs:
         doc["interval"] = "1h"
     path = write_config(tmp_path / "aiwatch.yml", {"targets": docs})
-    runner, url = await start_app(load_config(str(path)))
+    server, url = await start_app(aiohttp_server, load_config(str(path)))
     try:
         data = json.loads((await get(url + "/api/v1/targets"))[1])["data"]
         methods = {t["name"]: t["config"]["method"] for t in data["targets"]}
@@ -189,16 +195,18 @@ async def test_targets_api_shows_the_method_each_probe_sends(
             assert "Result: success" in text
             assert "  POST http://127.0.0.1:" in text
     finally:
-        await runner.cleanup()
+        await server.close()
 
 
-async def test_targets_api_after_scheduled_probes(mock_ai: TestServer, tmp_path: Path) -> None:
+async def test_targets_api_after_scheduled_probes(
+    mock_ai: TestServer, tmp_path: Path, aiohttp_server: Callable[..., Any]
+) -> None:
     """After scheduled probes: up with its duration and time, down with the error's type."""
     docs = targets(mock_url(mock_ai))
     for doc in docs:
         doc["interval"] = "100ms"
     path = write_config(tmp_path / "aiwatch.yml", {"targets": docs})
-    runner, url = await start_app(load_config(str(path)))
+    server, url = await start_app(aiohttp_server, load_config(str(path)))
     try:
         for _ in range(50):
             data = json.loads((await get(url + "/api/v1/targets"))[1])["data"]
@@ -207,7 +215,7 @@ async def test_targets_api_after_scheduled_probes(mock_ai: TestServer, tmp_path:
                 break
             await asyncio.sleep(0.05)
     finally:
-        await runner.cleanup()
+        await server.close()
     chat, strict = by_name["chat"], by_name["strict"]
     assert chat["health"] == "up"
     assert chat["last_duration_seconds"] > 0

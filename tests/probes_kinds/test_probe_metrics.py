@@ -1,13 +1,12 @@
 """Acceptance end to end: each fault, probed through the daemon's /probe, in its metrics."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import yaml
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -49,7 +48,7 @@ CASES: dict[str, tuple[str, bool, dict[str, Any], str | None]] = {
 
 
 @pytest.fixture
-async def daemon(aiohttp_server: Callable[..., Any], tmp_path: Path) -> AsyncIterator[str]:
+async def daemon(aiohttp_server: Callable[..., Any], tmp_path: Path) -> str:
     """The daemon's app (probes component) over a config with one target per case."""
     mock: TestServer = await aiohttp_server(make_mock_app(seed=3), host="127.0.0.1", port=0)
     targets = [
@@ -71,12 +70,8 @@ async def daemon(aiohttp_server: Callable[..., Any], tmp_path: Path) -> AsyncIte
     app = make_app(
         ConfigState(config, Options(config_file=str(path))), components=(probes_web.setup,)
     )
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
+    return f"http://127.0.0.1:{server.port}"
 
 
 async def probe_metrics(url: str, name: str) -> dict[str, float]:

@@ -2,10 +2,13 @@
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.events import MemorySink
@@ -148,7 +151,9 @@ async def test_restart_after_outage_tolerance_starts_over(tmp_path: Path) -> Non
     assert second.active_alerts() == []
 
 
-async def test_query_error_leaves_state_and_counts_failure() -> None:
+async def test_query_error_leaves_state_and_counts_failure(
+    aiohttp_server: Callable[..., Any],
+) -> None:
     """In datasource mode a failing query is a failure; the alert keeps its state."""
     answers = {"ok": True}
 
@@ -165,11 +170,8 @@ async def test_query_error_leaves_state_and_counts_failure() -> None:
 
     app = web.Application()
     app.router.add_get("/api/v1/query", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
+    port = server.port
     try:
         async with aiohttp.ClientSession() as session:
             query = DatasourceQuery(session, f"http://127.0.0.1:{port}")
@@ -188,7 +190,7 @@ async def test_query_error_leaves_state_and_counts_failure() -> None:
             assert "boom" in (rule.last_error or "")
             assert manager.group_stats()[0].failures_total == 1
     finally:
-        await runner.cleanup()
+        await server.close()
 
 
 async def test_reload_keeps_state_of_unchanged_rules() -> None:

@@ -2,10 +2,13 @@
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from aiwatch.app.build import make_app
 from aiwatch.config.model import Config, GlobalConfig
@@ -27,15 +30,16 @@ groups:
 """
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+async def _serve(
+    aiohttp_server: Callable[..., Any], app: web.Application
+) -> tuple[TestServer, str]:
+    server: TestServer = await aiohttp_server(app, host="127.0.0.1", port=0)
+    return server, f"http://127.0.0.1:{server.port}"
 
 
-async def test_alert_fires_and_is_exposed(tmp_path: Path) -> None:
+async def test_alert_fires_and_is_exposed(
+    tmp_path: Path, aiohttp_server: Callable[..., Any]
+) -> None:
     """A rule over the local store fires; API, /metrics and the sinks all see it."""
     (tmp_path / "rules.yml").write_text(RULES)
     config = Config(
@@ -47,7 +51,7 @@ async def test_alert_fires_and_is_exposed(tmp_path: Path) -> None:
     app = make_app(state, components=[rules_web.setup])
     sink = MemorySink()
     app[rules_web.ALERT_SINKS].append(sink)
-    runner, base = await _serve(app)
+    server, base = await _serve(aiohttp_server, app)
     try:
         async with aiohttp.ClientSession() as client:
             for _ in range(50):
@@ -63,7 +67,7 @@ async def test_alert_fires_and_is_exposed(tmp_path: Path) -> None:
             async with client.get(f"{base}/metrics") as response:
                 exposition = await response.text()
     finally:
-        await runner.cleanup()
+        await server.close()
     assert [e.state for e in sink.events[:1]] == ["firing"]
     assert alerts[0]["labels"] == {"alertname": "AlwaysOn", "severity": "page"}
     assert alerts[0]["annotations"] == {"summary": "value 1"}
@@ -76,7 +80,9 @@ async def test_alert_fires_and_is_exposed(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "rules-state.json").exists()
 
 
-async def test_firing_alert_survives_a_restart(tmp_path: Path) -> None:
+async def test_firing_alert_survives_a_restart(
+    tmp_path: Path, aiohttp_server: Callable[..., Any]
+) -> None:
     """An alert saved as firing a minute ago is firing as soon as the component starts."""
     (tmp_path / "rules.yml").write_text(RULES.replace("labels:", "for: 20m\n        labels:", 1))
     config = Config(
@@ -102,7 +108,7 @@ async def test_firing_alert_survives_a_restart(tmp_path: Path) -> None:
     app = make_app(state, components=[rules_web.setup])
     sink = MemorySink()
     app[rules_web.ALERT_SINKS].append(sink)
-    runner, base = await _serve(app)
+    server, base = await _serve(aiohttp_server, app)
     try:
         async with aiohttp.ClientSession() as client:
             async with client.get(f"{base}/api/v1/alerts") as response:
@@ -112,7 +118,7 @@ async def test_firing_alert_survives_a_restart(tmp_path: Path) -> None:
                     break
                 await asyncio.sleep(0.1)
     finally:
-        await runner.cleanup()
+        await server.close()
     assert [a["state"] for a in before] == ["firing"]
     assert [(e.state, e.changed) for e in sink.events[:1]] == [("firing", False)]
     assert sink.events[0].active_at == saved.active_at_ms / 1000

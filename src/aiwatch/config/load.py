@@ -116,8 +116,7 @@ def _rule_file_problems(config: Config, positions: Positions) -> list[Problem]:
     As ``promtool check config``: a pattern with a ``*`` may match nothing, but a plain file
     name must name a file (a typo would otherwise silently load no rules).
     """
-    from aiwatch.rules.files import RuleFileError
-    from aiwatch.rules.manager import load_groups
+    from aiwatch.rules.files import RuleFileError, load_groups
 
     base_dir = os.path.dirname(os.path.abspath(config.path))
     missing = []

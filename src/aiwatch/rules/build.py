@@ -9,7 +9,8 @@ from aiwatch.config.model import Config
 from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.events import AlertSink
-from aiwatch.rules.manager import EvaluationObserver, ManagerOptions, RuleManager, load_groups
+from aiwatch.rules.files import load_groups
+from aiwatch.rules.manager import EvaluationObserver, ManagerOptions, RuleManager
 from aiwatch.rules.query import DatasourceQuery, LocalQuery
 from aiwatch.rules.templates import TemplateQuery
 from aiwatch.rules.types import QueryFunc

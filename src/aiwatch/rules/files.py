@@ -1,8 +1,10 @@
 """Read Prometheus rule files into ``GroupSpec``s, reporting every problem at its line."""
 
+import glob
+import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from aiwatch.config.problems import Problem
@@ -231,3 +233,20 @@ def check_rules(files: list[str], *, out: TextIO | None = None, err: TextIO | No
             print(f"  SUCCESS: {count} rules found", file=out)
         print(file=out)
     return 1 if failed else 0
+
+
+def expand_rule_files(patterns: Sequence[str], *, base_dir: str = ".") -> list[str]:
+    """Rule file globs, relative to ``base_dir``, to sorted file names."""
+    files: list[str] = []
+    for pattern in patterns:
+        path = pattern if os.path.isabs(pattern) else os.path.join(base_dir, pattern)
+        files += sorted(glob.glob(path))
+    return files
+
+
+def load_groups(patterns: Sequence[str], *, base_dir: str = ".") -> list[GroupSpec]:
+    """Every group of every rule file the globs match; ``RuleFileError`` on problems."""
+    specs: list[GroupSpec] = []
+    for path in expand_rule_files(patterns, base_dir=base_dir):
+        specs += load_rule_file(path)
+    return specs

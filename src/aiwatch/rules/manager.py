@@ -7,9 +7,7 @@ and hands alert events to the ``AlertSink``.
 
 import asyncio
 import contextlib
-import glob
 import logging
-import os
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +16,6 @@ from aiwatch.clock import Clock, SystemClock
 from aiwatch.rules import api
 from aiwatch.rules.alerting import Alert
 from aiwatch.rules.events import AlertEvent, AlertSink, NullSink
-from aiwatch.rules.files import load_rule_file
 from aiwatch.rules.group import Group
 from aiwatch.rules.model import GroupSpec
 from aiwatch.rules.restore import SavedAlert, StateFile, not_restored, restore_rule, snapshot
@@ -64,23 +61,6 @@ class GroupStats:
 
 # Called after every group evaluation with the group name and its duration in seconds.
 EvaluationObserver = Callable[[str, float], None]
-
-
-def expand_rule_files(patterns: Sequence[str], *, base_dir: str = ".") -> list[str]:
-    """Rule file globs, relative to ``base_dir``, to sorted file names."""
-    files: list[str] = []
-    for pattern in patterns:
-        path = pattern if os.path.isabs(pattern) else os.path.join(base_dir, pattern)
-        files += sorted(glob.glob(path))
-    return files
-
-
-def load_groups(patterns: Sequence[str], *, base_dir: str = ".") -> list[GroupSpec]:
-    """Every group of every rule file the globs match; ``RuleFileError`` on problems."""
-    specs: list[GroupSpec] = []
-    for path in expand_rule_files(patterns, base_dir=base_dir):
-        specs += load_rule_file(path)
-    return specs
 
 
 class RuleManager:

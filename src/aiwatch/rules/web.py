@@ -24,8 +24,8 @@ from aiwatch.config import Config
 from aiwatch.promql.runner import QueryRunner
 from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
 from aiwatch.rules.events import AlertSink, FanOutSink
-from aiwatch.rules.files import RuleFileError
-from aiwatch.rules.manager import RuleManager, load_groups
+from aiwatch.rules.files import RuleFileError, load_groups
+from aiwatch.rules.manager import RuleManager
 from aiwatch.rules.query_api import make_handlers
 from aiwatch.web.envelope import fail, ok
 

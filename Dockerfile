@@ -1,5 +1,12 @@
-# aiwatch as a container: `docker build -t aiwatch .` then
-# `docker run -p 9531:9531 -v $PWD/config:/etc/aiwatch aiwatch run --config.file=/etc/aiwatch/aiwatch.yml`
+# aiwatch as a container, with the mock endpoint in a second one (as docker-compose.yml does;
+# targets must name hosts the container can reach, never 127.0.0.1, and the rule files the
+# config names must be mounted where its relative paths lead):
+#   docker build -t aiwatch .
+#   docker network create aiwatch
+#   docker run -d --network aiwatch --name mock-ai aiwatch mock-ai --listen-address=0.0.0.0:9532
+#   docker run --network aiwatch -p 9531:9531 -v "$PWD/config/docker.yml:/etc/aiwatch/aiwatch.yml:ro" -v "$PWD/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" aiwatch
+# (config/docker.yml's notification route points at the stack's `notifications` service:
+# edit it, or run the whole stack with `docker compose up --build`.)
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -1,5 +1,6 @@
 """Run the ``aiwatch`` command line as a user would: a real ``python -m aiwatch`` process."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,9 +25,20 @@ def run_argv(config: Path, listen: str, storage: Path, *extra: str) -> list[str]
     )
 
 
-def run_cli(argv: list[str], *, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-    """Run ``argv`` to completion; exit code, stdout and stderr as text (never raises on exit)."""
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+def run_cli(
+    argv: list[str], *, timeout: float = 60.0, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` to completion (in ``cwd``); exit code, stdout and stderr as text (never
+    raises on exit)."""
+    env = None
+    if cwd is not None:
+        # A relative PYTHONPATH (``src``) must keep naming this checkout from another folder.
+        env = dict(os.environ)
+        paths = env.get("PYTHONPATH", "").split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in paths if p)
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd, env=env
+    )
 
 
 def aiwatch(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:

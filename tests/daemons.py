@@ -1,12 +1,13 @@
 """Real ``aiwatch`` subprocesses for tests: a free loopback port, start, wait for readiness, stop.
 
-Both flavours are here: :class:`LoggedProcess` (``subprocess.Popen``, for sync tests and
-for async tests that poll it) and :class:`Daemon` (an asyncio child started with
-:func:`spawn`, stopped with :func:`stop_async`, for async tests). Each writes the child's
+Both flavours are here: :class:`DaemonProcess` on :class:`LoggedProcess` (``subprocess.Popen``,
+for sync tests and for async tests that poll it) and :class:`Daemon` (an asyncio child started
+with :func:`spawn`, stopped with :func:`stop_async`, for async tests). Each writes the child's
 stdout and stderr to one log file, shown when a daemon fails to start.
 """
 
 import asyncio
+import signal
 import socket
 import ssl
 import subprocess
@@ -230,3 +231,70 @@ class Daemon:
         """SIGTERM and wait; after ``grace`` s SIGKILL it (with ``kill``) or let
         ``TimeoutError`` out (without). The exit code."""
         return await stop_async(self.proc, grace=grace, kill=kill)
+
+
+class DaemonProcess(LoggedProcess):
+    """A real ``aiwatch run`` as a ``Popen`` child on a free loopback port, with its storage in
+    ``storage`` and its output in ``aiwatch-PORT.log`` beside it: for sync tests, and for
+    async tests that drive it over their own client session."""
+
+    def __init__(self, config: Path, storage: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        argv = run_argv(config, f"127.0.0.1:{self.port}", storage, *extra)
+        super().__init__(argv, storage.parent / f"aiwatch-{self.port}.log")
+
+    def wait_ready(self, timeout: float = READY_WITHIN) -> None:
+        """Block until ``/-/ready`` answers 200, or fail with the log."""
+        wait_ready(self.url, exited=self.proc.poll, log=self.log, timeout=timeout)
+
+    async def ready(self, session: aiohttp.ClientSession, within: float = READY_WITHIN) -> None:
+        """Wait for ``/-/ready``; fail with the log if the daemon dies or never gets there."""
+        await wait_ready_async(
+            self.url, exited=self.proc.poll, log=self.log, within=within, session=session
+        )
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        """GET ``path``; (status, body) also for HTTP errors."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    def post(self, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        """POST ``path``; (status, body) also for HTTP errors."""
+        request = urllib.request.Request(self.url + path, data=body, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    async def post_alerts(self, session: aiohttp.ClientSession, alerts: list[Any]) -> None:
+        """POST Alertmanager-v2 alerts to the daemon (from loopback: no auth needed)."""
+        async with session.post(self.url + "/api/v2/alerts", json=alerts) as resp:
+            body = await resp.text()
+            assert resp.status < 300, body
+
+    async def metric(self, session: aiohttp.ClientSession, name: str) -> float | None:
+        """The value of an unlabelled sample on ``/metrics``."""
+        async with session.get(self.url + "/metrics") as resp:
+            text = await resp.text()
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return None
+
+    async def stop(self, sig: signal.Signals, within: float = 15.0) -> float:
+        """Send ``sig`` and wait for the exit (SIGKILL after ``within`` s); how long it took."""
+        started = time.monotonic()
+        self.proc.send_signal(sig)
+        while self.proc.poll() is None:
+            if time.monotonic() - started > within:
+                self.proc.kill()
+                self.proc.wait()
+                break
+            await asyncio.sleep(0.05)
+        self._log.close()
+        return time.monotonic() - started

@@ -66,13 +66,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    """``aiwatch check config FILE…``: SUCCESS per valid file, every problem otherwise."""
-    from aiwatch.config import ConfigError, load_config
+    """``aiwatch check config FILE…``: SUCCESS per valid file (and its WARNING lines), every
+    problem otherwise."""
+    from aiwatch.config import ConfigError, check_config
 
     status = 0
     for path in args.files:
         try:
-            config = load_config(path)
+            config, warnings = check_config(path)
         except ConfigError as err:
             print(f"FAILED: {path}", file=sys.stderr)
             for problem in err.problems:
@@ -85,6 +86,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             plural(len(config.experiments), "experiment"),
         )
         print(f"SUCCESS: {path} is valid ({', '.join(counts)})")
+        for warning in warnings:
+            print(f"WARNING: {warning}")
     return status
 
 
@@ -349,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=30.0,
         metavar="DURATION",
-        help="when the scripted outage starts (default 30s); it ends 45s later",
+        help="when the scripted outage starts (default 30s); it ends 25s later",
     )
     demo.set_defaults(func=cmd_demo)
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -28,6 +29,11 @@ from aiwatch.runtime import ConfigState, Options
 DEGRADED_MODEL = "mock-gpt"
 """The model behind ``chat-primary``; the script makes it answer HTTP 500."""
 EXPERIMENT = "captions-model-v2"
+DEGRADE_AFTER = 30.0
+"""Seconds from the start to the scripted outage (``--degrade-after``)."""
+OUTAGE = 25.0
+"""Seconds the scripted outage lasts: long enough for both alerts to fire, short enough for
+every incident to resolve well within a two-minute demo."""
 EXPERIMENT_EVERY = 20.0
 """Seconds between two summaries of the experiment on the console."""
 # Simulated user ratings (1-5) posted to the experiment's observation metric, per variant.
@@ -254,13 +260,13 @@ def what_to_open(daemon_url: str, mock_url: str) -> str:
 
 async def _demo(
     *,
-    host: str,
-    port: int,
+    sock: socket.socket,
     duration: float | None,
     degrade_after: float,
     recover_after: float,
     out: TextIO,
 ) -> int:
+    host, port = sock.getsockname()[:2]
     narrator = Narrator(out)
     with tempfile.TemporaryDirectory(prefix="aiwatch-demo-") as tmp:
         async with (
@@ -268,7 +274,7 @@ async def _demo(
             serving(receiver_app(narrator)) as receiver_url,
         ):
             receiver = receiver_url.replace("http://", "json://") + "/notify"
-            daemon_url = f"http://{host}:{port}"
+            daemon_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
             config_file = write_demo_files(
                 Path(tmp), mock_url=mock_url, receiver_url=receiver, external_url=daemon_url
             )
@@ -304,7 +310,9 @@ async def _demo(
                     loop.call_later(duration, task.cancel)
                     loop.call_later(duration, os.kill, os.getpid(), signal.SIGTERM)
                 try:
-                    return await serve(ConfigState(config, options), host=host, port=port)
+                    return await serve(
+                        ConfigState(config, options), host=host, port=port, sock=sock
+                    )
                 except StartupError as err:
                     print(f"demo: {err}", file=sys.stderr)
                     return 1
@@ -315,42 +323,49 @@ async def _demo(
                     narrator.say("demo stopped")
 
 
-def _free_port(host: str) -> int:
-    """A port on ``host`` that nothing listens on right now."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def bind(host: str, port: int) -> socket.socket:
+    """The demo daemon's listening socket: taken before anything is printed or contacted.
+
+    Were the port held by another aiwatch, the script would otherwise narrate that daemon's
+    incidents and post its simulated ratings into that daemon's experiment before failing.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=128)
 
 
 def run_demo(
     *,
     listen_address: str = "127.0.0.1:9531",
     duration: float | None = None,
-    degrade_after: float = 30.0,
+    degrade_after: float = DEGRADE_AFTER,
     recover_after: float | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
     """Run the demo until Ctrl-C or ``duration`` seconds; the exit code."""
     host, port = parse_listen_address(listen_address)
-    host = host or "127.0.0.1"
-    if port == 0:
-        # The demo prints its URLs and polls the daemon before the daemon binds: port 0
-        # ("any free port") has to become a real port first.
-        try:
-            port = _free_port(host)
-        except OSError as err:
-            print(f"demo: cannot listen on {listen_address}: {err.strerror}", file=sys.stderr)
-            return 1
-    return int(
-        asyncio.run(
-            _demo(
-                host=host,
-                port=port,
-                duration=duration,
-                degrade_after=degrade_after,
-                recover_after=recover_after if recover_after is not None else degrade_after + 45,
-                out=out,
+    try:
+        sock = bind(host or "127.0.0.1", port)
+    except OSError as err:
+        reason = os.strerror(err.errno) if err.errno else str(err)
+        print(f"demo: cannot listen on {listen_address}: {reason}", file=sys.stderr)
+        if err.errno == errno.EADDRINUSE:
+            print(
+                "demo: is another aiwatch running there? Stop it, or pick another port with "
+                "--web.listen-address 127.0.0.1:9541 (port 0 picks a free one)",
+                file=sys.stderr,
+            )
+        return 1
+    with sock:
+        return int(
+            asyncio.run(
+                _demo(
+                    sock=sock,
+                    duration=duration,
+                    degrade_after=degrade_after,
+                    recover_after=recover_after
+                    if recover_after is not None
+                    else degrade_after + OUTAGE,
+                    out=out,
+                )
             )
         )
-    )

@@ -1,9 +1,11 @@
 """docker-compose.yml against the Compose Specification schema, and its wiring to the repo."""
 
 import json
+import os
 import re
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -170,3 +172,49 @@ def test_notifications_service_receives_and_prints_what_aiwatch_sends(
             receiver.terminate()
         printed = receiver.communicate(timeout=10)[0]
     assert json.loads(printed)["title"] == "[FIRING] AIEndpointDown"
+
+
+def _header_runs() -> list[list[str]]:
+    """The ``docker run`` command lines of the Dockerfile's header comment, split."""
+    import shlex
+
+    lines = [
+        line.removeprefix("#").strip()
+        for line in (REPO / "Dockerfile").read_text().splitlines()
+        if line.startswith("#")
+    ]
+    return [shlex.split(line) for line in lines if line.startswith("docker run")]
+
+
+def test_dockerfile_header_example_mounts_what_its_config_needs() -> None:
+    """The header's aiwatch container mounts a config whose rule files resolve to mounted
+    files, whose targets are not on the container's own loopback, and whose hosts are the
+    names of containers the example starts on the same network. The old example mounted
+    config/ alone (rule_files: ../prometheus/alerts.yml missing) and probed 127.0.0.1:9532."""
+    from aiwatch.cli import build_parser
+
+    runs = _header_runs()
+    assert runs, "the header shows no docker run command"
+    names = {argv[argv.index("--name") + 1] for argv in runs if "--name" in argv}
+    (daemon,) = [argv for argv in runs if argv[-1] == "aiwatch" or "run" in argv[-3:]]
+    mounts = dict(
+        daemon[i + 1].replace("$PWD/", "./").split(":")[:2]
+        for i, arg in enumerate(daemon)
+        if arg == "-v"
+    )
+    for source in mounts:
+        assert (REPO / source).exists(), source
+    dockerfile = (REPO / "Dockerfile").read_text()
+    default = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert default is not None
+    args = build_parser().parse_args(json.loads(default.group(1)))
+    container_config = Path(args.config_file)
+    (source,) = [s for s, target in mounts.items() if Path(target) == container_config]
+    config = load_config(str(REPO / source))
+    for pattern in config.rule_files:
+        in_container = os.path.normpath(container_config.parent / pattern)
+        assert in_container in mounts.values(), pattern
+    for target in config.targets:
+        host = urllib.parse.urlsplit(target.url).hostname
+        assert host not in ("127.0.0.1", "localhost", "::1"), target.name
+        assert host in names, target.name

@@ -83,7 +83,7 @@ def test_demo_rules_are_the_bundled_alerts_with_shorter_waits() -> None:
 
 def _normalise(expr: str) -> str:
     """An expression with its range windows blanked and its whitespace collapsed."""
-    return " ".join(re.sub(r"\[\d+m\]", "[W]", expr).split())
+    return " ".join(re.sub(r"\[\d+[smhd]\]", "[W]", expr).split())
 
 
 def test_demo_config_links_notifications_to_the_demo_daemon(tmp_path: Path) -> None:

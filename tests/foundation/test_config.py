@@ -82,7 +82,8 @@ def test_unknown_key_is_located_at_the_key(tmp_path: Path) -> None:
     """Unknown keys are errors, reported at the key itself."""
     text = "global:\n  probe_intervall: 10s\n"
     assert problems(tmp_path, text) == [
-        f"{tmp_path}/aiwatch.yml:2:3: global.probe_intervall: unknown key 'probe_intervall'"
+        f"{tmp_path}/aiwatch.yml:2:3: global.probe_intervall: unknown key 'probe_intervall'; "
+        "did you mean 'probe_interval'?"
     ]
 
 

@@ -121,7 +121,8 @@ def test_null_and_non_string_values_are_shown_in_yaml_terms() -> None:
         parse_config("targets: [null]\nglobal: true\n", "a.yml", env={})
     assert [str(p) for p in info.value.problems] == [
         "a.yml:1:11: targets[0]: null is not of type 'object'",
-        "a.yml:2:9: global: true is not of type 'object'",
+        "a.yml:2:9: global: true is not of type 'object' (write a mapping: {key: value}, or "
+        "keys indented on the lines below)",
     ]
 
 

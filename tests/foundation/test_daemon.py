@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_once
-from tests.foundation.conftest import Daemon
+from tests.daemons import DaemonProcess
 
 SECRET = "sk-planted-7f3a9c"
 
@@ -33,7 +33,7 @@ notifications:
     - apprise: ["json://127.0.0.1:9/{SECRET}"]
 """
 
-StartDaemon = Callable[..., Daemon]
+StartDaemon = Callable[..., DaemonProcess]
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.foundation.conftest import Daemon
+from tests.daemons import DaemonProcess
 
-StartDaemon = Callable[..., Daemon]
+StartDaemon = Callable[..., DaemonProcess]
 
 
 def test_failed_reload_is_a_500_internal_error(tmp_path: Path, start_daemon: StartDaemon) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import run_once
+from tests.cli import aiwatch_argv, run_cli, run_once
 
 
 @pytest.mark.parametrize("below", ["", "sub"])
@@ -39,3 +39,12 @@ def test_port_in_use_says_address_already_in_use(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f'err="cannot listen on 127.0.0.1:{port}: Address already in use"' in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_run_from_another_folder_says_to_give_config_file(tmp_path: Path) -> None:
+    """``aiwatch run`` where the default ``config/aiwatch.yml`` does not exist names the
+    working directory and the flag to use, not only 'cannot read'."""
+    result = run_cli(aiwatch_argv("run", "--storage.path", str(tmp_path / "data")), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "give its path with --config.file" in result.stderr
+    assert f"working_directory={tmp_path}" in result.stderr

@@ -7,8 +7,7 @@ import pytest
 
 from aiwatch.config import ConfigError, load_config
 from tests.cli import aiwatch, run_once
-
-from .daemon import Daemon
+from tests.daemons import DaemonProcess
 
 SECRET = "T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
 
@@ -101,7 +100,7 @@ async def test_reload_with_a_bad_apprise_url_keeps_the_old_config(tmp_path: Path
     path = tmp_path / "aiwatch.yml"
     route = '    - name: {}\n      apprise: ["{}"]\n'
     path.write_text("notifications:\n  routes:\n" + route.format("old", "json://127.0.0.1:9/ok"))
-    daemon = Daemon(path, tmp_path / "data")
+    daemon = DaemonProcess(path, tmp_path / "data")
     try:
         async with aiohttp.ClientSession() as session:
             await daemon.ready(session)

@@ -12,8 +12,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.daemons import DaemonProcess
+
 from .conftest import Receiver
-from .daemon import Daemon
 
 TITLE = re.compile(r"^\[FIRING\] Load(\d+) ")
 
@@ -49,12 +50,12 @@ def _delivered(receiver: Receiver) -> Counter[str]:
 
 
 @pytest.fixture
-async def daemons(tmp_path: Path) -> AsyncIterator[Callable[[Path], Daemon]]:
+async def daemons(tmp_path: Path) -> AsyncIterator[Callable[[Path], DaemonProcess]]:
     """Start daemons sharing one storage directory; all are killed afterwards."""
-    started: list[Daemon] = []
+    started: list[DaemonProcess] = []
 
-    def start(config: Path) -> Daemon:
-        daemon = Daemon(config, tmp_path / "data")
+    def start(config: Path) -> DaemonProcess:
+        daemon = DaemonProcess(config, tmp_path / "data")
         started.append(daemon)
         return daemon
 
@@ -72,8 +73,17 @@ async def _until(check: Callable[[], bool], within: float) -> bool:
     return check()
 
 
+async def _drained(daemon: DaemonProcess, session: aiohttp.ClientSession, within: float) -> None:
+    """Wait until a delivery pass has ended with nothing left in the outbox: from then on
+    nothing can be sent again (a duplicate would have been a row still pending)."""
+    deadline = time.monotonic() + within
+    while await daemon.metric(session, "aiwatch_notification_queue_length") != 0:
+        assert time.monotonic() < deadline, daemon.log()
+        await asyncio.sleep(0.05)
+
+
 async def test_firing_alert_is_delivered_within_two_seconds(
-    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], Daemon]
+    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], DaemonProcess]
 ) -> None:
     """From the alert arriving to the message arriving: well under 2 s."""
     daemon = daemons(_write_config(tmp_path, receiver))
@@ -92,7 +102,7 @@ async def test_firing_alert_is_delivered_within_two_seconds(
 
 
 async def test_sigkill_with_200_queued_delivers_all_once_after_restart(
-    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], Daemon]
+    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], DaemonProcess]
 ) -> None:
     """200 notifications queued behind a failing receiver survive SIGKILL, none twice."""
     config = _write_config(tmp_path, receiver)
@@ -116,7 +126,7 @@ async def test_sigkill_with_200_queued_delivers_all_once_after_restart(
         second = daemons(config)
         await second.ready(session)
         assert await _until(lambda: len(_delivered(receiver)) >= 200, 60.0), second.log()
-        await asyncio.sleep(1.5)  # anything sent twice would arrive by now
+        await _drained(second, session, 30.0)
         delivered = _delivered(receiver)
         assert sorted(delivered) == sorted(str(i) for i in range(200))
         assert set(delivered.values()) == {1}
@@ -124,7 +134,7 @@ async def test_sigkill_with_200_queued_delivers_all_once_after_restart(
 
 
 async def test_sigterm_with_a_pending_queue_exits_fast_and_keeps_it(
-    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], Daemon]
+    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], DaemonProcess]
 ) -> None:
     """A stop while deliveries hang takes under 10 s, and the next start sends the rest."""
     config = _write_config(tmp_path, receiver)
@@ -149,7 +159,7 @@ async def test_sigterm_with_a_pending_queue_exits_fast_and_keeps_it(
 
 
 async def test_rule_alert_is_delivered_within_an_evaluation_interval_plus_two_seconds(
-    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], Daemon]
+    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], DaemonProcess]
 ) -> None:
     """A rule that fires at once reaches people within evaluation_interval + 2 s of start."""
     (tmp_path / "rules.yml").write_text(
@@ -177,7 +187,7 @@ async def test_rule_alert_is_delivered_within_an_evaluation_interval_plus_two_se
 
 
 async def test_receiver_failing_then_recovering_gets_each_exactly_once(
-    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], Daemon]
+    tmp_path: Path, receiver: Receiver, daemons: Callable[[Path], DaemonProcess]
 ) -> None:
     """Two rounds of 500s, then recovery: each of 10 notifications arrives exactly once."""
     receiver.fail_next = 20
@@ -186,7 +196,7 @@ async def test_receiver_failing_then_recovering_gets_each_exactly_once(
         await daemon.ready(session)
         await daemon.post_alerts(session, _alerts(10))
         assert await _until(lambda: len(_delivered(receiver)) >= 10, 20.0), daemon.log()
-        await asyncio.sleep(1.0)  # a duplicate would arrive by now
+        await _drained(daemon, session, 30.0)
         async with session.get(daemon.url + "/metrics") as resp:
             page = await resp.text()
     delivered = _delivered(receiver)

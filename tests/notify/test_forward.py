@@ -17,10 +17,9 @@ import pytest
 from aiwatch.config.model import Alertmanager, Config
 from aiwatch.notify.forward import AlertmanagerForwarder, Tracked, needs_sending
 from aiwatch.rules.events import AlertEvent
-from tests.daemons import free_port
+from tests.daemons import DaemonProcess, free_port
 
 from .conftest import Clock
-from .daemon import Daemon
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 
@@ -193,7 +192,7 @@ async def test_daemon_forwards_rule_alerts_to_a_real_alertmanager(
         "rule_files: [rules.yml]\n"
         f"alertmanager:\n  forward_to: [{alertmanager}]\n  resend_delay: 1s\n"
     )
-    daemon = Daemon(config, tmp_path / "data")
+    daemon = DaemonProcess(config, tmp_path / "data")
     try:
         async with aiohttp.ClientSession() as session:
             await daemon.ready(session)

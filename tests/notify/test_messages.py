@@ -113,3 +113,61 @@ def test_a_relative_source_link_is_left_out_of_the_default_body() -> None:
     msg = render(facts, kind="firing", route="r", now=1000.0)
     assert "Source:" not in msg.body
     assert "/graph" not in msg.body
+
+
+def test_value_is_shown_in_the_unit_its_summary_uses() -> None:
+    """A summary that renders the value with humanizePercentage (``28.57%``) makes the value
+    line say ``28.57%`` too, not ``285.7m``; a value its annotations do not show is
+    humanized."""
+    facts = Facts(
+        id=3,
+        alertname="ErrorRatioHigh",
+        labels={"alertname": "ErrorRatioHigh"},
+        started_at=1000.0,
+        annotations={"summary": "chat fails 28.57% of probes"},
+        value=0.2857142857,
+    )
+    msg = render(facts, kind="firing", route="r", now=1192.0)
+    assert "Fired with value: 28.57%" in msg.body
+    assert "285.7m" not in msg.body
+    plain = render(Facts(**{**facts.__dict__, "annotations": {}}), kind="firing", route="r", now=0)
+    assert "Fired with value: 285.7m" in plain.body
+
+
+def test_durations_are_whole_seconds() -> None:
+    """Firing for 3 ms is 'less than 1s', and 192.4 s is '3m 12s' (no milliseconds)."""
+    assert "Firing for: less than 1s" in render(FACTS, kind="firing", route="r", now=1000.004).body
+    assert "Firing for: 3m 12s" in render(FACTS, kind="firing", route="r", now=1192.4).body
+
+
+def test_resolved_message_says_the_summary_was_while_firing_and_the_condition_ended() -> None:
+    """A RESOLVED message does not quote the firing summary as if it were current: it is
+    marked 'While firing', the value is the one it fired with, and a rule's resolution
+    says the condition no longer holds."""
+    facts = from_any(
+        {
+            **FACTS.to_json(),
+            "annotations": {"summary": "chat fails 6.897% of probes"},
+            "value": 0.06896551724,
+            "state": "resolved",
+            "resolved_at": 1060.0,
+            "resolved_by": "rule",
+        }
+    )
+    body = render(facts, kind="resolved", route="r", now=5000.0).body
+    assert body.startswith("While firing: chat fails 6.897% of probes")
+    assert "Value when it fired: 6.897%" in body
+    later = from_any({**facts.to_json(), "value": 0.4229})
+    # The summary was rendered with a later value: its percentage still gives the unit.
+    assert "Value when it fired: 42.29%" in render(later, kind="resolved", route="r", now=0).body
+    assert "Now: the alert's condition no longer holds" in body
+    assert "Resolved after: 1m 0s by rule" in body
+
+
+def test_pushed_alert_without_a_value_says_nothing_about_a_value() -> None:
+    """An incident from POST /api/v2/alerts has a null value: no 'value' line at all
+    (it used to say 'Fired with value: 0')."""
+    facts = from_any({**FACTS.to_json(), "value": None})
+    for kind in ("firing", "resolved"):
+        body = render(facts, kind=kind, route="r", now=1130.0).body
+        assert "value" not in body.lower().replace("labels", ""), body

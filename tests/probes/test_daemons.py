@@ -105,8 +105,9 @@ async def test_three_shards_probe_every_target_exactly_once(
     assert sorted(n for mine in owned for n in mine) == names  # disjoint and complete
     requests = requests_by_model(mock_ai)
     assert all(requests.get(n, 0) >= 1 for n in names)
-    # Still one owner each after more rounds: no target is probed by two daemons.
-    await asyncio.sleep(0.5)
+    # Still one owner each after another round: no target is probed by two daemons.
+    for daemon, mine in zip(shards, owned, strict=True):
+        await wait_probed(daemon, mine, at_least=2)
     seen: dict[str, int] = {}
     for daemon in shards:
         for name, count in probed((await daemon.get("/metrics"))[1].decode()).items():

@@ -133,7 +133,7 @@ async def test_probe_accepts_only_configured_targets(daemon: tuple[str, Path]) -
     assert json.loads(text) == {
         "status": "error",
         "errorType": "not_found",
-        "error": "no configured target named 'nope'",
+        "error": "no configured target named 'nope'; configured targets: chat, strict, idle",
     }
     status, text = await get(url + "/probe?url=http://127.0.0.1:9/")
     assert status == 400
@@ -143,6 +143,24 @@ async def test_probe_accepts_only_configured_targets(daemon: tuple[str, Path]) -
     assert 'aiwatch_probe_http_status_code{target="idle",kind="http",feature="",model=""} 200' in (
         text
     )
+
+
+async def test_probe_errors_say_which_targets_exist(daemon: tuple[str, Path]) -> None:
+    """A near-miss name gets a did-you-mean; a URL (blackbox_exporter's ``?target=URL``)
+    is a 400 that says targets come from the config, without echoing the URL."""
+    url, _ = daemon
+    status, text = await get(url + "/probe?target=chta")
+    assert status == 404
+    assert json.loads(text)["error"] == (
+        "no configured target named 'chta'; did you mean 'chat'?; "
+        "configured targets: chat, strict, idle"
+    )
+    status, text = await get(url + "/probe?target=http://127.0.0.1:9/v1?key=s3cr3t")
+    assert status == 400
+    error = json.loads(text)["error"]
+    assert "only targets of the config file, by name" in error
+    assert "configured targets: chat, strict, idle" in error
+    assert "s3cr3t" not in error
 
 
 async def test_targets_api_reports_health_errors_schedule_and_redacts(

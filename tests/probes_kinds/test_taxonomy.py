@@ -123,7 +123,7 @@ async def test_huge_error_body_is_still_classified_by_status(mock: Mock) -> None
     assert (result.status_code, result.error_type, result.error) == (
         503,
         "server_error",
-        "HTTP 503",
+        f"HTTP 503 (POST {mock.url}/chat/completions)",
     )
 
 

@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,7 +17,8 @@ from aiohttp import web
 from aiwatch.app.build import COMPONENTS, make_app
 from aiwatch.app.errors import StartupError
 from aiwatch.app.keys import READY
-from aiwatch.config import ConfigError, load_config
+from aiwatch.app.summary import log_summary
+from aiwatch.config import ConfigError, check_config
 from aiwatch.runtime import ConfigState, Options
 
 log = logging.getLogger("aiwatch.daemon")
@@ -86,9 +88,14 @@ def run(
 ) -> int:
     """Run the daemon until SIGTERM/SIGINT; exit code 1 for a bad config."""
     try:
-        config = load_config(options.config_file)
+        config, warnings = check_config(options.config_file)
     except ConfigError as err:
         print_problems(err)
+        if not os.path.exists(options.config_file):
+            log.error(
+                "No config file there: give its path with --config.file",
+                extra={"file": options.config_file, "working_directory": os.getcwd()},
+            )
         return 1
     try:
         host, port = parse_listen_address(options.listen_address)
@@ -103,6 +110,9 @@ def run(
             "Cannot use the storage path", extra={"path": options.storage_path, "err": problem}
         )
         return 1
+    log_summary(config, options)
+    for warning in warnings:
+        log.warning("Config warning", extra={"warning": str(warning)})
     state = ConfigState(config, options)
     gc.set_threshold(*GC_THRESHOLDS)
     try:
@@ -131,9 +141,18 @@ counting still frees everything that is not in a cycle at once."""
 
 
 async def serve(
-    state: ConfigState, *, host: str | None, port: int, ssl_context: ssl.SSLContext | None = None
+    state: ConfigState,
+    *,
+    host: str | None,
+    port: int,
+    ssl_context: ssl.SSLContext | None = None,
+    sock: socket.socket | None = None,
 ) -> int:
-    """Start-up, serve until stopped, shutdown: one place owns the lifecycle."""
+    """Start-up, serve until stopped, shutdown: one place owns the lifecycle.
+
+    With ``sock`` (already bound and listening, as ``aiwatch demo`` holds its port before
+    it does anything else) the daemon serves on it instead of binding ``host:port``.
+    """
     app = make_app(state, components=COMPONENTS)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:
@@ -144,8 +163,10 @@ async def serve(
             await asyncio.wait_for(runner.cleanup(), timeout=SHUTDOWN_TIMEOUT)
         raise StartupError(str(err)) from err
     try:
-        site = web.TCPSite(
-            runner, host=host, port=port, ssl_context=ssl_context, shutdown_timeout=2.0
+        site: web.BaseSite = (
+            web.TCPSite(runner, host=host, port=port, ssl_context=ssl_context, shutdown_timeout=2.0)
+            if sock is None
+            else web.SockSite(runner, sock, ssl_context=ssl_context, shutdown_timeout=2.0)
         )
         try:
             await site.start()

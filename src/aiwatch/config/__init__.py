@@ -1,8 +1,8 @@
 """The config file: schema, loading with file:line:col errors, and the parsed model."""
 
-from aiwatch.config.load import ConfigError, load_config, parse_config, schema
+from aiwatch.config.load import check_config, load_config, parse_config, schema
 from aiwatch.config.model import Config, Secret, Target
-from aiwatch.config.problems import Problem
+from aiwatch.config.problems import ConfigError, Problem
 
 __all__ = [
     "Config",
@@ -10,6 +10,7 @@ __all__ = [
     "Problem",
     "Secret",
     "Target",
+    "check_config",
     "load_config",
     "parse_config",
     "schema",

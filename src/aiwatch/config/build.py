@@ -25,6 +25,7 @@ from aiwatch.config.model import (
 )
 from aiwatch.config.yamlpos import Path
 from aiwatch.durations import parse_duration
+from aiwatch.promql.errors import locate
 
 Report = Callable[[Path, str], None]
 REDACTED = "<secret>"
@@ -39,8 +40,15 @@ def _opt_dur(value: str | None) -> float | None:
     return None if value is None else parse_duration(value)
 
 
-def build_config(doc: dict[str, Any], path: str, report: Report) -> Config:
-    """Build a ``Config``; ``report`` receives each cross-key problem."""
+def build_config(
+    doc: dict[str, Any], path: str, report: Report, *, tolerant: bool = False
+) -> Config:
+    """Build a ``Config``; ``report`` receives each cross-key problem.
+
+    ``tolerant``: the schema found problems (already reported) and their values were
+    removed; an item missing a required key is skipped instead of failing the build.
+    """
+    skip: tuple[type[Exception], ...] = (KeyError, TypeError, ValueError) if tolerant else ()
     g = doc.get("global", {})
     glob = GlobalConfig(
         probe_interval=_dur(g.get("probe_interval"), 30.0),
@@ -50,9 +58,9 @@ def build_config(doc: dict[str, Any], path: str, report: Report) -> Config:
         external_url=g.get("external_url", ""),
         retention=_dur(g.get("retention"), 7200.0),
     )
-    targets = _targets(doc.get("targets", []), glob, report)
-    datasource = _datasource(doc.get("datasource"))
-    experiments = _experiments(doc.get("experiments", []), targets, datasource, report)
+    targets = _targets(doc.get("targets", []), glob, report, skip)
+    datasource = _datasource(doc.get("datasource")) if "url" in doc.get("datasource", {}) else None
+    experiments = _experiments(doc.get("experiments", []), targets, datasource, report, skip)
     am = doc.get("alertmanager", {})
     web = doc.get("web", {})
     return Config(
@@ -61,7 +69,7 @@ def build_config(doc: dict[str, Any], path: str, report: Report) -> Config:
         targets=targets,
         rule_files=tuple(doc.get("rule_files", [])),
         datasource=datasource,
-        notifications=_notifications(doc.get("notifications", {}), report),
+        notifications=_notifications(doc.get("notifications", {}), report, skip),
         alertmanager=Alertmanager(
             forward_to=tuple(am.get("forward_to", [])),
             resend_delay=_dur(am.get("resend_delay"), 60.0),
@@ -109,71 +117,88 @@ _KIND_KEYS = {
 }
 
 
-def _targets(items: list[dict[str, Any]], glob: GlobalConfig, report: Report) -> tuple[Target, ...]:
+def _targets(
+    items: list[dict[str, Any]],
+    glob: GlobalConfig,
+    report: Report,
+    skip: tuple[type[Exception], ...],
+) -> tuple[Target, ...]:
     seen: dict[str, int] = {}
     out = []
     for i, t in enumerate(items):
-        if t["name"] in seen:
+        if not isinstance(t, dict):
+            continue
+        name = t.get("name")
+        if isinstance(name, str) and name in seen:
             report(
                 ("targets", i, "name"),
-                f"duplicate target name {t['name']!r} (first at targets[{seen[t['name']]}])",
+                f"duplicate target name {name!r} (first at targets[{seen[name]}])",
             )
-        seen.setdefault(t["name"], i)
-        interval = _dur(t.get("interval"), glob.probe_interval)
-        timeout = _dur(t.get("timeout"), min(glob.probe_timeout, interval))
-        if t["kind"] != "http" and not t.get("model"):
-            report(("targets", i), f"model is required for kind {t['kind']}")
-        for key, kinds in _KIND_KEYS.items():
-            # ``stream: false`` asks for nothing, so it is fine anywhere.
-            if t.get(key, False) is not False and t["kind"] not in kinds:
-                which = "kind " if len(kinds) == 1 else "kinds "
-                report(("targets", i, key), "only for " + which + ", ".join(kinds))
-        e = t.get("expect", {})
-        if "dimensions" in e and t["kind"] != "openai_embeddings":
-            report(("targets", i, "expect", "dimensions"), "only for kind openai_embeddings")
-        if "max_time_to_first_token" in e and not (t["kind"] == "openai_chat" and t.get("stream")):
-            report(
-                ("targets", i, "expect", "max_time_to_first_token"),
-                "only for kind openai_chat with stream: true",
-            )
-        price = t.get("price")
-        out.append(
-            Target(
-                name=t["name"],
-                kind=t["kind"],
-                url=t["url"].rstrip("/"),
-                interval=interval,
-                timeout=timeout,
-                model=t.get("model", ""),
-                api_key=Secret(t["api_key"]) if "api_key" in t else None,
-                feature=t.get("feature", ""),
-                labels=dict(t.get("labels", {})),
-                stream=t.get("stream", False),
-                reuse_connections=t.get("reuse_connections", True),
-                method=t.get("method", "POST" if "body" in t else "GET"),
-                headers={k: Secret(v) for k, v in t.get("headers", {}).items()},
-                body=t.get("body"),
-                request=dict(t.get("request", {})),
-                prompts=tuple(_prompt(p) for p in t.get("prompts", [])) or Target.prompts,
-                input=tuple(t.get("input", [])) or Target.input,
-                max_body_bytes=t.get("max_body_bytes", 4 * 1024 * 1024),
-                expect=Expect(
-                    status=tuple(e.get("status", [])),
-                    contains=e.get("contains"),
-                    regex=e.get("regex"),
-                    json_schema=e.get("json_schema"),
-                    max_duration=_opt_dur(e.get("max_duration")),
-                    max_time_to_first_token=_opt_dur(e.get("max_time_to_first_token")),
-                    dimensions=e.get("dimensions"),
-                ),
-                price=Price(
-                    price.get("input_per_million", 0.0), price.get("output_per_million", 0.0)
-                )
-                if price is not None
-                else None,
-            )
-        )
+        if isinstance(name, str):
+            seen.setdefault(name, i)
+        try:
+            out.append(_target(i, t, glob, report))
+        except skip:
+            continue
     return tuple(out)
+
+
+def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Target:
+    """One target; ``report`` gets the keys its kind does not read."""
+    interval = _dur(t.get("interval"), glob.probe_interval)
+    timeout = _dur(t.get("timeout"), min(glob.probe_timeout, interval))
+    if t["kind"] != "http" and not t.get("model"):
+        report(("targets", i), f"model is required for kind {t['kind']}")
+    for key, kinds in _KIND_KEYS.items():
+        # ``stream: false`` asks for nothing, so it is fine anywhere.
+        if t.get(key, False) is not False and t["kind"] not in kinds:
+            which = "kind " if len(kinds) == 1 else "kinds "
+            report(("targets", i, key), "only for " + which + ", ".join(kinds))
+    e = t.get("expect", {})
+    if "dimensions" in e and t["kind"] != "openai_embeddings":
+        report(("targets", i, "expect", "dimensions"), "only for kind openai_embeddings")
+    if "max_time_to_first_token" in e and not (t["kind"] == "openai_chat" and t.get("stream")):
+        report(
+            ("targets", i, "expect", "max_time_to_first_token"),
+            "only for kind openai_chat with stream: true",
+        )
+    price = t.get("price")
+    return Target(
+        name=t["name"],
+        kind=t["kind"],
+        url=t["url"].rstrip("/"),
+        interval=interval,
+        timeout=timeout,
+        model=t.get("model", ""),
+        api_key=Secret(t["api_key"]) if "api_key" in t else None,
+        feature=t.get("feature", ""),
+        labels=dict(t.get("labels", {})),
+        stream=t.get("stream", False),
+        reuse_connections=t.get("reuse_connections", True),
+        method=t.get("method", "POST" if "body" in t else "GET"),
+        headers={k: Secret(v) for k, v in t.get("headers", {}).items()},
+        body=t.get("body"),
+        request=dict(t.get("request", {})),
+        prompts=tuple(_prompt(p) for p in t.get("prompts", [])) or Target.prompts,
+        input=tuple(t.get("input", [])) or Target.input,
+        max_body_bytes=t.get("max_body_bytes", 4 * 1024 * 1024),
+        expect=_expect(e),
+        price=Price(price.get("input_per_million", 0.0), price.get("output_per_million", 0.0))
+        if price is not None
+        else None,
+    )
+
+
+def _expect(e: dict[str, Any]) -> Expect:
+    return Expect(
+        status=tuple(e.get("status", [])),
+        contains=e.get("contains"),
+        regex=e.get("regex"),
+        json_schema=e.get("json_schema"),
+        max_duration=_opt_dur(e.get("max_duration")),
+        max_time_to_first_token=_opt_dur(e.get("max_time_to_first_token")),
+        dimensions=e.get("dimensions"),
+    )
 
 
 def _datasource(d: dict[str, Any] | None) -> Datasource | None:
@@ -211,19 +236,24 @@ def _promql_syntax(query: Any) -> str | None:
     """
     if not isinstance(query, str):
         return None
+    text = query.replace("$__range", "1m").replace("$variant", "v")
     try:
-        promql_parser.parse(query.replace("$__range", "1m").replace("$variant", "v"))
+        promql_parser.parse(text)
     except ValueError as err:
-        return f"invalid PromQL: {err}"
+        return f"invalid PromQL: {locate(text, str(err), promql_parser.parse)}"
     return None
 
 
-def _notifications(n: dict[str, Any], report: Report) -> Notifications:
+def _notifications(
+    n: dict[str, Any], report: Report, skip: tuple[type[Exception], ...]
+) -> Notifications:
     routes = []
     names: set[str] = set()
     _check_templates(n.get("templates"), ("notifications",), report)
     items = n.get("routes", [])
     for i, r in enumerate(items):
+        if not isinstance(r, dict):
+            continue
         _check_templates(r.get("templates"), ("notifications", "routes", i), report)
         if "escalate_after" in r and i == len(items) - 1:
             report(
@@ -258,86 +288,101 @@ def _experiments(
     targets: tuple[Target, ...],
     datasource: Datasource | None,
     report: Report,
+    skip: tuple[type[Exception], ...],
 ) -> tuple[Experiment, ...]:
     target_names = {t.name for t in targets}
     out = []
     seen: set[str] = set()
     for i, e in enumerate(items):
-        here: Path = ("experiments", i)
-        if e["name"] in seen:
-            report((*here, "name"), f"duplicate experiment name {e['name']!r}")
-        seen.add(e["name"])
-        variant_names = [v["name"] for v in e["variants"]]
-        if len(set(variant_names)) != len(variant_names):
-            report((*here, "variants"), "variant names must be unique")
-        if e["control"] not in variant_names:
-            report((*here, "control"), f"{e['control']!r} is not one of the variants")
-        metrics = []
-        if any(m["source"] == "probe" for m in e["metrics"]):
-            for k, v in enumerate(e["variants"]):
-                if v.get("target") not in target_names:
-                    report(
-                        (*here, "variants", k, "target"),
-                        f"{v.get('target')!r} is not a configured target",
-                    )
-        metric_names: set[str] = set()
-        for j, m in enumerate(e["metrics"]):
-            mpath: Path = (*here, "metrics", j)
-            if m["name"] in metric_names:
-                report((*mpath, "name"), f"duplicate metric name {m['name']!r}")
-            metric_names.add(m["name"])
-            source = m["source"]
-            field = m.get("field")
-            if source == "probe" and field is None and m.get("kind") == "proportion":
-                field = "success"  # the only proportion a probe gives (the contract's example)
-            kind = m.get("kind", "proportion" if field == "success" else "mean")
-            if source == "probe" and field is None:
-                report(mpath, "field is required for source: probe")
-            if source != "probe" and field is not None:
-                report((*mpath, "field"), f"field only applies to source: probe, not {source}")
-            if source == "promql":
-                kind = m.get("kind", "ratio")
-                if datasource is None:
-                    report(mpath, "source: promql needs datasource.url")
-                if "numerator" not in m:
-                    report(mpath, "numerator is required for source: promql")
-                for part in ("numerator", "denominator"):
-                    problem = _promql_syntax(m.get(part))
-                    if problem is not None:
-                        report((*mpath, part), problem)
-            metrics.append(
-                ExperimentMetric(
-                    name=m["name"],
-                    source=source,
-                    kind=kind,
-                    field=field,
-                    goal=m.get("goal", "increase"),
-                    guardrail=m.get("guardrail", False),
-                    minimum_effect=m.get("minimum_effect"),
-                    numerator=m.get("numerator"),
-                    denominator=m.get("denominator"),
+        if not isinstance(e, dict):
+            continue
+        try:
+            out.append(_experiment(i, e, target_names, datasource, report, seen))
+        except skip:
+            continue
+    return tuple(out)
+
+
+def _experiment(  # noqa: PLR0917 - the loop's state, in order; called once
+    i: int,
+    e: dict[str, Any],
+    target_names: set[str],
+    datasource: Datasource | None,
+    report: Report,
+    seen: set[str],
+) -> Experiment:
+    here: Path = ("experiments", i)
+    if e["name"] in seen:
+        report((*here, "name"), f"duplicate experiment name {e['name']!r}")
+    seen.add(e["name"])
+    variant_names = [v["name"] for v in e["variants"]]
+    if len(set(variant_names)) != len(variant_names):
+        report((*here, "variants"), "variant names must be unique")
+    if e["control"] not in variant_names:
+        report((*here, "control"), f"{e['control']!r} is not one of the variants")
+    metrics = []
+    if any(m["source"] == "probe" for m in e["metrics"]):
+        for k, v in enumerate(e["variants"]):
+            if v.get("target") not in target_names:
+                report(
+                    (*here, "variants", k, "target"),
+                    f"{v.get('target')!r} is not a configured target",
                 )
-            )
-        prior = e.get("prior")
-        out.append(
-            Experiment(
-                name=e["name"],
-                control=e["control"],
-                variants=tuple(
-                    Variant(v["name"], v.get("target"), v.get("weight", 1.0)) for v in e["variants"]
-                ),
-                metrics=tuple(metrics),
-                hypothesis=e.get("hypothesis", ""),
-                state=e.get("state", "running"),
-                alpha=e.get("alpha", 0.05),
-                method=e.get("method", "frequentist"),
-                sequential_tuning=e.get("sequential_tuning", 5000.0),
-                prior_mean=prior["mean"] if prior else None,
-                prior_variance=prior["variance"] if prior else None,
-                difference=e.get("difference", "relative"),
-                correction=e.get("correction", "holm"),
-                min_samples=e.get("min_samples", 100),
-                power=e.get("power", 0.8),
+    metric_names: set[str] = set()
+    for j, m in enumerate(e["metrics"]):
+        mpath: Path = (*here, "metrics", j)
+        if m["name"] in metric_names:
+            report((*mpath, "name"), f"duplicate metric name {m['name']!r}")
+        metric_names.add(m["name"])
+        source = m["source"]
+        field = m.get("field")
+        if source == "probe" and field is None and m.get("kind") == "proportion":
+            field = "success"  # the only proportion a probe gives (the contract's example)
+        kind = m.get("kind", "proportion" if field == "success" else "mean")
+        if source == "probe" and field is None:
+            report(mpath, "field is required for source: probe")
+        if source != "probe" and field is not None:
+            report((*mpath, "field"), f"field only applies to source: probe, not {source}")
+        if source == "promql":
+            kind = m.get("kind", "ratio")
+            if datasource is None:
+                report(mpath, "source: promql needs datasource.url")
+            if "numerator" not in m:
+                report(mpath, "numerator is required for source: promql")
+            for part in ("numerator", "denominator"):
+                problem = _promql_syntax(m.get(part))
+                if problem is not None:
+                    report((*mpath, part), problem)
+        metrics.append(
+            ExperimentMetric(
+                name=m["name"],
+                source=source,
+                kind=kind,
+                field=field,
+                goal=m.get("goal", "increase"),
+                guardrail=m.get("guardrail", False),
+                minimum_effect=m.get("minimum_effect"),
+                numerator=m.get("numerator"),
+                denominator=m.get("denominator"),
             )
         )
-    return tuple(out)
+    prior = e.get("prior")
+    return Experiment(
+        name=e["name"],
+        control=e["control"],
+        variants=tuple(
+            Variant(v["name"], v.get("target"), v.get("weight", 1.0)) for v in e["variants"]
+        ),
+        metrics=tuple(metrics),
+        hypothesis=e.get("hypothesis", ""),
+        state=e.get("state", "running"),
+        alpha=e.get("alpha", 0.05),
+        method=e.get("method", "frequentist"),
+        sequential_tuning=e.get("sequential_tuning", 5000.0),
+        prior_mean=prior["mean"] if prior else None,
+        prior_variance=prior["variance"] if prior else None,
+        difference=e.get("difference", "relative"),
+        correction=e.get("correction", "holm"),
+        min_samples=e.get("min_samples", 100),
+        power=e.get("power", 0.8),
+    )

@@ -1,5 +1,6 @@
 """Read a config file: YAML, ``${ENV}`` substitution, JSON Schema, secrets, then dataclasses."""
 
+import copy
 import glob
 import json
 import math
@@ -14,8 +15,10 @@ from urllib.parse import urlparse
 import jsonschema
 
 from aiwatch.config.build import REDACTED, build_config
+from aiwatch.config.hints import did_you_mean, shape_hint, unknown_key
 from aiwatch.config.model import Config
-from aiwatch.config.problems import Problem
+from aiwatch.config.problems import ConfigError, Problem
+from aiwatch.config.warnings import config_warnings
 from aiwatch.config.yamlpos import Path, Positions, YamlProblem, format_path, load_with_positions
 from aiwatch.durations import is_duration
 from aiwatch.golang import regexp
@@ -28,14 +31,6 @@ _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|(\$\{)")
 
 
 _STRING_HINT = " (a ${NAME} reference always gives a string)"
-
-
-class ConfigError(Exception):
-    """A config file with problems; ``problems`` lists every one of them."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
 
 
 @cache
@@ -99,18 +94,45 @@ def read_text(path: str) -> str:
 
 def load_config(path: str, *, env: dict[str, str] | None = None) -> Config:
     """Load and validate ``path``; raise ``ConfigError`` listing every problem."""
+    return check_config(path, env=env)[0]
+
+
+def check_config(path: str, *, env: dict[str, str] | None = None) -> tuple[Config, list[Problem]]:
+    """Load and validate ``path``: the config and its warnings, or ``ConfigError`` with every
+    problem of every phase (YAML, schema, cross-key, rule files, routes) at once."""
     try:
         text = read_text(path)
     except OSError as err:
         raise ConfigError([Problem(path, 1, 1, "(file)", f"cannot read: {err.strerror}")]) from None
-    config, positions = _parse(text, path, env=os.environ.copy() if env is None else env)
-    problems = _route_problems(config, positions) + _rule_file_problems(config, positions)
-    if problems:
-        raise ConfigError(problems)
-    return config
+    config, positions, problems = _parse(text, path, env=os.environ.copy() if env is None else env)
+    alerting = 0
+    if config is not None and positions is not None:
+        if _routes_intact(config):
+            # An unset ${VAR} is already named; the empty URL it left is not a second problem.
+            unset = {(p.line, p.col) for p in problems if "environment variable" in p.message}
+            problems += [
+                p for p in _route_problems(config, positions) if (p.line, p.col) not in unset
+            ]
+        rule_problems, alerting = _rule_file_problems(config, positions)
+        problems += rule_problems
+    if problems or config is None or positions is None:
+        raise ConfigError(_ordered(problems, path))
+    return config, config_warnings(config, positions, text=text, alerting_rules=alerting)
 
 
-def _rule_file_problems(config: Config, positions: Positions) -> list[Problem]:
+def _ordered(problems: list[Problem], path: str) -> list[Problem]:
+    """Each problem once, by place in the file (rule files' after the config's own)."""
+    unique = dict.fromkeys(problems)
+    return sorted(unique, key=lambda p: (p.file != path, p.file, p.line, p.col, p.path))
+
+
+def _routes_intact(config: Config) -> bool:
+    """Every route item was built (route checks name routes by their index)."""
+    routes = config.raw.get("notifications", {}).get("routes", [])
+    return len(routes) == len(config.notifications.routes)
+
+
+def _rule_file_problems(config: Config, positions: Positions) -> tuple[list[Problem], int]:
     """The rule files a config names are part of it: a broken one makes the config invalid.
 
     As ``promtool check config``: a pattern with a ``*`` may match nothing, but a plain file
@@ -126,10 +148,10 @@ def _rule_file_problems(config: Config, positions: Positions) -> list[Problem]:
             message = f"{pattern!r} does not point to an existing file"
             missing.append(Problem(config.path, line, col, f"rule_files[{i}]", message))
     try:
-        load_groups(config.rule_files, base_dir=base_dir)
+        groups = load_groups(config.rule_files, base_dir=base_dir)
     except RuleFileError as err:
-        return missing + list(err.problems)
-    return missing
+        return missing + list(err.problems), 0
+    return missing, sum(rule.kind == "alert" for group in groups for rule in group.rules)
 
 
 def _route_problems(config: Config, positions: Positions) -> list[Problem]:
@@ -158,27 +180,78 @@ def _route_problems(config: Config, positions: Positions) -> list[Problem]:
 
 def parse_config(text: str, path: str, *, env: dict[str, str]) -> Config:
     """Validate the YAML ``text`` of the file ``path``; the heart of ``load_config``."""
-    return _parse(text, path, env=env)[0]
+    config, _, problems = _parse(text, path, env=env)
+    if problems or config is None:
+        raise ConfigError(_ordered(problems, path))
+    return config
 
 
-def _parse(text: str, path: str, *, env: dict[str, str]) -> tuple[Config, Positions]:
+def _parse(
+    text: str, path: str, *, env: dict[str, str]
+) -> tuple[Config | None, Positions | None, list[Problem]]:
+    """The config (built from what is valid, so cross-key checks run even beside schema
+    problems), where each node is, and every problem found."""
     try:
         doc, positions = load_with_positions(text)
     except YamlProblem as err:
-        problem = Problem(path, err.line, err.col, format_path(err.path), err.message)
-        raise ConfigError([problem]) from None
+        return None, None, [Problem(path, err.line, err.col, format_path(err.path), err.message)]
     out = _Collector(path, positions)
     doc = _substitute({} if doc is None else _without_nulls(doc), (), env, out)
-    schema_ok = _validate(doc, out) and _finite(doc, (), out)
+    invalid = _validate(doc, out)
+    _finite(doc, (), out, invalid)
     _resolve_secrets(doc, (), os.path.dirname(os.path.abspath(path)), out)
-    if schema_ok and not out.problems:
-        config = build_config(doc, path, out.add)
-        if not out.problems:
-            return config, positions
-    elif not schema_ok:
-        _duplicate_target_names(doc, out)
-    out.problems.sort(key=lambda p: (p.line, p.col, p.path))
-    raise ConfigError(out.problems)
+    if not isinstance(doc, dict):
+        return None, positions, out.problems
+    # Without the invalid values (defaults stand in for them), so that a bad interval does
+    # not hide a missing model; items a required key is missing from are skipped.
+    cross: list[tuple[Path, str]] = []
+    pruned = _prune(doc, invalid, keep_items=out.unset)
+    config = build_config(
+        pruned, path, lambda at, message: cross.append((at, message)), tolerant=bool(out.problems)
+    )
+    for at, message in cross:
+        if not _about_removed(at, message, invalid | out.unset):
+            out.add(at, message)
+    return config, positions, out.problems
+
+
+def _about_removed(at: Path, message: str, removed: set[Path]) -> bool:
+    """A cross-key problem that only says a removed value is missing: ``needs apprise URLs``
+    when ``apprise`` was there but invalid (its own problem says so)."""
+    return any(
+        len(q) == len(at) + 1
+        and q[: len(at)] == at
+        and isinstance(q[-1], str)
+        and q[-1].removesuffix("_file") in message
+        for q in removed
+    )
+
+
+def _prune(doc: dict[str, Any], paths: set[Path], *, keep_items: set[Path]) -> dict[str, Any]:
+    """``doc`` without the values at ``paths``: a key is removed; a list item is removed
+    from a list of plain values, and replaced by None in a list of mappings (whose
+    positions the cross-key checks still name). ``keep_items`` are list items kept."""
+    pruned: dict[str, Any] = copy.deepcopy(doc)
+    ordered = sorted(paths | keep_items, key=lambda p: [(isinstance(x, int), x) for x in p])
+    for path in reversed(ordered):
+        if not path or (path in keep_items and isinstance(path[-1], int)):
+            continue
+        parent: Any = pruned
+        for part in path[:-1]:
+            try:
+                parent = parent[part]
+            except (KeyError, IndexError, TypeError):
+                parent = None
+                break
+        last = path[-1]
+        if isinstance(parent, dict):
+            parent.pop(last, None)
+        elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
+            if any(isinstance(item, dict) for item in parent):
+                parent[last] = None
+            else:
+                del parent[last]
+    return pruned
 
 
 def _without_nulls(value: Any) -> Any:
@@ -225,44 +298,37 @@ def _substitute(value: Any, path: Path, env: dict[str, str], out: _Collector) ->
     return result
 
 
-def _finite(value: Any, path: Path, out: _Collector) -> bool:
+def _finite(value: Any, path: Path, out: _Collector, invalid: set[Path]) -> None:
     """No ``.inf`` or ``.nan`` anywhere: no key of the config means them, and they poison sums."""
     if isinstance(value, float) and not math.isfinite(value):
         out.add(path, f"{value} is not a finite number")
-        return False
-    if not isinstance(value, (dict, list)):
-        return True
-    items = value.items() if isinstance(value, dict) else enumerate(value)
-    # Every child is visited (a list, not a short-circuit), so every problem is reported.
-    verdicts = [_finite(child, (*path, key), out) for key, child in items]
-    return all(verdicts)
+        invalid.add(path)
+        return
+    if isinstance(value, (dict, list)):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in items:
+            _finite(child, (*path, key), out, invalid)
 
 
-def _duplicate_target_names(doc: Any, out: _Collector) -> None:
-    """The cross-key check users hit most, also when schema problems keep the rest from running."""
-    targets = doc.get("targets") if isinstance(doc, dict) else None
-    seen: dict[str, int] = {}
-    for i, target in enumerate(targets if isinstance(targets, list) else []):
-        name = target.get("name") if isinstance(target, dict) else None
-        if isinstance(name, str) and name in seen:
-            message = f"duplicate target name {name!r} (first at targets[{seen[name]}])"
-            out.add(("targets", i, "name"), message)
-        elif isinstance(name, str):
-            seen[name] = i
-
-
-def _validate(doc: Any, out: _Collector) -> bool:
+def _validate(doc: Any, out: _Collector) -> set[Path]:
+    """Report every schema problem; the paths of the values that are invalid."""
     validator = jsonschema.Draft202012Validator(schema(), format_checker=_checker())
-    ok = True
+    invalid: set[Path] = set()
     for error in validator.iter_errors(doc):
-        ok = False
+        where = tuple(error.absolute_path)
+        # An unset ${VAR} left "" behind: it is already reported, and pruning it would make
+        # a list that is required to have items look empty.
+        if error.validator not in ("required", "additionalProperties") and where not in out.unset:
+            invalid.add(where)
         for path, message, key in _describe(error):
+            if key:
+                invalid.add(path)
             if path in out.unset:
                 continue  # "environment variable X is not set" already says what is wrong
             # ``max_body_bytes: ${N}`` gives the string "100", not the number 100.
             hint = error.validator == "type" and path in out.substituted
             out.add(path, message + (_STRING_HINT if hint else ""), key=key)
-    return ok
+    return invalid
 
 
 def _show(value: Any) -> str:
@@ -289,8 +355,12 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
         return [(path, f"{REDACTED} is not of type {error.validator_value!r}", False)]
     if error.validator == "additionalProperties" and isinstance(value, dict):
         schema_node: Any = error.schema
-        known = set(schema_node.get("properties", {}))
-        return [((*path, k), f"unknown key {k!r}", True) for k in value if k not in known]
+        known = sorted(schema_node.get("properties", {}))
+        return [
+            ((*path, k), unknown_key(k, known, path, schema()), True)
+            for k in value
+            if k not in known
+        ]
     if error.validator == "format":
         what = {"http-url": "http(s) URL", "regex": "regular expression"}
         fmt = str(error.validator_value)
@@ -318,13 +388,15 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
     if error.validator == "enum":
         enum_values: Any = error.validator_value
         options = ", ".join(json.dumps(v) for v in enum_values)
-        return [(path, f"{_show(value)} is not one of {options}", False)]
+        hint = did_you_mean(value, [str(v) for v in enum_values]) if isinstance(value, str) else ""
+        return [(path, f"{_show(value)} is not one of {options}{hint}", False)]
     if error.validator == "type":
         schema_node = error.schema
         if isinstance(schema_node, dict) and schema_node.get("format") == "duration":
             message = f"{_show(value)} is not a valid duration (a string with a unit, e.g. 30s)"
         else:
             message = f"{_show(value)} is not of type {error.validator_value!r}"
+            message += shape_hint(value, error.validator_value)
             if isinstance(value, date) and error.validator_value == "string":
                 # An unquoted 2026-11-29 is a timestamp to YAML; quoted, it is the string.
                 message += " (YAML reads it as a date: quote it)"

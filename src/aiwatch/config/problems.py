@@ -1,4 +1,4 @@
-"""A problem in a YAML file (a config or a rule file), located at a node: ``file:line:col``."""
+"""What is wrong with a config file (or worth a warning), located at a YAML node."""
 
 from dataclasses import dataclass
 
@@ -15,3 +15,11 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}: {self.path}: {self.message}"
+
+
+class ConfigError(Exception):
+    """A config file with problems; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems

@@ -220,6 +220,27 @@ async def _expire_forever(store: IncidentStore) -> None:
         await asyncio.sleep(EXPIRY_SECONDS)
 
 
+_LOGGED = {"fired": "Incident opened", "acknowledged": "Incident acknowledged"}
+
+
+def log_incident(incident: Incident, event: str) -> None:
+    """One info line when an incident opens, is acknowledged or is resolved."""
+    message = _LOGGED.get(event, "Incident resolved" if event == "resolved" else None)
+    if message is None:
+        return
+    extra: dict[str, object] = {
+        "id": incident.id,
+        "alertname": incident.alertname,
+        "severity": incident.labels.get("severity", ""),
+    }
+    if "target" in incident.labels:
+        extra["target"] = incident.labels["target"]
+    by = incident.acknowledged_by if event == "acknowledged" else incident.resolved_by
+    if event != "fired" and by:
+        extra["by"] = by
+    log.info(message, extra=extra)
+
+
 def setup(app: web.Application, deps: Deps) -> None:
     """Add the incident store (in the shared database), its rules sink, metrics and routes."""
     path = deps.database.path
@@ -231,6 +252,7 @@ def setup(app: web.Application, deps: Deps) -> None:
     store = IncidentStore(path, database=deps.database)
     app[INCIDENT_STORE] = store
     store.add_observer(IncidentMetrics(deps.registry, lambda: store.counts))
+    store.add_observer(log_incident)
     sink = IncidentSink(store)
     app[INCIDENT_SINK] = sink
     deps.alert_sinks.append(sink)

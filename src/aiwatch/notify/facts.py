@@ -1,5 +1,6 @@
 """What a notification says about an incident, independent of how the store keeps it."""
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,8 @@ class Facts:
     state: str = "firing"
     severity: str = "none"
     annotations: dict[str, str] = field(default_factory=dict)
-    value: float = 0.0
+    value: float | None = 0.0
+    """None (or NaN) when the alert carried no value: pushed through ``/api/v2/alerts``."""
     acknowledged_at: float | None = None
     acknowledged_by: str | None = None
     resolved_at: float | None = None
@@ -63,6 +65,13 @@ def _time(value: Any) -> float | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
+def _value(raw: Any) -> float | None:
+    if raw is None:
+        return None
+    value = float(raw)
+    return None if math.isnan(value) else value
+
+
 def _get(source: Any, name: str, default: Any = None) -> Any:
     if isinstance(source, Mapping):
         return source.get(name, default)
@@ -82,7 +91,7 @@ def from_any(incident: Any) -> Facts:
         state=state,
         severity=str(_get(incident, "severity") or labels.get("severity", "none")),
         annotations=dict(_get(incident, "annotations") or {}),
-        value=float(_get(incident, "value") or 0.0),
+        value=_value(_get(incident, "value")),
         acknowledged_at=_time(_get(incident, "acknowledged_at")),
         acknowledged_by=_get(incident, "acknowledged_by"),
         resolved_at=_time(_get(incident, "resolved_at")),

@@ -1,11 +1,19 @@
 """Title and body of a notification, from Go templates like rule annotations use."""
 
 import functools
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiwatch.config.model import Templates
 from aiwatch.golang.template import GoStruct, Node, TemplateError, execute, parse
+from aiwatch.golang.template.funcs import (
+    humanize,
+    humanize1024,
+    humanize_duration,
+    humanize_percentage,
+)
 from aiwatch.notify.facts import Facts, Kind
 from aiwatch.rules.templates import funcs
 
@@ -21,21 +29,59 @@ DEFAULT_TITLE = (
 )
 
 DEFAULT_BODY = """\
-{{with .Annotations.summary}}{{.}}
+{{if eq .Kind "resolved"}}{{with .Annotations.summary}}While firing: {{.}}
+{{end}}{{else}}{{with .Annotations.summary}}{{.}}
 {{end}}{{with .Annotations.description}}{{.}}
-{{end}}
+{{end}}{{end}}
 Alert: {{.AlertName}}
 Severity: {{.Severity}}
-Fired with value: {{humanize .Value}}
-{{if eq .Kind "resolved"}}Resolved after: {{humanizeDuration .Duration}}\
-{{with .ResolvedBy}} by {{.}}{{end}}
-{{else}}Firing for: {{humanizeDuration .Duration}}
+{{if eq .Kind "resolved"}}{{with .ValueText}}Value when it fired: {{.}}
+{{end}}{{if eq .ResolvedBy "rule"}}Now: the alert's condition no longer holds
+{{end}}Resolved after: {{.DurationText}}{{with .ResolvedBy}} by {{.}}{{end}}
+{{else}}{{with .ValueText}}Fired with value: {{.}}
+{{end}}Firing for: {{.DurationText}}
 {{end}}{{with .AcknowledgedBy}}Acknowledged by: {{.}}
-{{end}}{{if eq .Kind "escalation"}}Not acknowledged after {{humanizeDuration .Duration}}: escalated.
+{{end}}{{if eq .Kind "escalation"}}Not acknowledged after {{.DurationText}}: escalated.
 {{end}}Labels:{{range $k, $v := .Labels}} {{$k}}="{{$v}}"{{end}}
 {{with .IncidentURL}}Incident: {{.}}
 {{end}}{{with .GeneratorURL}}{{if match "^[A-Za-z][A-Za-z0-9+.-]*://" .}}Source: {{.}}
 {{end}}{{end}}"""
+
+_PERCENT = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?%")
+# How an annotation may show the value: the rule's own unit, reused for the value line.
+_FORMATS = (humanize_percentage, humanize_duration, humanize1024)
+
+
+def value_text(value: float | None, annotations: dict[str, str]) -> str:
+    """The value as the alert's annotations show it, or ``humanize``'d; "" when unknown.
+
+    When an annotation contains the value as ``humanizePercentage`` (or ``humanizeDuration``,
+    ``humanize1024``) renders it, the rule chose that unit: ``0.2857`` is ``28.57%`` there
+    and here; failing that, a summary showing a percentage means one. Otherwise ``humanize``,
+    as Alertmanager's default templates do.
+    """
+    if value is None or math.isnan(value):
+        return ""
+    texts = list(annotations.values())
+    for render_as in _FORMATS:
+        shown = render_as(value)
+        # As a whole word: the "0s" of a value 0 is not the one inside "30s".
+        alone = re.compile(rf"(?<![\w.]){re.escape(shown)}(?!\w)")
+        if any(alone.search(text) for text in texts):
+            return shown
+    # A resolved message's or a reminder's annotations were rendered with a later value:
+    # a summary that shows a percentage still says the rule's unit.
+    if _PERCENT.search(annotations.get("summary", "")):
+        return humanize_percentage(value)
+    return humanize(value)
+
+
+def duration_text(seconds: float) -> str:
+    """Whole seconds as ``3m 12s`` (``less than 1s`` just after an incident opens)."""
+    if seconds < 1:
+        return "less than 1s"
+    return humanize_duration(float(int(seconds)))
+
 
 # Parsing only needs the function names; execution binds them to the external URL.
 _NAMES = funcs()
@@ -94,13 +140,15 @@ def template_data(
             "Severity": facts.severity,
             "Labels": dict(facts.labels),
             "Annotations": dict(facts.annotations),
-            "Value": facts.value,
+            "Value": math.nan if facts.value is None else facts.value,
+            "ValueText": value_text(facts.value, dict(facts.annotations)),
             "StartedAt": facts.started_at,
             "AcknowledgedAt": facts.acknowledged_at,
             "AcknowledgedBy": facts.acknowledged_by or "",
             "ResolvedAt": facts.resolved_at,
             "ResolvedBy": facts.resolved_by or "",
             "Duration": max(until - facts.started_at, 0.0),
+            "DurationText": duration_text(max(until - facts.started_at, 0.0)),
             "IncidentURL": incident_url(external_url, facts.id),
             "GeneratorURL": facts.generator_url,
             "ExternalURL": external_url,

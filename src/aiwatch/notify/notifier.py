@@ -80,6 +80,8 @@ class Notifier:
         self.backlog = 0
         self._pruned_at = 0.0
         """The outbox backlog as of the last pass (for the queue-length gauge)."""
+        self._failing: set[str] = set()
+        """Routes whose last delivery failed: logged when they fail and when they recover."""
 
     def routes(self) -> tuple[Routed, ...]:
         """The current config's routes, parsed once per config."""
@@ -233,12 +235,22 @@ class Notifier:
 
         # Shielded: once delivered, a shutdown must not keep it from being marked sent.
         await asyncio.shield(self._store.write(mark))
-        if error is not None:
-            log.warning(
-                "Notification failed; will retry",
-                extra={"route": row.route, "incident": row.incident_id, "err": error},
-            )
+        self._log_outcome(row, error)
         return Outcome(row=row, error=error, sent_at=now)
+
+    def _log_outcome(self, row: outbox.Row, error: str | None) -> None:
+        """A route's failures at warning when it starts failing, its recovery at info; the
+        retries in between at debug, so a dead receiver does not flood the log."""
+        extra = {"route": row.route, "incident": row.incident_id}
+        if error is None:
+            if row.route in self._failing:
+                self._failing.discard(row.route)
+                log.info("Notification recovered: the route delivers again", extra=extra)
+            return
+        first = row.route not in self._failing
+        self._failing.add(row.route)
+        level = logging.WARNING if first else logging.DEBUG
+        log.log(level, "Notification failed; will retry", extra={**extra, "err": error})
 
     def _note(self, db: Any, incident_id: int, detail: str, at: float) -> None:
         if self._timeline is None:

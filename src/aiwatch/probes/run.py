@@ -10,7 +10,7 @@ from aiwatch.config.model import Target
 from aiwatch.probes import checks
 from aiwatch.probes.embeddings import probe_embeddings
 from aiwatch.probes.errors import ProbeFailure, classify_exception
-from aiwatch.probes.exchange import Measurement, scrub, secrets_of
+from aiwatch.probes.exchange import Measurement, scrub, secrets_of, shown_url
 from aiwatch.probes.http import probe_http
 from aiwatch.probes.openai_chat import probe_chat
 from aiwatch.probes.result import Check, ErrorType, ProbeResult
@@ -58,7 +58,22 @@ async def run_probe(
         log.warning("probe of %s failed unexpectedly", target.name, exc_info=True)
         error = classify_exception(exc)
     finished = time.perf_counter()
+    if error is not None and error[0] in _NAMES_REQUEST and m.request is not None:
+        error = error[0], f"{error[1]} ({m.request.method} {shown_url(m.request.url)})"
+        if error[0] == "client_error" and m.status == 404 and target.kind != "http":
+            error = error[0], error[1] + _NOT_FOUND_HINT
     return _result(target, m, error, finished)
+
+
+# Failures of reaching the endpoint or of its status: the request says where it went (a
+# ``url`` without ``/v1``, or with ``/chat/completions`` already in it, shows at once).
+_NAMES_REQUEST = frozenset(
+    {"timeout", "connection", "rate_limited", "quota_exceeded", "server_error", "client_error"}
+)
+_NOT_FOUND_HINT = (
+    "; url is the API's base (e.g. https://api.openai.com/v1): the probe appends "
+    "/chat/completions or /embeddings"
+)
 
 
 def _result(

@@ -2,7 +2,9 @@
 
 import asyncio
 import contextlib
+import difflib
 from collections.abc import AsyncIterator
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -10,6 +12,7 @@ from aiwatch.app.keys import ON_DEMAND, PROBE_SCHEDULER, PROBE_SERIES, STATE, De
 from aiwatch.config import Config
 from aiwatch.config.model import Target
 from aiwatch.probes.exposition import ScrapeCache, render
+from aiwatch.probes.health import HealthLog
 from aiwatch.probes.on_demand import OnDemand
 from aiwatch.probes.report import debug_text, target_entry
 from aiwatch.probes.scheduler import Scheduler, shard_of
@@ -17,12 +20,37 @@ from aiwatch.probes.series import ProbeSeries
 from aiwatch.web.app import EXPOSITION
 from aiwatch.web.envelope import fail, ok
 
+_LISTED = 20
+"""At most this many configured names are listed in an error (the rest: /api/v1/targets)."""
+
 
 def _configured(config: Config, name: str) -> Target:
     found = next((t for t in config.targets if t.name == name), None)
     if found is None:
-        fail(404, "not_found", f"no configured target named {name!r}")
+        _not_configured(name, [t.name for t in config.targets])
     return found
+
+
+def _not_configured(name: str, names: list[str]) -> NoReturn:
+    if "://" in name:
+        # blackbox_exporter's habit: ?target=URL. The URL is not echoed: it may hold a secret.
+        fail(
+            400,
+            "bad_data",
+            "target is a URL, but /probe runs only targets of the config file, by name "
+            f"(targets[].name); {_known(names)}",
+        )
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    fail(404, "not_found", f"no configured target named {name!r}{hint}; {_known(names)}")
+
+
+def _known(names: list[str]) -> str:
+    if not names:
+        return "the config has no targets"
+    shown = ", ".join(names[:_LISTED])
+    more = f" and {len(names) - _LISTED} more (GET /api/v1/targets)" if len(names) > _LISTED else ""
+    return f"configured targets: {shown}{more}"
 
 
 def _param(request: web.Request, name: str) -> str:
@@ -85,7 +113,8 @@ def setup(app: web.Application, deps: Deps) -> None:
     state = deps.state
     series = ProbeSeries()
     scheduler = Scheduler(series=series, shard=state.options.shard)
-    # The scheduler tells the daemon's probe listeners (experiments add theirs at start-up).
+    # The scheduler tells the daemon's probe listeners: the health log below, and running
+    # experiments (they add theirs at start-up).
     scheduler.listeners = deps.probe_listeners
     cache = ScrapeCache(series)
     app[PROBE_SERIES] = series
@@ -93,9 +122,12 @@ def setup(app: web.Application, deps: Deps) -> None:
     app[ON_DEMAND] = OnDemand()
     deps.renderers.append(cache.render_parts)
     deps.sample_sources.append(series.sample_batches)
+    health = HealthLog()
+    scheduler.listeners.append(health)
 
     async def reload(config: Config) -> None:
         await scheduler.update(config.targets)
+        health.forget({t.name for t in config.targets})
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await scheduler.update(app[STATE].current.targets)

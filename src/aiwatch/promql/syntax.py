@@ -19,6 +19,7 @@ import promql_parser
 from aiwatch.golang.regexp import compile_anchored
 from aiwatch.promql.aggregations import AGGREGATIONS
 from aiwatch.promql.binary import ARITHMETIC, COMPARISON, SET_OPERATORS, Matching
+from aiwatch.promql.errors import locate
 from aiwatch.promql.functions import DATE_FUNCTIONS, ELEMENTWISE
 from aiwatch.promql.range_functions import SIMPLE
 from aiwatch.promql.storage import LabelMatcher, MatchOp
@@ -231,7 +232,7 @@ def parse(text: str) -> Expr:
     try:
         raw = promql_parser.parse(_masked(text)[0])
     except ValueError as err:
-        msg = f"cannot parse {text!r}: {err}"
+        msg = f"cannot parse {text!r}: {locate(text, str(err), promql_parser.parse)}"
         raise PromQLError(msg) from None
     _reject_newer_syntax(text)
     expr = _convert(raw, text)

@@ -73,6 +73,34 @@ class MemorySink:
         self.events.extend(events)
 
 
+_LOGGED: dict[EventState, str] = {
+    "pending": "Alert pending",
+    "firing": "Alert firing",
+    "resolved": "Alert resolved",
+}
+
+
+class LogSink:
+    """Logs each alert transition at info (new pending, firing, resolved), never a repeat."""
+
+    async def alerts_changed(self, events: Sequence[AlertEvent]) -> None:
+        """One line per changed event."""
+        for event in events:
+            if not event.changed:
+                continue
+            labels = ",".join(
+                f'{k}="{v}"' for k, v in sorted(event.labels.items()) if k != "alertname"
+            )
+            log.info(
+                _LOGGED[event.state],
+                extra={
+                    "alertname": event.labels.get("alertname", event.rule),
+                    "labels": "{" + labels + "}",
+                    "value": event.value,
+                },
+            )
+
+
 class FanOutSink:
     """Hands every batch to each sink in turn; one failing sink does not stop the others.
 

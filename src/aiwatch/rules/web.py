@@ -22,8 +22,9 @@ from aiwatch.app.keys import (
 )
 from aiwatch.config import Config
 from aiwatch.promql.runner import QueryRunner
+from aiwatch.rules.alerting import AlertingRule
 from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
-from aiwatch.rules.events import AlertSink, FanOutSink
+from aiwatch.rules.events import AlertSink, FanOutSink, LogSink
 from aiwatch.rules.files import RuleFileError, load_groups
 from aiwatch.rules.manager import RuleManager
 from aiwatch.rules.query_api import make_handlers
@@ -104,6 +105,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         _log_problems(err, "starting without rules")
         manager = build(_without_rules(state.current))
     app[RULE_MANAGER] = manager
+    _log_rules(manager)
 
     async def reload(config: Config) -> None:
         try:
@@ -112,6 +114,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             _log_problems(err, "keeping the previous rules")
             return
         await manager.update(specs, options=manager_options(config))
+        _log_rules(manager)
 
     state.on_reload(reload)
     fresh = app.get(FRESH_SAMPLES)
@@ -122,6 +125,20 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await manager.stop()
     runner.close()
     await session.close()
+
+
+def _log_rules(manager: RuleManager) -> None:
+    """How many groups and rules run (``check config``'s warnings are logged at start-up)."""
+    rules = [rule for group in manager.groups for rule in group.rules]
+    alerting = sum(isinstance(rule, AlertingRule) for rule in rules)
+    log.info(
+        "Rules loaded",
+        extra={
+            "groups": len(manager.groups),
+            "alerting_rules": alerting,
+            "recording_rules": len(rules) - alerting,
+        },
+    )
 
 
 async def _cancel_queries(app: web.Application) -> None:
@@ -137,6 +154,7 @@ def _without_rules(config: Config) -> Config:
 
 def setup(app: web.Application, deps: Deps) -> None:
     """Add rule evaluation: the manager, ``/api/v1/rules``, ``/api/v1/alerts``, metrics."""
+    deps.alert_sinks.append(LogSink())
     registry = deps.registry
     app[RULE_EVAL_DURATIONS] = Histogram(
         metrics.RULE_EVAL_DURATION.name,

@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Protocol
@@ -12,9 +11,9 @@ from typing import Protocol
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from aiwatch import snapshot
 from aiwatch.app.keys import FRESH_SAMPLES, PROBE_SCHEDULER, STATE, Deps, SampleBatches
 from aiwatch.gcpause import collections_paused
+from aiwatch.persistence import SNAPSHOT_INTERVAL, SampleFiles, run_in_slices
 from aiwatch.probes.scheduler import TIMEOUT_GUARD, Scheduler
 from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage, labels_of
 
@@ -107,7 +106,7 @@ class SelfScraper:
             merged = dict(labels)
             merged.update(self._target)
             merged["__name__"] = name
-            key = labels_of(merged)
+            key = self.storage.canonical(labels_of(merged))
             self._keys[(name, labels)] = key
         if key in seen:
             return
@@ -123,59 +122,20 @@ def instance_label(listen_address: str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-SNAPSHOT_FILE = "samples.snapshot"
-SNAPSHOT_INTERVAL = 60.0
-
-
 SLICE = 4_000
 """Samples stored (or series saved) between two pauses of a self-scrape or snapshot: about
 10 ms of work, so other tasks wait at most two slices (the loop runs a task's next slice
 before the callbacks that became ready meanwhile)."""
 
 
-async def run_in_slices(steps: Iterator[None]) -> None:
-    """Run a step generator on the event loop, letting other tasks run at each step.
-
-    Each slice runs with cyclic garbage collection paused (it only allocates what it keeps
-    or frees at once), so a big store is not traversed again and again meanwhile.
-    """
-    while True:
-        with collections_paused():
-            if next(steps, _DONE) is _DONE:
-                return
-        await asyncio.sleep(0)
-
-
-_DONE = object()
-
-
-async def _snapshot_loop(scraper: SelfScraper, path: str) -> None:
-    """Save the samples now and then, so even a crash keeps most of the history."""
+async def _snapshot_loop(files: SampleFiles) -> None:
+    """Snapshot the store now and then, so the log to replay at start-up stays short."""
     while True:
         await asyncio.sleep(SNAPSHOT_INTERVAL)
-        await _save(scraper, path)
+        await files.checkpoint()
 
 
-async def _save(scraper: SelfScraper, path: str) -> None:
-    now_ms = int(time.time() * 1000)
-    parts = [snapshot.MAGIC]
-    await run_in_slices(
-        snapshot.encode_steps(
-            scraper.storage,
-            parts,
-            mint_ms=now_ms - scraper.retention_ms,
-            maxt_ms=now_ms,
-            pause_every=SLICE,
-        )
-    )
-    data = b"".join(parts)
-    try:
-        await asyncio.to_thread(snapshot.write_atomically, path, data)
-    except OSError as err:
-        log.warning("Cannot save the sample snapshot", extra={"file": path, "err": err.strerror})
-
-
-async def _scrape_loop(app: web.Application, scraper: SelfScraper) -> None:
+async def _scrape_loop(app: web.Application, scraper: SelfScraper, files: SampleFiles) -> None:
     """Scrape on absolute multiples of the evaluation interval, so there is no drift."""
     loop = asyncio.get_running_loop()
     while True:
@@ -185,6 +145,7 @@ async def _scrape_loop(app: web.Application, scraper: SelfScraper) -> None:
         scraper.retention_ms = int(app[STATE].current.global_.retention * 1000)
         started = loop.time()
         await run_in_slices(scraper.scrape_steps(int(time.time() * 1000), pause_every=SLICE))
+        await files.flush()
         count = len(scraper.previous)
         log.debug(
             "Self-scrape", extra={"samples": count, "seconds": round(loop.time() - started, 4)}
@@ -209,15 +170,23 @@ async def _scraping(app: web.Application, deps: Deps) -> AsyncIterator[None]:
     )
     # History from before a restart comes back first, as a Prometheus TSDB would keep it, so
     # restored alerts do not resolve for lack of data; then the first scrape happens now.
-    path = os.path.join(state.options.storage_path or ".", SNAPSHOT_FILE)
+    files = SampleFiles(scraper.storage, state.options.storage_path or ".")
     now_ms = int(time.time() * 1000)
-    restored = snapshot.load(scraper.storage, path, mint_ms=now_ms - scraper.retention_ms)
-    if restored:
-        log.info("Restored local samples", extra={"series": restored, "file": path})
+    recovered = files.recover(mint_ms=now_ms - scraper.retention_ms)
+    if recovered.series:
+        log.info(
+            "Restored local samples",
+            extra={
+                "series": recovered.series,
+                "replayed": recovered.replayed,
+                "seconds": round(recovered.seconds, 3),
+            },
+        )
     await run_in_slices(scraper.scrape_steps(int(time.time() * 1000), pause_every=SLICE))
+    await files.flush()
     tasks = [
-        asyncio.create_task(_scrape_loop(app, scraper)),
-        asyncio.create_task(_snapshot_loop(scraper, path)),
+        asyncio.create_task(_scrape_loop(app, scraper, files)),
+        asyncio.create_task(_snapshot_loop(files)),
         asyncio.create_task(_announce_fresh(app, scraper)),
     ]
     yield
@@ -225,11 +194,14 @@ async def _scraping(app: web.Application, deps: Deps) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    await _save(scraper, path)
+    await files.checkpoint()
 
 
 FRESH_POLL = 0.05
 """How often start-up checks whether every target has been probed."""
+FRESH_SLACK = 5.0
+"""Seconds allowed beyond a target's interval + timeout for its first result: a start-up on
+a busy machine (imports, the snapshot, opening the database) delays the first probes."""
 
 
 def longest_first_probe(scheduler: Scheduler | None) -> float:
@@ -251,7 +223,7 @@ async def _announce_fresh(app: web.Application, scraper: SelfScraper) -> None:
     scheduler = app.get(PROBE_SCHEDULER)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    limit = longest_first_probe(scheduler) + 1.0
+    limit = longest_first_probe(scheduler) + FRESH_SLACK
     while scheduler is not None and loop.time() - started < limit:
         if all(e.last is not None for e in scheduler.entries.values()):
             break

@@ -433,3 +433,27 @@ async def test_dropped_rows_are_not_counted_as_failed_deliveries(
         == 1.0
     )
     assert await notifier.queue_length() == 0
+
+
+async def test_a_failing_route_is_logged_once_and_its_recovery_once(
+    store: Database, clock: Clock, receiver: Receiver, caplog: Any
+) -> None:
+    """Twelve failed attempts give one warning (the retries are at debug), and the first
+    delivery after them one info line that the route delivers again."""
+    import logging
+
+    config = _config(_route("oncall", receiver.url()))
+    notifier, _ = await _notifier(store, clock, config)
+    receiver.fail_next = 12
+    for iid in range(1, 6):
+        await notifier.on_incident(_incident(iid, clock()), "fired")
+    with caplog.at_level(logging.INFO, logger="aiwatch.notify"):
+        for _ in range(12):
+            await notifier.step()
+            clock.advance(400)
+    messages = [r.getMessage() for r in caplog.records if r.name == "aiwatch.notify"]
+    assert messages == [
+        "Notification failed; will retry",
+        "Notification recovered: the route delivers again",
+    ]
+    assert receiver.attempts == 12 + 5

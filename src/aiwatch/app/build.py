@@ -19,6 +19,7 @@ from aiwatch.app.errors import StartupError
 from aiwatch.app.keys import (
     ALERT_SINKS,
     DATABASE,
+    READINESS,
     READY,
     REGISTRY,
     RENDERERS,
@@ -97,6 +98,7 @@ def make_app(state: ConfigState, *, components: Iterable[Setup] = ()) -> web.App
     app[REGISTRY] = deps.registry
     app[RENDERERS] = deps.renderers
     app[READY] = deps.ready
+    app[READINESS] = deps.readiness
     app[RULE_STORAGE] = deps.samples
     app[ALERT_SINKS] = deps.alert_sinks
     app[DATABASE] = deps.database
@@ -126,6 +128,7 @@ def shared_resources(state: ConfigState) -> Deps:
         alert_sinks=[],
         probe_listeners=[],
         ready=[False],
+        readiness=[],
     )
 
 

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 Renderer = Callable[[], Sequence[bytes]]
 """Returns a feature's part of ``/metrics`` as pieces in page order."""
 
+ReadinessCheck = Callable[[], str | None]
+"""Why aiwatch cannot do its job now (``/-/ready`` answers 503 with it), or None."""
+
 SampleBatches = Callable[[], Iterable[Iterable[tuple[str, "Labels", float]]]]
 """Returns a feature's current samples for the self-scrape, in batches that stay whole."""
 
@@ -61,6 +64,8 @@ class Deps:
     """Who hears each scheduled probe's result (running experiments)."""
     ready: list[bool]
     """``[True]`` once the daemon serves, ``[False]`` again when it shuts down."""
+    readiness: list[ReadinessCheck]
+    """Checks ``/-/ready`` runs besides ``ready`` (the incident store's write check)."""
 
 
 # The shared resources (from ``Deps``).
@@ -68,6 +73,8 @@ STATE: web.AppKey[ConfigState] = web.AppKey("state")
 REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("registry")
 RENDERERS: web.AppKey[list[Renderer]] = web.AppKey("renderers")
 READY: web.AppKey[list[bool]] = web.AppKey("ready")
+READINESS: web.AppKey[list[ReadinessCheck]] = web.AppKey("readiness")
+"""Checks ``/-/ready`` runs: each returns why aiwatch cannot do its job now, or None."""
 RULE_STORAGE: web.AppKey[MemoryStorage] = web.AppKey("rule_storage")
 ALERT_SINKS: web.AppKey[list[AlertSink]] = web.AppKey("alert_sinks")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
@@ -93,6 +100,8 @@ INCIDENT_STORE: web.AppKey[IncidentStore] = web.AppKey("incident_store")
 """The incident store; other features may add listeners and hooks in their setup."""
 INCIDENT_SINK: web.AppKey[IncidentSink] = web.AppKey("incident_sink")
 """The rules engine's sink into the store (one of the ``alert_sinks``)."""
+STORAGE_PROBLEM: web.AppKey[list[str | None]] = web.AppKey("storage_problem")
+"""Why the incident store cannot be written now (a failed test write), or ``[None]``."""
 
 # Notifications.
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")

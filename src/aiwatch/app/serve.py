@@ -20,6 +20,7 @@ from aiwatch.app.keys import READY
 from aiwatch.app.summary import log_summary
 from aiwatch.config import ConfigError, check_config
 from aiwatch.runtime import ConfigState, Options
+from aiwatch.storage import lock as storage_lock
 
 log = logging.getLogger("aiwatch.daemon")
 
@@ -153,6 +154,25 @@ async def serve(
     With ``sock`` (already bound and listening, as ``aiwatch demo`` holds its port before
     it does anything else) the daemon serves on it instead of binding ``host:port``.
     """
+    try:
+        # Before anything opens a file there: two daemons on one path would corrupt it.
+        lock = storage_lock.acquire(state.options.storage_path or "data/")
+    except storage_lock.StorageLocked as err:
+        raise StartupError(str(err)) from err
+    try:
+        return await _serve(state, host=host, port=port, ssl_context=ssl_context, sock=sock)
+    finally:
+        lock.release()
+
+
+async def _serve(
+    state: ConfigState,
+    *,
+    host: str | None,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    sock: socket.socket | None,
+) -> int:
     app = make_app(state, components=COMPONENTS)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:

@@ -82,6 +82,8 @@ class IncidentStore:
         self._dispatcher: asyncio.Task[None] | None = None
         self.counts: dict[str, int] = {"firing": 0, "acknowledged": 0}
         """Open incidents by state, as of the last commit (for the gauge)."""
+        self.write_error: str | None = None
+        """Why the last write failed (disk full, read-only file), None once one succeeds."""
 
     # Extension points -------------------------------------------------------------------
 
@@ -110,7 +112,18 @@ class IncidentStore:
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(conn)`` in the writer thread, in one ``BEGIN IMMEDIATE`` transaction."""
-        return await self._db.write(fn)
+        return await self._tracked(self._db.write(fn))
+
+    async def _tracked(self, write: Awaitable[T]) -> T:
+        """Await ``write``, remembering whether the file could be written (for readiness)."""
+        try:
+            result = await write
+        except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as err:
+            if _storage_failure(err):
+                self.write_error = str(err)
+            raise
+        self.write_error = None
+        return result
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(conn)`` in a reader thread on a consistent snapshot."""
@@ -186,7 +199,7 @@ class IncidentStore:
             if out[2]:
                 loop.call_soon_threadsafe(self.counts.update, out[2])
 
-        result, notices, _ = await self._db.write(run, after_commit=after_commit)
+        result, notices, _ = await self._tracked(self._db.write(run, after_commit=after_commit))
         if notices and queue is not None:
             await asyncio.shield(done)
         return result
@@ -207,24 +220,57 @@ class IncidentStore:
         now = self.clock()
 
         def apply(conn: sqlite3.Connection) -> tuple[list[Incident], list[_Notice]]:
-            muting = silences.active(conn, now=now)
-            changed: list[Incident] = []
-            notices: list[_Notice] = []
-            for alert in alerts:
+            return self._observe_in(conn, alerts, now)
+
+        return await self._change(apply)
+
+    async def reconcile(self, firing: Sequence[Alert], *, owned: set[str]) -> list[Incident]:
+        """Bring rule incidents in line with the alerts firing now (one transaction).
+
+        Firing alerts are observed as usual (opening an incident where none is open); an
+        open incident whose fingerprint is in ``owned`` (the alerts the caller reports) but
+        not among ``firing`` resolves, as the ``resolved`` event it missed would have done.
+        """
+        now = self.clock()
+        gone = owned - {a.fingerprint for a in firing}
+
+        def apply(conn: sqlite3.Connection) -> tuple[list[Incident], list[_Notice]]:
+            changed, notices = self._observe_in(conn, firing, now)
+            for incident in records.open_incidents(conn):
+                if incident.fingerprint not in gone:
+                    continue
                 change = observe(
-                    alert,
-                    current=records.open_for(conn, alert.fingerprint),
-                    latest=records.latest_for(conn, alert.fingerprint),
-                    silenced=any(s.mutes(alert.labels, now=now) for s in muting),
+                    _gone(incident, now), current=incident, latest=incident, silenced=False
                 )
                 if change is None:
                     continue
-                incident = records.save(conn, change)
-                changed.append(incident)
-                notices.extend(_Notice(incident, e.event) for e in change.events)
+                saved = records.save(conn, change)
+                changed.append(saved)
+                notices.extend(_Notice(saved, e.event) for e in change.events)
             return changed, notices
 
         return await self._change(apply)
+
+    @staticmethod
+    def _observe_in(
+        conn: sqlite3.Connection, alerts: Sequence[Alert], now: float
+    ) -> tuple[list[Incident], list[_Notice]]:
+        muting = silences.active(conn, now=now)
+        changed: list[Incident] = []
+        notices: list[_Notice] = []
+        for alert in alerts:
+            change = observe(
+                alert,
+                current=records.open_for(conn, alert.fingerprint),
+                latest=records.latest_for(conn, alert.fingerprint),
+                silenced=any(s.mutes(alert.labels, now=now) for s in muting),
+            )
+            if change is None:
+                continue
+            incident = records.save(conn, change)
+            changed.append(incident)
+            notices.extend(_Notice(incident, e.event) for e in change.events)
+        return changed, notices
 
     async def expire_past_ends(self) -> list[Incident]:
         """Resolve open incidents whose pushed alert's ``endsAt`` passed with no newer report."""
@@ -313,6 +359,30 @@ class IncidentStore:
     async def silences(self) -> list[Silence]:
         """Every silence, newest first."""
         return await self.read(silences.listing)
+
+
+def _storage_failure(err: BaseException) -> bool:
+    """Whether ``err`` says the file cannot be written (rather than a bug or a bad query)."""
+    if isinstance(err, OSError):
+        return True
+    text = str(err).lower()
+    return any(
+        words in text
+        for words in ("disk is full", "readonly", "read-only", "disk i/o", "unable to open")
+    )
+
+
+def _gone(incident: Incident, now: float) -> Alert:
+    """The ``resolved`` report an open rule incident missed."""
+    return Alert(
+        fingerprint=incident.fingerprint,
+        state="resolved",
+        labels=dict(incident.labels),
+        annotations=dict(incident.annotations),
+        value=incident.value,
+        at=now,
+        resolved_at=now,
+    )
 
 
 def _muted(incident: Incident) -> Incident:

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from aiwatch.app.errors import StartupError
-from aiwatch.app.keys import INCIDENT_SINK, INCIDENT_STORE, Deps
+from aiwatch.app.keys import INCIDENT_SINK, INCIDENT_STORE, STORAGE_PROBLEM, Deps
 from aiwatch.incidents.ingest import InvalidAlerts, parse_alerts
 from aiwatch.incidents.lifecycle import IllegalTransition, Incident, State
 from aiwatch.incidents.metrics import IncidentMetrics
@@ -18,6 +18,7 @@ from aiwatch.incidents.silences import InvalidSilence, parse_silence
 from aiwatch.incidents.sink import IncidentSink
 from aiwatch.incidents.store import IncidentStore
 from aiwatch.matchers import parse_matcher
+from aiwatch.storage import health
 from aiwatch.storage.sqlite import DatabaseError, check_file
 from aiwatch.web.auth import request_user
 from aiwatch.web.envelope import fail, ok, read_json
@@ -202,12 +203,47 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     except DatabaseError as err:
         raise StartupError(str(err)) from err
     log.info("Incident store open", extra={"file": str(store.path)})
-    sweeper = asyncio.create_task(_expire_forever(store), name="aiwatch-incident-expiry")
+    tasks = [
+        asyncio.create_task(_expire_forever(store), name="aiwatch-incident-expiry"),
+        asyncio.create_task(_watch_storage(app, store), name="aiwatch-storage-check"),
+    ]
     yield
-    sweeper.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweeper
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await app[INCIDENT_SINK].close()
     await store.close()
+
+
+STORAGE_CHECK_SECONDS = 2.0
+"""How often the storage path is test-written for ``/-/ready``."""
+
+
+async def _watch_storage(app: web.Application, store: IncidentStore) -> None:
+    """Keep ``app[STORAGE_PROBLEM]`` current: a small test write, and the store's own state."""
+    directory = str(store.path.parent)
+    problem = app[STORAGE_PROBLEM]
+    while True:
+        found = await asyncio.to_thread(health.probe, directory)
+        if found is None and store.write_error is not None:
+            # The disk takes writes again: an empty transaction clears the store's flag.
+            with contextlib.suppress(Exception):
+                await store.write(lambda conn: None)
+        if found != problem[0]:
+            if found is not None:
+                log.error("Storage cannot be written; not ready", extra={"err": found})
+            else:
+                log.info("Storage can be written again", extra={"path": directory})
+        problem[0] = found
+        await asyncio.sleep(STORAGE_CHECK_SECONDS)
+
+
+def _readiness(app: web.Application, store: IncidentStore) -> str | None:
+    """Why the incident storage cannot be written now, or None."""
+    if store.write_error is not None:
+        return f"the incident store cannot be written: {store.write_error}"
+    return app[STORAGE_PROBLEM][0]
 
 
 async def _expire_forever(store: IncidentStore) -> None:
@@ -256,6 +292,9 @@ def setup(app: web.Application, deps: Deps) -> None:
     sink = IncidentSink(store)
     app[INCIDENT_SINK] = sink
     deps.alert_sinks.append(sink)
+    no_problem: list[str | None] = [None]
+    app[STORAGE_PROBLEM] = no_problem
+    deps.readiness.append(lambda: _readiness(app, store))
     app.cleanup_ctx.append(_lifecycle)
     router = app.router
     router.add_get("/api/v1/incidents", handle_list)

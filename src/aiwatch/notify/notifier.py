@@ -235,22 +235,29 @@ class Notifier:
 
         # Shielded: once delivered, a shutdown must not keep it from being marked sent.
         await asyncio.shield(self._store.write(mark))
-        self._log_outcome(row, error)
         return Outcome(row=row, error=error, sent_at=now)
 
-    def _log_outcome(self, row: outbox.Row, error: str | None) -> None:
-        """A route's failures at warning when it starts failing, its recovery at info; the
-        retries in between at debug, so a dead receiver does not flood the log."""
-        extra = {"route": row.route, "incident": row.incident_id}
-        if error is None:
-            if row.route in self._failing:
-                self._failing.discard(row.route)
-                log.info("Notification recovered: the route delivers again", extra=extra)
-            return
-        first = row.route not in self._failing
-        self._failing.add(row.route)
-        level = logging.WARNING if first else logging.DEBUG
-        log.log(level, "Notification failed; will retry", extra={**extra, "err": error})
+    def _log_pass(self, outcomes: list[Outcome]) -> None:
+        """Per route, one warning when it starts failing and one info line when a whole
+        pass of its deliveries succeeds again; the retries in between at debug, so a dead
+        receiver does not flood the log (deliveries run concurrently, so a pass is judged
+        as a whole, not row by row)."""
+        by_route: dict[str, list[Outcome]] = {}
+        for outcome in outcomes:
+            if not outcome.dropped:
+                by_route.setdefault(outcome.row.route, []).append(outcome)
+        for route, done in by_route.items():
+            failed = [o for o in done if o.error is not None]
+            extra: dict[str, object] = {"route": route}
+            if not failed:
+                if route in self._failing:
+                    self._failing.discard(route)
+                    log.info("Notification recovered: the route delivers again", extra=extra)
+                continue
+            level = logging.DEBUG if route in self._failing else logging.WARNING
+            self._failing.add(route)
+            extra |= {"incident": failed[0].row.incident_id, "err": failed[0].error}
+            log.log(level, "Notification failed; will retry", extra=extra)
 
     def _note(self, db: Any, incident_id: int, detail: str, at: float) -> None:
         if self._timeline is None:
@@ -268,13 +275,17 @@ class Notifier:
             return 0
         gate = asyncio.Semaphore(CONCURRENCY)
 
+        outcomes: list[Outcome] = []
+
         async def one(row: outbox.Row) -> None:
             async with gate:
                 outcome = await self._attempt(row)
+                outcomes.append(outcome)
                 if self.observe is not None:
                     self.observe(outcome)
 
         await asyncio.gather(*(one(r) for r in rows))
+        self._log_pass(outcomes)
         return len(rows)
 
     async def step(self) -> float:

@@ -1,15 +1,15 @@
-"""The local sample store: float samples per series, in compact arrays, with a label index."""
+"""The local sample store: float samples per series, in encoded chunks, with a label index."""
 
-import math
 import struct
 import threading
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from aiwatch.golang.regexp import Regexp, compile_anchored
+from aiwatch.promql.series import HEAD, KEEP, Decoded, Series, window
 
 Labels = tuple[tuple[str, str], ...]
 """A series' identity: ``(name, value)`` pairs sorted by name, ``__name__`` included."""
@@ -98,30 +98,7 @@ class Storage(Protocol):
         ...
 
 
-class _Series:
-    """Timestamps and values of one series, oldest first, and what range functions reuse.
-
-    ``nan``: whether a NaN (a stale marker, say) was ever appended, so that windows of the
-    many series without any can skip looking for stale markers. ``drops``/``drop_prev``:
-    the time of every sample lower than the non-stale sample before it, and that earlier
-    value (None until the first), so that ``rate`` need not compare every sample of a
-    window; ``last`` is the newest non-stale value. ``exact`` turns false when the newest
-    sample is replaced, after which the drops are no longer kept.
-    """
-
-    __slots__ = ("drop_prev", "drops", "exact", "last", "nan", "times", "values")
-
-    def __init__(self) -> None:
-        self.times = array("q")
-        self.values = array("d")
-        self.nan = False
-        self.last = math.nan
-        self.drops: array[int] | None = None
-        self.drop_prev: array[float] | None = None
-        self.exact = True
-
-
-_Selection = list[tuple[Labels, _Series]]
+_Selection = list[tuple[Labels, Series]]
 
 
 def labels_of(mapping: Mapping[str, str]) -> Labels:
@@ -129,11 +106,20 @@ def labels_of(mapping: Mapping[str, str]) -> Labels:
     return tuple(sorted((k, v) for k, v in mapping.items() if v != ""))
 
 
+class SampleLog(Protocol):
+    """Where ``MemoryStorage`` reports each sample it stores (the write-ahead log)."""
+
+    def add(self, series: Series, key: Labels, t_ms: int, value: float) -> None:
+        """Note one stored sample (a new one, or the newest one replaced)."""
+        ...
+
+
 class MemoryStorage:
     """An in-memory store of float samples, indexed by label name and value.
 
     Samples of a series must arrive in time order; appending at the newest timestamp again
     replaces that sample (a re-evaluated recording rule), appending an older one is an error.
+    Each stored sample is also given to ``log`` when one is set.
     """
 
     def __init__(self) -> None:
@@ -141,13 +127,17 @@ class MemoryStorage:
         # they look up the index and copy one series' window: never for long.
         self._lock = threading.Lock()
         self._generation = 0  # counts series created and removed, for the selection cache
-        self._series: dict[Labels, _Series] = {}
+        self._series: dict[Labels, Series] = {}
         self._postings: dict[str, dict[str, set[Labels]]] = {}
         self._samples = 0
         # The sorted series of each selector seen, grouped by the metric name the selector
         # asks for (None: no fixed name); a new or removed series drops its name's entries.
         self._selections: dict[str | None, dict[tuple[LabelMatcher, ...], _Selection]] = {}
         self._selection_size = 0
+        self._decoded = Decoded()
+        self._refs = 0
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
+        self.log: SampleLog | None = None
 
     def append(self, labels: Mapping[str, str], t_ms: int, value: float) -> None:
         """Add one sample; ``ValueError`` if it is older than the series' newest sample."""
@@ -162,21 +152,18 @@ class MemoryStorage:
         series = self._series.get(key)
         if series is None:
             series = self._new_series(key)
-        elif series.times and t_ms <= series.times[-1]:
-            if t_ms == series.times[-1]:
-                series.values[-1] = value
-                series.exact = False
-                if value != value:  # noqa: PLR0124 - NaN
-                    series.nan = True
+        else:
+            times = series.times
+            if times and t_ms <= times[-1]:
+                self._replace(series, key, t_ms, value)
                 return
-            msg = (
-                f"out-of-order sample for {format_labels(key)}: {t_ms} is older than "
-                f"{series.times[-1]}"
-            )
-            raise ValueError(msg)
+            if len(times) >= series.cap:
+                series.seal()
         series.times.append(t_ms)
         series.values.append(value)
         self._samples += 1
+        if self.log is not None:
+            self.log.add(series, key, t_ms, value)
         if value != value:  # noqa: PLR0124 - NaN
             series.nan = True
             if is_stale(value):
@@ -188,14 +175,57 @@ class MemoryStorage:
             series.drop_prev.append(series.last)
         series.last = value
 
-    def _new_series(self, key: Labels) -> _Series:
-        series = _Series()
+    def _replace(self, series: Series, key: Labels, t_ms: int, value: float) -> None:
+        if t_ms != series.times[-1]:
+            msg = (
+                f"out-of-order sample for {format_labels(key)}: {t_ms} is older than "
+                f"{series.times[-1]}"
+            )
+            raise ValueError(msg)
+        if _bits(series.values[-1]) == _bits(value):
+            return  # the same sample again (replayed from the log, say): nothing changes
+        series.values[-1] = value
+        series.exact = False
+        if value != value:  # noqa: PLR0124 - NaN
+            series.nan = True
+        if self.log is not None:
+            self.log.add(series, key, t_ms, value)
+
+    def canonical(self, key: Labels) -> Labels:
+        """``key`` made of the label pairs the store already holds, so that the many series
+        of one target or one metric share one copy of each pair (and its strings)."""
+        pairs = self._pairs
+        return tuple([pairs.setdefault(pair, pair) for pair in key])
+
+    def _new_series(self, key: Labels, restored: Series | None = None) -> Series:
+        key = self.canonical(key)
+        self._refs += 1
+        # The first head of each series is sealed after its own number of samples, so that
+        # series created together (by one scrape) do not all seal and merge in one scrape.
+        series = restored or Series(self._refs, KEEP + 1 + hash(key) % HEAD)
+        series.ref = self._refs
         self._series[key] = series
         self._generation += 1
         for name, value in key:
             self._postings.setdefault(name, {}).setdefault(value, set()).add(key)
         self._forget_selections(key)
         return series
+
+    def restore(self, key: Labels, series: Series) -> None:
+        """Take a whole series back (from a snapshot), replacing any of the same labels."""
+        with self._lock:
+            old = self._series.get(key)
+            if old is not None:
+                self._samples -= len(old.times) + sum(old.bounds[2::3])
+            self._new_series(key, series)
+            self._samples += len(series.times) + sum(series.bounds[2::3])
+
+    def saved(self) -> Iterator[tuple[Labels, Series]]:
+        """Every series as it is kept, for a snapshot (a copy of the list, as in ``dump``)."""
+        for key in list(self._series):
+            series = self._series.get(key)
+            if series is not None:
+                yield key, series
 
     def select(
         self,
@@ -214,9 +244,9 @@ class MemoryStorage:
         lock = self._lock
         for key, series in self._selection(tuple(matchers)):
             with lock:
-                window = _window(series, mint_ms, maxt_ms, drop_stale=drop_stale)
-            if window is not None:
-                out.append((key, window[0], window[1]))
+                found = self._window(series, mint_ms, maxt_ms, drop_stale=drop_stale)
+            if found is not None:
+                out.append((key, found[0], found[1]))
         return out
 
     def select_counters(
@@ -232,10 +262,10 @@ class MemoryStorage:
         lock = self._lock
         for key, series in self._selection(tuple(matchers)):
             with lock:
-                window = _window(series, mint_ms, maxt_ms, drop_stale=True)
-                if window is None:
+                found = self._window(series, mint_ms, maxt_ms, drop_stale=True)
+                if found is None:
                     continue
-                times, values = window
+                times, values = found
                 drops, drop_prev = series.drops, series.drop_prev
                 if not series.exact:
                     out.append((key, times, values, None))
@@ -329,23 +359,14 @@ class MemoryStorage:
                 since_pause = 0
                 yield
             with self._lock:
-                cut = bisect_left(series.times, t_ms)
-                if cut == 0:
-                    continue
-                del series.times[:cut]
-                del series.values[:cut]
-                if series.drops is not None and series.drop_prev is not None:
-                    drop_cut = bisect_left(series.drops, t_ms)
-                    del series.drops[:drop_cut]
-                    del series.drop_prev[:drop_cut]
-                self._samples -= cut
+                self._samples -= series.drop_before(t_ms)
             if not series.times:
                 emptied.append((key, series))
         with self._lock:
             for key, series in emptied:
                 self._remove_if_empty(key, series)
 
-    def _remove_if_empty(self, key: Labels, series: _Series) -> None:
+    def _remove_if_empty(self, key: Labels, series: Series) -> None:
         if series.times or self._series.get(key) is not series:
             return  # appended to again while paused
         del self._series[key]
@@ -356,6 +377,7 @@ class MemoryStorage:
             by_value[value].discard(key)
             if not by_value[value]:
                 del by_value[value]
+                del self._pairs[name, value]
             if not by_value:
                 del self._postings[name]
 
@@ -373,17 +395,31 @@ class MemoryStorage:
             series = self._series.get(key)
             if series is None:
                 continue
-            window = _window(series, mint_ms, maxt_ms, drop_stale=False)
-            if window is not None:
-                yield key, window[0], window[1]
+            with self._lock:
+                found = window(series, self._decoded, mint_ms, maxt_ms)
+            if found is not None:
+                yield key, found[0], found[1]
 
     def series_count(self) -> int:
         """How many series hold at least one sample."""
         return len(self._series)
 
     def sample_count(self) -> int:
-        """How many samples are stored in all."""
-        return self._samples
+        """How many samples are stored in all (within the retention; slow, for tests)."""
+        return self._samples - sum(series.hidden() for series in self._series.values())
+
+    def _window(
+        self, series: Series, mint_ms: int, maxt_ms: int, *, drop_stale: bool
+    ) -> tuple[Sequence[int], Sequence[float]] | None:
+        """The series' samples in ``[mint_ms, maxt_ms]``, or None if there are none."""
+        found = window(series, self._decoded, mint_ms, maxt_ms)
+        if found is None or not (drop_stale and series.nan):
+            return found
+        times, values = found
+        kept = [i for i in range(len(times)) if not is_stale(values[i])]
+        if not kept:
+            return None
+        return [times[i] for i in kept], [values[i] for i in kept]
 
 
 def _matches_all(
@@ -403,24 +439,8 @@ def _matches_all(
     return True
 
 
-def _window(
-    series: _Series, mint_ms: int, maxt_ms: int, *, drop_stale: bool
-) -> tuple[Sequence[int], Sequence[float]] | None:
-    """The series' samples in ``[mint_ms, maxt_ms]``, or None if there are none."""
-    times = series.times
-    if not times or times[-1] < mint_ms:
-        return None
-    lo = bisect_left(times, mint_ms)
-    hi = len(times) if times[-1] <= maxt_ms else bisect_right(times, maxt_ms)
-    if lo >= hi:
-        return None
-    if drop_stale and series.nan:
-        values = series.values
-        kept = [i for i in range(lo, hi) if not is_stale(values[i])]
-        if not kept:
-            return None
-        return [times[i] for i in kept], [values[i] for i in kept]
-    return times[lo:hi], series.values[lo:hi]
+def _bits(value: float) -> bytes:
+    return struct.pack("<d", value)
 
 
 def format_labels(labels: Labels | Mapping[str, str]) -> str:

@@ -20,7 +20,7 @@ What a consumer can rely on:
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,21 @@ class AlertSink(Protocol):
 
     async def alerts_changed(self, events: Sequence[AlertEvent]) -> None:
         """Take the events of one group evaluation; must not raise for bad input."""
+
+
+FiringNow = Callable[[], Sequence[AlertEvent]]
+"""Returns a ``firing`` event (``changed=False``) for every alert firing at the call."""
+
+
+@runtime_checkable
+class Reconciler(Protocol):
+    """A sink that can bring what it remembers in line with the alerts firing now."""
+
+    async def reconcile(self, firing: FiringNow) -> None:
+        """Open what fires without a record, end what is recorded open but no longer fires.
+
+        ``firing`` is called when the sink is ready to compare, so the list is current.
+        """
 
 
 class NullSink:
@@ -109,6 +124,16 @@ class FanOutSink:
 
     def __init__(self, sinks: Callable[[], Sequence[AlertSink]]) -> None:
         self._sinks = sinks
+
+    async def reconcile(self, firing: FiringNow) -> None:
+        """Pass ``reconcile`` on to every sink that has it."""
+        for sink in self._sinks():
+            if not isinstance(sink, Reconciler):
+                continue
+            try:
+                await sink.reconcile(firing)
+            except Exception:
+                log.exception("alert sink %s failed to reconcile", type(sink).__name__)
 
     async def alerts_changed(self, events: Sequence[AlertEvent]) -> None:
         """Pass ``events`` to every sink."""

@@ -213,6 +213,10 @@ class Group:
             file=self.file,
         )
 
+    def firing_event(self, rule: AlertingRule, alert: Alert, t_ms: int) -> AlertEvent:
+        """A repeat of a firing alert, as an evaluation sends it (for reconciliation)."""
+        return self._event(rule, alert, "firing", t_ms, changed=False)
+
     def resolved_event(self, rule: AlertingRule, alert: Alert, t_ms: int) -> AlertEvent:
         """The ``resolved`` event of an alert whose rule is gone (a reload removed it)."""
         return self._event(rule, alert, "resolved", t_ms, changed=True)

@@ -14,8 +14,8 @@ from typing import Any
 
 from aiwatch.clock import Clock, SystemClock
 from aiwatch.rules import api
-from aiwatch.rules.alerting import Alert
-from aiwatch.rules.events import AlertEvent, AlertSink, NullSink
+from aiwatch.rules.alerting import Alert, AlertState
+from aiwatch.rules.events import AlertEvent, AlertSink, NullSink, Reconciler
 from aiwatch.rules.group import Group
 from aiwatch.rules.model import GroupSpec
 from aiwatch.rules.restore import SavedAlert, StateFile, not_restored, restore_rule, snapshot
@@ -180,6 +180,23 @@ class RuleManager:
         back = {a.fingerprint for a in self._active()}
         unrestored, self._unrestored = self._unrestored, []
         await self._send([e for e in unrestored if e.fingerprint not in back])
+        if isinstance(self.sink, Reconciler):
+            # Whatever a crash or a failed write left behind is set straight now.
+            try:
+                await self.sink.reconcile(self.firing_now)
+            except Exception:
+                log.exception("reconciling alert sinks failed")
+
+    def firing_now(self) -> list[AlertEvent]:
+        """A ``firing`` event (``changed=False``) for every alert firing now."""
+        now_ms = round(self.clock.now() * 1000)
+        return [
+            group.firing_event(rule, alert, now_ms)
+            for group in self.groups
+            for rule in group.alerting_rules()
+            for alert in rule.active_alerts()
+            if alert.state == AlertState.FIRING
+        ]
 
     def _start_runners(self) -> None:
         for group in self.groups:

@@ -84,7 +84,7 @@ class Database:
         """The sets ``open`` applies, in order (see ``add_migrations``)."""
 
     def add_migrations(self, migrations: Migrations) -> None:
-        """Apply ``migrations`` (a sqlite-utils set) when the file opens, after earlier ones."""
+        """Apply ``migrations`` (a ``Migrations`` set) when the file opens, after earlier ones."""
         if self._writer is not None:
             msg = f"add migrations to {self.path} before it opens"
             raise RuntimeError(msg)

@@ -9,7 +9,7 @@ from prometheus_client import generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from aiwatch import __version__, metrics
-from aiwatch.app.keys import READY, REGISTRY, RENDERERS, STATE
+from aiwatch.app.keys import READINESS, READY, REGISTRY, RENDERERS, STATE
 from aiwatch.runtime import ConfigState
 from aiwatch.web.envelope import ApiError, body_limit, fail, ok
 
@@ -110,9 +110,12 @@ async def handle_healthy(_: web.Request) -> web.Response:
 
 async def handle_ready(request: web.Request) -> web.Response:
     """GET /-/ready: the config is loaded and the server serves."""
-    if request.app[READY][0]:
-        return web.Response(text="aiwatch is Ready.\n")
-    return web.Response(status=503, text="aiwatch is not ready.\n")
+    if not request.app[READY][0]:
+        return web.Response(status=503, text="aiwatch is not ready.\n")
+    problems = [p for check in request.app[READINESS] if (p := check()) is not None]
+    if problems:
+        return web.Response(status=503, text=f"aiwatch is not ready: {'; '.join(problems)}\n")
+    return web.Response(text="aiwatch is Ready.\n")
 
 
 async def handle_reload(request: web.Request) -> web.Response:

@@ -1,0 +1,138 @@
+"""Local samples on disk: recovery at start-up, the log after each scrape, checkpoints.
+
+The files under ``--storage.path``: ``samples.snapshot`` (every series, written every
+``SNAPSHOT_INTERVAL`` seconds and at shutdown) and ``wal/`` (what was stored since, see
+``wal``). A disk that fails (full, read-only) is reported once per change of the problem,
+and the store goes on in memory; the next write that succeeds says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from aiwatch import snapshot, wal
+from aiwatch.gcpause import collections_paused
+from aiwatch.promql.storage import MemoryStorage
+
+log = logging.getLogger("aiwatch.persistence")
+
+SNAPSHOT_FILE = "samples.snapshot"
+SNAPSHOT_INTERVAL = 60.0
+SNAPSHOT_SLICE = 1_000
+"""Series encoded into a snapshot between two pauses (about 5 ms of work)."""
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What start-up took back from the files."""
+
+    series: int
+    replayed: int
+    seconds: float
+
+
+class SampleFiles:
+    """The snapshot and the write-ahead log of one store, under one directory."""
+
+    def __init__(self, storage: MemoryStorage, directory: str) -> None:
+        self.storage = storage
+        self.snapshot_path = os.path.join(directory, SNAPSHOT_FILE)
+        self.wal = wal.WriteAheadLog(os.path.join(directory, wal.DIRECTORY))
+        self._problems: dict[str, str] = {}  # what failed: how, until it works again
+        self._lock = asyncio.Lock()
+
+    def recover(self, *, mint_ms: int) -> Recovered:
+        """Load the snapshot, replay the log after it, then log every new sample."""
+        started = time.perf_counter()
+        restored = snapshot.restore(self.storage, self.snapshot_path, mint_ms=mint_ms)
+        with collections_paused():
+            replayed = wal.replay(
+                self.storage, self.wal.directory, first=restored.next_segment, mint_ms=mint_ms
+            )
+        self.storage.log = self.wal
+        return Recovered(restored.series, replayed, time.perf_counter() - started)
+
+    async def flush(self) -> None:
+        """Hand the samples stored since the last flush to the operating system."""
+        async with self._lock:
+            await self._write(self.wal.take(), self.wal.segment)
+
+    async def _write(self, batch: wal.Batch, segment: int) -> None:
+        if not batch.refs and not batch.named:
+            return
+        try:
+            await asyncio.to_thread(self.wal.write, batch, segment)
+        except OSError as err:
+            # The record may be cut short in the file: later ones go to a new segment, which
+            # names every series again.
+            await asyncio.to_thread(self._abandon_segment)
+            self.wal.segment += 1
+            self.wal.forget_named()
+            self._failed("Cannot write the sample log", err)
+        else:
+            self._succeeded("Cannot write the sample log")
+
+    def _abandon_segment(self) -> None:
+        with contextlib.suppress(OSError):  # reported by the write that failed
+            self.wal.close_segment()
+
+    async def checkpoint(self) -> None:
+        """Close the log's segment, snapshot the store, delete the segments it holds."""
+        async with self._lock:
+            closing = self.wal.segment
+            batch = self.wal.take()
+            self.wal.segment += 1
+            self.wal.forget_named()
+            await self._write(batch, closing)
+            await asyncio.to_thread(self._abandon_segment)
+        # Samples stored while the snapshot is taken go to the next segment too; replaying
+        # one the snapshot already holds changes nothing.
+        parts: list[bytes] = []
+        snapshot.set_next_segment(parts, closing + 1)
+        await run_in_slices(snapshot.encode_steps(self.storage, parts, pause_every=SNAPSHOT_SLICE))
+        data = b"".join(parts)
+        try:
+            await asyncio.to_thread(snapshot.write_atomically, self.snapshot_path, data)
+            await asyncio.to_thread(self.wal.truncate, closing + 1)
+        except OSError as err:
+            self._failed("Cannot save the sample snapshot", err)
+        else:
+            self._succeeded("Cannot save the sample snapshot")
+
+    @property
+    def problem(self) -> str | None:
+        """The disk error of the latest write that failed, until writes succeed again."""
+        return next(iter(self._problems.values()), None)
+
+    def _failed(self, message: str, err: OSError) -> None:
+        problem = f"{message}: {err.strerror or err}"
+        if self._problems.get(message) != problem:
+            log.warning(message, extra={"path": err.filename or "", "err": err.strerror or ""})
+        self._problems[message] = problem
+
+    def _succeeded(self, message: str) -> None:
+        problem = self._problems.pop(message, None)
+        if problem is not None:
+            log.info("Local samples are written to disk again", extra={"after": problem})
+
+
+async def run_in_slices(steps: Iterator[None]) -> None:
+    """Run a step generator on the event loop, letting other tasks run at each step.
+
+    Each slice runs with cyclic garbage collection paused (it only allocates what it keeps
+    or frees at once), so a big store is not traversed again and again meanwhile.
+    """
+    while True:
+        with collections_paused():
+            if next(steps, _DONE) is _DONE:
+                return
+        await asyncio.sleep(0)
+
+
+_DONE = object()

@@ -1,0 +1,257 @@
+"""One series of the local sample store: closed chunks of encoded samples and an open head.
+
+New samples go to the head, two plain arrays. When the head is full, its oldest samples
+are sealed into a small chunk (their integers only narrowed), and every few small chunks
+are merged into one deflated chunk of ``chunks.CHUNK`` samples, so the encoding's cost is
+paid about twice per sample and the head stays short. Windows decode the chunks they
+touch, through a bounded cache."""
+
+from __future__ import annotations
+
+import math
+import struct
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+
+from aiwatch.promql import chunks
+
+HEAD = 32
+"""Samples sealed from the head into a small chunk at a time."""
+
+KEEP = 16
+"""Newest samples the head keeps when it is sealed: windows of the last few minutes (what
+most rules read) are then answered from the head, without decoding a chunk."""
+
+_SMALL_PER_CHUNK = chunks.CHUNK // HEAD
+
+DECODED_ROOM = 1_000_000
+"""Decoded samples the store keeps for windows that read closed chunks (about 16 MB)."""
+
+
+class Series:
+    """Timestamps and values of one series, oldest first, and what range functions reuse.
+
+    ``times``/``values``: the head, never empty while the series exists. ``chunks``: the
+    closed chunks, oldest first, with ``bounds`` holding the first time, the last time and
+    the sample count of each; the last ones may be small (unmerged). ``floor``: samples
+    older than it are past retention and hidden (the first chunk is dropped once it is
+    wholly past). ``nan``: whether a NaN (a stale marker, say) was ever appended, so that
+    windows of the many series without any can skip looking for stale markers.
+    ``drops``/``drop_prev``: the time of every sample lower than the non-stale sample before
+    it, and that earlier value (None until the first), so that ``rate`` need not compare
+    every sample of a window; ``last`` is the newest non-stale value. ``exact`` turns false
+    when the newest sample is replaced, after which the drops are no longer kept.
+    ``ref``/``logged``: the series' number in the write-ahead log and the log generation
+    in which its labels were last written.
+    """
+
+    __slots__ = (
+        "bounds",
+        "cap",
+        "chunks",
+        "drop_prev",
+        "drops",
+        "exact",
+        "floor",
+        "last",
+        "logged",
+        "nan",
+        "ref",
+        "times",
+        "values",
+    )
+
+    def __init__(self, ref: int, cap: int) -> None:
+        self.times = array("q")
+        self.values = array("d")
+        self.chunks: list[bytes] = []
+        self.bounds = array("q")
+        self.floor = -(2**63)
+        self.cap = cap
+        self.nan = False
+        self.last = math.nan
+        self.drops: array[int] | None = None
+        self.drop_prev: array[float] | None = None
+        self.exact = True
+        self.ref = ref
+        self.logged = -1
+
+    def seal(self) -> None:
+        """Move the head's oldest samples into a small chunk, keeping the newest ``KEEP``;
+        merge the small chunks once there are enough."""
+        cut = len(self.times) - KEEP
+        times, values = self.times[:cut], self.values[:cut]
+        del self.times[:cut]
+        del self.values[:cut]
+        self.chunks.append(chunks.encode(times, values, deflate=False))
+        self.bounds.extend((times[0], times[-1], len(times)))
+        self.cap = HEAD + KEEP
+        bounds = self.bounds
+        small = 0
+        while small < len(self.chunks) and bounds[-3 * small - 1] < chunks.CHUNK:
+            small += 1
+        if small >= _SMALL_PER_CHUNK:
+            merged_t, merged_v = array("q"), array("d")
+            for chunk in self.chunks[-small:]:
+                merged_t += chunks.decode_times(chunk)
+                merged_v += chunks.decode_values(chunk)
+            del self.chunks[-small:]
+            del bounds[-3 * small :]
+            self.chunks.append(chunks.encode(merged_t, merged_v))
+            bounds.extend((merged_t[0], merged_t[-1], len(merged_t)))
+
+    def newest(self) -> int:
+        """The newest timestamp (the head is never empty)."""
+        return self.times[-1]
+
+    def drop_before(self, t_ms: int) -> int:
+        """Hide samples older than ``t_ms``; how many samples were freed for good."""
+        freed = 0
+        bounds = self.bounds
+        while self.chunks and bounds[1] < t_ms:
+            freed += bounds[2]
+            del self.chunks[0]
+            del bounds[:3]
+        if not self.chunks:
+            cut = bisect_left(self.times, t_ms)
+            if cut:
+                del self.times[:cut]
+                del self.values[:cut]
+                freed += cut
+        self.floor = max(self.floor, t_ms)
+        if self.drops is not None and self.drop_prev is not None:
+            drop_cut = bisect_left(self.drops, t_ms)
+            del self.drops[:drop_cut]
+            del self.drop_prev[:drop_cut]
+        return freed
+
+    def hidden(self) -> int:
+        """Samples kept in the first chunk but older than ``floor``."""
+        if not self.chunks or self.bounds[0] >= self.floor:
+            return 0
+        return bisect_left(chunks.decode_times(self.chunks[0]), self.floor)
+
+
+class Decoded:
+    """Decoded chunks, the most recently used kept up to ``room`` samples in all."""
+
+    def __init__(self, room: int = DECODED_ROOM) -> None:
+        self.room = room
+        self._held = 0
+        self._entries: dict[int, tuple[bytes, array[int], array[float]]] = {}
+
+    def get(self, chunk: bytes) -> tuple[array[int], array[float]]:
+        """The times and values of ``chunk``."""
+        entries = self._entries
+        entry = entries.pop(id(chunk), None)
+        if entry is None or entry[0] is not chunk:
+            if entry is not None:
+                self._held -= len(entry[1])
+            entry = (chunk, chunks.decode_times(chunk), chunks.decode_values(chunk))
+            self._held += len(entry[1])
+            while self._held > self.room and entries:
+                oldest = next(iter(entries))
+                self._held -= len(entries.pop(oldest)[1])
+        entries[id(chunk)] = entry
+        return entry[1], entry[2]
+
+
+def window(
+    series: Series, decoded: Decoded, mint_ms: int, maxt_ms: int
+) -> tuple[Sequence[int], Sequence[float]] | None:
+    """The series' samples in ``[mint_ms, maxt_ms]`` (stale markers kept), or None."""
+    times = series.times
+    if not times or times[-1] < mint_ms:
+        return None
+    mint_ms = max(mint_ms, series.floor)
+    if times[0] <= mint_ms or not series.chunks:
+        lo = bisect_left(times, mint_ms)
+        hi = len(times) if times[-1] <= maxt_ms else bisect_right(times, maxt_ms)
+        if lo >= hi:
+            return None
+        return times[lo:hi], series.values[lo:hi]
+    out_t, out_v = array("q"), array("d")
+    bounds = series.bounds
+    for i, chunk in enumerate(series.chunks):
+        first, last = bounds[3 * i], bounds[3 * i + 1]
+        if last < mint_ms:
+            continue
+        if first > maxt_ms:
+            break
+        c_times, c_values = decoded.get(chunk)
+        lo = 0 if first >= mint_ms else bisect_left(c_times, mint_ms)
+        hi = len(c_times) if last <= maxt_ms else bisect_right(c_times, maxt_ms)
+        out_t += c_times[lo:hi]
+        out_v += c_values[lo:hi]
+    if times[0] <= maxt_ms:
+        hi = len(times) if times[-1] <= maxt_ms else bisect_right(times, maxt_ms)
+        out_t += times[:hi]
+        out_v += series.values[:hi]
+    return (out_t, out_v) if out_t else None
+
+
+_STATE = struct.Struct("<qdBIII")
+# floor, last, flags (1: nan, 2: exact, 4: drops kept), chunks, head samples, drops.
+
+
+def to_bytes(series: Series) -> bytes:
+    """The whole state of ``series`` (not its labels), for a snapshot."""
+    drops, drop_prev = series.drops, series.drop_prev
+    keeps_drops = drops is not None and drop_prev is not None
+    flags = series.nan | series.exact << 1 | keeps_drops << 2
+    parts = [
+        _STATE.pack(
+            series.floor,
+            series.last,
+            flags,
+            len(series.chunks),
+            len(series.times),
+            len(drops) if drops is not None and keeps_drops else 0,
+        ),
+        series.bounds.tobytes(),
+        array("I", map(len, series.chunks)).tobytes(),
+        *series.chunks,
+        series.times.tobytes(),
+        series.values.tobytes(),
+    ]
+    if drops is not None and drop_prev is not None:
+        parts += (drops.tobytes(), drop_prev.tobytes())
+    return b"".join(parts)
+
+
+def from_bytes(data: bytes | memoryview, ref: int) -> Series:
+    """A series saved by ``to_bytes``; ``ValueError`` if ``data`` is damaged."""
+    try:
+        floor, last, flags, n_chunks, n_head, n_drops = _STATE.unpack_from(data)
+    except struct.error as err:
+        raise ValueError(str(err)) from None
+    series = Series(ref, HEAD + KEEP)
+    series.floor, series.last = floor, last
+    series.nan, series.exact = bool(flags & 1), bool(flags & 2)
+    pos = _STATE.size
+    pos = _read(series.bounds, data, pos, 3 * n_chunks)
+    lengths = array("I")
+    pos = _read(lengths, data, pos, n_chunks)
+    for length in lengths:
+        series.chunks.append(bytes(data[pos : pos + length]))
+        pos += length
+    pos = _read(series.times, data, pos, n_head)
+    pos = _read(series.values, data, pos, n_head)
+    if flags & 4:
+        series.drops, series.drop_prev = array("q"), array("d")
+        pos = _read(series.drops, data, pos, n_drops)
+        pos = _read(series.drop_prev, data, pos, n_drops)
+    if pos != len(data) or not series.times:
+        msg = "series state of the wrong length"
+        raise ValueError(msg)
+    return series
+
+
+def _read(into: array[int] | array[float], data: bytes | memoryview, pos: int, n: int) -> int:
+    end = pos + n * into.itemsize
+    if end > len(data):
+        msg = "series state truncated"
+        raise ValueError(msg)
+    into.frombytes(data[pos:end])
+    return end

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import run_argv
-from tests.daemons import LoggedProcess, free_port, wait_ready
+from tests.daemons import DaemonProcess
 
 CONFIG = """\
 global:
@@ -37,18 +36,15 @@ NESTED = 'max_over_time((max_over_time(({__name__=~".+"})[2h:1s]))[2h:1s])'
 """Issue 19's second bomb: 7,201 × 7,201 selections of every series; over 10 minutes before."""
 
 
-class Daemon(LoggedProcess):
-    """``aiwatch run`` on a free loopback port."""
+class Daemon(DaemonProcess):
+    """``aiwatch run`` on a free loopback port with ``config``, ready; answers read as JSON."""
 
     def __init__(self, tmp: Path, *extra: str, config: str = CONFIG) -> None:
         (tmp / "aiwatch.yml").write_text(config)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        argv = run_argv(tmp / "aiwatch.yml", f"127.0.0.1:{self.port}", tmp / "data", *extra)
-        super().__init__(argv, tmp / "aiwatch.log")
-        wait_ready(self.url, exited=self.proc.poll, log=self.log)
+        super().__init__(tmp / "aiwatch.yml", tmp / "data", *extra)
+        self.wait_ready()
 
-    def get(self, path: str, timeout: float = 30.0) -> tuple[int, dict[str, object] | str]:
+    def get_json(self, path: str, timeout: float = 30.0) -> tuple[int, dict[str, object] | str]:
         """GET ``path``: status and JSON body (text when it is not JSON)."""
         try:
             with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
@@ -62,7 +58,7 @@ class Daemon(LoggedProcess):
 
     def query(self, expr: str, timeout: float = 30.0) -> tuple[int, dict[str, object] | str]:
         """``GET /api/v1/query?query=expr``."""
-        return self.get("/api/v1/query?" + urllib.parse.urlencode({"query": expr}), timeout)
+        return self.get_json("/api/v1/query?" + urllib.parse.urlencode({"query": expr}), timeout)
 
     def rss_mb(self) -> float:
         """Resident memory of the daemon, MB."""
@@ -253,12 +249,12 @@ def test_a_rule_at_max_samples_logs_one_line_and_counts_a_failure(
     failures = 0.0
     while time.monotonic() < deadline and failures < 2:
         time.sleep(0.5)
-        _, metrics = daemon.get("/metrics")
+        _, metrics = daemon.get_json("/metrics")
         for line in str(metrics).splitlines():
             if line.startswith('aiwatch_rule_evaluation_failures_total{rule_group="heavy"}'):
                 failures = float(line.split()[-1])
     assert failures >= 2
-    status, rules = daemon.get("/api/v1/rules")
+    status, rules = daemon.get_json("/api/v1/rules")
     assert status == 200
     by_name = {r["name"]: r for r in rules["data"]["groups"][0]["rules"]}  # type: ignore[index]
     assert by_name["every_series"]["health"] == "err"

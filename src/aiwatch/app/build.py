@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 from prometheus_client.process_collector import ProcessCollector
 
 from aiwatch import selfscrape
+from aiwatch.alertmanager_api import web as alertmanager_api_web
 from aiwatch.app import openapi
 from aiwatch.app.errors import StartupError
 from aiwatch.app.keys import (
@@ -47,6 +48,7 @@ COMPONENTS: tuple[Setup, ...] = (
     incidents_web.setup,
     rules_web.setup,
     notify_web.setup,
+    alertmanager_api_web.setup,
     experiments_web.setup,
 )
 """Every feature of ``aiwatch run``, in start-up order."""

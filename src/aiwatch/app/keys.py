@@ -103,6 +103,10 @@ INCIDENT_SINK: web.AppKey[IncidentSink] = web.AppKey("incident_sink")
 STORAGE_PROBLEM: web.AppKey[list[str | None]] = web.AppKey("storage_problem")
 """Why the incident store cannot be written now (a failed test write), or ``[None]``."""
 
+# Alertmanager API v2.
+ALERTMANAGER_API_STARTED: web.AppKey[float] = web.AppKey("alertmanager_api_started")
+"""When the Alertmanager API was set up (``uptime`` of ``/api/v2/status``)."""
+
 # Notifications.
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
 ALERTMANAGER_FORWARDER: web.AppKey[AlertmanagerForwarder] = web.AppKey("alertmanager_forwarder")

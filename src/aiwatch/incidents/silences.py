@@ -215,6 +215,30 @@ def expire(conn: sqlite3.Connection, silence_id: int, *, now: float) -> Silence:
     return get(conn, silence_id)
 
 
+def can_update(old: Silence, new: Silence, *, now: float) -> bool:
+    """Whether ``new`` may replace ``old`` in place, keeping its id (Alertmanager's rule):
+    the same matchers, and an active one keeps its start and does not end in the past, a
+    pending one does not start in the past; an expired one is never changed."""
+    if [str(m) for m in old.matchers] != [str(m) for m in new.matchers]:
+        return False
+    state = old.state(now)
+    if state == "active":
+        return abs(new.starts_at - old.starts_at) < 0.001 and new.ends_at >= now
+    if state == "pending":
+        return new.starts_at >= now
+    return False
+
+
+def update(conn: sqlite3.Connection, silence_id: int, new: Silence, *, now: float) -> Silence:
+    """Change a silence in place: its window, author and comment."""
+    conn.execute(
+        "UPDATE silences SET starts_at = ?, ends_at = ?, created_by = ?, comment = ?, "
+        "updated_at = ? WHERE id = ?",
+        (new.starts_at, new.ends_at, new.created_by, new.comment, now, silence_id),
+    )
+    return get(conn, silence_id)
+
+
 def listing(conn: sqlite3.Connection) -> list[Silence]:
     """Every silence, newest first."""
     return [_silence(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM silences ORDER BY id DESC")]

@@ -333,12 +333,17 @@ class IncidentStore:
 
     # Silences ---------------------------------------------------------------------------
 
-    async def add_silence(self, silence: Silence) -> Silence:
-        """Store a silence; open incidents it matches now are flagged with a ``silenced`` event."""
+    async def add_silence(self, silence: Silence, *, replaces: int | None = None) -> Silence:
+        """Store a silence; open incidents it matches now are flagged with a ``silenced`` event.
+
+        With ``replaces`` (an existing silence's id, else ``NotFound``) it is an update, as in
+        Alertmanager: in place when ``silences.can_update`` allows, else the old one expires
+        and the new one gets a new id.
+        """
 
         def add(conn: sqlite3.Connection) -> tuple[Silence, list[_Notice]]:
             now = self.clock()
-            stored = silences.insert(conn, silence)
+            stored = _store_silence(conn, silence, replaces, now=now)
             notices = []
             for incident in records.open_incidents(conn):
                 if incident.silenced or not stored.mutes(incident.labels, now=now):
@@ -359,6 +364,18 @@ class IncidentStore:
     async def silences(self) -> list[Silence]:
         """Every silence, newest first."""
         return await self.read(silences.listing)
+
+
+def _store_silence(
+    conn: sqlite3.Connection, silence: Silence, replaces: int | None, *, now: float
+) -> Silence:
+    if replaces is None:
+        return silences.insert(conn, silence)
+    old = silences.get(conn, replaces)
+    if silences.can_update(old, silence, now=now):
+        return silences.update(conn, replaces, silence, now=now)
+    silences.expire(conn, replaces, now=now)
+    return silences.insert(conn, silence)
 
 
 def _storage_failure(err: BaseException) -> bool:

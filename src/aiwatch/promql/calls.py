@@ -4,6 +4,7 @@ import functools
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Protocol
 
 from aiwatch.promql import functions as fn
@@ -215,7 +216,7 @@ def _counter_change(
     range_s = (end - start) / 1000
     out: InstantVec = []
     found = ev.storage.select_counters(sel.matchers, start, end)
-    ev.budget.add(sum(len(times) for _, times, _, _ in found))
+    ev.budget.add(sum(map(len, map(itemgetter(1), found))))
     for labels, times, values, resets in found:
         value = rf.extrapolated_rate(
             times,

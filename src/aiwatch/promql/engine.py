@@ -1,6 +1,7 @@
 """Instant-query evaluation of PromQL over a ``Storage``, with Prometheus 2.42 semantics."""
 
 from array import array
+from operator import itemgetter
 
 from aiwatch.gcpause import collections_paused
 from aiwatch.promql import calls
@@ -169,7 +170,7 @@ class Evaluator:
         vs = sel.selector
         end = self.base_time(vs.at, t_ms) - vs.offset_ms
         found = self.storage.select(vs.matchers, end - sel.range_ms, end, drop_stale=True)
-        self.budget.add(sum(len(times) for _, times, _ in found))
+        self.budget.add(sum(map(len, map(_times, found))))
         return found
 
     def subquery_window(self, sq: Subquery, t_ms: int) -> tuple[int, int]:
@@ -243,6 +244,10 @@ class Evaluator:
                 out = vector_vector(expr.op, _vec(lhs), _vec(rhs), matching, return_bool=flag)
         check_unique(out)
         return out
+
+
+_times = itemgetter(1)
+"""A selected series' timestamps."""
 
 
 def _vec(value: Value) -> InstantVec:

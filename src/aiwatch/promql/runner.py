@@ -71,7 +71,8 @@ class QueryRunner:
         budget = Budget(self.limits, started=time.monotonic(), timeout_s=timeout_s)
         slots = self._slots[lane]
         try:
-            await asyncio.wait_for(slots.acquire(), timeout=max(budget.remaining(), 0.0))
+            async with asyncio.timeout(max(budget.remaining(), 0.0)):
+                await slots.acquire()
         except TimeoutError:
             raise QueryTimeoutError(QUEUE_TIMEOUT_MESSAGE) from None
         if self._closed:
@@ -97,9 +98,8 @@ class QueryRunner:
 
         future.add_done_callback(partial(_call_soon, loop, finished))
         try:
-            return await asyncio.wait_for(
-                asyncio.wrap_future(future), timeout=budget.remaining() + _GRACE_S
-            )
+            async with asyncio.timeout(budget.remaining() + _GRACE_S):
+                return await asyncio.wrap_future(future)
         except TimeoutError:
             budget.cancel()
             raise QueryTimeoutError(TIMEOUT_MESSAGE) from None

@@ -122,8 +122,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     local = state.current.datasource is None
     await manager.start(fresh=fresh.wait() if fresh is not None and local else None)
     yield
-    await manager.stop()
+    # First the queries: a group stops only after its running evaluation, which then ends
+    # at once (its remaining queries fail as cancelled) instead of at the query timeout.
     runner.close()
+    await manager.stop()
     await session.close()
 
 

@@ -44,7 +44,9 @@ def _names(simple: str) -> list[str]:
         ["severity=critical", 'alertname=~"Query.*"'],
         ['target!="chat"', 'alertname=~"Query.*"'],
         ['team=~"m."'],
+        ['alertname="QuerySlow"', 'target!~"x.*"'],
         ['alertname="QuerySlow"', 'target!~"c.*"'],
+        ['target=~"captions-\\w+"'],
     ],
 )
 def test_alert_query_lists_the_same_alerts_as_alertmanager(pair: Pair, matchers: list[str]) -> None:
@@ -55,6 +57,7 @@ def test_alert_query_lists_the_same_alerts_as_alertmanager(pair: Pair, matchers:
     ours = amtool_json(pair.aiwatch, "alert", "query", *matchers)
     theirs = amtool_json(pair.alertmanager, "alert", "query", *matchers)
     assert _view(ours) == _view(theirs)
+    assert bool(ours) == (matchers != ['alertname="QuerySlow"', 'target!~"c.*"'])
     simple = [_names(amtool_ok(u, "alert", "query", *matchers)) for u in pair.urls]
     assert simple[0] == simple[1]
     if matchers == ['alertname=~"Query.*"']:

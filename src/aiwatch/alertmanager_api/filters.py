@@ -1,11 +1,13 @@
 """The query parameters of Alertmanager's API v2: ``filter`` matchers, flags, ``receiver``."""
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from aiwatch.golang.regexp import Regexp, compile_anchored
 from aiwatch.incidents.silences import Silence
-from aiwatch.matchers import Matcher, parse_matcher
+from aiwatch.matchers import Matcher, Op
 
 MAX_FILTERS = 64
 
@@ -17,19 +19,55 @@ class BadParameter(ValueError):
     """A query parameter Alertmanager would refuse; the message is its 400 answer."""
 
 
+_FILTER = re.compile(r'^\s*("(?:[^"\\]|\\.)*"|[^\s"!=~{}]+)\s*(=~|!~|!=|=)\s*(.*?)\s*$', re.DOTALL)
+
+
 def parse_filters(raw: Sequence[str]) -> tuple[Matcher, ...]:
     """The ``filter`` parameters, one matcher each (``name="value"``, ``!=``, ``=~``, ``!~``)."""
     if len(raw) > MAX_FILTERS:
         msg = f"at most {MAX_FILTERS} filter matchers"
         raise BadParameter(msg)
-    matchers = []
-    for text in raw:
-        try:
-            matchers.append(parse_matcher(_unbraced(text)))
-        except ValueError as err:
-            msg = f"bad matcher format: {text}: {err}"
-            raise BadParameter(msg) from None
-    return tuple(matchers)
+    return tuple(parse_filter(text) for text in raw)
+
+
+def parse_filter(text: str) -> Matcher:
+    """One matcher as Alertmanager reads it: the name bare or double-quoted (any UTF-8), the
+    value bare or double-quoted, where ``\\n``, ``\\"`` and ``\\\\`` are escapes and any other
+    backslash stays as written (so ``=~"host\\d+"`` is the regex ``host\\d+``)."""
+    match = _FILTER.match(_unbraced(text))
+    if match is None:
+        msg = f"bad matcher format: {text}"
+        raise BadParameter(msg)
+    raw_name, op, raw_value = match.groups()
+    try:
+        name = _unquote(raw_name) if raw_name.startswith('"') else raw_name
+        value = _unquote(raw_value) if raw_value.startswith('"') else raw_value
+        if not name:
+            raise ValueError("empty label name")
+        return Matcher(name=name, op=cast(Op, op), value=value)
+    except ValueError as err:
+        msg = f"bad matcher format: {text}: {err}"
+        raise BadParameter(msg) from None
+
+
+def _unquote(quoted: str) -> str:
+    if len(quoted) < 2 or not quoted.endswith('"'):
+        raise ValueError("missing closing quote")
+    out: list[str] = []
+    escaped = False
+    for char in quoted[1:-1]:
+        if escaped:
+            out.append({"n": "\n", '"': '"', "\\": "\\"}.get(char, "\\" + char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            raise ValueError("unescaped quote in value")
+        else:
+            out.append(char)
+    if escaped:
+        raise ValueError("missing closing quote")
+    return "".join(out)
 
 
 def _unbraced(text: str) -> str:

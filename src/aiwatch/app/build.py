@@ -38,6 +38,7 @@ from aiwatch.runtime import ConfigState
 from aiwatch.storage.sqlite import DB_FILE, Database, DatabaseError
 from aiwatch.web.app import SelfCollector, add_routes, error_middleware
 from aiwatch.web.auth import POLICIES, auth_middleware
+from aiwatch.web.connections import connection_middleware
 
 Setup = Callable[[web.Application, Deps], None]
 """A feature's ``setup(app, deps)``: its objects, routes, reload hooks and start-up context."""
@@ -88,7 +89,7 @@ def make_app(state: ConfigState, *, components: Iterable[Setup] = ()) -> web.App
     features = tuple(components)
     check_order(features)
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[connection_middleware, error_middleware, auth_middleware],
         client_max_size=state.current.web.max_request_body_bytes,
     )
     if state.options.web_config_file:

@@ -12,7 +12,7 @@ from aiwatch.app.keys import STATE, TRACKER, Deps
 from aiwatch.config import Config
 from aiwatch.experiments.lifecycle import ACTIONS, Action, IllegalTransition, collects
 from aiwatch.experiments.metrics import ExperimentCollector
-from aiwatch.experiments.observations import Invalid, check_totals, parse
+from aiwatch.experiments.observations import Invalid, parse
 from aiwatch.experiments.promql import poll
 from aiwatch.experiments.storage import MIGRATIONS
 from aiwatch.experiments.tracker import Live, Tracker
@@ -70,10 +70,9 @@ async def handle_observations(request: web.Request) -> web.Response:
         )
     try:
         arms = parse(live.config, body)
-        check_totals(live.arms, arms)
+        await request.app[TRACKER].observe(live.config.name, arms)
     except Invalid as err:
         fail(400, "bad_data", str(err))
-    await request.app[TRACKER].observe(live.config.name, arms)
     return ok({"accepted": len(body), "arms": len(arms)})
 
 

@@ -35,7 +35,8 @@ EXPIRY_SECONDS = 1.0
 
 def _digits(raw: str) -> bool:
     # str.isdigit() also takes '²' and full-width digits, which int() refuses or misreads.
-    return raw.isascii() and raw.isdigit()
+    # More than 19 digits is past every bound here (int() refuses over 4,300 anyway).
+    return raw.isascii() and raw.isdigit() and len(raw.lstrip("0")) <= 19
 
 
 def _id(request: web.Request, what: str) -> int:

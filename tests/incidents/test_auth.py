@@ -227,3 +227,21 @@ async def test_concurrent_first_logins_all_succeed(serve: Serve, tmp_path: Path)
         *(served.call("GET", "/api/v1/incidents", headers=basic("bob")) for _ in range(20))
     )
     assert {status for status, _ in results} == {200}
+
+
+async def test_query_api_posts_need_a_user_not_an_admin(serve: Serve, tmp_path: Path) -> None:
+    """Grafana POSTs its queries form-encoded: a non-admin user may, as for GET; a POST that
+    changes state still needs an admin, and no credentials still get 401."""
+    served = await serve(admin_users=("alice",), web_config=write_web_config(tmp_path))
+    form = {"query": "1+1", "start": "0", "end": "60", "step": "30"}
+    for path in ("/api/v1/query", "/api/v1/query_range"):
+        status, body = await served.call("POST", path, data=form, headers=basic("bob"))
+        assert status == 200, body
+        status, _ = await served.call("POST", path, data=form)
+        assert status == 401
+    series = {"match[]": "up"}
+    for path in ("/api/v1/series", "/api/v1/labels"):
+        status, body = await served.call("POST", path, data=series, headers=basic("bob"))
+        assert status == 200, body
+    status, _ = await served.call("POST", "/api/v1/silences", json={}, headers=basic("bob"))
+    assert status == 403

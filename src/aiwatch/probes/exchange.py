@@ -2,7 +2,6 @@
 
 import json
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,15 +38,6 @@ class Request:
         if self.body:
             lines += ["", self.body[:EXCERPT_BYTES].decode("utf-8", errors="replace")]
         return "\n".join(lines)
-
-
-def shown_url(url: str) -> str:
-    """``url`` fit for an error message: no user information, and the query string (which
-    often carries a key) replaced by ``?<secret>``; scheme, host, port and path stay."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    query = f"?{REDACTED}" if parts.query else ""
-    return f"{parts.scheme}://{host}{parts.path}{query}"
 
 
 def headers_for(target: Target, *, json_body: bool) -> tuple[tuple[str, str | Secret], ...]:

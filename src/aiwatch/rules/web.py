@@ -22,12 +22,14 @@ from aiwatch.app.keys import (
 )
 from aiwatch.config import Config
 from aiwatch.promql.runner import QueryRunner
+from aiwatch.rules import series_api
 from aiwatch.rules.alerting import AlertingRule
 from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
 from aiwatch.rules.events import AlertSink, FanOutSink, LogSink
 from aiwatch.rules.files import RuleFileError, load_groups
 from aiwatch.rules.manager import RuleManager
 from aiwatch.rules.query_api import make_handlers
+from aiwatch.web.auth import READ_POSTS
 from aiwatch.web.envelope import fail, ok
 
 log = logging.getLogger("aiwatch.rules")
@@ -168,8 +170,19 @@ def setup(app: web.Application, deps: Deps) -> None:
     registry.register(RulesCollector(app))
     app.router.add_get("/api/v1/rules", handle_rules)
     app.router.add_get("/api/v1/alerts", handle_alerts)
-    handle_query, handle_graph = make_handlers(RULE_STORAGE, QUERY_RUNNER)
-    app.router.add_get("/api/v1/query", handle_query)
+    handle_query, handle_query_range, handle_graph = make_handlers(RULE_STORAGE, QUERY_RUNNER)
+    for path, handler in (
+        ("/api/v1/query", handle_query),
+        ("/api/v1/query_range", handle_query_range),
+    ):
+        app.router.add_get(path, handler)
+        app.router.add_post(path, handler)
+    for path, handler in series_api.make_handlers(RULE_STORAGE, QUERY_RUNNER).items():
+        app.router.add_get(path, handler)
+        if path in READ_POSTS:
+            app.router.add_post(path, handler)
+    app.router.add_get("/api/v1/metadata", series_api.handle_metadata)
+    app.router.add_get("/api/v1/status/buildinfo", series_api.handle_buildinfo)
     app.router.add_get("/graph", handle_graph)
     app.on_shutdown.append(_cancel_queries)
     app.cleanup_ctx.append(_lifecycle)

@@ -32,6 +32,8 @@ log = logging.getLogger("aiwatch.web")
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset({"/-/healthy"})
+READ_POSTS = frozenset({"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels"})
+"""POST routes that only read: Prometheus' query API, which Grafana POSTs form-encoded."""
 """Answered without credentials: container health checks carry none."""
 USER_KEY = web.RequestKey("aiwatch_user", str)
 CACHE_SECONDS = 60.0
@@ -274,7 +276,9 @@ async def auth_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """401 without valid credentials (when users are configured), 403 for non-admins."""
-    admin_route = request.method not in _READ_METHODS
+    admin_route = request.method not in _READ_METHODS and not (
+        request.method == "POST" and request.path in READ_POSTS
+    )
     if admin_route and (reason := cross_site(request)) is not None:
         fail(
             403,

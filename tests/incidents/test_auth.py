@@ -1,4 +1,4 @@
-"""Security of SPEC §6: basic auth with bcrypt, admin users, the loopback rule, TLS."""
+"""Security of the HTTP API: basic auth with bcrypt, admin users, the loopback rule, TLS."""
 
 import asyncio
 import shutil
@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from aiwatch.app.serve import StartupError
+from aiwatch.app.errors import StartupError
 from aiwatch.web.auth import Checker
 from aiwatch.web.tls import WebConfigError, load_web_config, ssl_context_factory
 
@@ -128,10 +128,9 @@ def _peer(remote: str) -> Callable[..., Awaitable[web.StreamResponse]]:
 
 
 async def _served_from(aiohttp_server: Callable[..., Any], tmp_path: Path, remote: str) -> Served:
-    from aiwatch.app.build import COMPONENTS
+    from aiwatch.app.build import COMPONENTS, make_app
     from aiwatch.config import load_config
     from aiwatch.runtime import ConfigState, Options
-    from aiwatch.web.app import make_app
 
     config = load_config(str(write_config(tmp_path)))
     options = Options(config_file=config.path, storage_path=str(tmp_path / "data"))

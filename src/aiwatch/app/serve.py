@@ -15,12 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
-from aiwatch.app.build import COMPONENTS
+from aiwatch.app.build import COMPONENTS, make_app
+from aiwatch.app.errors import StartupError
+from aiwatch.app.keys import READY
 from aiwatch.app.summary import log_summary
 from aiwatch.config import ConfigError, check_config
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.storage import lock as storage_lock
-from aiwatch.web.app import READY, make_app
 from aiwatch.web.connections import AcceptErrorLog, ConnectionLimits, GuardedSite
 
 log = logging.getLogger("aiwatch.daemon")
@@ -151,10 +152,6 @@ the event loop thread (each send, receive and poll of thousands of probes) gives
 the worker, and the loop waits a whole switch interval to get it back: at 5,000 targets the
 loop fell hundreds of milliseconds behind while a rule ran. A short interval bounds that
 wait; it costs the worker a little only while the loop has work."""
-
-
-class StartupError(Exception):
-    """A resource could not start (a port in use, a database that cannot be opened)."""
 
 
 async def serve(

@@ -25,7 +25,7 @@ STATES = "experiment_states"
 
 
 class Store(Protocol):
-    """The incident store's interface: ``fn(conn)`` run in its writer or a reader thread."""
+    """The database's interface (``storage.sqlite.Database``): ``fn(conn)`` in a thread."""
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
 

@@ -13,8 +13,8 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from aiwatch.durations import parse_duration
+from aiwatch.golang.strconv import parse_float_or_none
 from aiwatch.promql.engine import parse
-from aiwatch.promql.numerics import parse_go_float
 from aiwatch.promql.storage import LabelMatcher
 from aiwatch.promql.syntax import VectorSelector
 from aiwatch.promql.values import PromQLError
@@ -60,7 +60,7 @@ def time_ms(
     text = params.get(name, "")
     if text == "" and not required:
         return round(time.time() * 1000) if default_ms is None else default_ms
-    seconds = parse_go_float(text)
+    seconds = parse_float_or_none(text)
     if seconds is not None and math.isfinite(seconds) and abs(seconds) < _INT64_NS / 1e9:
         whole = math.trunc(seconds)
         return whole * 1000 + round((seconds - whole) * 1000)
@@ -78,7 +78,7 @@ def duration_s(params: MultiDictProxy[str], name: str) -> float | None:
     text = params.get(name, "")
     if text == "":
         return None
-    seconds = parse_go_float(text)
+    seconds = parse_float_or_none(text)
     if seconds is not None and not math.isnan(seconds):
         if abs(seconds * 1e9) >= _INT64_NS:
             raise invalid(name, f'cannot parse "{text}" to a valid duration. It overflows int64')

@@ -11,15 +11,15 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from aiwatch.app.keys import STATE
+from aiwatch.golang.strconv import format_float
 from aiwatch.promql.limits import Budget, LimitError
-from aiwatch.promql.numerics import format_go_float
 from aiwatch.promql.ranges import MAX_POINTS, instant_or_matrix, range_query
 from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.promql.syntax import Expr, parse_any
 from aiwatch.promql.values import PromQLError, RangeVec, Scalar, String, Vector
 from aiwatch.rules.api_params import duration_s, form, invalid, time_ms
-from aiwatch.web.app import STATE
 from aiwatch.web.envelope import fail, ok
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -33,7 +33,7 @@ def seconds(t_ms: int) -> float | int:
 
 
 def _points(times: Sequence[int], values: Sequence[float]) -> list[list[Any]]:
-    return [[seconds(t), format_go_float(v)] for t, v in zip(times, values, strict=True)]
+    return [[seconds(t), format_float(v, "f")] for t, v in zip(times, values, strict=True)]
 
 
 def _matrix(value: RangeVec) -> list[dict[str, Any]]:
@@ -47,12 +47,12 @@ def _result(
         return {"resultType": "matrix", "result": _matrix(value)}  # type: ignore[arg-type]
     t_s = seconds(t_ms)
     if isinstance(value, Scalar):
-        return {"resultType": "scalar", "result": [t_s, format_go_float(value.value)]}
+        return {"resultType": "scalar", "result": [t_s, format_float(value.value, "f")]}
     if isinstance(value, String):
         return {"resultType": "string", "result": [t_s, value.value]}
     samples: Vector = value  # type: ignore[assignment]
     vector = [
-        {"metric": dict(item.labels), "value": [t_s, format_go_float(item.value)]}
+        {"metric": dict(item.labels), "value": [t_s, format_float(item.value, "f")]}
         for item in samples
     ]
     return {"resultType": "vector", "result": vector}

@@ -24,6 +24,7 @@ from typing import Any
 import bcrypt
 from aiohttp import web
 
+from aiwatch.app.keys import STATE
 from aiwatch.web.envelope import ApiError, fail
 from aiwatch.web.tls import WebConfig, WebConfigError, bcrypt_cost, load_web_config
 
@@ -267,9 +268,6 @@ def _unauthorized(message: str) -> ApiError:
 
 
 def _state(request: web.Request) -> Any:
-    # Imported here: the app module imports this middleware.
-    from aiwatch.web.app import STATE
-
     return request.app.get(STATE)
 
 

@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from aiwatch.app.build import COMPONENTS
+from aiwatch.app.build import COMPONENTS, make_app
+from aiwatch.app.keys import READY, RULE_STORAGE
 from aiwatch.config import load_config
 from aiwatch.promql import STALE_NAN, PromQLError, Scalar, instant_query
-from aiwatch.rules.web import RULE_STORAGE
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import READY, make_app
 from tests.promql.differential import make_series
 from tests.promql.grammar import Grammar
 

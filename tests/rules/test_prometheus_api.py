@@ -286,3 +286,26 @@ def test_limits_at_the_edge_are_accepted(aiwatch: str) -> None:
     start, end = "2020-01-01T00:00:00Z", "2020-01-01T00:01:00.5Z"
     data = get(aiwatch, "/api/v1/query_range", query="time()", start=start, end=end, step="30s")
     assert [t for t, _ in data["result"][0]["values"]] == [1577836800, 1577836830, 1577836860]
+
+
+GOOD_REQUESTS = [
+    "/api/v1/query?query=1&time=1e9",
+    "/api/v1/query?query=vector(2)[1m:20s]&time=100.5",
+    "/api/v1/query?query=time()%20%2B%201&time=2020-01-01T00:00:00.25Z",
+    "/api/v1/query_range?query=time()&start=0&end=60&step=15",
+    "/api/v1/query_range?query=vector(1)&start=0.5&end=100&step=33.3",
+    "/api/v1/query_range?query=time()&start=2020-01-01T00:00:00Z&end=2020-01-01T00:00:30.5Z&step=10s",
+    "/api/v1/query_range?query=vector(time())%20%3E%2030&start=0&end=60&step=10&timeout=10s",
+]
+
+
+@pytest.mark.parametrize("path", GOOD_REQUESTS)
+def test_data_independent_queries_answer_as_prometheus(
+    aiwatch: str, prometheus: str, path: str
+) -> None:
+    """Queries whose answer needs no samples get the same JSON from aiwatch as from
+    Prometheus: result types, step times (start not aligned), timestamps and values."""
+    ours = http(aiwatch + path)
+    theirs = http(prometheus + path)
+    assert ours[0] == 200, ours
+    assert ours == theirs

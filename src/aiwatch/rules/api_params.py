@@ -61,7 +61,7 @@ def time_ms(
     if text == "" and not required:
         return round(time.time() * 1000) if default_ms is None else default_ms
     seconds = parse_float_or_none(text)
-    if seconds is not None and math.isfinite(seconds) and abs(seconds) < _INT64_NS / 1e9:
+    if seconds is not None and math.isfinite(seconds) and abs(seconds) * 1000 < _INT64_NS:
         whole = math.trunc(seconds)
         return whole * 1000 + round((seconds - whole) * 1000)
     if _RFC3339.fullmatch(text):

@@ -29,13 +29,14 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from aiwatch import metrics
+from aiwatch.app.build import make_app
+from aiwatch.app.keys import RENDERERS
 from aiwatch.config import Config
 from aiwatch.config.model import Price, Target
 from aiwatch.probes.exposition import ScrapeCache, render
 from aiwatch.probes.result import ProbeResult
 from aiwatch.probes.series import ProbeSeries
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import RENDERERS, make_app
 
 PROBES_PER_TARGET = 20
 LABELS = ["target", "kind", "feature", "model", "team"]

@@ -28,6 +28,7 @@ Run: ``PYTHONPATH=src python bench/store.py [--targets 1000] [--hours 2] [--daem
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import os
@@ -130,11 +131,6 @@ def fill(n: int, steps: int, end_ms: int, storage_dir: str | None) -> dict[str, 
         retention_ms=steps * STEP_S * 1000,
     )
     files = None
-    if storage_dir is not None:
-        from aiwatch.persistence import SampleFiles
-
-        files = SampleFiles(storage, storage_dir)
-        files.recover(mint_ms=0)
     rng = random.Random(1)
     scrape_cpu = 0.0
     for step in range(steps):
@@ -144,13 +140,16 @@ def fill(n: int, steps: int, end_ms: int, storage_dir: str | None) -> dict[str, 
         cpu = time.process_time()
         scraper.scrape(t_ms)
         scrape_cpu += time.process_time() - cpu
-        if files is not None:
-            import asyncio
+        if storage_dir is not None and step == steps - 1 - 60 // STEP_S:
+            # The log is attached here, not before: a daemon writes it after every scrape,
+            # and this loop would otherwise hold every sample noted since the start.
+            from aiwatch.persistence import SampleFiles
 
-            if step == steps - 1 - 60 // STEP_S:
-                asyncio.run(files.checkpoint())
-            elif step > steps - 1 - 60 // STEP_S:
-                asyncio.run(files.flush())
+            files = SampleFiles(storage, storage_dir)
+            files.recover(mint_ms=0)
+            asyncio.run(files.checkpoint())
+        elif files is not None:
+            asyncio.run(files.flush())
     gc.collect()
     samples = storage.sample_count()
     figures = {

@@ -42,6 +42,36 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_web_flags(run: argparse.ArgumentParser) -> None:
+    """The connection limits, with Prometheus' names where it has them."""
+    run.add_argument(
+        "--web.max-connections",
+        dest="max_connections",
+        type=_positive_int,
+        default=512,
+        metavar="N",
+        help="maximum number of simultaneous connections; when full, a new one replaces the "
+        "oldest that is idle or still sending headers (default %(default)s)",
+    )
+    run.add_argument(
+        "--web.read-header-timeout",
+        dest="read_header_timeout",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="DURATION",
+        help="time a client has to send a request's headers (default 10s)",
+    )
+    run.add_argument(
+        "--web.read-timeout",
+        dest="read_timeout",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="DURATION",
+        help="time a client has to send a request's body after its headers, and how long an "
+        "idle connection stays open (default 1m)",
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``aiwatch run``: the daemon."""
     from aiwatch.app.serve import run
@@ -56,6 +86,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         web_config_file=args.web_config_file,
         storage_path=args.storage_path,
         shard=args.shard,
+        max_connections=args.max_connections,
+        read_header_timeout=args.read_header_timeout,
+        read_timeout=args.read_timeout,
         query_limits=QueryLimits(
             timeout_s=args.query_timeout,
             max_samples=args.query_max_samples,
@@ -259,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="TLS and basic-auth config in the exporter-toolkit format",
     )
+    _add_web_flags(run)
     run.add_argument(
         "--storage.path",
         dest="storage_path",

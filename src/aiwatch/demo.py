@@ -20,7 +20,8 @@ import aiohttp
 import yaml
 from aiohttp import web
 
-from aiwatch.app.serve import StartupError, parse_listen_address, serve
+from aiwatch.app.errors import StartupError
+from aiwatch.app.serve import parse_listen_address, serve
 from aiwatch.config import ConfigError, load_config
 from aiwatch.mockai import make_mock_app
 from aiwatch.runtime import ConfigState, Options

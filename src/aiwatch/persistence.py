@@ -98,7 +98,7 @@ class SampleFiles:
         await run_in_slices(snapshot.encode_steps(self.storage, parts, pause_every=SNAPSHOT_SLICE))
         data = b"".join(parts)
         try:
-            await asyncio.to_thread(snapshot.write_atomically, self.snapshot_path, data)
+            await asyncio.to_thread(self._write_snapshot, data)
             await asyncio.to_thread(self.wal.truncate, closing + 1)
         except OSError as err:
             self._failed("Cannot save the sample snapshot", err)
@@ -109,6 +109,10 @@ class SampleFiles:
     def problem(self) -> str | None:
         """The disk error of the latest write that failed, until writes succeed again."""
         return next(iter(self._problems.values()), None)
+
+    def _write_snapshot(self, data: bytes) -> None:
+        os.makedirs(os.path.dirname(self.snapshot_path) or ".", exist_ok=True)
+        snapshot.write_atomically(self.snapshot_path, data)
 
     def _failed(self, message: str, err: OSError) -> None:
         problem = f"{message}: {err.strerror or err}"

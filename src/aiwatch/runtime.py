@@ -4,10 +4,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
 
 from aiwatch.config import Config, ConfigError, load_config
+from aiwatch.config.model import Secret
+from aiwatch.logs import SCRUBBER
 from aiwatch.promql.limits import QueryLimits
+from aiwatch.redaction import url_pieces, url_secrets
 
 log = logging.getLogger("aiwatch.config")
 
@@ -23,6 +27,9 @@ class Options:
     web_config_file: str | None = None
     storage_path: str = "data/"
     shard: tuple[int, int] = (0, 1)
+    max_connections: int = 512
+    read_header_timeout: float = 10.0
+    read_timeout: float = 60.0
     query_limits: QueryLimits = field(default_factory=QueryLimits)
 
 
@@ -31,6 +38,7 @@ class ConfigState:
 
     def __init__(self, config: Config, options: Options) -> None:
         self.current = config
+        SCRUBBER.set_secrets(config_secrets(config))
         self.options = options
         self.last_reload_successful = True
         self.last_reload_success_timestamp = time.time()
@@ -54,6 +62,7 @@ class ConfigState:
                     )
                 return err
             self.current = config
+            SCRUBBER.set_secrets(config_secrets(config))
             for hook in self._hooks:
                 await hook(config)
             self.last_reload_successful = True
@@ -63,3 +72,30 @@ class ConfigState:
                 extra={"file": self.options.config_file, "targets": len(config.targets)},
             )
             return None
+
+
+def config_secrets(config: Config) -> set[str]:
+    """Every secret text of ``config``, for the log scrubber: each ``Secret`` (and the tokens
+    in it when it is a notification URL), and the credentials of every URL."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Secret):
+            text = value.reveal()
+            found.update((text, *url_secrets(text), *url_pieces(text)))
+        elif isinstance(value, str):
+            if "://" in value:
+                found.update(url_secrets(value))
+        elif is_dataclass(value) and not isinstance(value, type):
+            for f in fields(value):
+                if f.name != "raw":  # the document as shown, secrets already hidden
+                    walk(getattr(value, f.name))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(config)
+    return found

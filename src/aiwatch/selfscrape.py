@@ -11,13 +11,11 @@ from typing import Protocol
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from aiwatch.app.keys import FRESH_SAMPLES, PROBE_SCHEDULER, STATE, Deps, SampleBatches
 from aiwatch.gcpause import collections_paused
 from aiwatch.persistence import SNAPSHOT_INTERVAL, SampleFiles, run_in_slices
 from aiwatch.probes.scheduler import TIMEOUT_GUARD, Scheduler
-from aiwatch.probes.web import PROBE_SCHEDULER, PROBE_SERIES
 from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage, labels_of
-from aiwatch.rules.web import FRESH_SAMPLES, RULE_STORAGE
-from aiwatch.web.app import REGISTRY, STATE
 
 log = logging.getLogger("aiwatch.selfscrape")
 
@@ -154,18 +152,18 @@ async def _scrape_loop(app: web.Application, scraper: SelfScraper, files: Sample
         )
 
 
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    state = app[STATE]
-    registry = app[REGISTRY]
+async def _scraping(app: web.Application, deps: Deps) -> AsyncIterator[None]:
+    state = deps.state
+    registry = deps.registry
+    others: list[SampleBatches] = deps.sample_sources
 
     def sources() -> Iterator[Iterable[Sample]]:
         yield registry_samples(registry)
-        series = app.get(PROBE_SERIES)
-        if series is not None:
-            yield from series.sample_batches()
+        for source in others:
+            yield from source()
 
     scraper = SelfScraper(
-        app[RULE_STORAGE],
+        deps.samples,
         sources,
         instance=instance_label(state.options.listen_address),
         retention_ms=int(state.current.global_.retention * 1000),
@@ -242,9 +240,11 @@ async def _announce_fresh(app: web.Application, scraper: SelfScraper) -> None:
     app[FRESH_SAMPLES].set()
 
 
-def setup(app: web.Application) -> None:
-    """Feed aiwatch's own samples into the store that rules evaluate."""
-    if RULE_STORAGE not in app:
-        app[RULE_STORAGE] = MemoryStorage()
+def setup(app: web.Application, deps: Deps) -> None:
+    """Feed aiwatch's own samples (the registry's and the features') into the rules' store."""
     app[FRESH_SAMPLES] = asyncio.Event()
-    app.cleanup_ctx.append(_lifecycle)
+
+    def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        return _scraping(app, deps)
+
+    app.cleanup_ctx.append(lifecycle)

@@ -181,3 +181,22 @@ async def test_amtool_with_a_user_in_the_url(serve: Serve, tmp_path: Path) -> No
     assert "403" in text, text
     _status, listed = await served.call("GET", "/api/v1/silences", headers=basic("bob"))
     assert [json.dumps(s["matchers"]) for s in listed["data"]] == ['["target=\\"chat\\""]']
+
+
+async def test_acknowledged_stays_active_and_a_persons_resolve_removes_the_alert(
+    serve: Serve,
+) -> None:
+    """An acknowledged incident is still an active alert; once a person resolves it, the
+    alert is no longer listed (Alertmanager has no acknowledgement)."""
+    served = await serve()
+    status, _ = await served.call("POST", "/api/v2/alerts", json=[{"labels": DOWN}])
+    assert status == 200
+    status, listed = await served.call("GET", "/api/v1/incidents")
+    incident_id = listed["data"][0]["id"]
+    by = {"by": "alice"}
+    path = f"/api/v1/incidents/{incident_id}"
+    assert (await served.call("POST", path + "/acknowledge", json=by))[0] == 200
+    status, alerts = await served.call("GET", "/api/v2/alerts")
+    assert [a["status"]["state"] for a in alerts] == ["active"]
+    assert (await served.call("POST", path + "/resolve", json=by))[0] == 200
+    assert (await served.call("GET", "/api/v2/alerts"))[1] == []

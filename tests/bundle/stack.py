@@ -151,7 +151,7 @@ def e2e_aiwatch_config(
     path: Path,
     *,
     mock_port: int,
-    rule_file: Path,
+    rule_files: list[Path],
     receiver_port: int,
     storage: Path,
 ) -> Path:
@@ -166,7 +166,7 @@ def e2e_aiwatch_config(
         # Random errors would make the error-ratio alert flap near its threshold; the test
         # degrades the endpoint on purpose instead.
         target.get("request", {}).get("mock", {}).pop("error_rate", None)
-    document["rule_files"] = [str(rule_file)]
+    document["rule_files"] = [str(p) for p in rule_files]
     for route in document["notifications"]["routes"]:
         route["apprise"] = [
             url.replace("notifications:8080", f"127.0.0.1:{receiver_port}")
@@ -247,7 +247,8 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
         config = e2e_aiwatch_config(
             workdir / "aiwatch.yml",
             mock_port=mock_port,
-            rule_file=rules,
+            # The recording rules too, so that the dashboards can read aiwatch alone.
+            rule_files=[REPO / "prometheus/recording.yml", rules],
             receiver_port=receiver.port,
             storage=workdir / "data",
         )

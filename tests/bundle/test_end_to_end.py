@@ -7,10 +7,12 @@ Then every dashboard query must return data from Prometheus, the live ``/metrics
 and in Prometheus.
 """
 
+import json
 import shutil
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,6 +242,59 @@ def test_every_template_variable_has_values(outcome: Outcome) -> None:
         "reply-style",
     }
     assert "user_rating" in found["experiments.json"]["metric"]
+
+
+def _aiwatch_variables(stack: Stack, dashboard: dict[str, Any]) -> dict[str, str]:
+    """Each template variable's values from aiwatch's label-values API, as Grafana asks."""
+    values = dict(BUILTINS)
+    for variable in variables(dashboard):
+        if variable["type"] != "query":
+            continue
+        selector, label = label_values_query(substitute(variable_query(variable), values))
+        query = urllib.parse.urlencode({"match[]": selector} if selector else {})
+        found = http_json(f"{stack.aiwatch_url}/api/v1/label/{label}/values?{query}")["data"]
+        values[variable["name"]] = "|".join(found) or "no-values"
+    return values
+
+
+def _promtool_query(stack: Stack, query: Query, expr: str) -> list[dict[str, Any]]:
+    """The query through ``promtool query`` at aiwatch: instant, or range over 5 minutes."""
+    now = time.time()
+    args = ["instant", stack.aiwatch_url, expr]
+    if not query.instant:
+        args = ["range", stack.aiwatch_url, expr, f"--start={now - 300:.3f}", f"--end={now:.3f}"]
+        args.append("--step=15s")
+    done = subprocess.run(
+        ["promtool", "query", "-o", "json", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"{query}: {done.stderr}"
+    result: list[dict[str, Any]] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_every_dashboard_query_returns_data_from_aiwatch_alone(outcome: Outcome) -> None:
+    """With aiwatch as the only data source (no Prometheus), every template variable has
+    values and every panel query returns data through ``promtool query`` (range queries for
+    graphs, instant ones where the panel asks for them)."""
+    stack = outcome.stack
+    deadline = time.monotonic() + 30
+    while True:
+        empty = []
+        for name, dashboard in load_dashboards().items():
+            values = _aiwatch_variables(stack, dashboard)
+            empty += [f"{name}: ${v}" for v, found in values.items() if found == "no-values"]
+            for query in panel_queries(name, dashboard):
+                if not _promtool_query(stack, query, substitute(query.expr, values)):
+                    empty.append(str(query))
+        if not empty or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert empty == [], "\n".join([*empty, stack.logs()])
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from aiwatch.app.build import make_app
 from aiwatch.config import Config
 from aiwatch.experiments import storage
 from aiwatch.experiments import web as experiments_web
@@ -13,7 +14,6 @@ from aiwatch.incidents import web as incidents_web
 from aiwatch.incidents.store import IncidentStore
 from aiwatch.probes import web as probes_web
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import make_app
 
 OpenStore = Callable[[], Awaitable[IncidentStore]]
 

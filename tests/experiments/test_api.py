@@ -52,7 +52,7 @@ async def _json(response: Any, status: int) -> Any:
 
 
 async def test_experiment_document_has_the_spec_shape(api: TestClient[Any, Any]) -> None:
-    """GET /api/v1/experiments/{name}: SPEC §7's keys, the state, and a row per variant × metric."""
+    """GET /api/v1/experiments/{name}: its keys, the state, and a row per variant × metric."""
     body = await _json(await api.get("/api/v1/experiments/prompts"), 200)
     data = body["data"]
     assert body["status"] == "success"
@@ -268,7 +268,7 @@ async def test_metrics_per_arm_pass_promtool(api: TestClient[Any, Any]) -> None:
 
 
 async def test_a_guard_change_keeps_each_series_of_the_row(api: TestClient[Any, Any]) -> None:
-    """The per-row gauges carry exactly SPEC's experiment, variant and metric labels, so an
+    """The per-row gauges carry exactly the documented experiment, variant and metric labels, so an
     arm whose guard goes from n_below_2 to too_few_samples to none stays one series; the
     guard is the separate aiwatch_experiment_guard series."""
     url = "/api/v1/experiments/prompts/observations"

@@ -3,6 +3,7 @@
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -14,14 +15,20 @@ from tests.cli import run_once
 from tests.daemons import DaemonProcess
 
 SECRET = "sk-planted-7f3a9c"
+URL_PASSWORD = "pw-planted-51c0de"
+URL_TOKEN = "tok-planted-94ab1e"
+HEADER_TOKEN = "hdr-planted-0b5e"
+"""Planted in URLs (a password and a ``?token=``) and in an oversized request header."""
 
 CONFIG = f"""\
 global:
   probe_interval: 1h
+alertmanager:
+  forward_to: ["http://am:{URL_PASSWORD}@127.0.0.1:9/?token={URL_TOKEN}"]
 targets:
   - name: health
     kind: http
-    url: http://127.0.0.1:9/health
+    url: http://probe:{URL_PASSWORD}@127.0.0.1:9/health?api-version=1&token={URL_TOKEN}
     headers: {{Authorization: "Bearer {SECRET}"}}
   - name: chat
     kind: openai_chat
@@ -124,23 +131,48 @@ def test_sighup_reloads(config: Path, start_daemon: StartDaemon) -> None:
 
 
 def test_secrets_never_leave_the_process(config: Path, start_daemon: StartDaemon) -> None:
-    """A planted secret appears in no API output, no /metrics line and no log line."""
+    """A planted secret, a URL's password or ``?token=``, or an oversized ``Authorization``
+    header appears in no API output, no /metrics line and no log line; URLs are shown with
+    their credentials as ``<secret>``."""
     daemon = start_daemon(config, "--log.level", "debug")
     _, status_config = daemon.get("/api/v1/status/config")
     doc = json.loads(status_config)["data"]["config"]
     assert doc["targets"][0]["headers"] == {"Authorization": "<secret>"}
+    assert doc["targets"][0]["url"] == (
+        "http://probe:<secret>@127.0.0.1:9/health?api-version=1&token=<secret>"
+    )
+    assert doc["alertmanager"]["forward_to"] == ["http://am:<secret>@127.0.0.1:9/?token=<secret>"]
     assert doc["targets"][1]["api_key"] == "<secret>"
     assert doc["notifications"]["routes"][0]["apprise"] == ["<secret>"]
     outputs = [status_config, daemon.get("/metrics")[1]]
     for path in ("/api/v1/targets", "/probe?target=health&debug=true"):
         outputs.append(daemon.get(path)[1])
+    assert b"GET http://probe:<secret>@127.0.0.1:9/health?api-version=1" in outputs[-1]
+    assert _oversized_header(daemon.port) == 400
     config.write_text(CONFIG.replace("probe_interval: 1h", "probe_interval: nope"))
     outputs.append(daemon.post("/-/reload")[1])
+    # An error that quotes a URL: forward_to given as one string instead of a list.
+    forward = f'"http://am:{URL_PASSWORD}@127.0.0.1:9/?token={URL_TOKEN}"'
+    config.write_text(CONFIG.replace(f"[{forward}]", forward))
+    status, body = daemon.post("/-/reload")
+    assert status == 500
+    assert b"http://am:<secret>@127.0.0.1:9/?token=<secret>" in body
+    outputs.append(body)
     daemon.proc.send_signal(signal.SIGTERM)
     daemon.proc.wait(15)
-    for output in outputs:
-        assert SECRET.encode() not in output
-    assert SECRET not in daemon.log()
+    log = daemon.log()
+    for planted in (SECRET, URL_PASSWORD, URL_TOKEN, HEADER_TOKEN):
+        for output in outputs:
+            assert planted.encode() not in output
+        assert planted not in log
+
+
+def _oversized_header(port: int) -> int:
+    """Send a request whose ``Authorization`` line is over 8,190 bytes; the status code."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        value = "Basic " + HEADER_TOKEN * 1000
+        sock.sendall(f"GET /-/ready HTTP/1.1\r\nHost: x\r\nAuthorization: {value}\r\n\r\n".encode())
+        return int(sock.recv(1024).split(b" ", 2)[1])
 
 
 def test_sigterm_shuts_down_gracefully(config: Path, start_daemon: StartDaemon) -> None:

@@ -7,9 +7,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from aiwatch.app.build import make_app
 from aiwatch.config import parse_config
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import make_app
 
 
 @pytest.fixture

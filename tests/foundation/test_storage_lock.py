@@ -99,3 +99,27 @@ def test_any_live_holder_of_the_lock_stops_aiwatch(tmp_path: Path, config: Path)
     again = lock.acquire(str(data))
     assert again.path == str(data / lock.LOCK_FILE)
     again.release()
+
+
+def test_demo_uses_its_own_storage_beside_a_running_daemon(
+    tmp_path: Path, config: Path, started: list[LoggedProcess]
+) -> None:
+    """``aiwatch demo`` started in the folder of a running daemon (whose storage is the
+    default ``data/`` there) keeps to its own temporary storage: it runs and exits 0, and
+    the daemon's lock still names the daemon."""
+    data = tmp_path / "data"
+    daemon = start(config, data, started)
+    port = free_port()
+    demo = subprocess.run(
+        [sys.executable, "-m", "aiwatch", "demo", f"--web.listen-address=127.0.0.1:{port}",
+         "--duration=3s"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "in use by another aiwatch" not in demo.stdout + demo.stderr
+    assert (data / lock.LOCK_FILE).read_text().strip() == str(daemon.proc.pid)
+    assert daemon.proc.poll() is None

@@ -12,10 +12,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from aiwatch.app.build import COMPONENTS
+from aiwatch.app.build import COMPONENTS, make_app
+from aiwatch.app.keys import READY
 from aiwatch.config import load_config
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import READY, make_app
 from tests.daemons import Daemon
 
 PASSWORDS = {"alice": "alice-secret", "bob": "bob-secret"}

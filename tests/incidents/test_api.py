@@ -1,4 +1,4 @@
-"""The incident and silence routes of SPEC §6 on the daemon's app, over real HTTP."""
+"""The incident and silence routes on the daemon's app, over real HTTP."""
 
 import asyncio
 import time
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from aiwatch.app.keys import INCIDENT_SINK, INCIDENT_STORE
 from aiwatch.incidents.records import Query
-from aiwatch.incidents.web import INCIDENT_SINK, INCIDENT_STORE
 from aiwatch.rules.events import AlertEvent
 
 from .conftest import DOWN, Serve, Served, iso
@@ -225,10 +225,9 @@ async def test_metrics_count_open_incidents_opened_and_response_times(serve: Ser
 
 async def test_aiwatch_rules_open_incidents(tmp_path: Path) -> None:
     """A rule that fires from its first evaluation opens an incident through IncidentSink."""
-    from aiwatch.app.build import COMPONENTS
+    from aiwatch.app.build import COMPONENTS, make_app
     from aiwatch.config import load_config
     from aiwatch.runtime import ConfigState, Options
-    from aiwatch.web.app import make_app
 
     rules = tmp_path / "rules.yml"
     rules.write_text(

@@ -1,4 +1,4 @@
-"""Security of SPEC §6: basic auth with bcrypt, admin users, the loopback rule, TLS."""
+"""Security of the HTTP API: basic auth with bcrypt, admin users, the loopback rule, TLS."""
 
 import asyncio
 import shutil
@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from aiwatch.app.serve import StartupError
+from aiwatch.app.errors import StartupError
 from aiwatch.web.auth import Checker
 from aiwatch.web.tls import WebConfigError, load_web_config, ssl_context_factory
 
@@ -128,10 +128,9 @@ def _peer(remote: str) -> Callable[..., Awaitable[web.StreamResponse]]:
 
 
 async def _served_from(aiohttp_server: Callable[..., Any], tmp_path: Path, remote: str) -> Served:
-    from aiwatch.app.build import COMPONENTS
+    from aiwatch.app.build import COMPONENTS, make_app
     from aiwatch.config import load_config
     from aiwatch.runtime import ConfigState, Options
-    from aiwatch.web.app import make_app
 
     config = load_config(str(write_config(tmp_path)))
     options = Options(config_file=config.path, storage_path=str(tmp_path / "data"))
@@ -228,3 +227,21 @@ async def test_concurrent_first_logins_all_succeed(serve: Serve, tmp_path: Path)
         *(served.call("GET", "/api/v1/incidents", headers=basic("bob")) for _ in range(20))
     )
     assert {status for status, _ in results} == {200}
+
+
+async def test_query_api_posts_need_a_user_not_an_admin(serve: Serve, tmp_path: Path) -> None:
+    """Grafana POSTs its queries form-encoded: a non-admin user may, as for GET; a POST that
+    changes state still needs an admin, and no credentials still get 401."""
+    served = await serve(admin_users=("alice",), web_config=write_web_config(tmp_path))
+    form = {"query": "1+1", "start": "0", "end": "60", "step": "30"}
+    for path in ("/api/v1/query", "/api/v1/query_range"):
+        status, body = await served.call("POST", path, data=form, headers=basic("bob"))
+        assert status == 200, body
+        status, _ = await served.call("POST", path, data=form)
+        assert status == 401
+    series = {"match[]": "up"}
+    for path in ("/api/v1/series", "/api/v1/labels"):
+        status, body = await served.call("POST", path, data=series, headers=basic("bob"))
+        assert status == 200, body
+    status, _ = await served.call("POST", "/api/v1/silences", json={}, headers=basic("bob"))
+    assert status == 403

@@ -1,4 +1,4 @@
-"""The pure incident state machine (SPEC §5), checked example by example and by Hypothesis."""
+"""The pure incident state machine, checked example by example and by Hypothesis."""
 
 from dataclasses import replace
 
@@ -155,7 +155,7 @@ def test_silenced_alert_is_recorded_with_a_silenced_event() -> None:
 
 
 def test_json_shape_and_rfc3339_times() -> None:
-    """The API document has SPEC §5's keys and RFC 3339 UTC ``Z`` times."""
+    """The API document has the keys of docs/incidents.md and RFC 3339 UTC ``Z`` times."""
     change = observe(_alert(at=1795939200.0), current=None, latest=None, silenced=False)
     assert change is not None
     doc = replace(change.incident, id=3, timeline=change.events).to_json()
@@ -183,7 +183,7 @@ def test_json_shape_and_rfc3339_times() -> None:
 
 
 class LifecycleMachine(RuleBasedStateMachine):
-    """Random reports and actions on two alerts against a simple model of SPEC §5."""
+    """Random reports and actions on two alerts against a simple model of the lifecycle."""
 
     def __init__(self) -> None:
         super().__init__()

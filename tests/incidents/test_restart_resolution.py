@@ -7,13 +7,12 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from aiwatch.app.build import COMPONENTS
+from aiwatch.app.build import COMPONENTS, make_app
+from aiwatch.app.keys import INCIDENT_STORE
 from aiwatch.config import load_config
 from aiwatch.incidents.lifecycle import Incident
 from aiwatch.incidents.records import Query
-from aiwatch.incidents.web import INCIDENT_STORE
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import make_app
 
 FIRING = (
     "groups:\n  - name: g\n    interval: 1s\n    rules:\n"

@@ -3,8 +3,8 @@
 import math
 from typing import Any
 
+from aiwatch.app.keys import INCIDENT_STORE
 from aiwatch.incidents.lifecycle import Alert
-from aiwatch.incidents.web import INCIDENT_STORE
 
 from .conftest import Serve, Served, iso, post_down
 

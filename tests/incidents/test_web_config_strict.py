@@ -7,7 +7,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from aiwatch.app.serve import StartupError
+from aiwatch.app.errors import StartupError
 from aiwatch.web.tls import ssl_context_factory
 
 from .test_auth import make_cert

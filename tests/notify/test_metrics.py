@@ -6,10 +6,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from aiwatch.app.build import COMPONENTS
+from aiwatch.app.build import COMPONENTS, make_app
 from aiwatch.config import load_config
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import make_app
 
 from .conftest import Receiver
 

@@ -9,9 +9,10 @@ from aiwatch.config.model import Route, Secret
 from aiwatch.incidents.lifecycle import Alert
 from aiwatch.incidents.silences import Silence
 from aiwatch.incidents.store import IncidentStore
+from aiwatch.incidents.timeline import notified as note
 from aiwatch.matchers import parse_matcher
 from aiwatch.notify.notifier import Notifier
-from aiwatch.notify.web import attach, note
+from aiwatch.notify.web import attach
 
 from .conftest import Clock, Receiver
 from .test_notifier import _config

@@ -9,11 +9,11 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestServer
 
+from aiwatch.app.build import make_app
 from aiwatch.config import Config, load_config
 from aiwatch.mockai import MOCK, make_mock_app
 from aiwatch.probes import web as probes_web
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import make_app
 from tests.daemons import Daemon, free_port
 
 MakeConfig = Callable[..., Config]

@@ -141,7 +141,7 @@ def test_histograms_are_cumulative_with_inclusive_bounds() -> None:
 
 
 def test_error_types_are_bounded_by_the_taxonomy() -> None:
-    """An error type outside SPEC §3 folds into "other" and is counted as label overflow."""
+    """An error type outside the set folds into "other" and is counted as label overflow."""
     store = ProbeSeries()
     store.ensure(target())
     store.observe(result(success=False, error_type="timeout"))

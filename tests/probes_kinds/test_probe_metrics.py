@@ -10,11 +10,11 @@ import yaml
 from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
+from aiwatch.app.build import make_app
 from aiwatch.config import load_config
 from aiwatch.mockai import make_mock_app
 from aiwatch.probes import web as probes_web
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import make_app
 
 # target name → (kind, stream, mock behaviour, expected error_type or None for success)
 CASES: dict[str, tuple[str, bool, dict[str, Any], str | None]] = {

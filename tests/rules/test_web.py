@@ -10,12 +10,12 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from aiwatch.app.build import make_app
 from aiwatch.config.model import Config, GlobalConfig
 from aiwatch.rules import web as rules_web
 from aiwatch.rules.events import MemorySink
 from aiwatch.rules.restore import SavedAlert, StateFile
 from aiwatch.runtime import ConfigState, Options
-from aiwatch.web.app import make_app
 
 RULES = """\
 groups:

@@ -58,7 +58,7 @@ def rates(
 
 
 def test_row_json_has_exactly_the_spec_keys() -> None:
-    """A result row serialises to SPEC §7's keys, in its order, with ci as a pair."""
+    """A result row serialises to the documented result keys, in its order, with ci as a pair."""
     result = analyze(experiment(SUCCESS), rates(0.87, 0.9, n=1000))
     row = result.row(variant="candidate", metric="success_rate").to_json()
     assert list(row) == ROW_KEYS
@@ -70,7 +70,7 @@ def test_row_json_has_exactly_the_spec_keys() -> None:
 
 
 def test_experiment_json_shape() -> None:
-    """The analysis serialises with the experiment-level keys of SPEC §7."""
+    """The analysis serialises with the experiment-level keys of docs/experiments.md."""
     document = analyze(experiment(SUCCESS), rates(0.87, 0.9)).to_json()
     for key in ("name", "method", "difference", "srm_p_value", "srm", "verdict", "results"):
         assert key in document

@@ -31,18 +31,16 @@ from aiwatch.alertmanager_api.filters import (
     parse_filters,
     silence_matches_filter,
 )
+from aiwatch.app.keys import ALERTMANAGER_API_STARTED as STARTED
+from aiwatch.app.keys import INCIDENT_STORE, STATE, Deps
 from aiwatch.incidents import records, silences
 from aiwatch.incidents.lifecycle import Incident, rfc3339
 from aiwatch.incidents.records import NotFound
 from aiwatch.incidents.silences import InvalidSilence, Silence, parse_silence
-from aiwatch.incidents.web import INCIDENT_STORE
 from aiwatch.notify.routing import compile_routes, matching
-from aiwatch.web.app import STATE
 from aiwatch.web.auth import request_user
 from aiwatch.web.envelope import ApiError, read_json
 
-STARTED = web.AppKey("alertmanager_api_started", float)
-"""When the component was set up (``uptime`` of ``/api/v2/status``)."""
 MAX_ID = 2**63 - 1
 _POSTABLE = ("id", "matchers", "startsAt", "endsAt", "createdBy", "comment")
 
@@ -229,8 +227,9 @@ async def handle_receivers(request: web.Request) -> web.Response:
     return _answer([{"name": name} for name in receiver_names(routes)])
 
 
-def setup(app: web.Application) -> None:
-    """Add the routes (after the incidents component, whose store they read)."""
+def setup(app: web.Application, deps: Deps) -> None:
+    """Add the routes; they read the incident store (``INCIDENT_STORE``) when they answer."""
+    del deps  # the routes read the incident store and the config through the app's keys
     app[STARTED] = time.time()
     router = app.router
     router.add_get("/api/v2/alerts", handle_alerts)

@@ -13,7 +13,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 @cache
 def full_document() -> dict[str, Any]:
-    """The whole document shipped in the package (every route of SPEC §6)."""
+    """The whole document shipped in the package (every route of the HTTP API)."""
     text = resources.files("aiwatch.app").joinpath("openapi.json").read_text()
     doc: dict[str, Any] = json.loads(text)
     return doc
@@ -50,3 +50,8 @@ def document_for(routes: Iterable[tuple[str, str]]) -> dict[str, Any]:
         if kept:
             paths[path] = kept
     return {**full, "paths": paths}
+
+
+async def handle_openapi(request: web.Request) -> web.Response:
+    """GET /api/v1/openapi.json: the OpenAPI document of every route this daemon serves."""
+    return web.json_response(document_for(served_routes(request.app.router)))

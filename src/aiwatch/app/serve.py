@@ -15,12 +15,14 @@ from typing import Any
 
 from aiohttp import web
 
-from aiwatch.app.build import COMPONENTS
+from aiwatch.app.build import COMPONENTS, make_app
+from aiwatch.app.errors import StartupError
+from aiwatch.app.keys import READY
 from aiwatch.app.summary import log_summary
 from aiwatch.config import ConfigError, check_config
 from aiwatch.runtime import ConfigState, Options
 from aiwatch.storage import lock as storage_lock
-from aiwatch.web.app import READY, make_app
+from aiwatch.web.connections import AcceptErrorLog, ConnectionLimits, GuardedSite
 
 log = logging.getLogger("aiwatch.daemon")
 
@@ -152,10 +154,6 @@ loop fell hundreds of milliseconds behind while a rule ran. A short interval bou
 wait; it costs the worker a little only while the loop has work."""
 
 
-class StartupError(Exception):
-    """A resource could not start (a port in use, a database that cannot be opened)."""
-
-
 async def serve(
     state: ConfigState,
     *,
@@ -189,7 +187,11 @@ async def _serve(
     sock: socket.socket | None,
 ) -> int:
     app = make_app(state, components=COMPONENTS)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    options = state.options
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, keepalive_timeout=options.read_timeout
+    )
+    asyncio.get_running_loop().set_exception_handler(AcceptErrorLog())
     try:
         await runner.setup()
     except Exception as err:
@@ -199,7 +201,7 @@ async def _serve(
         raise StartupError(str(err)) from err
     try:
         site: web.BaseSite = (
-            web.TCPSite(runner, host=host, port=port, ssl_context=ssl_context, shutdown_timeout=2.0)
+            GuardedSite(runner, host, port, limits=_limits(state), ssl_context=ssl_context)
             if sock is None
             else web.SockSite(runner, sock, ssl_context=ssl_context, shutdown_timeout=2.0)
         )
@@ -223,6 +225,15 @@ async def _serve(
             )
     log.info("Stopped")
     return 0
+
+
+def _limits(state: ConfigState) -> ConnectionLimits:
+    options = state.options
+    return ConnectionLimits(
+        max_connections=options.max_connections,
+        read_header_timeout=options.read_header_timeout,
+        read_timeout=options.read_timeout,
+    )
 
 
 def _bound_addresses(runner: web.AppRunner) -> list[str]:

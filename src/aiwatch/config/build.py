@@ -26,9 +26,9 @@ from aiwatch.config.model import (
 from aiwatch.config.yamlpos import Path
 from aiwatch.durations import parse_duration
 from aiwatch.promql.errors import locate
+from aiwatch.redaction import REDACTED, redact_urls_in
 
 Report = Callable[[Path, str], None]
-REDACTED = "<secret>"
 _SECRET_FIELDS = frozenset({"api_key", "password", "bearer_token", "apprise", "headers"})
 
 
@@ -78,6 +78,7 @@ def build_config(
         experiments=experiments,
         web=Web(
             admin_users=tuple(web.get("admin_users", [])),
+            allowed_hosts=tuple(h.lower().rstrip(".") for h in web.get("allowed_hosts", [])),
             max_request_body_bytes=web.get("max_request_body_bytes", 1024 * 1024),
         ),
         storage_path=doc.get("storage", {}).get("path"),
@@ -86,7 +87,8 @@ def build_config(
 
 
 def redact(doc: Any) -> Any:
-    """A deep copy of ``doc`` with every secret value replaced by ``<secret>``."""
+    """A deep copy of ``doc`` with every secret value replaced by ``<secret>``, and the
+    credentials of every URL in it hidden (``http://user:<secret>@host/?token=<secret>``)."""
     if isinstance(doc, dict):
         out: dict[str, Any] = {}
         for key, value in doc.items():
@@ -99,6 +101,8 @@ def redact(doc: Any) -> Any:
         return out
     if isinstance(doc, list):
         return [redact(v) for v in doc]
+    if isinstance(doc, str):
+        return redact_urls_in(doc)
     return copy.copy(doc)
 
 

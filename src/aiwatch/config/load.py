@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import jsonschema
 
-from aiwatch.config.build import REDACTED, build_config
+from aiwatch.config.build import build_config
 from aiwatch.config.hints import did_you_mean, shape_hint, unknown_key
 from aiwatch.config.model import Config
 from aiwatch.config.problems import ConfigError, Problem
@@ -23,6 +23,7 @@ from aiwatch.config.yamlpos import Path, Positions, YamlProblem, format_path, lo
 from aiwatch.durations import is_duration
 from aiwatch.golang import regexp
 from aiwatch.matchers import parse_matcher
+from aiwatch.redaction import REDACTED, redact_urls_in
 
 # Keys whose values are secrets; each has a ``<key>_file`` twin.
 SECRET_KEYS = frozenset({"api_key", "password", "bearer_token", "apprise"})
@@ -80,6 +81,8 @@ class _Collector:
 
     def add(self, path: Path, message: str, *, key: bool = False) -> None:
         line, col = self.positions.of(path, key=key)
+        # Problems are logged and answered to /-/reload: a URL they quote keeps its secrets.
+        message = redact_urls_in(message)
         self.problems.append(Problem(self.file, line, col, format_path(path), message))
 
 

@@ -166,6 +166,8 @@ class Experiment:
 @dataclass(frozen=True)
 class Web:
     admin_users: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    """Names besides loopback ones that a state-changing request may give as its ``Host``."""
     max_request_body_bytes: int = 1024 * 1024
 
 

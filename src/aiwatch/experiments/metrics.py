@@ -9,7 +9,7 @@ from aiwatch.experiments.tracker import Live
 from aiwatch.stats import ResultRow
 
 ROW_LABELS = ["experiment", "variant", "metric"]
-"""SPEC §3's labels. The guard is its own series (``aiwatch_experiment_guard``): as a label
+"""The documented labels. The guard is its own series (``aiwatch_experiment_guard``): as a label
 here, every guard change (``n_below_2`` → none → ``too_few_samples`` …) would end each
 series of the row and start another."""
 

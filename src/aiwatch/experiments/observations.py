@@ -80,13 +80,18 @@ def parse(experiment: Experiment, body: Any) -> Arms:
 def check_totals(current: Arms, delta: Arms) -> None:
     """:class:`Invalid` if adding ``delta`` would take an arm's running sums past the
     floating-point range: an infinite sum would void that arm's analysis for good."""
-    problems = [
-        _too_large(key)
-        for key, stats in delta.items()
-        if (old := current.get(key)) is not None
-        and type(old) is type(stats)
-        and not _finite(merge(old, stats))
-    ]
+    check_finite(
+        {
+            key: merge(old, stats)
+            for key, stats in delta.items()
+            if (old := current.get(key)) is not None and type(old) is type(stats)
+        }
+    )
+
+
+def check_finite(totals: Arms) -> None:
+    """:class:`Invalid` naming each arm whose sums in ``totals`` are not finite."""
+    problems = [_too_large(key) for key, stats in totals.items() if not _finite(stats)]
     if problems:
         raise Invalid(problems)
 
@@ -154,9 +159,15 @@ def _number(item: Mapping[str, Any], key: str) -> float:
     value = item[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{key} must be a number, got {value!r}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:
+        # A JSON integer of 309 digits or more: past the float range.
+        digits = len(str(abs(value)))
+        raise ValueError(f"{key} must be finite, got an integer of {digits} digits") from None
+    if not math.isfinite(number):
         raise ValueError(f"{key} must be finite, got {value!r}")
-    return float(value)
+    return number
 
 
 def _count(item: Mapping[str, Any]) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from aiwatch.experiments.lifecycle import State
-from aiwatch.experiments.observations import Arms, merge
+from aiwatch.experiments.observations import Arms, check_finite, merge
 from aiwatch.stats import Mean, Proportion, Ratio, SufficientStats
 from aiwatch.storage.migrations import Migrations
 
@@ -25,7 +25,7 @@ STATES = "experiment_states"
 
 
 class Store(Protocol):
-    """The incident store's interface: ``fn(conn)`` run in its writer or a reader thread."""
+    """The database's interface (``storage.sqlite.Database``): ``fn(conn)`` in a thread."""
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
 
@@ -118,12 +118,20 @@ class Saved:
 
 
 def add(
-    conn: sqlite3.Connection, experiment: str, arms: Arms, units: Mapping[str, int] | None = None
+    conn: sqlite3.Connection,
+    experiment: str,
+    arms: Arms,
+    units: Mapping[str, int] | None = None,
+    *,
+    guard: bool = False,
 ) -> None:
     """Add ``arms`` (and probe ``units``) to ``experiment``'s sums, in the caller's transaction.
 
     An arm stored with another kind (the metric's config changed) starts again from ``arms``.
+    With ``guard``, :class:`Invalid` (and so a rollback) when a stored sum would stop being
+    finite: the check and the write are one transaction, so concurrent posts cannot both pass.
     """
+    totals: Arms = {}
     for (variant, metric), delta in arms.items():
         found = conn.execute(
             f"SELECT kind, n, sum, sum_squares, denominator_sum, denominator_sum_squares,"
@@ -133,6 +141,9 @@ def add(
         total = delta
         if found is not None and found[0] == kind_of(delta):
             total = merge(_stats(tuple(found)), delta)
+        totals[(variant, metric)] = total
+        if guard:
+            check_finite(totals)
         conn.execute(
             f"INSERT OR REPLACE INTO {ARMS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [experiment, variant, metric, *_row(total)],

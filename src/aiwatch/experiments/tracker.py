@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from aiwatch.config.model import Experiment, ExperimentMetric
 from aiwatch.experiments import collect, storage
 from aiwatch.experiments.lifecycle import Action, State, collects, transition
-from aiwatch.experiments.observations import Arms, merge
+from aiwatch.experiments.observations import Arms, check_totals, merge
 from aiwatch.experiments.storage import Saved, Store
 from aiwatch.probes.result import ProbeResult
 from aiwatch.stats import ExperimentResult, SufficientStats
@@ -97,6 +97,7 @@ class Tracker:
         self.live: dict[str, Live] = {}
         self._pending: dict[str, tuple[Arms, dict[str, int]]] = {}
         self._lock = asyncio.Lock()
+        self._observing = asyncio.Lock()
 
     async def update(self, experiments: Iterable[Experiment]) -> None:
         """Apply a (re)loaded config: keep the data of experiments that remain, load new ones."""
@@ -192,12 +193,20 @@ class Tracker:
                 log.exception("Could not write experiment data; retrying at the next flush")
 
     async def observe(self, name: str, arms: Arms) -> None:
-        """Persist posted observations, then add them to the experiment's arms."""
-        await self.store.write(lambda conn: storage.add(conn, name, arms))
-        live = self.live.get(name)
-        if live is not None:
-            accumulate(live.arms, arms)
-            live.changed()
+        """Persist posted observations, then add them to the experiment's arms.
+
+        :class:`Invalid`, and nothing added, when an arm's sums would stop being finite.
+        Posts are taken one at a time, and the stored sums are checked in the transaction
+        that writes them: two posts that are each fine cannot together pass the check.
+        """
+        async with self._observing:
+            live = self.live.get(name)
+            if live is not None:
+                check_totals(live.arms, arms)
+            await self.store.write(lambda conn: storage.add(conn, name, arms, guard=True))
+            if live is not None:
+                accumulate(live.arms, arms)
+                live.changed()
 
     async def replace(self, name: str, arms: dict[tuple[str, str], SufficientStats]) -> None:
         """Set arms to totals read elsewhere (PromQL), persisted like the others."""

@@ -1,4 +1,4 @@
-"""The experiments component: data collection in the daemon, the experiments API and metrics."""
+"""The experiments feature: data collection in the daemon, the experiments API and metrics."""
 
 import asyncio
 import contextlib
@@ -8,19 +8,15 @@ from typing import Any, cast
 
 from aiohttp import web
 
+from aiwatch.app.keys import STATE, TRACKER, Deps
 from aiwatch.config import Config
 from aiwatch.experiments.lifecycle import ACTIONS, Action, IllegalTransition, collects
 from aiwatch.experiments.metrics import ExperimentCollector
-from aiwatch.experiments.observations import Invalid, check_totals, parse
+from aiwatch.experiments.observations import Invalid, parse
 from aiwatch.experiments.promql import poll
 from aiwatch.experiments.storage import MIGRATIONS
 from aiwatch.experiments.tracker import Live, Tracker
-from aiwatch.incidents.web import INCIDENT_STORE
-from aiwatch.probes.web import PROBE_SCHEDULER
-from aiwatch.web.app import REGISTRY, STATE
 from aiwatch.web.envelope import fail, ok, read_json
-
-TRACKER = web.AppKey("experiment_tracker", Tracker)
 
 
 def _iso(ts: float | None) -> str | None:
@@ -30,7 +26,7 @@ def _iso(ts: float | None) -> str | None:
 
 
 def describe(live: Live) -> dict[str, Any]:
-    """SPEC §7's experiment document: the analysis with the state, control and start time."""
+    """The experiment document: the analysis with the state, control and start time."""
     analysis = live.result().to_json()
     head = {
         "name": analysis.pop("name"),
@@ -74,10 +70,9 @@ async def handle_observations(request: web.Request) -> web.Response:
         )
     try:
         arms = parse(live.config, body)
-        check_totals(live.arms, arms)
+        await request.app[TRACKER].observe(live.config.name, arms)
     except Invalid as err:
         fail(400, "bad_data", str(err))
-    await request.app[TRACKER].observe(live.config.name, arms)
     return ok({"accepted": len(body), "arms": len(arms)})
 
 
@@ -98,41 +93,41 @@ async def _stop(task: asyncio.Task[Any]) -> None:
         await task
 
 
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+async def _lifecycle(app: web.Application, deps: Deps) -> AsyncIterator[None]:
     tracker = app[TRACKER]
     state = app[STATE]
     await tracker.update(state.current.experiments)
-    scheduler = app[PROBE_SCHEDULER]
-    scheduler.listeners.append(tracker.on_probe)
+    deps.probe_listeners.append(tracker.on_probe)
     flusher = asyncio.create_task(tracker.run_flusher(), name="aiwatch-experiments-flush")
     poller = asyncio.create_task(
         poll(tracker, config=lambda: state.current), name="aiwatch-experiments-promql"
     )
     yield
-    scheduler.listeners.remove(tracker.on_probe)
+    deps.probe_listeners.remove(tracker.on_probe)
     await _stop(poller)
     await _stop(flusher)
     await tracker.flush()
 
 
-def setup(app: web.Application) -> None:
-    """Add experiments on the incident store (after the probes and incidents components).
+def setup(app: web.Application, deps: Deps) -> None:
+    """Add experiments: tables, tracker, probe listener, metrics, reload hook and routes.
 
-    The tracker, the probe listener, the metrics, the reload hook and the routes; the
-    experiment tables are created by the store's migrations when it opens.
+    The tables are created by the shared database's migrations when it opens at start-up.
     """
-    store = app[INCIDENT_STORE]
-    store.add_migrations(MIGRATIONS)
-    state = app[STATE]
-    tracker = Tracker(store=store)
+    deps.database.add_migrations(MIGRATIONS)
+    state = deps.state
+    tracker = Tracker(store=deps.database)
     app[TRACKER] = tracker
-    app[REGISTRY].register(ExperimentCollector(lambda: list(tracker.live.values())))
+    deps.registry.register(ExperimentCollector(lambda: list(tracker.live.values())))
 
     async def reload(config: Config) -> None:
         await tracker.update(config.experiments)
 
+    def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        return _lifecycle(app, deps)
+
     state.on_reload(reload)
-    app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/api/v1/experiments", handle_list)
     app.router.add_get("/api/v1/experiments/{name}", handle_get)
     app.router.add_post("/api/v1/experiments/{name}/observations", handle_observations)

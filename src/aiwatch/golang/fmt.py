@@ -5,44 +5,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aiwatch.golang import strconv
+
 # One Go printf directive: flags, width, precision, verb.
 _DIRECTIVE = re.compile(r"%([-+# 0]*)(\d+)?(?:\.(\d*))?([a-zA-Z%])")
 
 
 def shortest(v: float) -> str:
     """``strconv.FormatFloat(v, 'g', -1, 64)``: what Go's ``%v`` prints for a float64."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    if v == 0:
-        return "-0" if math.copysign(1.0, v) < 0 else "0"
-    sign = "-" if v < 0 else ""
-    # repr gives the shortest round-tripping digits; read them back out.
-    text = repr(abs(v))
-    if "e" in text:
-        mantissa, _, exp_text = text.partition("e")
-        digits = mantissa.replace(".", "").rstrip("0") or "0"
-        exp = int(exp_text)
-    else:
-        int_part, _, frac = text.partition(".")
-        frac = frac.rstrip("0")
-        if int_part != "0":
-            digits = (int_part + frac).rstrip("0")
-            exp = len(int_part) - 1
-        else:
-            stripped = frac.lstrip("0")
-            digits = stripped
-            exp = -(len(frac) - len(stripped)) - 1
-    # strconv decides on exponent form with precision 6 when printing the shortest digits.
-    if exp < -4 or exp >= 6:
-        head = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return f"{sign}{head}e{'+' if exp >= 0 else '-'}{abs(exp):02d}"
-    if exp < 0:
-        return f"{sign}0.{'0' * (-exp - 1)}{digits}"
-    if len(digits) <= exp + 1:
-        return sign + digits + "0" * (exp + 1 - len(digits))
-    return f"{sign}{digits[: exp + 1]}.{digits[exp + 1 :]}"
+    return strconv.format_float(v, "g")
 
 
 def _special(v: float) -> str | None:
@@ -245,16 +216,4 @@ def sprintf(fmt: str, *args: Any) -> str:
 
 def format_e_shortest(v: float, *, upper: bool = False) -> str:
     """``strconv.FormatFloat(v, 'e', -1, 64)`` (``'E'`` when ``upper``)."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    digits, _, exp = f"{v:.16e}".partition("e")
-    # The shortest mantissa that still round-trips.
-    for places in range(17):
-        candidate = f"{v:.{places}e}"
-        if float(candidate) == v:
-            digits, _, exp = candidate.partition("e")
-            break
-    text = f"{digits}e{exp[0]}{int(exp[1:]):02d}"
-    return text.upper() if upper else text
+    return strconv.format_float(v, "E" if upper else "e")

@@ -1,7 +1,7 @@
 """Go's inverse-trigonometric and hyperbolic functions, as Prometheus (Go 1.19) computes them.
 
-Like ``gomath``, these follow Go's algorithms step by step (Cephes and FreeBSD msun based) so
-that results agree with Prometheus bit for bit; each was checked against promtool.
+Like ``golang.math``, these follow Go's algorithms step by step (Cephes and FreeBSD msun
+based) so that results agree with Prometheus bit for bit; each was checked against promtool.
 """
 
 import math

@@ -1,4 +1,4 @@
-"""The incident state machine of SPEC §5: pure functions from an observation to a decision."""
+"""The incident state machine: pure functions from an observation to a decision."""
 
 import math
 from collections.abc import Mapping
@@ -80,7 +80,7 @@ class Incident:
         return self.state in OPEN_STATES
 
     def to_json(self, *, timeline: bool = True) -> dict[str, Any]:
-        """SPEC §5's incident document, plus ``silenced``, ``fingerprint``, ``generator_url``."""
+        """The API document, plus ``silenced``, ``fingerprint``, ``generator_url``."""
         doc: dict[str, Any] = {
             "id": self.id,
             "state": self.state,

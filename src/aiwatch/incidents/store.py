@@ -11,7 +11,8 @@ Extension points for other parts of aiwatch:
 * ``add_hook(fn(conn, incident, event))``: the same, but inside the change's own transaction
   in the writer thread, so nothing committed can miss it (keep it short; raising rolls the
   change back);
-* ``add_event(id, "notified", detail=…)``: append to an incident's timeline.
+* ``add_event(id, "notified", detail=…)``: append to an incident's timeline; inside another
+  write (the notifier's), ``incidents.timeline.notified`` does the same.
 """
 
 import asyncio
@@ -38,12 +39,11 @@ from aiwatch.incidents.lifecycle import (
 from aiwatch.incidents.records import NotFound, Query
 from aiwatch.incidents.silences import Silence
 from aiwatch.storage.migrations import Migrations
-from aiwatch.storage.sqlite import Database, DatabaseError
+from aiwatch.storage.sqlite import DB_FILE, Database, DatabaseError
 
 log = logging.getLogger("aiwatch.incidents")
 
 T = TypeVar("T")
-DB_FILE = "aiwatch.db"
 
 Listener = Callable[[dict[str, Any], str], Awaitable[None]]
 Hook = Callable[[sqlite3.Connection, dict[str, Any], str], None]
@@ -62,11 +62,19 @@ class _Notice:
 class IncidentStore:
     """Incidents and silences in one SQLite file; see the module docstring for extensions."""
 
-    def __init__(self, path: Path, *, clock: Clock = time.time) -> None:
+    def __init__(
+        self, path: Path, *, clock: Clock = time.time, database: Database | None = None
+    ) -> None:
+        """A store in the file ``path``, or in ``database`` when it is shared with others.
+
+        A shared database is opened and closed by its owner (the daemon opens it before any
+        feature starts); a store's own database opens and closes with the store.
+        """
         self.path = path
         self.clock = clock
-        self._db = Database(path)
-        self._migrations: list[Migrations] = [records.MIGRATIONS]
+        self._owns_db = database is None
+        self._db = Database(path) if database is None else database
+        self._db.add_migrations(records.MIGRATIONS)
         self._listeners: list[Listener] = []
         self._hooks: list[Hook] = []
         self._observers: list[Observer] = []
@@ -84,7 +92,7 @@ class IncidentStore:
         if self._dispatcher is not None:
             msg = "add migrations before the incident store opens"
             raise RuntimeError(msg)
-        self._migrations.append(migrations)
+        self._db.add_migrations(migrations)
 
     def add_listener(self, listener: Listener) -> None:
         """Await ``listener(incident, event)`` after each committed change, in commit order."""
@@ -125,7 +133,8 @@ class IncidentStore:
 
     async def open(self) -> None:
         """Open the file and start the threads; ``DatabaseError`` names the file if it cannot."""
-        await asyncio.to_thread(self._db.open, self._migrations)
+        if self._owns_db:
+            await asyncio.to_thread(self._db.open)
         self.counts = await self.read(records.open_counts)
         self._queue = asyncio.Queue()
         self._dispatcher = asyncio.create_task(
@@ -140,7 +149,8 @@ class IncidentStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._dispatcher
             self._dispatcher = None
-        await asyncio.to_thread(self._db.close)
+        if self._owns_db:
+            await asyncio.to_thread(self._db.close)
 
     async def _dispatch(
         self, queue: asyncio.Queue[tuple[list[_Notice], asyncio.Future[None]]]

@@ -1,36 +1,29 @@
-"""The incidents component: the store's lifecycle, its routes, Alertmanager ingest, metrics."""
+"""The incidents feature: the store's lifecycle, its routes, Alertmanager ingest, metrics."""
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from aiwatch.app import openapi
+from aiwatch.app.errors import StartupError
+from aiwatch.app.keys import INCIDENT_SINK, INCIDENT_STORE, STORAGE_PROBLEM, Deps
 from aiwatch.incidents.ingest import InvalidAlerts, parse_alerts
 from aiwatch.incidents.lifecycle import IllegalTransition, Incident, State
 from aiwatch.incidents.metrics import IncidentMetrics
 from aiwatch.incidents.records import NotFound, Query
 from aiwatch.incidents.silences import InvalidSilence, parse_silence
 from aiwatch.incidents.sink import IncidentSink
-from aiwatch.incidents.store import DB_FILE, IncidentStore
+from aiwatch.incidents.store import IncidentStore
 from aiwatch.matchers import parse_matcher
-from aiwatch.rules.web import ALERT_SINKS
 from aiwatch.storage import health
 from aiwatch.storage.sqlite import DatabaseError, check_file
-from aiwatch.web.app import READINESS, REGISTRY, STATE
 from aiwatch.web.auth import request_user
 from aiwatch.web.envelope import fail, ok, read_json
 
 log = logging.getLogger("aiwatch.incidents")
-
-INCIDENT_STORE = web.AppKey("incident_store", IncidentStore)
-"""The incident store; other components may add migrations, listeners and hooks in setup."""
-INCIDENT_SINK = web.AppKey("incident_sink", IncidentSink)
-"""The rules engine's sink into the store (registered in ``ALERT_SINKS``)."""
 
 STATES: tuple[State, ...] = ("firing", "acknowledged", "resolved")
 MAX_LIMIT = 1000
@@ -42,7 +35,8 @@ EXPIRY_SECONDS = 1.0
 
 def _digits(raw: str) -> bool:
     # str.isdigit() also takes '²' and full-width digits, which int() refuses or misreads.
-    return raw.isascii() and raw.isdigit()
+    # More than 19 digits is past every bound here (int() refuses over 4,300 anyway).
+    return raw.isascii() and raw.isdigit() and len(raw.lstrip("0")) <= 19
 
 
 def _id(request: web.Request, what: str) -> int:
@@ -203,16 +197,7 @@ async def handle_post_alerts(request: web.Request) -> web.Response:
     return ok({"received": len(alerts)})
 
 
-async def handle_openapi(request: web.Request) -> web.Response:
-    """GET /api/v1/openapi.json: the OpenAPI document of every route this daemon serves."""
-    doc = openapi.document_for(openapi.served_routes(request.app.router))
-    return web.json_response(doc)
-
-
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    # Imported here: the daemon imports the components, so a top-level import would be a cycle.
-    from aiwatch.app.serve import StartupError
-
     store = app[INCIDENT_STORE]
     try:
         await store.open()
@@ -237,9 +222,9 @@ STORAGE_CHECK_SECONDS = 2.0
 
 
 async def _watch_storage(app: web.Application, store: IncidentStore) -> None:
-    """Keep ``app[_STORAGE_PROBLEM]`` current: a small test write, and the store's own state."""
+    """Keep ``app[STORAGE_PROBLEM]`` current: a small test write, and the store's own state."""
     directory = str(store.path.parent)
-    problem = app[_STORAGE_PROBLEM]
+    problem = app[STORAGE_PROBLEM]
     while True:
         found = await asyncio.to_thread(health.probe, directory)
         if found is None and store.write_error is not None:
@@ -255,14 +240,11 @@ async def _watch_storage(app: web.Application, store: IncidentStore) -> None:
         await asyncio.sleep(STORAGE_CHECK_SECONDS)
 
 
-_STORAGE_PROBLEM = web.AppKey("storage_problem", list[str | None])
-
-
 def _readiness(app: web.Application, store: IncidentStore) -> str | None:
     """Why the incident storage cannot be written now, or None."""
     if store.write_error is not None:
         return f"the incident store cannot be written: {store.write_error}"
-    return app[_STORAGE_PROBLEM][0]
+    return app[STORAGE_PROBLEM][0]
 
 
 async def _expire_forever(store: IncidentStore) -> None:
@@ -296,29 +278,24 @@ def log_incident(incident: Incident, event: str) -> None:
     log.info(message, extra=extra)
 
 
-def setup(app: web.Application) -> None:
-    """Add the incident store (opened at start-up), its rules sink, metrics and routes."""
-    from aiwatch.app.serve import StartupError
-
-    state = app[STATE]
-    path = Path(state.options.storage_path or "data/") / DB_FILE
+def setup(app: web.Application, deps: Deps) -> None:
+    """Add the incident store (in the shared database), its rules sink, metrics and routes."""
+    path = deps.database.path
     try:
-        # Before any component starts, so a bad file stops the daemon with nothing to undo.
+        # Before any feature starts, so a bad file stops the daemon with nothing to undo.
         check_file(path)
     except DatabaseError as err:
         raise StartupError(str(err)) from err
-    store = IncidentStore(path)
+    store = IncidentStore(path, database=deps.database)
     app[INCIDENT_STORE] = store
-    store.add_observer(IncidentMetrics(app[REGISTRY], lambda: store.counts))
+    store.add_observer(IncidentMetrics(deps.registry, lambda: store.counts))
     store.add_observer(log_incident)
     sink = IncidentSink(store)
     app[INCIDENT_SINK] = sink
-    if ALERT_SINKS not in app:
-        app[ALERT_SINKS] = []
-    app[ALERT_SINKS].append(sink)
+    deps.alert_sinks.append(sink)
     no_problem: list[str | None] = [None]
-    app[_STORAGE_PROBLEM] = no_problem
-    app[READINESS].append(lambda: _readiness(app, store))
+    app[STORAGE_PROBLEM] = no_problem
+    deps.readiness.append(lambda: _readiness(app, store))
     app.cleanup_ctx.append(_lifecycle)
     router = app.router
     router.add_get("/api/v1/incidents", handle_list)
@@ -329,4 +306,3 @@ def setup(app: web.Application) -> None:
     router.add_post("/api/v1/silences", handle_add_silence)
     router.add_delete("/api/v1/silences/{id}", handle_expire_silence)
     router.add_post("/api/v2/alerts", handle_post_alerts)
-    router.add_get("/api/v1/openapi.json", handle_openapi)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from aiwatch.config.model import Config
+from aiwatch.incidents.timeline import Timeline
 from aiwatch.notify import outbox
 from aiwatch.notify.deliver import DEFAULT_TIMEOUT, deliver, destinations
 from aiwatch.notify.facts import Facts, from_any
@@ -39,13 +40,6 @@ class Store(Protocol):
 
     async def read(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn(db)`` where it may read."""
-
-
-Timeline = Callable[[Any, int, str, float], None]
-"""``(db, incident_id, detail, at)``: append a ``notified`` event to an incident's timeline.
-
-Runs in the store's writer thread, in the same transaction that marks the row.
-"""
 
 
 @dataclass(frozen=True)

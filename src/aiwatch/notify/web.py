@@ -1,4 +1,4 @@
-"""The notifications component: the outbox on the incident store, and forwarding."""
+"""The notifications feature: the outbox on the incident store, and forwarding."""
 
 import asyncio
 import contextlib
@@ -12,27 +12,20 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from aiwatch import metrics
+from aiwatch.app.keys import ALERTMANAGER_FORWARDER, INCIDENT_STORE, NOTIFIER, STATE, Deps
 from aiwatch.config.model import Config
-from aiwatch.incidents.lifecycle import Event
-from aiwatch.incidents.records import add_event
 from aiwatch.incidents.store import IncidentStore
-from aiwatch.incidents.web import INCIDENT_STORE
+from aiwatch.incidents.timeline import notified
 from aiwatch.notify import outbox
 from aiwatch.notify.deliver import warm_up
 from aiwatch.notify.forward import AlertmanagerForwarder
 from aiwatch.notify.notifier import Notifier, Outcome
-from aiwatch.rules.web import ALERT_SINKS
 from aiwatch.storage.migrations import atomic
-from aiwatch.web.app import REGISTRY, STATE
 
 log = logging.getLogger("aiwatch.notify")
 
 RESULTS = ("sent", "failed")
 """The values of ``result`` on ``aiwatch_notifications_total``."""
-
-NOTIFIER = web.AppKey("notifier", Notifier)
-ALERTMANAGER_FORWARDER = web.AppKey("alertmanager_forwarder", AlertmanagerForwarder)
-"""An ``AlertSink``: the rules engine's events to every ``alertmanager.forward_to``."""
 
 
 class NotifyMetrics:
@@ -82,11 +75,6 @@ class NotifyMetrics:
             self.latency.observe(max(outcome.sent_at - outcome.row.event_at, 0.0))
 
 
-def note(conn: sqlite3.Connection, incident_id: int, detail: str, at: float) -> None:
-    """The ``notified`` event on the incident's timeline (in the outbox's transaction)."""
-    add_event(conn, incident_id, Event(at=at, event="notified", detail=detail))
-
-
 async def _stop(task: asyncio.Task[Any]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -131,12 +119,12 @@ def attach(store: IncidentStore, notifier: Notifier) -> None:
     store.add_listener(wake)
 
 
-def setup(app: web.Application) -> None:
-    """Add notifications (after the incident store's component) and Alertmanager forwarding."""
-    state = app[STATE]
+def setup(app: web.Application, deps: Deps) -> None:
+    """Add notifications on the incident store (set up before) and Alertmanager forwarding."""
+    state = deps.state
     store = app[INCIDENT_STORE]
-    notifier = Notifier(store=store, config=lambda: state.current, timeline=note)
-    notify_metrics = NotifyMetrics(app[REGISTRY], notifier)
+    notifier = Notifier(store=store, config=lambda: state.current, timeline=notified)
+    notify_metrics = NotifyMetrics(deps.registry, notifier)
     notify_metrics.track_routes(state.current)
     notifier.observe = notify_metrics.observe
 
@@ -148,5 +136,5 @@ def setup(app: web.Application) -> None:
     app[NOTIFIER] = notifier
     forwarder = AlertmanagerForwarder(config=lambda: state.current)
     app[ALERTMANAGER_FORWARDER] = forwarder
-    app[ALERT_SINKS].append(forwarder)
+    deps.alert_sinks.append(forwarder)
     app.cleanup_ctx.append(_lifecycle)

@@ -2,7 +2,6 @@
 
 import json
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,10 +11,11 @@ from multidict import CIMultiDictProxy
 from aiwatch.config.model import Secret, Target
 from aiwatch.probes.errors import ProbeFailure, classify_status
 from aiwatch.probes.result import Check
+from aiwatch.redaction import REDACTED, redact_url, redact_urls_in, url_secrets
 
 EXCERPT_BYTES = 2048
 ERROR_BODY_BYTES = 64 * 1024
-REDACTED = "<secret>"
+MIN_SCRUBBED = 4
 
 
 @dataclass(frozen=True)
@@ -33,20 +33,11 @@ class Request:
 
     def summary(self) -> str:
         """Method, URL, headers and body for debug output, secret values as ``<secret>``."""
-        lines = [f"{self.method} {self.url}"]
+        lines = [f"{self.method} {redact_url(self.url)}"]
         lines += [f"{k}: {REDACTED if isinstance(v, Secret) else v}" for k, v in self.headers]
         if self.body:
             lines += ["", self.body[:EXCERPT_BYTES].decode("utf-8", errors="replace")]
         return "\n".join(lines)
-
-
-def shown_url(url: str) -> str:
-    """``url`` fit for an error message: no user information, and the query string (which
-    often carries a key) replaced by ``?<secret>``; scheme, host, port and path stay."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    query = f"?{REDACTED}" if parts.query else ""
-    return f"{parts.scheme}://{host}{parts.path}{query}"
 
 
 def headers_for(target: Target, *, json_body: bool) -> tuple[tuple[str, str | Secret], ...]:
@@ -71,16 +62,19 @@ def json_request(target: Target, path: str, payload: dict[str, Any]) -> Request:
 
 def secrets_of(target: Target) -> tuple[str, ...]:
     """Every secret value a probe of ``target`` may send, longest first, for scrubbing text."""
-    if target.api_key is None and not target.headers:
-        return ()
-    values = [s.reveal() for s in target.headers.values()]
+    # A URL's own pieces only when long enough to be told apart from ordinary text: shorter
+    # ones are hidden with the URL around them (``scrub`` redacts every URL it finds).
+    in_url = [piece for piece in url_secrets(target.url) if len(piece) >= MIN_SCRUBBED]
+    values = [*in_url, *(s.reveal() for s in target.headers.values())]
     if target.api_key is not None:
         values.append(target.api_key.reveal())
     return tuple(sorted((v for v in values if v), key=len, reverse=True))
 
 
 def scrub(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every secret value replaced, in case an endpoint or exception echoes it."""
+    """``text`` with every secret value replaced, in case an endpoint or exception echoes it,
+    and the credentials of every URL in it hidden."""
+    text = redact_urls_in(text)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)

@@ -4,12 +4,12 @@ from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiwatch.config.build import REDACTED
 from aiwatch.config.model import Secret, Target
 from aiwatch.probes.embeddings import embeddings_request
 from aiwatch.probes.http import http_request
 from aiwatch.probes.openai_chat import chat_request
 from aiwatch.probes.result import ProbeResult
+from aiwatch.redaction import REDACTED, redact_url
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -45,6 +45,7 @@ def sent_method(target: Target) -> str:
 def describe(target: Target) -> dict[str, Any]:
     """The effective config of a target (defaults filled in), secrets redacted."""
     out: dict[str, Any] = plain(target)
+    out["url"] = redact_url(target.url)
     # ``method`` is configurable only for ``http``; the OpenAI kinds always POST, whatever the
     # unused field holds. Asking the request builders keeps this from drifting from the wire.
     out["method"] = sent_method(target)

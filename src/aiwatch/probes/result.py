@@ -1,5 +1,6 @@
 """What one probe measured: a frozen record the scheduler, metrics and debug output read."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,7 +17,7 @@ ErrorType = Literal[
     "content_filter",
     "validation_failed",
 ]
-"""The closed set of failure causes (SPEC §3); safe as a metric label value."""
+"""The closed set of failure causes (docs/metrics.md); safe as a metric label value."""
 
 ERROR_TYPES: tuple[ErrorType, ...] = (
     "timeout",
@@ -73,3 +74,7 @@ class ProbeResult:
     """Method, URL, headers and body with secrets redacted, for debug output."""
     response_excerpt: str
     """The first ~2 KB of the body (or of the streamed reply), for debug output."""
+
+
+ProbeListener = Callable[[ProbeResult], None]
+"""Called on the event loop with each scheduled probe's result (running experiments listen)."""

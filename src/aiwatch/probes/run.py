@@ -10,10 +10,11 @@ from aiwatch.config.model import Target
 from aiwatch.probes import checks
 from aiwatch.probes.embeddings import probe_embeddings
 from aiwatch.probes.errors import ProbeFailure, classify_exception
-from aiwatch.probes.exchange import Measurement, scrub, secrets_of, shown_url
+from aiwatch.probes.exchange import Measurement, scrub, secrets_of
 from aiwatch.probes.http import probe_http
 from aiwatch.probes.openai_chat import probe_chat
 from aiwatch.probes.result import Check, ErrorType, ProbeResult
+from aiwatch.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ async def run_probe(
         error = classify_exception(exc)
     finished = time.perf_counter()
     if error is not None and error[0] in _NAMES_REQUEST and m.request is not None:
-        error = error[0], f"{error[1]} ({m.request.method} {shown_url(m.request.url)})"
+        error = error[0], f"{error[1]} ({m.request.method} {redact_url(m.request.url)})"
         if error[0] == "client_error" and m.status == 404 and target.kind != "http":
             error = error[0], error[1] + _NOT_FOUND_HINT
     return _result(target, m, error, finished)

@@ -1,4 +1,4 @@
-"""What is exposed about probes: per target the counters, gauges and histograms of SPEC §3."""
+"""What is exposed about probes: per target the counters, gauges and histograms of the docs."""
 
 from bisect import bisect_left
 from collections.abc import Iterator

@@ -1,4 +1,4 @@
-"""The probes component: the scheduler's lifecycle, its reloads, ``/probe`` and the targets API."""
+"""The probes feature: the scheduler's lifecycle, its reloads, ``/probe`` and the targets API."""
 
 import asyncio
 import contextlib
@@ -8,57 +8,17 @@ from typing import NoReturn
 
 from aiohttp import web
 
+from aiwatch.app.keys import ON_DEMAND, PROBE_SCHEDULER, PROBE_SERIES, STATE, Deps
 from aiwatch.config import Config
 from aiwatch.config.model import Target
-from aiwatch.probes import make_session
 from aiwatch.probes.exposition import ScrapeCache, render
 from aiwatch.probes.health import HealthLog
+from aiwatch.probes.on_demand import OnDemand
 from aiwatch.probes.report import debug_text, target_entry
-from aiwatch.probes.result import ProbeResult
-from aiwatch.probes.scheduler import Scheduler, probe_once, shard_of
+from aiwatch.probes.scheduler import Scheduler, shard_of
 from aiwatch.probes.series import ProbeSeries
-from aiwatch.web.app import EXPOSITION, RENDERERS, STATE
+from aiwatch.web.app import EXPOSITION
 from aiwatch.web.envelope import fail, ok
-
-PROBE_SERIES = web.AppKey("probe_series", ProbeSeries)
-"""The probe metrics store; ``iter_samples()`` lists its samples without rendering text."""
-PROBE_SCHEDULER = web.AppKey("probe_scheduler", Scheduler)
-
-
-class OnDemand:
-    """Probes run for ``GET /probe``: one at a time per target, shared by concurrent callers."""
-
-    def __init__(self) -> None:
-        self._running: dict[str, asyncio.Task[ProbeResult]] = {}
-
-    async def probe(self, target: Target) -> ProbeResult:
-        """Probe ``target`` now with a fresh session (or join the probe already running)."""
-        task = self._running.get(target.name)
-        if task is None or task.done():
-            task = asyncio.get_running_loop().create_task(self._run(target))
-            self._running[target.name] = task
-            task.add_done_callback(lambda _: self._forget(target.name, task))
-        # A caller that goes away must not cancel the probe others may be waiting for.
-        return await asyncio.shield(task)
-
-    def _forget(self, name: str, task: asyncio.Task[ProbeResult]) -> None:
-        if self._running.get(name) is task:
-            del self._running[name]
-
-    @staticmethod
-    async def _run(target: Target) -> ProbeResult:
-        async with make_session(target) as session:
-            return await probe_once(target, session)
-
-    async def close(self) -> None:
-        """Cancel probes still running at shutdown."""
-        for task in list(self._running.values()):
-            task.cancel()
-        await asyncio.gather(*self._running.values(), return_exceptions=True)
-
-
-ON_DEMAND = web.AppKey("probe_on_demand", OnDemand)
-
 
 _LISTED = 20
 """At most this many configured names are listed in an error (the rest: /api/v1/targets)."""
@@ -148,16 +108,20 @@ async def handle_targets(request: web.Request) -> web.Response:
     return ok({"shard": {"index": index, "count": count}, "targets": out})
 
 
-def setup(app: web.Application) -> None:
-    """Add the probes: scheduler, series on ``/metrics``, reload hook and routes."""
-    state = app[STATE]
+def setup(app: web.Application, deps: Deps) -> None:
+    """Add the probes: scheduler, series on ``/metrics`` and in the self-scrape, routes."""
+    state = deps.state
     series = ProbeSeries()
     scheduler = Scheduler(series=series, shard=state.options.shard)
+    # The scheduler tells the daemon's probe listeners: the health log below, and running
+    # experiments (they add theirs at start-up).
+    scheduler.listeners = deps.probe_listeners
     cache = ScrapeCache(series)
     app[PROBE_SERIES] = series
     app[PROBE_SCHEDULER] = scheduler
     app[ON_DEMAND] = OnDemand()
-    app[RENDERERS].append(cache.render_parts)
+    deps.renderers.append(cache.render_parts)
+    deps.sample_sources.append(series.sample_batches)
     health = HealthLog()
     scheduler.listeners.append(health)
 

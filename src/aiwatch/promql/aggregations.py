@@ -4,7 +4,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiwatch.promql.numerics import GoHeap, format_go_float, quantile
+from aiwatch.golang.strconv import format_float
+from aiwatch.promql.numerics import GoHeap, quantile
 from aiwatch.promql.values import NAME, Elem, InstantVec, PromQLError, with_label
 
 AGGREGATIONS = frozenset(
@@ -122,7 +123,7 @@ def _count_values_input(
     if not valid_label_name(label):
         msg = f"invalid label name {label!r} in count_values()"
         raise PromQLError(msg)
-    relabelled = [(with_label(labels, label, format_go_float(v)), v) for labels, v in vec]
+    relabelled = [(with_label(labels, label, format_float(v, "f")), v) for labels, v in vec]
     if not without:
         grouping = sorted([*grouping, label])
     return relabelled, grouping
@@ -132,7 +133,7 @@ def _top_bottom(
     op: str, vec: InstantVec, grouping: Sequence[str], *, without: bool, param: float
 ) -> InstantVec:
     if math.isnan(param) or not -(2.0**63) <= param < 2.0**63:
-        msg = f"Scalar value {format_go_float(param)} overflows int64"
+        msg = f"Scalar value {format_float(param, 'f')} overflows int64"
         raise PromQLError(msg)
     k = int(param)
     if k < 1:

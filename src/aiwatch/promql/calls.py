@@ -5,12 +5,14 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiwatch.promql import functions as fn
 from aiwatch.promql import range_functions as rf
-from aiwatch.promql.storage import Labels, is_stale
+from aiwatch.promql.limits import Budget
+from aiwatch.promql.storage import Labels, Storage, is_stale
 from aiwatch.promql.syntax import (
+    At,
     Call,
     Expr,
     MatrixSelector,
@@ -19,13 +21,44 @@ from aiwatch.promql.syntax import (
     VectorSelector,
     unwrap,
 )
-from aiwatch.promql.values import InstantVec, RangeVec, check_unique, drop_name
-
-if TYPE_CHECKING:
-    from aiwatch.promql.engine import Evaluator, Value
+from aiwatch.promql.values import InstantVec, RangeVec, Value, check_unique, drop_name
 
 
-def evaluate(ev: "Evaluator", call: Call, t_ms: int) -> "Value":
+class Evaluator(Protocol):
+    """What function calls need from the evaluator (``engine.Evaluator`` implements it)."""
+
+    storage: Storage
+    lookback_ms: int
+    budget: Budget
+
+    def eval(self, expr: Expr, t_ms: int) -> Value:
+        """The value of ``expr`` at ``t_ms``."""
+
+    def eval_vector(self, expr: Expr, t_ms: int) -> InstantVec:
+        """The value of an instant-vector expression."""
+
+    def eval_scalar(self, expr: Expr, t_ms: int) -> float:
+        """The value of a scalar expression."""
+
+    def base_time(self, at: At | None, t_ms: int) -> int:
+        """The time a selector or subquery looks from."""
+
+    def vector_selector_with_times(
+        self, sel: VectorSelector, t_ms: int, *, ref_ms: int | None = None
+    ) -> list[tuple[Labels, float, int]]:
+        """The selected samples with each sample's own timestamp."""
+
+    def matrix_selector(self, sel: MatrixSelector, t_ms: int) -> RangeVec:
+        """Each series' non-stale samples in the selector's window."""
+
+    def subquery_window(self, sq: Subquery, t_ms: int) -> tuple[int, int]:
+        """The ``(start, end)`` of the range a subquery covers."""
+
+    def subquery(self, sq: Subquery, t_ms: int) -> RangeVec:
+        """The inner expression evaluated at every step-aligned time of the window."""
+
+
+def evaluate(ev: Evaluator, call: Call, t_ms: int) -> Value:
     """The value of ``call`` at ``t_ms``."""
     name = call.func
     if name in ("time", "pi", "scalar"):
@@ -40,7 +73,7 @@ def evaluate(ev: "Evaluator", call: Call, t_ms: int) -> "Value":
     return out
 
 
-def _scalar_function(ev: "Evaluator", call: Call, t_ms: int) -> float:
+def _scalar_function(ev: Evaluator, call: Call, t_ms: int) -> float:
     if call.func == "time":
         return t_ms / 1000
     if call.func == "pi":
@@ -48,7 +81,7 @@ def _scalar_function(ev: "Evaluator", call: Call, t_ms: int) -> float:
     return fn.scalar_of(ev.eval_vector(call.args[0], t_ms))
 
 
-def _timestamp(ev: "Evaluator", arg: Expr, t_ms: int) -> InstantVec:
+def _timestamp(ev: Evaluator, arg: Expr, t_ms: int) -> InstantVec:
     sel = unwrap(arg)
     if isinstance(sel, VectorSelector):
         # The samples' own timestamps, not the evaluation time, for a plain selector.
@@ -59,7 +92,7 @@ def _timestamp(ev: "Evaluator", arg: Expr, t_ms: int) -> InstantVec:
     return [(drop_name(labels), t_ms / 1000) for labels, _ in ev.eval_vector(arg, t_ms)]
 
 
-def _timestamp_at(ev: "Evaluator", sel: VectorSelector, t_ms: int) -> InstantVec:
+def _timestamp_at(ev: Evaluator, sel: VectorSelector, t_ms: int) -> InstantVec:
     """``timestamp(x @ t offset d)`` as Prometheus 2.42 computes it.
 
     It fetches samples for ``t - d`` but then looks for the newest one at or before ``t``
@@ -84,7 +117,7 @@ def _string_arg(arg: Expr) -> str:
     return lit.value
 
 
-def _vector_function(ev: "Evaluator", call: Call, t_ms: int) -> InstantVec:
+def _vector_function(ev: Evaluator, call: Call, t_ms: int) -> InstantVec:
     name, args = call.func, call.args
     if name in fn.ELEMENTWISE:
         return fn.elementwise(fn.ELEMENTWISE[name], ev.eval_vector(args[0], t_ms))
@@ -108,7 +141,7 @@ def _vector_function(ev: "Evaluator", call: Call, t_ms: int) -> InstantVec:
     return _other_vector_function(ev, call, t_ms)
 
 
-def _other_vector_function(ev: "Evaluator", call: Call, t_ms: int) -> InstantVec:
+def _other_vector_function(ev: Evaluator, call: Call, t_ms: int) -> InstantVec:
     name, args = call.func, call.args
     if name == "absent":
         if ev.eval_vector(args[0], t_ms):
@@ -146,7 +179,7 @@ def _absent_labels(arg: Expr) -> Labels:
     return fn.absent_labels([(m.name, m.op, m.value) for m in sel.matchers])
 
 
-def _range_function(ev: "Evaluator", call: Call, t_ms: int) -> InstantVec:
+def _range_function(ev: Evaluator, call: Call, t_ms: int) -> InstantVec:
     index = next(i for i, a in enumerate(call.args) if unwrap(a).type == "matrix")
     scalars = [ev.eval_scalar(a, t_ms) for i, a in enumerate(call.args) if i != index]
     arg = unwrap(call.args[index])
@@ -176,7 +209,7 @@ def _range_function(ev: "Evaluator", call: Call, t_ms: int) -> InstantVec:
 
 
 def _counter_change(
-    ev: "Evaluator", sel: VectorSelector, window: tuple[int, int], *, is_rate: bool
+    ev: Evaluator, sel: VectorSelector, window: tuple[int, int], *, is_rate: bool
 ) -> InstantVec:
     """``rate`` or ``increase`` of a range selector, with resets the store already knows."""
     start, end = window

@@ -14,7 +14,8 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
-from itertools import accumulate, pairwise
+from itertools import accumulate
+from operator import sub
 
 CHUNK = 128
 """Samples a closed chunk holds at most."""
@@ -24,7 +25,6 @@ _HEADER = struct.Struct("<BBHqqI")
 # length of the times part.
 _FIRST_VALUE = struct.Struct("<q")
 _TYPECODES = "bhiq"
-_LIMITS = ((-(2**7), 2**7 - 1), (-(2**15), 2**15 - 1), (-(2**31), 2**31 - 1))
 _CONSTANT, _INTEGERS, _XOR, _XOR_PLAIN = 0, 1, 2, 3
 _WBITS = -9
 # Raw deflate (no header or checksum on every small chunk) with a 512-byte window at the
@@ -36,14 +36,17 @@ _PLAIN = 4  # added to a type code index: the part is stored as is, not deflated
 def _narrow(ints: list[int], *, deflate: bool) -> tuple[int, bytes]:
     """The narrowest type code (index) holding every one of ``ints``, and their bytes,
     deflated when asked and smaller so (``_PLAIN`` added to the index otherwise)."""
-    lo, hi = min(ints), max(ints)
-    index = next((i for i, (a, b) in enumerate(_LIMITS) if a <= lo and hi <= b), 3)
-    raw = array(_TYPECODES[index], ints).tobytes()
-    if deflate:
-        packed = zlib.compress(raw, 1, wbits=_WBITS)
-        if len(packed) < len(raw):
-            return index, packed
-    return index + _PLAIN, raw
+    for index, code in enumerate(_TYPECODES):
+        try:
+            raw = array(code, ints).tobytes()  # array() checks the range, in C
+        except OverflowError:
+            continue
+        if deflate:
+            packed = zlib.compress(raw, 1, wbits=_WBITS)
+            if len(packed) < len(raw):
+                return index, packed
+        return index + _PLAIN, raw
+    raise OverflowError
 
 
 def _unpack(index: int, part: bytes) -> array[int]:
@@ -59,8 +62,8 @@ def encode(times: array[int], values: array[float], *, deflate: bool = True) -> 
     """
     n = len(times)
     first_delta = times[1] - times[0] if n > 1 else 0
-    deltas = [b - a for a, b in pairwise(times)]
-    dods = [b - a for a, b in pairwise(deltas)]
+    deltas = list(map(sub, times[1:], times))
+    dods = list(map(sub, deltas[1:], deltas))
     if any(dods):
         index, time_part = _narrow(dods, deflate=deflate)
         time_code = index + 1
@@ -75,16 +78,16 @@ def _encode_values(values: array[float], *, deflate: bool) -> tuple[int, bytes]:
     raw = values.tobytes()
     try:
         ints = list(map(int, values))
-        exact = array("d", ints).tobytes() == raw and -(2**62) < min(ints) <= max(ints) < 2**62
-    except (ValueError, OverflowError):  # NaN, infinities
-        exact = False
-    if exact:
-        steps = [b - a for a, b in pairwise(ints)]
-        first = _FIRST_VALUE.pack(ints[0])
-        if not any(steps):
-            return _CONSTANT, first
-        index, packed = _narrow(steps, deflate=deflate)
-        return _INTEGERS, first + bytes((index,)) + packed
+        exact = array("d", ints).tobytes() == raw
+        if exact:
+            steps = list(map(sub, ints[1:], ints))
+            first = _FIRST_VALUE.pack(ints[0])
+            if not any(steps):
+                return _CONSTANT, first
+            index, packed = _narrow(steps, deflate=deflate)
+            return _INTEGERS, first + bytes((index,)) + packed
+    except (ValueError, OverflowError, struct.error):  # NaN, infinities, beyond 64 bits
+        pass
     bits = int.from_bytes(raw, "little")
     xored = (bits ^ (bits << 64)).to_bytes(len(raw) + 8, "little")[: len(raw)]
     if deflate:

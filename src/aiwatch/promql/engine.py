@@ -31,6 +31,7 @@ from aiwatch.promql.values import (
     Sample,
     Scalar,
     String,
+    Value,
     Vector,
     check_unique,
     drop_name,
@@ -46,8 +47,6 @@ __all__ = [
     "instant_query",
     "parse",
 ]
-
-Value = InstantVec | float | str | RangeVec
 
 
 def instant_query(

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from aiwatch.golang import sin as gosin
 from aiwatch.golang import trig as gotrig
 from aiwatch.golang.regexp import compile_anchored
+from aiwatch.golang.strconv import parse_float_or_none
 from aiwatch.promql import arith
 from aiwatch.promql.aggregations import valid_label_name
-from aiwatch.promql.numerics import bucket_quantile, parse_go_float
+from aiwatch.promql.numerics import bucket_quantile
 from aiwatch.promql.storage import Labels
 from aiwatch.promql.values import NAME, InstantVec, PromQLError, drop_name, with_label
 
@@ -102,7 +103,7 @@ def sort_vector(vec: InstantVec, *, descending: bool) -> InstantVec:
 @functools.lru_cache(maxsize=1024)
 def _bucket_bound(le: str) -> float | None:
     """An ``le`` label's bound (a bucket set has a few, seen again in every series)."""
-    return parse_go_float(le)
+    return parse_float_or_none(le)
 
 
 def histogram_quantile(q: float, vec: InstantVec) -> InstantVec:

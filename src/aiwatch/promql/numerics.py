@@ -2,7 +2,6 @@
 
 import math
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 
 from aiwatch.promql.arith import div
 
@@ -102,41 +101,6 @@ def _monotonic(buckets: list[tuple[float, float]]) -> list[tuple[float, float]]:
             count = top  # noqa: PLW2901 - cumulative counts never go down
         out.append((bound, count))
     return out
-
-
-def format_go_float(v: float) -> str:
-    """``v`` as Go's ``strconv.FormatFloat(v, 'f', -1, 64)``: shortest digits, no exponent."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    text = format(Decimal(repr(v)), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def parse_go_float(text: str) -> float | None:
-    """``text`` parsed as Go's ``strconv.ParseFloat`` does, ``None`` if it is not a number."""
-    t = text.strip() if text == text.strip() else None
-    if t is None or t == "" or "_" in t:
-        return None
-    lowered = t.lower().lstrip("+-")
-    if lowered in ("inf", "infinity"):
-        return -math.inf if t.startswith("-") else math.inf
-    if lowered == "nan":
-        return math.nan if t[0] not in "+-" else None
-    if lowered.startswith("0x"):
-        if "p" not in lowered:  # Go wants a binary exponent on hexadecimal floats
-            return None
-        try:
-            return float.fromhex(t)
-        except ValueError:
-            return None
-    if not all(ch in "0123456789.eE+-" for ch in t):
-        return None
-    try:
-        return float(t)
-    except ValueError:
-        return None
 
 
 class GoHeap:

@@ -14,7 +14,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Literal
+from typing import Literal, TypeVar
 
 from aiwatch.promql.engine import instant_query
 from aiwatch.promql.limits import (
@@ -31,13 +31,14 @@ from aiwatch.promql.syntax import Expr
 from aiwatch.promql.values import Scalar, String, Vector
 
 Lane = Literal["api", "rules"]
+T = TypeVar("T")
 
 _GRACE_S = 1.0
 """How long past its deadline the loop waits for a thread that has not reached a check."""
 
 
 class QueryRunner:
-    """Runs instant queries in worker threads under ``limits``; ``close`` stops them all."""
+    """Runs queries in worker threads under ``limits``; ``close`` stops them all."""
 
     def __init__(self, limits: QueryLimits) -> None:
         self.limits = limits
@@ -68,6 +69,31 @@ class QueryRunner:
         spent waiting for a free worker counts too (``query timed out in query queue``, as in
         Prometheus).
         """
+
+        def work(budget: Budget) -> Vector | Scalar | String:
+            return instant_query(
+                expr,
+                storage,
+                t_ms,
+                lookback_ms=lookback_ms,
+                subquery_step_ms=subquery_step_ms,
+                budget=budget,
+            )
+
+        return await self.run(work, lane=lane, timeout_s=timeout_s)
+
+    async def run(
+        self,
+        work: Callable[[Budget], T],
+        *,
+        lane: Lane = "api",
+        timeout_s: float | None = None,
+    ) -> T:
+        """``work(budget)`` in a worker under the limits, as ``query`` runs an instant query.
+
+        ``work`` must call the budget's ``check``/``add`` between its steps (the evaluator
+        does), so that the deadline, the sample limit and cancellation can stop it.
+        """
         budget = Budget(self.limits, started=time.monotonic(), timeout_s=timeout_s)
         slots = self._slots[lane]
         try:
@@ -79,17 +105,8 @@ class QueryRunner:
             slots.release()
             raise QueryCanceledError(CANCELED_MESSAGE)
         loop = asyncio.get_running_loop()
-        work = partial(
-            instant_query,
-            expr,
-            storage,
-            t_ms,
-            lookback_ms=lookback_ms,
-            subquery_step_ms=subquery_step_ms,
-            budget=budget,
-        )
         self._running[budget] = lane
-        future = self._pool.submit(work)
+        future = self._pool.submit(work, budget)
 
         def finished(_: object) -> None:
             # The slot is free only once the thread is, even if nobody waits for it any more.

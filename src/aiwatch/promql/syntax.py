@@ -229,13 +229,7 @@ def parse(text: str) -> Expr:
     Trees are immutable, so the last few thousand are kept: a rule's expression is parsed
     once when its file is checked at load, not again at its first evaluation.
     """
-    try:
-        raw = promql_parser.parse(_masked(text)[0])
-    except ValueError as err:
-        msg = f"cannot parse {text!r}: {locate(text, str(err), promql_parser.parse)}"
-        raise PromQLError(msg) from None
-    _reject_newer_syntax(text)
-    expr = _convert(raw, text)
+    expr = parse_any(text)
     if expr.type == "matrix":
         msg = (
             f"in {text!r}: the expression is a range vector; rules and instant queries need "
@@ -243,6 +237,17 @@ def parse(text: str) -> Expr:
         )
         raise PromQLError(msg)
     return expr
+
+
+def parse_any(text: str) -> Expr:
+    """``parse``, range vectors (``x[5m]``) accepted: what the query API may answer."""
+    try:
+        raw = promql_parser.parse(_masked(text)[0])
+    except ValueError as err:
+        msg = f"cannot parse {text!r}: {locate(text, str(err), promql_parser.parse)}"
+        raise PromQLError(msg) from None
+    _reject_newer_syntax(text)
+    return _convert(raw, text)
 
 
 @functools.lru_cache(maxsize=256)

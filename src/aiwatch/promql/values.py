@@ -43,6 +43,8 @@ Elem = tuple[Labels, float]
 InstantVec = list[Elem]
 SeriesRange = tuple[Labels, Sequence[int], Sequence[float]]
 RangeVec = list[SeriesRange]
+Value = InstantVec | float | str | RangeVec
+"""What an expression evaluates to inside the evaluator."""
 
 NAME = "__name__"
 

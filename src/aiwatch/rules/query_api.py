@@ -1,81 +1,167 @@
-"""``GET /api/v1/query`` over aiwatch's own samples, and ``/graph`` for alerts' source links."""
+"""``/api/v1/query`` and ``/api/v1/query_range`` over aiwatch's own samples, and ``/graph``.
 
-import math
-import time
-from datetime import datetime
+Both answer GET and form-encoded POST, in Prometheus' response shape, and evaluate in the
+query runner's worker threads under ``--query.timeout`` and ``--query.max-samples``.
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
-from aiwatch.promql.engine import parse
-from aiwatch.promql.limits import LimitError
-from aiwatch.promql.numerics import format_go_float
+from aiwatch.app.keys import STATE
+from aiwatch.golang.strconv import format_float
+from aiwatch.promql.limits import Budget, LimitError
+from aiwatch.promql.ranges import MAX_POINTS, instant_or_matrix, range_query
 from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import MemoryStorage
-from aiwatch.promql.values import PromQLError, Scalar, String
-from aiwatch.web.app import STATE
+from aiwatch.promql.syntax import Expr, parse_any
+from aiwatch.promql.values import PromQLError, RangeVec, Scalar, String, Vector
+from aiwatch.rules.api_params import duration_s, form, invalid, time_ms
 from aiwatch.web.envelope import fail, ok
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-def parse_time(text: str | None) -> float:
-    """The ``time`` parameter: Unix seconds or RFC 3339; now when absent."""
-    if not text:
-        return time.time()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        fail(
-            400,
-            "bad_data",
-            f"invalid parameter 'time': {text!r} is neither Unix seconds nor RFC 3339",
-        )
+LOOKBACK_MS = 300_000
 
 
-def _result(value: Any, t_s: float) -> dict[str, Any]:
+def seconds(t_ms: int) -> float | int:
+    """A timestamp as Prometheus writes it: Unix seconds, milliseconds as decimals."""
+    return t_ms // 1000 if t_ms % 1000 == 0 else t_ms / 1000
+
+
+def _points(times: Sequence[int], values: Sequence[float]) -> list[list[Any]]:
+    return [[seconds(t), format_float(v, "f")] for t, v in zip(times, values, strict=True)]
+
+
+def _matrix(value: RangeVec) -> list[dict[str, Any]]:
+    return [{"metric": dict(labels), "values": _points(t, v)} for labels, t, v in value]
+
+
+def _result(
+    value: Vector | Scalar | String | RangeVec, t_ms: int, *, matrix: bool
+) -> dict[str, Any]:
+    if matrix:
+        return {"resultType": "matrix", "result": _matrix(value)}  # type: ignore[arg-type]
+    t_s = seconds(t_ms)
     if isinstance(value, Scalar):
-        return {"resultType": "scalar", "result": [t_s, format_go_float(value.value)]}
+        return {"resultType": "scalar", "result": [t_s, format_float(value.value, "f")]}
     if isinstance(value, String):
         return {"resultType": "string", "result": [t_s, value.value]}
-    return {
-        "resultType": "vector",
-        "result": [
-            {"metric": dict(sample.labels), "value": [t_s, format_go_float(sample.value)]}
-            for sample in value
-        ],
-    }
+    samples: Vector = value  # type: ignore[assignment]
+    vector = [
+        {"metric": dict(item.labels), "value": [t_s, format_float(item.value, "f")]}
+        for item in samples
+    ]
+    return {"resultType": "vector", "result": vector}
+
+
+def _expr(params: MultiDictProxy[str]) -> Expr:
+    text = params.get("query", "")
+    if not text.strip():
+        fail(400, "bad_data", "missing parameter 'query'")
+    try:
+        return parse_any(text)
+    except PromQLError as err:
+        raise invalid("query", str(err)) from None
+
+
+async def _run(
+    request: web.Request,
+    runner_key: web.AppKey[QueryRunner],
+    timeout_s: float | None,
+    work: Callable[[Budget], Any],
+) -> Any:
+    try:
+        return await request.app[runner_key].run(work, timeout_s=timeout_s)
+    except LimitError as err:
+        fail(err.status, err.error_type, str(err))
+    except PromQLError as err:
+        fail(400, "bad_data", str(err))
+
+
+def _range_times(params: MultiDictProxy[str]) -> tuple[int, int, int]:
+    """start, end and step (ms) of a range query, checked as Prometheus checks them."""
+    start = time_ms(params, "start", required=True)
+    end = time_ms(params, "end", required=True)
+    if end < start:
+        raise invalid("end", "end timestamp must not be before start time")
+    step = duration_s(params, "step")
+    if step is None:
+        raise invalid("step", 'cannot parse "" to a valid duration')
+    if step <= 0:
+        raise invalid(
+            "step",
+            "zero or negative query resolution step widths are not accepted. "
+            "Try a positive integer",
+        )
+    step_ns = int(step * 1e9)
+    if (end - start) * 1_000_000 // step_ns > MAX_POINTS:
+        msg = (
+            "exceeded maximum resolution of 11,000 points per timeseries. "
+            "Try decreasing the query resolution (?step=XX)"
+        )
+        fail(400, "bad_data", msg)
+    return start, end, max(step_ns // 1_000_000, 1)
 
 
 def make_handlers(
     storage_key: web.AppKey[MemoryStorage], runner_key: web.AppKey[QueryRunner]
-) -> tuple[Any, Any]:
-    """The two handlers, reading the store on ``storage_key`` with the runner on ``runner_key``."""
+) -> tuple[Handler, Handler, Handler]:
+    """The query, range-query and graph handlers over ``storage_key`` with ``runner_key``."""
+
+    def subquery_step_ms(request: web.Request) -> int:
+        return round(request.app[STATE].current.global_.evaluation_interval * 1000)
 
     async def handle_query(request: web.Request) -> web.Response:
-        """GET /api/v1/query?query=&time=: an instant query, in Prometheus' response shape."""
-        query = request.query.get("query", "")
-        if not query.strip():
-            fail(400, "bad_data", "missing parameter 'query'")
-        t_s = parse_time(request.query.get("time"))
-        if not math.isfinite(t_s):
-            fail(400, "bad_data", "invalid parameter 'time'")
-        interval = request.app[STATE].current.global_.evaluation_interval
-        try:
-            value = await request.app[runner_key].query(
-                parse(query),
-                request.app[storage_key],
-                round(t_s * 1000),
-                subquery_step_ms=round(interval * 1000),
+        """GET|POST /api/v1/query?query=&time=&timeout=: an instant query."""
+        params = await form(request)
+        t_ms = time_ms(params, "time")
+        timeout = duration_s(params, "timeout")
+        expr = _expr(params)
+        storage, step = request.app[storage_key], subquery_step_ms(request)
+
+        def work(budget: Budget) -> Any:
+            return instant_or_matrix(
+                expr,
+                storage,
+                t_ms,
+                lookback_ms=LOOKBACK_MS,
+                subquery_step_ms=step,
+                budget=budget,
             )
-        except LimitError as err:
-            fail(err.status, err.error_type, str(err))
-        except PromQLError as err:
-            fail(400, "bad_data", str(err))
-        return ok(_result(value, round(t_s, 3)))
+
+        value = await _run(request, runner_key, timeout, work)
+        return ok(_result(value, t_ms, matrix=expr.type == "matrix"))
+
+    async def handle_query_range(request: web.Request) -> web.Response:
+        """GET|POST /api/v1/query_range?query=&start=&end=&step=&timeout=: a range query."""
+        params = await form(request)
+        start, end, step_ms = _range_times(params)
+        timeout = duration_s(params, "timeout")
+        expr = _expr(params)
+        if expr.type not in ("vector", "scalar"):
+            kind = "range vector" if expr.type == "matrix" else expr.type
+            msg = f'invalid expression type "{kind}" for range query, must be Scalar or instant'
+            fail(400, "bad_data", msg + " Vector")
+        storage, sq_step = request.app[storage_key], subquery_step_ms(request)
+
+        def work(budget: Budget) -> Any:
+            return range_query(
+                expr,
+                storage,
+                start,
+                end,
+                step_ms,
+                lookback_ms=LOOKBACK_MS,
+                subquery_step_ms=sq_step,
+                budget=budget,
+            )
+
+        matrix = await _run(request, runner_key, timeout, work)
+        return ok({"resultType": "matrix", "result": _matrix(matrix)})
 
     async def handle_graph(request: web.Request) -> web.Response:
         """GET /graph?g0.expr=: where alerts' generatorURL points; answers with the query."""
@@ -84,4 +170,4 @@ def make_handlers(
             fail(400, "bad_data", "missing parameter 'g0.expr'")
         raise web.HTTPFound("/api/v1/query?" + urlencode({"query": expr}))
 
-    return handle_query, handle_graph
+    return handle_query, handle_query_range, handle_graph

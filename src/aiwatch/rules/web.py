@@ -1,6 +1,5 @@
-"""The rules component: the rule manager's lifecycle and reloads, its API and its metrics."""
+"""The rules feature: the rule manager's lifecycle and reloads, its API and its metrics."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -11,31 +10,29 @@ from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, Metric
 
 from aiwatch import metrics
+from aiwatch.app.keys import (
+    ALERT_SINKS,
+    FRESH_SAMPLES,
+    QUERY_RUNNER,
+    RULE_EVAL_DURATIONS,
+    RULE_MANAGER,
+    RULE_STORAGE,
+    STATE,
+    Deps,
+)
 from aiwatch.config import Config
 from aiwatch.promql.runner import QueryRunner
-from aiwatch.promql.storage import MemoryStorage
+from aiwatch.rules import series_api
 from aiwatch.rules.alerting import AlertingRule
 from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
 from aiwatch.rules.events import AlertSink, FanOutSink, LogSink
 from aiwatch.rules.files import RuleFileError, load_groups
 from aiwatch.rules.manager import RuleManager
 from aiwatch.rules.query_api import make_handlers
-from aiwatch.web.app import REGISTRY, STATE
+from aiwatch.web.auth import READ_POSTS
 from aiwatch.web.envelope import fail, ok
 
 log = logging.getLogger("aiwatch.rules")
-
-RULE_MANAGER = web.AppKey("rule_manager", RuleManager)
-"""The running rule manager (set while the application runs)."""
-RULE_STORAGE = web.AppKey("rule_storage", MemoryStorage)
-"""The sample store rules read and write; the self-scrape appends to the same store."""
-FRESH_SAMPLES = web.AppKey("fresh_samples", asyncio.Event)
-"""Set once every target has been probed since start-up and the results stored (the
-self-scrape sets it); local rules hold their first evaluation until then."""
-QUERY_RUNNER = web.AppKey("query_runner", QueryRunner)
-"""The worker threads that evaluate queries of the API and of rules (while the app runs)."""
-ALERT_SINKS = web.AppKey("alert_sinks", list[AlertSink])
-"""Whoever wants alert events (incident store, Alertmanager forwarding) appends a sink here."""
 
 
 class RulesCollector:
@@ -83,7 +80,7 @@ def _log_problems(err: RuleFileError, action: str) -> None:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
-    durations = app[_DURATIONS]
+    durations = app[RULE_EVAL_DURATIONS]
     runner = app[QUERY_RUNNER] = QueryRunner(state.options.query_limits)
     session = aiohttp.ClientSession()
 
@@ -159,18 +156,11 @@ def _without_rules(config: Config) -> Config:
     return replace(config, rule_files=())
 
 
-_DURATIONS = web.AppKey("rule_eval_durations", Histogram)
-
-
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, deps: Deps) -> None:
     """Add rule evaluation: the manager, ``/api/v1/rules``, ``/api/v1/alerts``, metrics."""
-    if RULE_STORAGE not in app:
-        app[RULE_STORAGE] = MemoryStorage()
-    if ALERT_SINKS not in app:
-        app[ALERT_SINKS] = []
-    app[ALERT_SINKS].append(LogSink())
-    registry = app[REGISTRY]
-    app[_DURATIONS] = Histogram(
+    deps.alert_sinks.append(LogSink())
+    registry = deps.registry
+    app[RULE_EVAL_DURATIONS] = Histogram(
         metrics.RULE_EVAL_DURATION.name,
         metrics.RULE_EVAL_DURATION.help,
         ["rule_group"],
@@ -180,8 +170,19 @@ def setup(app: web.Application) -> None:
     registry.register(RulesCollector(app))
     app.router.add_get("/api/v1/rules", handle_rules)
     app.router.add_get("/api/v1/alerts", handle_alerts)
-    handle_query, handle_graph = make_handlers(RULE_STORAGE, QUERY_RUNNER)
-    app.router.add_get("/api/v1/query", handle_query)
+    handle_query, handle_query_range, handle_graph = make_handlers(RULE_STORAGE, QUERY_RUNNER)
+    for path, handler in (
+        ("/api/v1/query", handle_query),
+        ("/api/v1/query_range", handle_query_range),
+    ):
+        app.router.add_get(path, handler)
+        app.router.add_post(path, handler)
+    for path, handler in series_api.make_handlers(RULE_STORAGE, QUERY_RUNNER).items():
+        app.router.add_get(path, handler)
+        if path in READ_POSTS:
+            app.router.add_post(path, handler)
+    app.router.add_get("/api/v1/metadata", series_api.handle_metadata)
+    app.router.add_get("/api/v1/status/buildinfo", series_api.handle_buildinfo)
     app.router.add_get("/graph", handle_graph)
     app.on_shutdown.append(_cancel_queries)
     app.cleanup_ctx.append(_lifecycle)

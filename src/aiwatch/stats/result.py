@@ -33,7 +33,7 @@ class ResultRow:
     """Against the metric's ``minimum_effect``, when one is configured."""
 
     def to_json(self) -> dict[str, Any]:
-        """The row as SPEC §7 shows it in ``GET /api/v1/experiments/{name}``."""
+        """The row as docs/experiments.md shows it in ``GET /api/v1/experiments/{name}``."""
         return {
             "metric": self.metric,
             "variant": self.variant,
@@ -87,7 +87,7 @@ class ExperimentResult:
     def to_json(self) -> dict[str, Any]:
         """The analysis part of ``GET /api/v1/experiments/{name}`` (the caller adds ``state``).
 
-        Besides SPEC §7's keys, ``power`` lists, for metrics with a ``minimum_effect``, the
+        Besides the result keys, ``power`` lists, for metrics with a ``minimum_effect``, the
         power reached and the samples per arm still needed.
         """
         return {

@@ -53,7 +53,10 @@ def acquire(directory: str) -> StorageLock:
     except OSError as err:
         owner = _owner(fd)
         os.close(fd)
-        msg = f"storage path {directory} is in use by another aiwatch (pid {owner})"
+        msg = (
+            f"storage path {directory} is in use by another aiwatch (pid {owner}); stop it, "
+            "or give this one a folder of its own with --storage.path"
+        )
         raise StorageLocked(msg) from err
     previous = _owner(fd)
     try:

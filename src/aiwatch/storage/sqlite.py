@@ -1,4 +1,9 @@
-"""One SQLite file: a dedicated writer thread, reader threads, WAL, and migrations at open."""
+"""The daemon's SQLite file: one writer thread, reader threads, WAL, and migrations at open.
+
+Any feature keeps its tables here: it registers a ``Migrations`` set (``storage.migrations``) with
+``add_migrations`` in its ``setup`` and the sets are applied, in registration order, when the
+file opens at start-up; then it hands ``fn(conn)`` to ``write`` or ``read``.
+"""
 
 import asyncio
 import logging
@@ -16,6 +21,8 @@ log = logging.getLogger("aiwatch.incidents")
 
 T = TypeVar("T")
 
+DB_FILE = "aiwatch.db"
+"""The file's name in the storage directory (``--storage.path``)."""
 BUSY_TIMEOUT_MS = 10_000
 READERS = 4
 
@@ -73,9 +80,23 @@ class Database:
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self.migrations: list[Migrations] = []
+        """The sets ``open`` applies, in order (see ``add_migrations``)."""
 
-    def open(self, migrations: Sequence[Migrations]) -> None:
-        """Open (creating) the file, check it, apply migrations, start the threads (blocking)."""
+    def add_migrations(self, migrations: Migrations) -> None:
+        """Apply ``migrations`` (a ``Migrations`` set) when the file opens, after earlier ones."""
+        if self._writer is not None:
+            msg = f"add migrations to {self.path} before it opens"
+            raise RuntimeError(msg)
+        if migrations not in self.migrations:
+            self.migrations.append(migrations)
+
+    def open(self, migrations: Sequence[Migrations] = ()) -> None:
+        """Open (creating) the file, check it, apply migrations, start the threads (blocking).
+
+        The registered sets (``add_migrations``) are applied first, then ``migrations``.
+        """
+        migrations = [*self.migrations, *migrations]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = _connect(self.path)

@@ -1,31 +1,20 @@
-"""The aiohttp application: core routes, error envelope, and where components plug in."""
+"""The daemon's own HTTP surface: core routes, the error envelope, ``/metrics`` streaming."""
 
 import logging
 import platform
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
+from prometheus_client import generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.process_collector import ProcessCollector
 
 from aiwatch import __version__, metrics
+from aiwatch.app.keys import READINESS, READY, REGISTRY, RENDERERS, STATE
 from aiwatch.runtime import ConfigState
-from aiwatch.web.auth import POLICIES, auth_middleware
 from aiwatch.web.envelope import ApiError, body_limit, fail, ok
 
 log = logging.getLogger("aiwatch.web")
 
-Renderer = Callable[[], Sequence[bytes]]
-"""Returns a component's part of ``/metrics`` as pieces in page order."""
-
-STATE = web.AppKey("state", ConfigState)
-REGISTRY = web.AppKey("registry", CollectorRegistry)
-RENDERERS = web.AppKey("renderers", list[Renderer])
-READY = web.AppKey("ready", list[bool])
-READINESS = web.AppKey("readiness", list[Callable[[], str | None]])
-"""Checks ``/-/ready`` runs: each returns why aiwatch cannot do its job now, or None."""
 EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -88,7 +77,7 @@ _WRITE_CHUNK = 256 * 1024
 
 
 def render_metrics(app: web.Application) -> list[bytes]:
-    """The whole ``/metrics`` page as pieces: the registry, then each component's renderer."""
+    """The whole ``/metrics`` page as pieces: the registry, then each feature's renderer."""
     parts = [generate_latest(app[REGISTRY])]
     for render in app[RENDERERS]:
         parts.extend(render())
@@ -145,34 +134,10 @@ async def handle_status_config(request: web.Request) -> web.Response:
     return ok({"file": config.path, "config": config.raw})
 
 
-def make_app(
-    state: ConfigState, *, components: Iterable[Callable[[web.Application], Any]] = ()
-) -> web.Application:
-    """The daemon's application; each component's ``setup(app)`` adds its routes and resources."""
-    web_config = state.current.web
-    app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
-        client_max_size=web_config.max_request_body_bytes,
-    )
-    # `_created` series are OpenMetrics noise in the text format Prometheus scrapes here.
-    disable_created_metrics()  # type: ignore[no-untyped-call]
-    registry = CollectorRegistry(auto_describe=True)
-    registry.register(SelfCollector(state))
-    ProcessCollector(registry=registry)
-    if state.options.web_config_file:
-        # Read it now, while it is the file the daemon just validated: if it breaks or
-        # vanishes before the first request, that request still meets its users.
-        POLICIES.get(state.options.web_config_file)
-    app[STATE] = state
-    app[REGISTRY] = registry
-    app[RENDERERS] = []
-    app[READY] = [False]
-    app[READINESS] = []
-    app.router.add_get("/metrics", handle_metrics)
-    app.router.add_get("/-/healthy", handle_healthy)
-    app.router.add_get("/-/ready", handle_ready)
-    app.router.add_post("/-/reload", handle_reload)
-    app.router.add_get("/api/v1/status/config", handle_status_config)
-    for setup in components:
-        setup(app)
-    return app
+def add_routes(router: web.UrlDispatcher) -> None:
+    """The daemon's own routes: ``/metrics``, health, readiness, reload and its config."""
+    router.add_get("/metrics", handle_metrics)
+    router.add_get("/-/healthy", handle_healthy)
+    router.add_get("/-/ready", handle_ready)
+    router.add_post("/-/reload", handle_reload)
+    router.add_get("/api/v1/status/config", handle_status_config)

@@ -10,6 +10,7 @@ forgery), whoever it comes from.
 import asyncio
 import base64
 import binascii
+import concurrent.futures
 import hashlib
 import ipaddress
 import logging
@@ -23,6 +24,7 @@ from typing import Any
 import bcrypt
 from aiohttp import web
 
+from aiwatch.app.keys import STATE
 from aiwatch.web.envelope import ApiError, fail
 from aiwatch.web.tls import WebConfig, WebConfigError, bcrypt_cost, load_web_config
 
@@ -30,11 +32,17 @@ log = logging.getLogger("aiwatch.web")
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset({"/-/healthy"})
+READ_POSTS = frozenset({"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels"})
+"""POST routes that only read: Prometheus' query API, which Grafana POSTs form-encoded."""
 """Answered without credentials: container health checks carry none."""
 USER_KEY = web.RequestKey("aiwatch_user", str)
 CACHE_SECONDS = 60.0
 CACHE_SIZE = 1024
 REALM = 'Basic realm="aiwatch", charset="UTF-8"'
+_SALT = os.urandom(16)
+"""Remembered credentials are keyed by a salted digest, unknown outside this process."""
+MAX_PASSWORD_BYTES = 72
+"""bcrypt reads at most this many bytes of a password."""
 
 
 def is_loopback(remote: str | None) -> bool:
@@ -72,9 +80,53 @@ def cross_site(request: web.Request) -> str | None:
     return None if host and host == request.host else f"Origin: {origin}"
 
 
+def host_name(host: str) -> str:
+    """The name or address of a ``Host`` header, without its port, in lower case."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    name, sep, port = host.rpartition(":")
+    return (name if sep and port.isdigit() else host).rstrip(".")
+
+
+def foreign_host(request: web.Request, allowed: tuple[str, ...]) -> str | None:
+    """The request's ``Host`` when it is neither a loopback name or address nor allowed.
+
+    Without basic-auth users a loopback client may change state. A web page that makes its
+    own name resolve to 127.0.0.1 (DNS rebinding) is same-origin to the browser, so the
+    cross-site check lets it through; its ``Host`` still names the attacker's domain.
+    """
+    header = request.headers.get("Host")
+    if header is None:
+        return None  # HTTP/1.0 without Host: no browser sends that
+    name = host_name(header)
+    if name in allowed or name == "localhost" or name.endswith(".localhost"):
+        return None
+    if is_loopback(name.strip("[]")):
+        return None
+    return header
+
+
 def request_user(request: web.Request) -> str | None:
     """The authenticated basic-auth user of the request, None without one."""
     return request.get(USER_KEY)
+
+
+BCRYPT = concurrent.futures.ThreadPoolExecutor(
+    max_workers=max(1, min(4, (os.cpu_count() or 1) // 2)), thread_name_prefix="aiwatch-bcrypt"
+)
+"""bcrypt's own threads, half the cores (at most 4): a flood of wrong passwords queues here,
+never delays DNS look-ups (the loop's default executor) or SQLite reads (the store's pool),
+and leaves the other cores to the event loop."""
+KNOWN_LANE = concurrent.futures.ThreadPoolExecutor(
+    max_workers=1, thread_name_prefix="aiwatch-bcrypt-known"
+)
+"""Checks of credentials that were valid before in this process: a flood of wrong passwords
+cannot make a returning user wait behind it."""
+MAX_WAITING_CHECKS = 64
+"""Distinct password checks running or queued at once (known credentials aside); beyond,
+503 with Retry-After: each costs tens of milliseconds of CPU, so a longer queue only makes
+every answer later."""
 
 
 @dataclass
@@ -89,7 +141,10 @@ class Checker:
     config: WebConfig
     broken: bool = False
     """The file was never readable and valid in this process: refuse every request."""
+    cache_seconds: float = CACHE_SECONDS
     _ok: dict[bytes, float] = field(default_factory=dict)
+    _known: dict[bytes, None] = field(default_factory=dict)
+    """Digests of credentials that were valid (oldest first, at most ``CACHE_SIZE``)."""
     _running: dict[bytes, "asyncio.Future[bool]"] = field(default_factory=dict)
     _dummy: bytes | None = None
 
@@ -102,15 +157,18 @@ class Checker:
 
     def _check(self, user: str, password: bytes) -> bool:
         hashed = self.config.users.get(user)
-        if hashed is None:
-            bcrypt.checkpw(password, self._dummy_hash())
+        if hashed is None or len(password) > MAX_PASSWORD_BYTES:
+            # bcrypt refuses longer passwords (as Go's does); they are simply wrong, after
+            # the same work as any wrong password so the answer time tells nothing.
+            bcrypt.checkpw(password[:MAX_PASSWORD_BYTES], self._dummy_hash())
             return False
         return bcrypt.checkpw(password, hashed.encode())
 
     async def verify(self, user: str, password: bytes) -> bool:
-        """Whether ``password`` is ``user``'s; bcrypt runs in a thread, never on the loop."""
+        """Whether ``password`` is ``user``'s; bcrypt runs in its own threads, never on the loop."""
         hashed = self.config.users.get(user, "")
-        key = hashlib.sha256(b"\0".join([user.encode(), password, hashed.encode()])).digest()
+        parts = [_SALT, user.encode(), password, hashed.encode()]
+        key = hashlib.sha256(b"\0".join(parts)).digest()
         now = time.monotonic()
         until = self._ok.get(key)
         if until is not None and until > now:
@@ -119,7 +177,18 @@ class Checker:
         if running is not None:
             # The same credentials are being checked already (a burst of first requests).
             return await asyncio.shield(running)
-        task = asyncio.ensure_future(asyncio.to_thread(self._check, user, password))
+        known = key in self._known
+        if not known and len(self._running) >= MAX_WAITING_CHECKS:
+            err = ApiError(
+                503,
+                "unavailable",
+                f"{MAX_WAITING_CHECKS} password checks are waiting already; retry later",
+            )
+            err.headers["Retry-After"] = "1"
+            raise err
+        loop = asyncio.get_running_loop()
+        pool = KNOWN_LANE if known else BCRYPT
+        task = asyncio.ensure_future(loop.run_in_executor(pool, self._check, user, password))
         self._running[key] = task
         try:
             valid = await asyncio.shield(task)
@@ -133,7 +202,11 @@ class Checker:
                 self._ok = {k: t for k, t in self._ok.items() if t > now}
                 if len(self._ok) >= CACHE_SIZE:
                     self._ok.clear()
-            self._ok[key] = now + CACHE_SECONDS
+            self._ok[key] = now + self.cache_seconds
+            self._known.pop(key, None)
+            self._known[key] = None
+            if len(self._known) > CACHE_SIZE:
+                del self._known[next(iter(self._known))]
         return valid
 
 
@@ -195,9 +268,6 @@ def _unauthorized(message: str) -> ApiError:
 
 
 def _state(request: web.Request) -> Any:
-    # Imported here: the app module imports this middleware.
-    from aiwatch.web.app import STATE
-
     return request.app.get(STATE)
 
 
@@ -206,7 +276,9 @@ async def auth_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """401 without valid credentials (when users are configured), 403 for non-admins."""
-    admin_route = request.method not in _READ_METHODS
+    admin_route = request.method not in _READ_METHODS and not (
+        request.method == "POST" and request.path in READ_POSTS
+    )
     if admin_route and (reason := cross_site(request)) is not None:
         fail(
             403,
@@ -231,6 +303,14 @@ async def auth_middleware(
                 "forbidden",
                 "admin routes answer only to loopback clients when no basic-auth users "
                 "are configured in --web.config.file",
+            )
+        allowed = state.current.web.allowed_hosts if state is not None else ()
+        if admin_route and (host := foreign_host(request, allowed)):
+            fail(
+                403,
+                "forbidden",
+                f"Host {host!r} is not a loopback name or address nor in web.allowed_hosts; "
+                "without basic-auth users admin routes refuse it (DNS rebinding)",
             )
         return await handler(request)
     if request.path in OPEN_PATHS and not admin_route:

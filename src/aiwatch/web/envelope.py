@@ -59,9 +59,38 @@ async def read_json(request: web.Request) -> Any:
     if not raw:
         fail(400, "bad_data", "request body is empty; JSON expected")
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        fail(400, "bad_data", f"request body is not valid JSON: {err}")
+        value = json.loads(raw)
     except RecursionError:
         # The parser recurses per nesting level; a body of "[[[[…" must not be a 500.
         fail(400, "bad_data", "request body is nested too deeply")
+    except ValueError as err:
+        # JSONDecodeError, UnicodeDecodeError, and Python's guard against integers of more
+        # than 4,300 digits (quadratic to convert): all the client's to fix.
+        fail(400, "bad_data", f"request body is not valid JSON: {err}")
+    if (where := lone_surrogate(value)) is not None:
+        fail(400, "bad_data", f"request body is not valid JSON: {where}")
+    return value
+
+
+def lone_surrogate(value: Any, path: str = "body") -> str | None:
+    """Where a string of ``value`` holds a lone UTF-16 surrogate (``"\\ud800"``), or None.
+
+    JSON allows the escape, but such a string is no Unicode text: it cannot be written to
+    SQLite, a log line or an answer, so it is refused at the door.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            return f"{path} holds a lone surrogate {value[err.start]!r}, which is not Unicode text"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = lone_surrogate(key, f"{path} key") or lone_surrogate(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if (found := lone_surrogate(item, f"{path}[{i}]")) is not None:
+                return found
+    return None

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiwatch.app.errors import StartupError
 from aiwatch.config.yamlpos import YamlProblem, format_path, load_with_positions
 
 TLS_VERSIONS = {
@@ -235,9 +236,6 @@ def ssl_context_factory(web_config_file: str | None) -> Callable[[], ssl.SSLCont
     def factory() -> ssl.SSLContext | None:
         if not web_config_file:
             return None
-        # Imported here: the daemon imports the web app, which imports this module.
-        from aiwatch.app.serve import StartupError
-
         try:
             config = load_web_config(web_config_file)
             if config.tls is None:

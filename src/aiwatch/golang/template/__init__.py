@@ -1,7 +1,8 @@
 """Go ``text/template`` for aiwatch: parse once, execute with a function table.
 
-The public face of ``template_parse`` (lexing and parsing) and ``template_exec`` (running);
-alert templates (``templates``) and notification messages both use it.
+The public face of ``parse`` (lexing and parsing) and ``exec`` (running); ``funcs`` holds Go's
+builtins and Prometheus' template functions. Alert templates (``rules.templates``) and
+notification messages (``notify.messages``) both use it.
 """
 
 from aiwatch.golang.template.exec import execute, truth

@@ -11,6 +11,7 @@ from urllib.parse import quote, quote_plus, urlparse
 from aiwatch.durations import parse_duration
 from aiwatch.golang import fmt as gofmt
 from aiwatch.golang import regexp
+from aiwatch.golang.strconv import parse_float
 from aiwatch.golang.template.exec import truth
 from aiwatch.golang.template.parse import GoStruct, TemplateError
 
@@ -26,11 +27,7 @@ def _float(value: Any) -> float:
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
-        try:
-            return float(value.strip()) if value.strip() == value else float("x")
-        except ValueError:
-            msg = f'strconv.ParseFloat: parsing "{value}": invalid syntax'
-            raise ValueError(msg) from None
+        return parse_float(value)
     msg = f"can't convert {gofmt.go_type(value)} to float"
     raise ValueError(msg)
 

@@ -1,7 +1,7 @@
 """Parsing Go ``text/template``: the subset Prometheus alert templates use.
 
 Parsing checks what Go checks at parse time (unknown functions, undeclared variables,
-unbalanced ``if``/``range``/``with``/``end``); ``template_exec`` runs the result. Error
+unbalanced ``if``/``range``/``with``/``end``); ``exec`` runs the result. Error
 messages keep Go's shape (``template: NAME:LINE: …``).
 """
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from aiwatch.incidents.store import IncidentStore
     from aiwatch.notify.forward import AlertmanagerForwarder
     from aiwatch.notify.notifier import Notifier
+    from aiwatch.pages.view import Pages
     from aiwatch.probes.on_demand import OnDemand
     from aiwatch.probes.result import ProbeListener
     from aiwatch.probes.scheduler import Scheduler
@@ -114,3 +115,7 @@ ALERTMANAGER_FORWARDER: web.AppKey[AlertmanagerForwarder] = web.AppKey("alertman
 
 # Experiments.
 TRACKER: web.AppKey[Tracker] = web.AppKey("experiment_tracker")
+
+# Pages.
+PAGES: web.AppKey[Pages] = web.AppKey("pages")
+"""The pages' CSRF secret and each target's last probes."""

@@ -169,6 +169,9 @@ class Web:
     allowed_hosts: tuple[str, ...] = ()
     """Names besides loopback ones that a state-changing request may give as its ``Host``."""
     max_request_body_bytes: int = 1024 * 1024
+    external_url: str = ""
+    """The URL people reach aiwatch at (``--web.external-url`` overrides it); its path is the
+    prefix of every page link, for a reverse proxy serving aiwatch under a path."""
 
 
 @dataclass(frozen=True)
@@ -187,3 +190,8 @@ class Config:
     storage_path: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The validated document with secrets replaced by ``<secret>``, for the status API."""
+
+    @property
+    def external_url(self) -> str:
+        """Where people reach aiwatch: ``web.external_url``, else ``global.external_url``."""
+        return self.web.external_url or self.global_.external_url

@@ -32,9 +32,11 @@ log = logging.getLogger("aiwatch.web")
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset({"/-/healthy"})
+"""Answered without credentials: container health checks carry none."""
+OPEN_PREFIX = "/static/"
+"""The pages' style sheet and script, read without credentials (a public page needs them)."""
 READ_POSTS = frozenset({"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels"})
 """POST routes that only read: Prometheus' query API, which Grafana POSTs form-encoded."""
-"""Answered without credentials: container health checks carry none."""
 USER_KEY = web.RequestKey("aiwatch_user", str)
 CACHE_SECONDS = 60.0
 CACHE_SIZE = 1024
@@ -110,6 +112,20 @@ def foreign_host(request: web.Request, allowed: tuple[str, ...]) -> str | None:
 def request_user(request: web.Request) -> str | None:
     """The authenticated basic-auth user of the request, None without one."""
     return request.get(USER_KEY)
+
+
+def may_change_state(request: web.Request) -> bool:
+    """Whether ``auth_middleware`` would let this client change state (a page shows its
+    buttons only then): an admin user, or a loopback client when there are no users."""
+    state = _state(request)
+    if state is None:
+        return True
+    path = state.options.web_config_file
+    checker = POLICIES.get(path) if path else None
+    if checker is None or not checker.config.users:
+        allowed = state.current.web.allowed_hosts
+        return is_loopback(request.remote) and foreign_host(request, allowed) is None
+    return request_user(request) in state.current.web.admin_users
 
 
 BCRYPT = concurrent.futures.ThreadPoolExecutor(
@@ -313,7 +329,7 @@ async def auth_middleware(
                 "without basic-auth users admin routes refuse it (DNS rebinding)",
             )
         return await handler(request)
-    if request.path in OPEN_PATHS and not admin_route:
+    if (request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIX)) and not admin_route:
         return await handler(request)
     credentials = _credentials(request)
     if credentials is None:

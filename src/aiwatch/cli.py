@@ -5,6 +5,7 @@ import json
 import os
 import platform
 import sys
+import urllib.parse
 from collections.abc import Sequence
 
 from aiwatch import __version__
@@ -76,8 +77,7 @@ def _add_web_flags(run: argparse.ArgumentParser) -> None:
         type=_http_url,
         default="",
         metavar="URL",
-        help="the URL people reach aiwatch at, e.g. behind a reverse proxy under a path "
-        "(replaces web.external_url of the config)",
+        help="the URL people reach aiwatch at, a path behind a proxy (replaces web.external_url)",
     )
 
 
@@ -221,7 +221,7 @@ def _seconds(text: str) -> float:
 
 
 def _http_url(text: str) -> str:
-    if not text.startswith(("http://", "https://")) or len(text.split("/")[2]) == 0:
+    if text and (urllib.parse.urlsplit(text).scheme not in ("http", "https") or "//" not in text):
         msg = f"{text!r} is not an http(s) URL like https://example.com/aiwatch"
         raise argparse.ArgumentTypeError(msg)
     return text

@@ -52,7 +52,8 @@ class Site:
     async def push(self, labels: dict[str, str], user: str | None = None) -> None:
         """Push one firing alert through the Alertmanager API (opens an incident)."""
         headers = basic(user) if user else {}
-        alert = [{"labels": labels, "annotations": {"summary": "captions-primary is down"}}]
+        summary = f"{labels.get('target', 'something')} is down"
+        alert = [{"labels": labels, "annotations": {"summary": summary}}]
         async with self.session.post(
             self.url + "/api/v2/alerts", json=alert, headers=headers
         ) as resp:

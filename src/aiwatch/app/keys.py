@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from aiwatch.incidents.store import IncidentStore
     from aiwatch.notify.forward import AlertmanagerForwarder
     from aiwatch.notify.notifier import Notifier
-    from aiwatch.pages.view import Pages
+    from aiwatch.pages.state import Pages
     from aiwatch.probes.on_demand import OnDemand
     from aiwatch.probes.result import ProbeListener
     from aiwatch.probes.scheduler import Scheduler

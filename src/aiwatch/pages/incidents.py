@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from aiwatch.app.keys import INCIDENT_STORE
+from aiwatch.app.keys import INCIDENT_STORE, STATE
 from aiwatch.incidents.lifecycle import IllegalTransition, Incident
 from aiwatch.incidents.records import NotFound, Query
 from aiwatch.matchers import Matcher, parse_matcher
@@ -124,7 +124,14 @@ async def incident_page(request: web.Request) -> web.Response:
     (Silence similar posts the incident's labels as matchers to ``/silences``)."""
     incident = await _incident(request)
     similar = ", ".join(f"{k}={_quoted(v)}" for k, v in sorted(incident.labels.items()))
-    context = {"incident": incident, "similar": similar, "silence_hours": SILENCE_HOURS}
+    target = incident.labels.get("target", "")
+    configured = any(t.name == target for t in request.app[STATE].current.targets)
+    context = {
+        "incident": incident,
+        "similar": similar,
+        "silence_hours": SILENCE_HOURS,
+        "target": target if configured else "",
+    }
     return page(request, "incident.html", context)
 
 

@@ -2,11 +2,8 @@
 
 import hashlib
 import hmac
-import os
 import time
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -17,25 +14,8 @@ from aiohttp import web
 
 from aiwatch import __version__
 from aiwatch.app.keys import PAGES, STATE
-from aiwatch.probes.result import ProbeResult
 from aiwatch.web.auth import may_change_state, request_user
 from aiwatch.web.envelope import fail
-
-RECENT_PROBES = 20
-"""Probes a target's page lists (the latest first)."""
-
-
-@dataclass
-class Pages:
-    """The pages' own state: the CSRF secret of this process and each target's last probes."""
-
-    secret: bytes = field(default_factory=lambda: os.urandom(32))
-    recent: dict[str, deque[ProbeResult]] = field(default_factory=dict)
-
-    def on_probe(self, result: ProbeResult) -> None:
-        """A probe listener: keep the target's last ``RECENT_PROBES`` results."""
-        ring = self.recent.setdefault(result.target, deque(maxlen=RECENT_PROBES))
-        ring.appendleft(result)
 
 
 def prefix(request: web.Request) -> str:

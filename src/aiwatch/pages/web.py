@@ -7,7 +7,8 @@ from aiohttp import web
 from aiwatch.app.keys import PAGES, Deps
 from aiwatch.experiments.lifecycle import ACTIONS
 from aiwatch.pages import alerting, experiments, incidents, overview, targets
-from aiwatch.pages.view import Pages, setup_templates
+from aiwatch.pages.state import Pages
+from aiwatch.pages.view import setup_templates
 from aiwatch.web.envelope import fail
 
 STATIC = {

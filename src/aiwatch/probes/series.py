@@ -117,7 +117,7 @@ HISTOGRAMS = (
 
 
 def _streams(target: Target) -> bool:
-    return target.kind == "openai_chat" and target.stream
+    return target.stream
 
 
 class TargetSeries:

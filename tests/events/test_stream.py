@@ -54,7 +54,8 @@ async def test_incident_changes_arrive_in_order_with_increasing_ids(serve: Serve
     ]
     assert {e.json()["incident"]["id"] for e in events} == {incident_id}
     ids = [int(e.id or 0) for e in events]
-    assert ids == sorted(ids) and len(set(ids)) == 3
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 3
 
 
 async def test_last_event_id_resumes_after_the_given_event(serve: Serve) -> None:
@@ -168,4 +169,5 @@ async def test_a_slow_client_is_dropped_with_a_final_event_and_others_go_on(
     assert tail[-1].event == "dropped"
     assert "fell behind" in tail[-1].json()["message"]
     got = [e.json()["n"] for e in tail[:-1]]
-    assert got == list(range(len(got))) and len(got) < count
+    assert got == list(range(len(got)))
+    assert len(got) < count

@@ -53,6 +53,7 @@ async def test_stream_timings_tokens_and_cost_match_the_mock(mock: Mock, kind: s
     assert result.time_per_output_token is not None
     assert 0.018 <= result.time_per_output_token <= 0.03
     assert (result.input_tokens, result.output_tokens) == (1000, 11)
+    assert result.output_tokens_estimated is False  # usage wins over counting chunks
     assert result.cost_usd == pytest.approx((1000 * 3.0 + 11 * 15.0) / 1e6)
     assert result.response_excerpt == "pong" + " pong" * 10
 
@@ -192,3 +193,48 @@ async def test_answer_without_usage_is_invalid_unless_streamed(mock: Mock, kind:
     streamed = await probe(mock, kind, {"omit_usage": True, "output_tokens": 3}, stream=True)
     assert streamed.success, streamed.error
     assert streamed.input_tokens is None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_stall_timeout_fails_a_stalled_stream_as_stalled(mock: Mock, kind: str) -> None:
+    """With stall_timeout 0.3 s, a stream that stalls after 2 chunks fails with stream_stalled
+    about 0.3 s after its last chunk, long before the 3 s timeout."""
+    behavior = {"output_tokens": 6, "stall_after": 2, "time_to_first_token": 0.05}
+    started = time.perf_counter()
+    result = await probe(mock, kind, behavior, stream=True, timeout=3.0, stall_timeout=0.3)
+    assert time.perf_counter() - started <= 1.0
+    assert result.error_type == "stream_stalled"
+    assert 0.35 <= result.duration <= 0.7
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_chunk_gaps_follow_the_mocks_pace(mock: Mock, kind: str) -> None:
+    """Six chunks at 20/s: five gaps of about 50 ms each, the longest about 50 ms."""
+    behavior = {"output_tokens": 6, "tokens_per_second": 20}
+    result = await probe(mock, kind, behavior, stream=True)
+    assert result.success, result.error
+    assert result.content_chunks == 6
+    assert sum(result.chunk_gap_counts) == 5
+    assert 0.2 <= result.chunk_gap_sum <= 0.35
+    assert result.longest_chunk_gap is not None
+    assert 0.04 <= result.longest_chunk_gap <= 0.12
+    assert result.stream_buffered is False
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_buffered_stream_is_flagged(mock: Mock, kind: str) -> None:
+    """A stream the mock holds and sends in one write is flagged buffered."""
+    behavior = {"output_tokens": 30, "tokens_per_second": 200, "buffer_stream": True}
+    result = await probe(mock, kind, behavior, stream=True)
+    assert result.success, result.error
+    assert result.stream_buffered is True
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_stream_without_usage_counts_tokens_from_chunks(mock: Mock, kind: str) -> None:
+    """No usage in the stream: output tokens are its 5 content chunks, marked estimated."""
+    behavior = {"omit_usage": True, "output_tokens": 5, "tokens_per_second": 100}
+    result = await probe(mock, kind, behavior, stream=True)
+    assert result.success, result.error
+    assert (result.output_tokens, result.output_tokens_estimated) == (5, True)
+    assert result.time_per_output_token is not None

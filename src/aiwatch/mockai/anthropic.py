@@ -129,7 +129,7 @@ class Messages:
         self, request: web.Request, body: dict[str, Any], b: Behavior, clock: Clock
     ) -> web.StreamResponse:
         """message_start, a text block of one delta per word, message_delta, message_stop."""
-        response = await event_stream(request, self.headers(b))
+        response = await event_stream(request, b, self.headers(b))
 
         async def send(document: dict[str, Any]) -> None:
             await response.write(sse(document["type"], json.dumps(document), b))
@@ -164,8 +164,7 @@ class Messages:
             await send(delta)
             if not b.omit_done:
                 await send({"type": "message_stop"})
-        await response.write_eof()
-        return response
+        return await response.end()
 
 
 _EMPTY_TEXT = {"type": "text", "text": ""}

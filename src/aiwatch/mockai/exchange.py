@@ -219,13 +219,36 @@ async def endless_answer(request: web.Request, b: Behavior) -> web.StreamRespons
         await response.write(_ENDLESS_PIECE)
 
 
-async def event_stream(request: web.Request, extra: dict[str, str]) -> web.StreamResponse:
-    """A prepared ``text/event-stream`` response."""
+class EventStream:
+    """A ``text/event-stream`` answer; with ``buffer_stream`` its events are held and sent in
+    one write at the end, as a proxy that buffers the stream does."""
+
+    def __init__(self, response: web.StreamResponse, b: Behavior) -> None:
+        self.response = response
+        self.held: list[bytes] | None = [] if b.buffer_stream else None
+
+    async def write(self, data: bytes) -> None:
+        """Send (or hold) bytes of the stream."""
+        if self.held is None:
+            await self.response.write(data)
+        else:
+            self.held.append(data)
+
+    async def end(self) -> web.StreamResponse:
+        """Send what was held and end the stream."""
+        if self.held:
+            await self.response.write(b"".join(self.held))
+        await self.response.write_eof()
+        return self.response
+
+
+async def event_stream(request: web.Request, b: Behavior, extra: dict[str, str]) -> EventStream:
+    """A prepared ``text/event-stream`` answer with the ``extra`` headers."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **extra}
     )
     await response.prepare(request)
-    return response
+    return EventStream(response, b)
 
 
 def sse(name: str | None, data: str, b: Behavior) -> bytes:

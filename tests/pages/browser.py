@@ -56,7 +56,7 @@ targets:
   - {{name: chat-candidate, feature: captions, kind: openai_chat, url: {mock}/v1,
      model: mock-mini, interval: 300ms, timeout: 2s}}
   - {{name: embed, feature: search, kind: openai_embeddings, url: {mock}/v1, model: mock-embedding,
-     interval: 300ms, timeout: 2s}}
+     interval: 300ms, timeout: 2s, slo: {{latency_p95: 20ms, window: 1m}}}}
 experiments:
   - name: captions-model-v2
     hypothesis: the mini model captions as reliably, and faster
@@ -117,6 +117,9 @@ class Stack:
         )
         self.processes.append(mock)
         wait_for("mock-ai", lambda: "listening on" in mock.log())
+        # Slower than the embed target's objective: it is degraded, not up.
+        slow = {"latency": 0.05}
+        http("POST", f"{self.mock}/_mock/behavior?model=mock-embedding", body=slow)
         (tmp / "rules.yml").write_text(RULES)
         (tmp / "aiwatch.yml").write_text(config_text(self.mock))
         lines = ["basic_auth_users:"] + [
@@ -145,9 +148,9 @@ class Stack:
         status, _ = http("POST", f"{self.mock}/_mock/behavior?model={model}", body={"status": 500})
         assert status == 200
 
-    def heal(self) -> None:
-        """Every model answers again."""
-        http("DELETE", self.mock + "/_mock/behavior")
+    def heal(self, model: str) -> None:
+        """``model`` answers again."""
+        http("POST", f"{self.mock}/_mock/behavior?model={model}", body={})
 
     def incidents(self) -> list[dict[str, Any]]:
         """The incidents, newest first (as alice)."""

@@ -55,7 +55,8 @@ def test_admin_acknowledges_the_incident_a_failing_target_opened(stack: Stack) -
     try:
         driver.get(stack.url + "/")
         rows = driver.find_elements(By.CSS_SELECTOR, 'tr[data-target="chat-primary"]')
-        assert rows and rows[0].get_attribute("data-state") == "down"
+        assert rows
+        assert rows[0].get_attribute("data-state") == "down"
         driver.find_element(By.LINK_TEXT, f"#{incident['id']}").click()
         assert text(driver, "incident-state") == "firing"
         assert "chat-primary is down" in driver.page_source
@@ -136,4 +137,29 @@ def test_target_page_runs_a_debug_probe_for_admins(stack: Stack, tmp_path: Path)
         )
         assert "Probe of target 'chat-primary'" in debug[0].text
     finally:
+        driver.quit()
+
+
+def test_overview_updates_from_the_event_stream_without_a_reload(stack: Stack) -> None:
+    """A target going down turns its row down on an open overview; the page is not reloaded."""
+    driver = chromium(user="alice")
+    try:
+        driver.get(stack.url + "/")
+        state = "return document.querySelector('tr[data-target=\"chat-candidate\"]')?.dataset.state"
+        wait_for("chat-candidate up", lambda: driver.execute_script(state) == "up")
+        assert driver.execute_script(state.replace("chat-candidate", "embed")) == "degraded"
+        wait_for(
+            "the stream to connect",
+            lambda: driver.execute_script("return document.body.dataset.liveConnected") == "true",
+        )
+        driver.execute_script("window.notReloaded = true")
+        stack.fail_model("mock-mini")
+        wait_for("chat-candidate down", lambda: driver.execute_script(state) == "down")
+        assert driver.execute_script("return window.notReloaded") is True
+        assert "chat-candidate is down" in text(driver, "live-overview") or wait_for(
+            "its incident on the overview",
+            lambda: "chat-candidate is down" in text(driver, "live-overview"),
+        )
+    finally:
+        stack.heal("mock-mini")
         driver.quit()

@@ -84,7 +84,8 @@ async def test_links_and_redirects_stay_under_the_external_urls_path(
             assert resp.status == 303
             assert resp.headers["Location"] == PREFIX + "/incidents/1"
         async with client.get(base + PREFIX + "/graph?g0.expr=up") as resp:
-            assert resp.status == 200 and resp.url.path == PREFIX + "/api/v1/query"
+            assert resp.status == 200
+            assert resp.url.path == PREFIX + "/api/v1/query"
 
 
 async def test_flag_replaces_the_configs_external_url(site: Start) -> None:

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from aiwatch.app.keys import INCIDENT_STORE, PROBE_SCHEDULER, STATE
+from aiwatch.app.keys import INCIDENT_STORE, PROBE_SCHEDULER, STATE, TARGET_STATES
 from aiwatch.incidents.records import Query
 from aiwatch.notify import outbox
 from aiwatch.pages.view import page
-from aiwatch.probes.health import health_of
 from aiwatch.probes.result import ProbeResult
 
 NO_FEATURE = "(no feature)"
@@ -24,20 +23,22 @@ class TargetRow:
     kind: str
     state: str
     """``up``, ``degraded``, ``down``, or ``unknown`` before its first probe."""
+    reason: str
+    """Why: the failed probe's error, the missed objective, or how it passed."""
     last: ProbeResult | None
 
 
 def target_rows(app: web.Application) -> dict[str, list[TargetRow]]:
     """Every configured target, grouped by feature (features in name order)."""
     entries = app[PROBE_SCHEDULER].entries
+    states = app[TARGET_STATES]
     groups: dict[str, list[TargetRow]] = defaultdict(list)
     for target in app[STATE].current.targets:
         entry = entries.get(target.name)
         last = entry.last if entry is not None else None
-        state = "unknown" if last is None else health_of(last)
-        groups[target.feature or NO_FEATURE].append(
-            TargetRow(target.name, target.kind, state, last)
-        )
+        now = states.state(target.name)
+        row = TargetRow(target.name, target.kind, now.state, now.reason, last)
+        groups[target.feature or NO_FEATURE].append(row)
     return dict(sorted(groups.items()))
 
 

@@ -7,12 +7,18 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from aiwatch import metrics
-from aiwatch.app.keys import ON_DEMAND, PAGES, PROBE_SCHEDULER, QUERY_RUNNER, RULE_STORAGE, STATE
+from aiwatch.app.keys import (
+    ON_DEMAND,
+    PAGES,
+    QUERY_RUNNER,
+    RULE_STORAGE,
+    STATE,
+    TARGET_STATES,
+)
 from aiwatch.config.model import Target
 from aiwatch.pages.svg import Sparkline, sparkline
 from aiwatch.pages.view import form, page
 from aiwatch.probes.exposition import render
-from aiwatch.probes.health import health_of
 from aiwatch.probes.report import debug_text
 from aiwatch.probes.series import ProbeSeries
 from aiwatch.promql.limits import Budget, LimitError
@@ -85,11 +91,9 @@ async def sparklines(app: web.Application, name: str) -> list[Line]:
 
 
 async def _render(request: web.Request, target: Target, debug: str = "") -> web.Response:
-    entry = request.app[PROBE_SCHEDULER].entries.get(target.name)
-    last = entry.last if entry is not None else None
     context = {
         "target": target,
-        "state": "unknown" if last is None else health_of(last),
+        "state": request.app[TARGET_STATES].state(target.name),
         "probes": list(request.app[PAGES].recent.get(target.name, ())),
         "lines": await sparklines(request.app, target.name),
         "debug": debug,

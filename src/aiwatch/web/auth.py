@@ -35,7 +35,15 @@ OPEN_PATHS = frozenset({"/-/healthy"})
 """Answered without credentials: container health checks carry none."""
 OPEN_PREFIX = "/static/"
 """The pages' style sheet and script, read without credentials (a public page needs them)."""
-READ_POSTS = frozenset({"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels"})
+READ_POSTS = frozenset(
+    {
+        "/api/v1/query",
+        "/api/v1/query_range",
+        "/api/v1/format_query",
+        "/api/v1/series",
+        "/api/v1/labels",
+    }
+)
 """POST routes that only read: Prometheus' query API, which Grafana POSTs form-encoded."""
 USER_KEY = web.RequestKey("aiwatch_user", str)
 CACHE_SECONDS = 60.0

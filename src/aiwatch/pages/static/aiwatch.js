@@ -32,7 +32,11 @@
 
   function connect() {
     var url = base + "/api/v1/events";
-    if (names.indexOf("probe") >= 0) url += "?probes=true";
+    // Probe results are sent only to who asks, for one target: a target's own page.
+    var target = body.getAttribute("data-live-target");
+    if (names.indexOf("probe") >= 0 && target) {
+      url += "?probes=true&target=" + encodeURIComponent(target);
+    }
     var source = new EventSource(url);
     source.onopen = function () { retry = 5000; body.setAttribute("data-live-connected", "true"); };
     source.onmessage = soon;

@@ -50,6 +50,7 @@ global:
 rule_files: [rules.yml]
 web:
   admin_users: [alice]
+  status_page: {{enabled: true, title: Acme AI status}}
 targets:
   - {{name: chat-primary, feature: captions, kind: openai_chat, url: {mock}/v1, model: mock-gpt,
      interval: 300ms, timeout: 2s}}

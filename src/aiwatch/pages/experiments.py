@@ -6,7 +6,7 @@ from typing import cast
 from aiohttp import web
 
 from aiwatch.app.keys import TRACKER
-from aiwatch.experiments.lifecycle import ACTIONS, Action, IllegalTransition
+from aiwatch.experiments.lifecycle import ACTIONS, Action, IllegalTransition, State, transition
 from aiwatch.experiments.tracker import Live
 from aiwatch.pages.svg import Axis, intervals
 from aiwatch.pages.view import form, page, see_other
@@ -38,6 +38,18 @@ def metric_views(live: Live) -> list[MetricView]:
     return out
 
 
+def allowed(state: State) -> list[Action]:
+    """The lifecycle moves ``state`` allows (the buttons shown)."""
+    out = []
+    for action in ACTIONS:
+        try:
+            transition(state, action)
+        except IllegalTransition:
+            continue
+        out.append(action)
+    return out
+
+
 def _live(request: web.Request) -> Live:
     name = request.match_info["name"]
     live = request.app[TRACKER].live.get(name)
@@ -59,7 +71,7 @@ async def experiment_page(request: web.Request) -> web.Response:
         "live": live,
         "result": live.result(),
         "metrics": metric_views(live),
-        "actions": ACTIONS,
+        "actions": allowed(live.state),
     }
     return page(request, "experiment.html", context)
 

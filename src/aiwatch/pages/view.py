@@ -101,6 +101,11 @@ def millis(seconds: float | None) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
+def lift(value: float, difference: str = "relative") -> str:
+    """A lift as an experiment states it: ``+12.5%`` when relative, ``+0.031`` when absolute."""
+    return f"{value * 100:+.3g}%" if difference == "relative" else f"{value:+.3g}"
+
+
 def environment() -> jinja2.Environment:
     """The templates packaged with aiwatch, autoescaped, with the pages' filters."""
     env = jinja2.Environment(
@@ -110,7 +115,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(when=when, ago=ago, millis=millis)
+    env.filters.update(when=when, ago=ago, millis=millis, lift=lift)
     return env
 
 

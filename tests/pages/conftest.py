@@ -71,7 +71,8 @@ Start = Callable[..., Awaitable[Site]]
 def write_config(tmp: Path, extra: str = "") -> Path:
     """A daemon config without targets (alerts are pushed), plus ``extra`` YAML."""
     path = tmp / "aiwatch.yml"
-    path.write_text(f"global:\n  evaluation_interval: 1s\ntargets: []\n{extra}")
+    targets = "" if "\ntargets:" in "\n" + extra else "targets: []\n"
+    path.write_text(f"global:\n  evaluation_interval: 1s\n{targets}{extra}")
     return path
 
 

@@ -9,7 +9,7 @@ from aiwatch.pages import incidents as incident_pages
 from aiwatch.pages.incidents import BadFilter, split_matchers
 from tests.pages.conftest import DOWN, Site, Start, csrf_of
 
-ROW = re.compile(r'<td><a href="/incidents/(\d+)">#')
+ROW = re.compile(r'<a href="/incidents/(\d+)">#')
 
 
 def ids(html: str) -> list[int]:

@@ -15,9 +15,12 @@ from aiwatch.config.model import (
     ExperimentMetric,
     GlobalConfig,
     Notifications,
+    Objective,
     Price,
     Route,
     Secret,
+    Slo,
+    StatusPage,
     Target,
     Templates,
     Variant,
@@ -81,6 +84,7 @@ def build_config(
             admin_users=tuple(web.get("admin_users", [])),
             allowed_hosts=tuple(h.lower().rstrip(".") for h in web.get("allowed_hosts", [])),
             max_request_body_bytes=web.get("max_request_body_bytes", 1024 * 1024),
+            status_page=_status_page(web.get("status_page", {}), targets, report),
         ),
         storage_path=doc.get("storage", {}).get("path"),
         validation=build_validation(doc["validation"], skip) if "validation" in doc else None,
@@ -173,6 +177,10 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
             ("targets", i, "expect", "max_time_to_first_token"),
             "only for kind openai_chat with stream: true",
         )
+    for path in (("stall_timeout",), ("expect", "streaming")):
+        where = e if path[0] == "expect" else t
+        if where.get(path[-1], False) is not False and not t.get("stream"):
+            report(("targets", i, *path), "only with stream: true")
     price = t.get("price")
     return Target(
         name=t["name"],
@@ -185,6 +193,7 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
         feature=t.get("feature", ""),
         labels=dict(t.get("labels", {})),
         stream=t.get("stream", False),
+        stall_timeout=_opt_dur(t.get("stall_timeout")),
         reuse_connections=t.get("reuse_connections", True),
         method=t.get("method", "POST" if "body" in t else "GET"),
         headers={k: Secret(v) for k, v in t.get("headers", {}).items()},
@@ -194,9 +203,47 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
         input=tuple(t.get("input", [])) or Target.input,
         max_body_bytes=t.get("max_body_bytes", 4 * 1024 * 1024),
         expect=_expect(e),
+        slo=_slo(i, t, report),
         price=Price(price.get("input_per_million", 0.0), price.get("output_per_million", 0.0))
         if price is not None
         else None,
+    )
+
+
+_QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+
+
+def _slo(i: int, t: dict[str, Any], report: Report) -> Slo | None:
+    """A target's ``slo:`` block; TTFT objectives need a streamed reply to measure."""
+    s = t.get("slo")
+    if s is None:
+        return None
+    objectives = []
+    for key, value in s.items():
+        kind, _, rank = key.partition("_")
+        if key == "window" or rank not in _QUANTILES:
+            continue
+        if kind == "ttft" and not t.get("stream"):
+            report(("targets", i, "slo", key), "only for targets with stream: true")
+        objectives.append(Objective(key, _QUANTILES[rank], parse_duration(value)))
+    return Slo(objectives=tuple(objectives), window=_dur(s.get("window"), 900.0))
+
+
+def _status_page(s: dict[str, Any], targets: tuple[Target, ...], report: Report) -> StatusPage:
+    names = {t.name for t in targets}
+    for j, name in enumerate(s.get("targets", [])):
+        if name not in names:
+            report(("web", "status_page", "targets", j), f"no target named {name!r}")
+    features = {t.feature for t in targets}
+    for j, feature in enumerate(s.get("features", [])):
+        if feature not in features:
+            report(("web", "status_page", "features", j), f"no target has feature {feature!r}")
+    return StatusPage(
+        enabled=s.get("enabled", False),
+        title=s.get("title", "Status"),
+        public=s.get("public", False),
+        targets=tuple(s.get("targets", [])),
+        features=tuple(s.get("features", [])),
     )
 
 
@@ -209,6 +256,7 @@ def _expect(e: dict[str, Any]) -> Expect:
         max_duration=_opt_dur(e.get("max_duration")),
         max_time_to_first_token=_opt_dur(e.get("max_time_to_first_token")),
         dimensions=e.get("dimensions"),
+        streaming=e.get("streaming", False),
     )
 
 

@@ -52,12 +52,32 @@ class Expect:
     max_duration: float | None = None
     max_time_to_first_token: float | None = None
     dimensions: int | None = None
+    streaming: bool = False
+    """Fail a stream whose content arrived in one burst (``validation_failed``)."""
 
 
 @dataclass(frozen=True)
 class Price:
     input_per_million: float = 0.0
     output_per_million: float = 0.0
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One latency objective of a target's ``slo:`` block, e.g. ``latency_p95: 2s``."""
+
+    name: str
+    """The config key: ``latency_p95``, ``ttft_p99``…"""
+    quantile: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Slo:
+    """A target's ``slo:`` block: latency objectives judged over the last ``window``."""
+
+    objectives: tuple[Objective, ...] = ()
+    window: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,8 @@ class Target:
     feature: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     stream: bool = False
+    stall_timeout: float | None = None
+    """Streaming: a gap between content chunks longer than this fails with ``stream_stalled``."""
     reuse_connections: bool = True
     method: str = "GET"
     headers: dict[str, Secret] = field(default_factory=dict)
@@ -82,6 +104,7 @@ class Target:
     max_body_bytes: int = 4 * 1024 * 1024
     expect: Expect = field(default_factory=Expect)
     price: Price | None = None
+    slo: Slo | None = None
 
 
 @dataclass(frozen=True)
@@ -166,11 +189,26 @@ class Experiment:
 
 
 @dataclass(frozen=True)
+class StatusPage:
+    """``web.status_page``: the uptime page at ``/status`` and the badges (off by default)."""
+
+    enabled: bool = False
+    title: str = "Status"
+    public: bool = False
+    """Served without credentials, and showing no label or annotation."""
+    targets: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    """Which targets the page shows: these, and those of these features (every one if both
+    are empty)."""
+
+
+@dataclass(frozen=True)
 class Web:
     admin_users: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     """Names besides loopback ones that a state-changing request may give as its ``Host``."""
     max_request_body_bytes: int = 1024 * 1024
+    status_page: StatusPage = field(default_factory=StatusPage)
 
 
 @dataclass(frozen=True)

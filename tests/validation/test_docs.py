@@ -39,3 +39,13 @@ def test_ci_snippets_run_the_command_and_keep_the_junit_file() -> None:
     steps = github["jobs"]["validate"]["steps"]
     assert any("aiwatch validate release-gate.yml --junit" in s.get("run", "") for s in steps)
     assert gitlab["release-gate"]["artifacts"]["reports"]["junit"] == "validation.xml"
+
+
+def test_allowed_errors_are_the_error_taxonomy() -> None:
+    """``allowed_errors`` accepts exactly the error types a probe can report."""
+    from aiwatch.config import schema
+    from aiwatch.probes.result import ERROR_TYPES
+
+    gate = schema()["$defs"]["gate"]
+    allowed = gate["properties"]["thresholds"]["properties"]["allowed_errors"]["items"]["enum"]
+    assert allowed == list(ERROR_TYPES)

@@ -5,7 +5,9 @@ from typing import Any, Literal
 
 from aiwatch.config.validation import Validation
 
-TargetKind = Literal["openai_chat", "openai_embeddings", "http"]
+TargetKind = Literal["openai_chat", "anthropic_messages", "openai_embeddings", "http"]
+CHAT_KINDS = ("openai_chat", "anthropic_messages")
+"""The kinds that send prompts and may stream the reply."""
 Event = Literal["firing", "acknowledged", "resolved", "silenced"]
 
 

@@ -10,7 +10,7 @@ from aiwatch.config.model import Price, Secret
 from aiwatch.probes import ProbeResult
 from tests.probes_kinds.conftest import Mock
 
-KINDS = ["anthropic_messages"]
+KINDS = ["anthropic_messages", "openai_responses"]
 
 # fault → (status, error_type) as each API answers the mock's named faults.
 ERRORS: dict[str, dict[str, tuple[int, str]]] = {
@@ -23,9 +23,18 @@ ERRORS: dict[str, dict[str, tuple[int, str]]] = {
         "overloaded": (529, "overloaded"),
         "invalid_api_key": (401, "client_error"),
     },
+    "openai_responses": {
+        "rate_limited": (429, "rate_limited"),
+        "quota_exceeded": (429, "quota_exceeded"),
+        "context_length_exceeded": (400, "context_length_exceeded"),
+        "content_filter": (400, "content_filter"),
+        "server_error": (500, "server_error"),
+        "overloaded": (503, "server_error"),
+        "invalid_api_key": (401, "client_error"),
+    },
 }
 # The end of a stream each API must send, named in the failure when it is missing.
-TERMINAL = {"anthropic_messages": "message_stop"}
+TERMINAL = {"anthropic_messages": "message_stop", "openai_responses": "response.completed"}
 
 
 async def probe(mock: Mock, kind: str, behavior: dict[str, Any], **fields: Any) -> ProbeResult:

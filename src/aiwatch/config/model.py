@@ -3,8 +3,10 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-TargetKind = Literal["openai_chat", "anthropic_messages", "openai_embeddings", "http"]
-CHAT_KINDS = ("openai_chat", "anthropic_messages")
+TargetKind = Literal[
+    "openai_chat", "anthropic_messages", "openai_responses", "openai_embeddings", "http"
+]
+CHAT_KINDS = ("openai_chat", "anthropic_messages", "openai_responses")
 """The kinds that send prompts and may stream the reply."""
 Event = Literal["firing", "acknowledged", "resolved", "silenced"]
 

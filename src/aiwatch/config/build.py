@@ -16,9 +16,12 @@ from aiwatch.config.model import (
     ExperimentMetric,
     GlobalConfig,
     Notifications,
+    Objective,
     Price,
     Route,
     Secret,
+    Slo,
+    StatusPage,
     Target,
     Templates,
     Variant,
@@ -82,6 +85,7 @@ def build_config(
             admin_users=tuple(web.get("admin_users", [])),
             allowed_hosts=tuple(h.lower().rstrip(".") for h in web.get("allowed_hosts", [])),
             max_request_body_bytes=web.get("max_request_body_bytes", 1024 * 1024),
+            status_page=_status_page(web.get("status_page", {}), targets, report),
         ),
         storage_path=doc.get("storage", {}).get("path"),
         raw=redact(doc),
@@ -191,6 +195,7 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
         input=tuple(t.get("input", [])) or Target.input,
         max_body_bytes=t.get("max_body_bytes", 4 * 1024 * 1024),
         expect=_expect(e),
+        slo=_slo(i, t, report),
         price=Price(price.get("input_per_million", 0.0), price.get("output_per_million", 0.0))
         if price is not None
         else None,
@@ -210,6 +215,43 @@ def _stream_keys(i: int, t: dict[str, Any], report: Report) -> None:
         where = t.get("expect", {}) if path[0] == "expect" else t
         if where.get(path[-1], False) is not False and not t.get("stream"):
             report(("targets", i, *path), "only with stream: true")
+
+
+_QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+
+
+def _slo(i: int, t: dict[str, Any], report: Report) -> Slo | None:
+    """A target's ``slo:`` block; TTFT objectives need a streamed reply to measure."""
+    s = t.get("slo")
+    if s is None:
+        return None
+    objectives = []
+    for key, value in s.items():
+        kind, _, rank = key.partition("_")
+        if key == "window" or rank not in _QUANTILES:
+            continue
+        if kind == "ttft" and not t.get("stream"):
+            report(("targets", i, "slo", key), "only for targets with stream: true")
+        objectives.append(Objective(key, _QUANTILES[rank], parse_duration(value)))
+    return Slo(objectives=tuple(objectives), window=_dur(s.get("window"), 900.0))
+
+
+def _status_page(s: dict[str, Any], targets: tuple[Target, ...], report: Report) -> StatusPage:
+    names = {t.name for t in targets}
+    for j, name in enumerate(s.get("targets", [])):
+        if name not in names:
+            report(("web", "status_page", "targets", j), f"no target named {name!r}")
+    features = {t.feature for t in targets}
+    for j, feature in enumerate(s.get("features", [])):
+        if feature not in features:
+            report(("web", "status_page", "features", j), f"no target has feature {feature!r}")
+    return StatusPage(
+        enabled=s.get("enabled", False),
+        title=s.get("title", "Status"),
+        public=s.get("public", False),
+        targets=tuple(s.get("targets", [])),
+        features=tuple(s.get("features", [])),
+    )
 
 
 def _expect(e: dict[str, Any]) -> Expect:

@@ -71,6 +71,24 @@ class Price:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """One latency objective of a target's ``slo:`` block, e.g. ``latency_p95: 2s``."""
+
+    name: str
+    """The config key: ``latency_p95``, ``ttft_p99``…"""
+    quantile: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Slo:
+    """A target's ``slo:`` block: latency objectives judged over the last ``window``."""
+
+    objectives: tuple[Objective, ...] = ()
+    window: float = 900.0
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     kind: TargetKind
@@ -95,6 +113,7 @@ class Target:
     expect: Expect = field(default_factory=Expect)
     price: Price | None = None
     budget: Budget | None = None
+    slo: Slo | None = None
 
 
 @dataclass(frozen=True)
@@ -179,11 +198,26 @@ class Experiment:
 
 
 @dataclass(frozen=True)
+class StatusPage:
+    """``web.status_page``: the uptime page at ``/status`` and the badges (off by default)."""
+
+    enabled: bool = False
+    title: str = "Status"
+    public: bool = False
+    """Served without credentials, and showing no label or annotation."""
+    targets: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    """Which targets the page shows: these, and those of these features (every one if both
+    are empty)."""
+
+
+@dataclass(frozen=True)
 class Web:
     admin_users: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     """Names besides loopback ones that a state-changing request may give as its ``Host``."""
     max_request_body_bytes: int = 1024 * 1024
+    status_page: StatusPage = field(default_factory=StatusPage)
 
 
 @dataclass(frozen=True)

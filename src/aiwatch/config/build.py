@@ -7,6 +7,7 @@ from typing import Any
 import promql_parser
 
 from aiwatch.config.model import (
+    CHAT_KINDS,
     Alertmanager,
     Budget,
     Config,
@@ -118,10 +119,10 @@ def _prompt(value: str | list[dict[str, str]]) -> str | tuple[dict[str, str], ..
 
 # Keys that only one kind of probe reads: elsewhere they would be silently ignored.
 _KIND_KEYS = {
-    "stream": ("openai_chat",),
-    "prompts": ("openai_chat",),
+    "stream": CHAT_KINDS,
+    "prompts": CHAT_KINDS,
     "input": ("openai_embeddings",),
-    "request": ("openai_chat", "openai_embeddings"),
+    "request": (*CHAT_KINDS, "openai_embeddings"),
     "method": ("http",),
     "body": ("http",),
 }
@@ -167,10 +168,10 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
     e = t.get("expect", {})
     if "dimensions" in e and t["kind"] != "openai_embeddings":
         report(("targets", i, "expect", "dimensions"), "only for kind openai_embeddings")
-    if "max_time_to_first_token" in e and not (t["kind"] == "openai_chat" and t.get("stream")):
+    if "max_time_to_first_token" in e and not (t["kind"] in CHAT_KINDS and t.get("stream")):
         report(
             ("targets", i, "expect", "max_time_to_first_token"),
-            "only for kind openai_chat with stream: true",
+            "only for kinds " + ", ".join(CHAT_KINDS) + " with stream: true",
         )
     _stream_keys(i, t, report)
     price = t.get("price")

@@ -3,7 +3,9 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-TargetKind = Literal["openai_chat", "openai_embeddings", "http"]
+TargetKind = Literal["openai_chat", "anthropic_messages", "openai_embeddings", "http"]
+CHAT_KINDS = ("openai_chat", "anthropic_messages")
+"""The kinds that send prompts and may stream the reply."""
 Event = Literal["firing", "acknowledged", "resolved", "silenced"]
 
 

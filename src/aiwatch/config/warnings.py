@@ -8,9 +8,16 @@ from aiwatch.config.model import Budget, Config, Target
 from aiwatch.config.problems import Problem
 from aiwatch.config.yamlpos import Path, Positions, format_path
 
-# The path an OpenAI-compatible probe appends itself: a url that ends with one is doubled.
-_API_PATH = re.compile(r"/(chat/completions|completions|embeddings|responses|models)/?$")
-_APPENDS = {"openai_chat": "/chat/completions", "openai_embeddings": "/embeddings"}
+# The path an API probe appends itself: a url that ends with one is doubled.
+_API_PATH = re.compile(r"/(chat/completions|completions|embeddings|responses|messages|models)/?$")
+_APPENDS = {
+    "openai_chat": "/chat/completions",
+    "anthropic_messages": "/messages",
+    "openai_responses": "/responses",
+    "gemini": "/models/{model}:generateContent",
+    "openai_embeddings": "/embeddings",
+}
+_BASES = {"gemini": "…/v1beta"}
 
 
 def config_warnings(
@@ -33,7 +40,8 @@ def config_warnings(
             warn(
                 ("targets", i, "url"),
                 f"ends in the API path {api_path.group(0)!r}, and the probe appends "
-                f"{_APPENDS[target.kind]} itself: give the API's base (…/v1)",
+                f"{_APPENDS[target.kind]} itself: give the API's base "
+                f"({_BASES.get(target.kind, '…/v1')})",
             )
         if target.timeout > target.interval:
             warn(

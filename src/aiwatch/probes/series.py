@@ -119,7 +119,7 @@ HISTOGRAMS = (
 
 
 def _streams(target: Target) -> bool:
-    return target.kind == "openai_chat" and target.stream
+    return target.stream
 
 
 USAGE, CHUNKS = "usage", "chunks"

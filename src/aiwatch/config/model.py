@@ -36,6 +36,14 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What probes may spend a UTC day; when spent, the probes pause until the next day."""
+
+    tokens_per_day: int | None = None
+    cost_per_day: float | None = None
+
+
+@dataclass(frozen=True)
 class GlobalConfig:
     probe_interval: float = 30.0
     probe_timeout: float = 10.0
@@ -43,6 +51,8 @@ class GlobalConfig:
     external_labels: dict[str, str] = field(default_factory=dict)
     external_url: str = ""
     retention: float = 2 * 3600.0
+    budget: Budget | None = None
+    """What all targets together may spend a day (each instance counts its own shard)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,7 @@ class Target:
     max_body_bytes: int = 4 * 1024 * 1024
     expect: Expect = field(default_factory=Expect)
     price: Price | None = None
+    budget: Budget | None = None
     slo: Slo | None = None
 
 

@@ -135,8 +135,9 @@ def target_entry(
     next_due: float | None,
     probes: int,
     skipped: int,
+    paused: str | None = None,
 ) -> dict[str, Any]:
-    """One target in ``GET /api/v1/targets``."""
+    """One target in ``GET /api/v1/targets``; ``paused`` is why a spent budget holds it."""
     health = "unknown" if last is None else ("up" if last.success else "down")
     error = None
     if last is not None and not last.success:
@@ -157,5 +158,7 @@ def target_entry(
         else [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in last.checks],
         "probes": probes,
         "skipped": skipped,
+        "paused": None if paused is None else "budget",
+        "paused_reason": paused,
         "config": describe(target),
     }

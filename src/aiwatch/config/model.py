@@ -5,8 +5,10 @@ from typing import Any, Literal
 
 from aiwatch.config.validation import Validation
 
-TargetKind = Literal["openai_chat", "anthropic_messages", "openai_embeddings", "http"]
-CHAT_KINDS = ("openai_chat", "anthropic_messages")
+TargetKind = Literal[
+    "openai_chat", "anthropic_messages", "openai_responses", "openai_embeddings", "http"
+]
+CHAT_KINDS = ("openai_chat", "anthropic_messages", "openai_responses")
 """The kinds that send prompts and may stream the reply."""
 Event = Literal["firing", "acknowledged", "resolved", "silenced"]
 
@@ -36,6 +38,14 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What probes may spend a UTC day; when spent, the probes pause until the next day."""
+
+    tokens_per_day: int | None = None
+    cost_per_day: float | None = None
+
+
+@dataclass(frozen=True)
 class GlobalConfig:
     probe_interval: float = 30.0
     probe_timeout: float = 10.0
@@ -43,6 +53,8 @@ class GlobalConfig:
     external_labels: dict[str, str] = field(default_factory=dict)
     external_url: str = ""
     retention: float = 2 * 3600.0
+    budget: Budget | None = None
+    """What all targets together may spend a day (each instance counts its own shard)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,7 @@ class Target:
     max_body_bytes: int = 4 * 1024 * 1024
     expect: Expect = field(default_factory=Expect)
     price: Price | None = None
+    budget: Budget | None = None
     slo: Slo | None = None
 
 

@@ -4,9 +4,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 TargetKind = Literal[
-    "openai_chat", "anthropic_messages", "openai_responses", "openai_embeddings", "http"
+    "openai_chat", "anthropic_messages", "openai_responses", "gemini", "openai_embeddings", "http"
 ]
-CHAT_KINDS = ("openai_chat", "anthropic_messages", "openai_responses")
+CHAT_KINDS = ("openai_chat", "anthropic_messages", "openai_responses", "gemini")
 """The kinds that send prompts and may stream the reply."""
 Event = Literal["firing", "acknowledged", "resolved", "silenced"]
 

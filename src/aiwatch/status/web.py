@@ -28,7 +28,7 @@ _TEMPLATES = jinja2.Environment(
 )
 _TEMPLATES.globals["percent"] = percent
 _INCIDENTS = 500
-"""The newest incidents the page looks through for each target's open and past ones."""
+"""The newest open, and the newest resolved, incidents the page looks through."""
 
 
 def _page(request: web.Request) -> StatusPage:
@@ -55,7 +55,8 @@ async def handle_status(request: web.Request) -> web.Response:
     targets = _shown(request, page)
     counts = await _counts(request, [t.name for t in targets])
     store = request.app[INCIDENT_STORE]
-    incidents = await store.find(Query(limit=_INCIDENTS))
+    opened = await store.find(Query(states=("firing", "acknowledged"), limit=_INCIDENTS))
+    incidents = opened + await store.find(Query(states=("resolved",), limit=_INCIDENTS))
     states = request.app[TARGET_STATES]
 
     def state(name: str) -> tuple[str, str]:

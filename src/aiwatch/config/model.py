@@ -3,7 +3,9 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-TargetKind = Literal["openai_chat", "openai_embeddings", "http"]
+TargetKind = Literal["openai_chat", "anthropic_messages", "openai_embeddings", "http"]
+CHAT_KINDS = ("openai_chat", "anthropic_messages")
+"""The kinds that send prompts and may stream the reply."""
 Event = Literal["firing", "acknowledged", "resolved", "silenced"]
 
 
@@ -32,6 +34,14 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What probes may spend a UTC day; when spent, the probes pause until the next day."""
+
+    tokens_per_day: int | None = None
+    cost_per_day: float | None = None
+
+
+@dataclass(frozen=True)
 class GlobalConfig:
     probe_interval: float = 30.0
     probe_timeout: float = 10.0
@@ -39,6 +49,8 @@ class GlobalConfig:
     external_labels: dict[str, str] = field(default_factory=dict)
     external_url: str = ""
     retention: float = 2 * 3600.0
+    budget: Budget | None = None
+    """What all targets together may spend a day (each instance counts its own shard)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class Target:
     max_body_bytes: int = 4 * 1024 * 1024
     expect: Expect = field(default_factory=Expect)
     price: Price | None = None
+    budget: Budget | None = None
     slo: Slo | None = None
 
 

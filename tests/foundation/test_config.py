@@ -235,6 +235,7 @@ def test_schema_command_prints_the_schema() -> None:
         "experiments",
         "web",
         "storage",
+        "validation",
     }
 
 

@@ -4,7 +4,9 @@ and usage the mock was told to send. They are the oracle that the mock speaks ea
 from typing import Any
 
 import anthropic
+import openai
 import pytest
+from openai.types.responses import ResponseErrorEvent
 
 from aiwatch.mockai import MOCK, make_mock_app
 
@@ -79,3 +81,60 @@ async def _read_whole_stream(client: anthropic.AsyncAnthropic, behavior: str) ->
         extra_headers={"x-mock-behavior": behavior},
     ) as stream:
         return "".join([text async for text in stream.text_stream])
+
+
+def _openai(mock_root: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=mock_root + "/v1", api_key="sdk-key", max_retries=0)
+
+
+async def test_openai_sdk_reads_a_whole_response(mock_root: str) -> None:
+    """``responses.create``: ``output_text`` and the usage as the mock was told."""
+    async with _openai(mock_root) as client:
+        response = await client.responses.create(model="gpt-mock", input="hi")
+    assert response.status == "completed"
+    assert response.output_text == REPLY
+    assert response.usage is not None
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (12, 4)
+
+
+async def test_openai_sdk_reads_a_response_stream(mock_root: str) -> None:
+    """``responses.create(stream=True)`` yields typed events whose deltas are the reply, and
+    ``responses.stream`` accumulates them into the same final response."""
+    async with _openai(mock_root) as client:
+        events = [
+            e
+            async for e in await client.responses.create(model="gpt-mock", input="hi", stream=True)
+        ]
+        async with client.responses.stream(model="gpt-mock", input="hi") as stream:
+            final = await stream.get_final_response()
+    deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+    assert "".join(deltas) == REPLY
+    assert len(deltas) == 4
+    assert events[0].type == "response.created"
+    assert events[-1].type == "response.completed"
+    assert final.output_text == REPLY
+    assert final.usage is not None
+    assert (final.usage.input_tokens, final.usage.output_tokens) == (12, 4)
+
+
+async def test_openai_sdk_raises_the_mocks_errors(mock_root: str) -> None:
+    """A 429 is the SDK's ``RateLimitError``; an ``error`` event mid-stream is the SDK's typed
+    ``ResponseErrorEvent``, ending the stream."""
+    async with _openai(mock_root) as client:
+        with pytest.raises(openai.RateLimitError):
+            await client.responses.create(
+                model="gpt-mock", input="hi", extra_headers={"x-mock-behavior": _RATE_LIMITED}
+            )
+        stream = await client.responses.create(
+            model="gpt-mock",
+            input="hi",
+            stream=True,
+            extra_headers={"x-mock-behavior": '{"stream_error_after": 1}'},
+        )
+        events = [event async for event in stream]
+    assert [e.type for e in events][-2:] == ["response.output_text.delta", "error"]
+    assert isinstance(events[-1], ResponseErrorEvent)
+    assert events[-1].code == "server_error"
+
+
+_RATE_LIMITED = '{"fault": "rate_limited"}'

@@ -30,6 +30,7 @@ NAMES = [
     "POST /v1/chat/completions",
     "POST /v1/embeddings",
     "POST /v1/messages",
+    "POST /v1/responses",
     "GET /v1/models",
     "x-mock-behavior",
 ]
@@ -52,7 +53,7 @@ def test_target_examples_are_valid_config(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("GATEWAY_KEY", "example")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "example")
     examples = [b for b in yaml_blocks() if b.startswith("- name:")]
-    assert len(examples) == 5
+    assert len(examples) == 6
     text = "targets:\n" + "".join(f"  {line}\n" for b in examples for line in b.splitlines())
     path = tmp_path / "aiwatch.yml"
     path.write_text(text)
@@ -61,12 +62,13 @@ def test_target_examples_are_valid_config(tmp_path: Path, monkeypatch: pytest.Mo
     assert kinds == [
         "openai_chat",
         "anthropic_messages",
+        "openai_responses",
         "openai_embeddings",
         "http",
         "openai_chat",
     ]
-    assert config.targets[4].stall_timeout == 5.0
-    assert config.targets[4].expect.streaming
+    assert config.targets[5].stall_timeout == 5.0
+    assert config.targets[5].expect.streaming
 
 
 def test_mock_script_example_loads(tmp_path: Path) -> None:

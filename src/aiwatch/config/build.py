@@ -28,6 +28,7 @@ from aiwatch.config.model import (
     Variant,
     Web,
 )
+from aiwatch.config.validation import build_validation
 from aiwatch.config.yamlpos import Path
 from aiwatch.durations import parse_duration
 from aiwatch.promql.errors import locate
@@ -89,6 +90,7 @@ def build_config(
             status_page=_status_page(web.get("status_page", {}), targets, report),
         ),
         storage_path=doc.get("storage", {}).get("path"),
+        validation=build_validation(doc["validation"], skip) if "validation" in doc else None,
         raw=redact(doc),
     )
 
@@ -126,6 +128,11 @@ _KIND_KEYS = {
     "method": ("http",),
     "body": ("http",),
 }
+
+
+def kinds_reading(key: str) -> frozenset[str]:
+    """The target kinds that read ``key`` (``prompts``: the kinds that send prompts)."""
+    return frozenset(_KIND_KEYS[key])
 
 
 def _targets(

@@ -3,8 +3,12 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-TargetKind = Literal["openai_chat", "anthropic_messages", "openai_embeddings", "http"]
-CHAT_KINDS = ("openai_chat", "anthropic_messages")
+from aiwatch.config.validation import Validation
+
+TargetKind = Literal[
+    "openai_chat", "anthropic_messages", "openai_responses", "openai_embeddings", "http"
+]
+CHAT_KINDS = ("openai_chat", "anthropic_messages", "openai_responses")
 """The kinds that send prompts and may stream the reply."""
 Event = Literal["firing", "acknowledged", "resolved", "silenced"]
 
@@ -236,5 +240,7 @@ class Config:
     experiments: tuple[Experiment, ...] = ()
     web: Web = field(default_factory=Web)
     storage_path: str | None = None
+    validation: Validation | None = None
+    """A validation suite (``aiwatch validate``); the daemon ignores it."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The validated document with secrets replaced by ``<secret>``, for the status API."""

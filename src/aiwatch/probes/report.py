@@ -9,6 +9,7 @@ from aiwatch.probes.anthropic import messages_request
 from aiwatch.probes.embeddings import embeddings_request
 from aiwatch.probes.http import http_request
 from aiwatch.probes.openai_chat import chat_request
+from aiwatch.probes.openai_responses import responses_request
 from aiwatch.probes.result import ProbeResult
 from aiwatch.redaction import REDACTED, redact_url
 
@@ -40,6 +41,8 @@ def sent_method(target: Target) -> str:
         return chat_request(target, prompt_index=0).method
     if target.kind == "anthropic_messages":
         return messages_request(target, prompt_index=0).method
+    if target.kind == "openai_responses":
+        return responses_request(target, prompt_index=0).method
     if target.kind == "openai_embeddings":
         return embeddings_request(target, prompt_index=0).method
     return http_request(target).method

@@ -16,6 +16,7 @@ from aiwatch.probes.errors import ProbeFailure, classify_exception
 from aiwatch.probes.exchange import Measurement, scrub, secrets_of
 from aiwatch.probes.http import probe_http
 from aiwatch.probes.openai_chat import probe_chat
+from aiwatch.probes.openai_responses import probe_responses
 from aiwatch.probes.result import Check, ErrorType, ProbeResult
 from aiwatch.redaction import redact_url
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 _KINDS = {
     "openai_chat": probe_chat,
     "anthropic_messages": probe_anthropic,
+    "openai_responses": probe_responses,
     "openai_embeddings": probe_embeddings,
     "http": probe_http,
 }

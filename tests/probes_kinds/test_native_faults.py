@@ -10,7 +10,7 @@ from aiwatch.config.model import Price, Secret
 from aiwatch.probes import ProbeResult
 from tests.probes_kinds.conftest import Mock
 
-KINDS = ["anthropic_messages", "openai_responses"]
+KINDS = ["anthropic_messages", "openai_responses", "gemini"]
 
 # fault → (status, error_type) as each API answers the mock's named faults.
 ERRORS: dict[str, dict[str, tuple[int, str]]] = {
@@ -32,9 +32,22 @@ ERRORS: dict[str, dict[str, tuple[int, str]]] = {
         "overloaded": (503, "server_error"),
         "invalid_api_key": (401, "client_error"),
     },
+    "gemini": {
+        "rate_limited": (429, "rate_limited"),
+        "quota_exceeded": (429, "quota_exceeded"),
+        "context_length_exceeded": (400, "context_length_exceeded"),
+        "content_filter": (200, "content_filter"),
+        "server_error": (500, "server_error"),
+        "overloaded": (503, "overloaded"),
+        "invalid_api_key": (400, "client_error"),
+    },
 }
 # The end of a stream each API must send, named in the failure when it is missing.
-TERMINAL = {"anthropic_messages": "message_stop", "openai_responses": "response.completed"}
+TERMINAL = {
+    "anthropic_messages": "message_stop",
+    "openai_responses": "response.completed",
+    "gemini": "finishReason",
+}
 
 
 async def probe(mock: Mock, kind: str, behavior: dict[str, Any], **fields: Any) -> ProbeResult:
@@ -103,7 +116,8 @@ async def test_named_faults_get_their_error_type(
     result = await probe(mock, kind, {"fault": fault}, stream=stream)
     assert (result.success, result.status_code, result.error_type) == (False, status, error_type)
     assert result.error is not None
-    assert result.error.startswith(f"HTTP {status}")
+    # Gemini answers a blocked prompt with a 200 that says so.
+    assert result.error.startswith(f"HTTP {status}" if status >= 400 else "the prompt was blocked")
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -6,9 +6,9 @@ from typing import Any, Literal
 from aiwatch.config.validation import Validation
 
 TargetKind = Literal[
-    "openai_chat", "anthropic_messages", "openai_responses", "openai_embeddings", "http"
+    "openai_chat", "anthropic_messages", "openai_responses", "gemini", "openai_embeddings", "http"
 ]
-CHAT_KINDS = ("openai_chat", "anthropic_messages", "openai_responses")
+CHAT_KINDS = ("openai_chat", "anthropic_messages", "openai_responses", "gemini")
 """The kinds that send prompts and may stream the reply."""
 Event = Literal["firing", "acknowledged", "resolved", "silenced"]
 

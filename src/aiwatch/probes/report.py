@@ -7,6 +7,7 @@ from typing import Any
 from aiwatch.config.model import Secret, Target
 from aiwatch.probes.anthropic import messages_request
 from aiwatch.probes.embeddings import embeddings_request
+from aiwatch.probes.gemini import gemini_request
 from aiwatch.probes.http import http_request
 from aiwatch.probes.openai_chat import chat_request
 from aiwatch.probes.openai_responses import responses_request
@@ -43,6 +44,8 @@ def sent_method(target: Target) -> str:
         return messages_request(target, prompt_index=0).method
     if target.kind == "openai_responses":
         return responses_request(target, prompt_index=0).method
+    if target.kind == "gemini":
+        return gemini_request(target, prompt_index=0).method
     if target.kind == "openai_embeddings":
         return embeddings_request(target, prompt_index=0).method
     return http_request(target).method

@@ -14,6 +14,7 @@ from aiwatch.probes.chunks import ChunkClock, StallGuard
 from aiwatch.probes.embeddings import probe_embeddings
 from aiwatch.probes.errors import ProbeFailure, classify_exception
 from aiwatch.probes.exchange import Measurement, scrub, secrets_of
+from aiwatch.probes.gemini import probe_gemini
 from aiwatch.probes.http import probe_http
 from aiwatch.probes.openai_chat import probe_chat
 from aiwatch.probes.openai_responses import probe_responses
@@ -26,6 +27,7 @@ _KINDS = {
     "openai_chat": probe_chat,
     "anthropic_messages": probe_anthropic,
     "openai_responses": probe_responses,
+    "gemini": probe_gemini,
     "openai_embeddings": probe_embeddings,
     "http": probe_http,
 }

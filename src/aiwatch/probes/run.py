@@ -151,6 +151,11 @@ def _result(
         chunk_gap_sum=chunks.gap_sum,
         longest_chunk_gap=chunks.longest if chunks.count > 1 else None,
         stream_buffered=chunks.buffered if target.stream else None,
+        ratelimit_remaining_other=tuple(
+            (k, v) for k, v in sorted(m.ratelimits.remaining.items()) if k.endswith("put_tokens")
+        ),
+        ratelimit_reset=tuple(sorted(m.ratelimits.reset.items())),
+        retry_after=m.ratelimits.retry_after,
     )
 
 

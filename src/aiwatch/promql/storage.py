@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from aiwatch.golang.regexp import Regexp, compile_anchored
+from aiwatch.promql.pacing import EVERY, give_way
 from aiwatch.promql.series import HEAD, KEEP, Decoded, Series, window
 
 Labels = tuple[tuple[str, str], ...]
@@ -250,7 +251,9 @@ class MemoryStorage:
         """
         out: Selected = []
         lock = self._lock
-        for key, series in self._selection(tuple(matchers)):
+        for n, (key, series) in enumerate(self._selection(tuple(matchers))):
+            if not n % EVERY:
+                give_way()
             with lock:
                 found = self._window(series, mint_ms, maxt_ms, drop_stale=drop_stale)
             if found is not None:
@@ -268,7 +271,9 @@ class MemoryStorage:
         """
         out: SelectedCounters = []
         lock = self._lock
-        for key, series in self._selection(tuple(matchers)):
+        for n, (key, series) in enumerate(self._selection(tuple(matchers))):
+            if not n % EVERY:
+                give_way()
             with lock:
                 found = self._window(series, mint_ms, maxt_ms, drop_stale=True)
                 if found is None:

@@ -60,9 +60,15 @@ def serving(heart: Heartbeat) -> Iterator[None]:
         _local.heart = None
 
 
+def current() -> Heartbeat | None:
+    """The heartbeat this thread follows (None outside a query thread)."""
+    heart: Heartbeat | None = getattr(_local, "heart", None)
+    return heart
+
+
 def give_way() -> None:
     """Pause this thread while the loop it serves is late (no-op outside a query thread)."""
-    heart: Heartbeat | None = getattr(_local, "heart", None)
+    heart = current()
     if heart is None:
         return
     now = time.monotonic()

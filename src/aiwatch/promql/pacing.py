@@ -6,8 +6,10 @@ series) would make every task of the loop run at half speed for as long as it co
 While queries run, the loop stamps a ``Heartbeat`` every ``BEAT_S`` seconds; the evaluator's
 per-series loops call ``give_way`` every ``EVERY`` series, which, when the stamp is late
 (the loop has work, or waits for the lock), sleeps until the loop has caught up — leaving
-it the lock — for at most ``MAX_PAUSE_S``. When the loop is idle the stamp is on time and
-a query runs at full speed.
+it the lock — for at most ``MAX_PAUSE_S`` and at most ``RATIO`` times as long as the thread
+worked since its last pause, so that a query gets at least a third of the time it would
+have had even when the loop is late for other reasons (a machine with no core to spare).
+When the loop is idle the stamp is on time and a query runs at full speed.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ PAUSE_S = 0.001
 """One pause of a query thread while the loop is busy."""
 
 MAX_PAUSE_S = 0.020
-"""The longest a query thread waits for the loop at one ``give_way``, so that a loop busy
-for long (or a machine with no core to spare) slows queries down but never stops them."""
+"""The longest a query thread waits for the loop at one ``give_way``."""
+
+RATIO = 2.0
+"""A pause lasts at most this many times the work done since the previous one."""
 
 EVERY = 64
 """Series a per-series loop handles between two calls of ``give_way`` (about 1 ms)."""
@@ -54,6 +58,7 @@ _local = threading.local()
 def serving(heart: Heartbeat) -> Iterator[None]:
     """Make ``give_way`` in this thread follow ``heart`` (a query thread of one loop)."""
     _local.heart = heart
+    _local.resumed = time.monotonic()
     try:
         yield
     finally:
@@ -72,11 +77,13 @@ def give_way() -> None:
     if heart is None:
         return
     now = time.monotonic()
+    worked = now - getattr(_local, "resumed", now)
     if now - heart.beat <= LATE_S:
         return
-    until = now + MAX_PAUSE_S
-    while True:
+    until = now + min(MAX_PAUSE_S, RATIO * worked)
+    while now < until:
         time.sleep(PAUSE_S)
         now = time.monotonic()
-        if now - heart.beat <= LATE_S or now >= until:
-            return
+        if now - heart.beat <= LATE_S:
+            break
+    _local.resumed = now

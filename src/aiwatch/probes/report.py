@@ -5,9 +5,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiwatch.config.model import Secret, Target
+from aiwatch.probes.anthropic import messages_request
 from aiwatch.probes.embeddings import embeddings_request
+from aiwatch.probes.gemini import gemini_request
 from aiwatch.probes.http import http_request
 from aiwatch.probes.openai_chat import chat_request
+from aiwatch.probes.openai_responses import responses_request
 from aiwatch.probes.result import ProbeResult
 from aiwatch.redaction import REDACTED, redact_url
 
@@ -37,6 +40,12 @@ def sent_method(target: Target) -> str:
     """The HTTP method a probe of ``target`` sends, taken from the request it builds."""
     if target.kind == "openai_chat":
         return chat_request(target, prompt_index=0).method
+    if target.kind == "anthropic_messages":
+        return messages_request(target, prompt_index=0).method
+    if target.kind == "openai_responses":
+        return responses_request(target, prompt_index=0).method
+    if target.kind == "gemini":
+        return gemini_request(target, prompt_index=0).method
     if target.kind == "openai_embeddings":
         return embeddings_request(target, prompt_index=0).method
     return http_request(target).method
@@ -66,7 +75,7 @@ def debug_text(target: Target, result: ProbeResult, exposition: bytes) -> str:
     lines = [
         f"Probe of target {target.name!r} (kind {target.kind}"
         + (f", model {target.model}" if target.model else "")
-        + (", streaming" if target.kind == "openai_chat" and target.stream else "")
+        + (", streaming" if target.stream else "")
         + ")",
         f"Started at {iso(result.started_at)}, finished at {iso(result.finished_at)}",
         f"Result: {verdict}",
@@ -86,10 +95,14 @@ def debug_text(target: Target, result: ProbeResult, exposition: bytes) -> str:
         f"  model: {result.response_model or '-'}",
         f"  system fingerprint: {result.system_fingerprint or '-'}",
         f"  input tokens: {_opt(result.input_tokens)}, output tokens: "
-        f"{_opt(result.output_tokens)}, cost: {_opt(result.cost_usd)} USD",
+        f"{_opt(result.output_tokens)}"
+        + (" (estimated: content chunks, no usage)" if result.output_tokens_estimated else "")
+        + f", cost: {_opt(result.cost_usd)} USD",
         f"  rate limit remaining: requests {_opt(result.ratelimit_remaining_requests)}, "
         f"tokens {_opt(result.ratelimit_remaining_tokens)}",
     ]
+    if result.stream_buffered is not None:
+        lines += _stream_lines(result)
     if result.embedding_dimensions is not None:
         lines.append(f"  embedding dimensions: {result.embedding_dimensions}")
     lines += ["", "Checks:"]
@@ -100,6 +113,15 @@ def debug_text(target: Target, result: ProbeResult, exposition: bytes) -> str:
     lines += ["", "Response excerpt:", _indent(result.response_excerpt), ""]
     lines += ["Metrics:", exposition.decode()]
     return "\n".join(lines)
+
+
+def _stream_lines(result: ProbeResult) -> list[str]:
+    buffered = "yes: the content arrived in one burst" if result.stream_buffered else "no"
+    return [
+        f"  content chunks: {result.content_chunks}, longest gap between them: "
+        f"{_seconds(result.longest_chunk_gap)}",
+        f"  buffered stream: {buffered}",
+    ]
 
 
 def _opt(value: float | None) -> str:
@@ -116,8 +138,9 @@ def target_entry(
     next_due: float | None,
     probes: int,
     skipped: int,
+    paused: str | None = None,
 ) -> dict[str, Any]:
-    """One target in ``GET /api/v1/targets``."""
+    """One target in ``GET /api/v1/targets``; ``paused`` is why a spent budget holds it."""
     health = "unknown" if last is None else ("up" if last.success else "down")
     error = None
     if last is not None and not last.success:
@@ -138,5 +161,7 @@ def target_entry(
         else [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in last.checks],
         "probes": probes,
         "skipped": skipped,
+        "paused": None if paused is None else "budget",
+        "paused_reason": paused,
         "config": describe(target),
     }

@@ -90,7 +90,9 @@ def build_config(
             status_page=_status_page(web.get("status_page", {}), targets, report),
         ),
         storage_path=doc.get("storage", {}).get("path"),
-        validation=build_validation(doc["validation"], skip) if "validation" in doc else None,
+        validation=build_validation(doc["validation"], skip, prompt=_prompt)
+        if "validation" in doc
+        else None,
         raw=redact(doc),
     )
 

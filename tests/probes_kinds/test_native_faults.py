@@ -89,7 +89,7 @@ async def test_whole_answer_duration_text_and_tokens_match_the_mock(mock: Mock, 
     result = await mock.probe(target)
     assert result.success, result.error
     # 0.1 s to the first token, two more at 20/s.
-    assert 0.2 <= result.duration <= 0.35
+    assert 0.2 <= result.duration <= 0.5
     assert result.time_to_first_token is None
     assert result.output_tokens == 3
     assert result.input_tokens == 6  # the words of "Reply with the single word: pong"
@@ -240,9 +240,9 @@ async def test_chunk_gaps_follow_the_mocks_pace(mock: Mock, kind: str) -> None:
     assert result.success, result.error
     assert result.content_chunks == 6
     assert sum(result.chunk_gap_counts) == 5
-    assert 0.2 <= result.chunk_gap_sum <= 0.35
+    assert 0.2 <= result.chunk_gap_sum <= 0.45
     assert result.longest_chunk_gap is not None
-    assert 0.04 <= result.longest_chunk_gap <= 0.12
+    assert 0.04 <= result.longest_chunk_gap <= 0.2
     assert result.stream_buffered is False
 
 

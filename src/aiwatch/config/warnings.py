@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from aiwatch.config.model import Budget, Config, Target
 from aiwatch.config.problems import Problem
+from aiwatch.config.validation import Margins, Thresholds
 from aiwatch.config.yamlpos import Path, Positions, format_path
 
 # The path an API probe appends itself: a url that ends with one is doubled.
@@ -50,6 +51,7 @@ def config_warnings(
                 "probe still running when the next is due makes that one skipped",
             )
     _budget_warnings(config, warn)
+    _gate_warnings(config, warn)
     if alerting_rules and not config.notifications.routes and not config.alertmanager.forward_to:
         warn(
             ("rule_files",),
@@ -119,3 +121,24 @@ def _budget_warnings(config: Config, warn: Callable[[Path, str], None]) -> None:
             f"worst case a day of all targets together: {over}; probes will pause before "
             "the day ends",
         )
+
+
+def _gate_warnings(config: Config, warn: Callable[[Path, str], None]) -> None:
+    """Gates of ``aiwatch validate`` that would pass whatever the calls answer."""
+    for i, gate in enumerate(config.validation.gates if config.validation else ()):
+        at: Path = ("validation", "gates", i)
+        margins = gate.margins != Margins()
+        if gate.baseline is None and margins:
+            warn((*at, "non_inferiority"), "has no baseline to compare with: set baseline")
+        elif gate.baseline is not None and not margins:
+            warn(
+                (*at, "baseline"),
+                "is compared only through non_inferiority margins, and none is set: its "
+                "calls are made for nothing",
+            )
+        if gate.thresholds == Thresholds() and not margins:
+            warn(
+                at,
+                "checks nothing: with neither thresholds nor non_inferiority it passes "
+                "whatever the calls answer, even when every call fails",
+            )

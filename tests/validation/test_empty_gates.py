@@ -44,8 +44,9 @@ async def test_a_gate_that_checks_nothing_is_warned_about(tmp_path: Path, mock: 
         assert len(warnings) == 2, output
         assert "validation.gates[0]: checks nothing" in warnings[1]
         assert "even when every call fails" in warnings[1]
-        assert "validation.gates[0].baseline: is compared only through non_inferiority" in (
-            warnings[0]
+        assert (
+            "validation.gates[0].baseline: is compared only through non_inferiority"
+            in (warnings[0])
         )
 
 

@@ -10,7 +10,10 @@ from aiwatch.config.validation import Margins, Thresholds
 from aiwatch.config.yamlpos import Path, Positions, format_path
 
 # The path an API probe appends itself: a url that ends with one is doubled.
-_API_PATH = re.compile(r"/(chat/completions|completions|embeddings|responses|messages|models)/?$")
+_API_PATH = re.compile(
+    r"/(chat/completions|completions|embeddings|responses|messages|models"
+    r"|models/[^/]*:(stream)?[gG]enerateContent)/?$"
+)
 _APPENDS = {
     "openai_chat": "/chat/completions",
     "anthropic_messages": "/messages",
@@ -44,6 +47,17 @@ def config_warnings(
                 f"{_APPENDS[target.kind]} itself: give the API's base "
                 f"({_BASES.get(target.kind, '…/v1')})",
             )
+        if target.kind == "gemini" and target.model.startswith("models/"):
+            warn(
+                ("targets", i, "model"),
+                f"the probe sends {{url}}/models/{{model}}: write {target.model[7:]!r}, "
+                "without 'models/'",
+            )
+        if target.budget and target.budget.cost_per_day is not None and target.price is None:
+            warn(
+                ("targets", i, "budget", "cost_per_day"),
+                "the target has no price: its probes cost nothing and never spend this budget",
+            )
         if target.timeout > target.interval:
             warn(
                 ("targets", i, "timeout"),
@@ -67,8 +81,13 @@ _MAX_TOKENS_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
 
 
 def _max_tokens(target: Target) -> int | None:
-    for key in _MAX_TOKENS_KEYS:
-        value = target.request.get(key)
+    # Gemini sets it inside generationConfig (camelCase, or snake_case as protobuf JSON allows).
+    generation = target.request.get("generationConfig") or target.request.get("generation_config")
+    if isinstance(generation, dict):
+        nested = [generation.get("maxOutputTokens"), generation.get("max_output_tokens")]
+    else:
+        nested = []
+    for value in [*(target.request.get(key) for key in _MAX_TOKENS_KEYS), *nested]:
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
     return None
@@ -133,8 +152,8 @@ def _gate_warnings(config: Config, warn: Callable[[Path, str], None]) -> None:
         elif gate.baseline is not None and not margins:
             warn(
                 (*at, "baseline"),
-                "is compared only through non_inferiority margins, and none is set: its "
-                "calls are made for nothing",
+                "is compared only through non_inferiority margins, and none is set: it is "
+                "probed for nothing",
             )
         if gate.thresholds == Thresholds() and not margins:
             warn(

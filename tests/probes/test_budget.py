@@ -4,9 +4,11 @@ import asyncio
 import dataclasses
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -21,7 +23,7 @@ from aiwatch.probes.scheduler import Scheduler, failed_result
 from aiwatch.probes.series import ProbeSeries
 from tests.cli import aiwatch
 from tests.clock import FakeClock
-from tests.probes.conftest import MakeConfig, mock_url
+from tests.probes.conftest import MakeConfig, mock_url, start_app
 
 # 2027-01-15 22:00:00 UTC: two hours before a UTC midnight.
 EVENING = 1_800_050_400.0
@@ -188,3 +190,47 @@ def test_the_budget_example_of_the_docs_is_valid(
     config = load_config(str(path))
     assert config.global_.budget == Budget(cost_per_day=5)
     assert config.targets[0].budget == Budget(tokens_per_day=50000, cost_per_day=0.5)
+
+
+async def test_the_daemon_pauses_a_spent_target_in_its_api_and_metrics(
+    mock_ai: TestServer, make_config: MakeConfig, aiohttp_server: Callable[..., Any]
+) -> None:
+    """The daemon, real clock: a 1-token budget is spent by the first probe; then the targets
+    API says paused: budget, /metrics says 0 tokens remaining, and mock-ai gets nothing more."""
+    config = make_config(
+        [
+            {
+                "name": "tiny",
+                "kind": "openai_chat",
+                "url": mock_url(mock_ai),
+                "model": "tiny",
+                "interval": "300ms",
+                "timeout": "250ms",
+                "budget": {"tokens_per_day": 1},
+            }
+        ]
+    )
+    server, url = await start_app(aiohttp_server, config)
+    stats = mock_ai.app[MOCK].stats
+    try:
+        async with aiohttp.ClientSession() as http:
+            target: dict[str, Any] = {}
+            for _ in range(50):  # up to 5 s
+                async with http.get(f"{url}/api/v1/targets") as r:
+                    (target,) = (await r.json())["data"]["targets"]
+                if target["paused"] == "budget":
+                    break
+                await asyncio.sleep(0.1)
+            assert target["paused"] == "budget", target
+            assert target["paused_reason"].startswith("budget tokens_per_day 1 spent")
+            sent = stats["requests"]
+            assert sent >= 1
+            await asyncio.sleep(0.9)  # three more slots
+            assert stats["requests"] == sent
+            async with http.get(f"{url}/metrics") as r:
+                text = await r.text()
+        assert 'aiwatch_probe_budget_remaining{target="tiny"' in text
+        line = next(x for x in text.splitlines() if x.startswith("aiwatch_probe_budget_remaining"))
+        assert line.endswith('unit="tokens"} 0.0')
+    finally:
+        await server.close()

@@ -137,8 +137,9 @@ async def test_scheduled_probes_pause_when_spent_and_resume_the_next_day(
 
 
 def test_check_config_warns_about_a_budget_the_worst_case_spends(tmp_path: Path) -> None:
-    """interval × max_tokens × price over the budget, per target and for global.budget, and
-    a budget with no max_tokens: WARNING lines, exit 0."""
+    """interval × max_tokens × price over the budget, per target (anthropic_messages with its
+    default max_tokens) and for global.budget, and a budget with no max_tokens: WARNING lines,
+    exit 0."""
     config = tmp_path / "aiwatch.yml"
     config.write_text(
         "global:\n"
@@ -157,11 +158,17 @@ def test_check_config_warns_about_a_budget_the_worst_case_spends(tmp_path: Path)
         "    url: http://127.0.0.1:9532/v1\n"
         "    model: m\n"
         "    budget: {cost_per_day: 1}\n"
+        "  - name: claude\n"
+        "    kind: anthropic_messages\n"
+        "    url: http://127.0.0.1:9532/v1\n"
+        "    model: m\n"
+        "    interval: 1m\n"
+        "    budget: {tokens_per_day: 1000}\n"
     )
     result = aiwatch("check", "config", str(config))
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stdout.splitlines() if line.startswith("WARNING: ")]
-    assert len(warnings) == 3, result.stdout
+    assert len(warnings) == 4, result.stdout
     # 2,880 probes × 64 tokens = 184,320 tokens; × 10 USD per million = 1.84 USD.
     assert (
         f"WARNING: {config}:11:13: targets[0].budget: worst case a day (2,880 probes × "
@@ -172,6 +179,11 @@ def test_check_config_warns_about_a_budget_the_worst_case_spends(tmp_path: Path)
         f"WARNING: {config}:16:13: targets[1].budget: request sets no max_tokens: the worst "
         "case of a probe is unbounded"
     ) in warnings
+    # anthropic_messages sends max_tokens 256 when request sets none: 1,440 × 256.
+    assert any(
+        "targets[2].budget: worst case a day (1,440 probes × max_tokens 256): 368,640 tokens" in w
+        for w in warnings
+    ), warnings
     assert any(
         "global.budget: worst case a day of all targets together: 1.843 USD > cost_per_day 0.5" in w
         for w in warnings

@@ -49,15 +49,21 @@ def config(targets: int, mock: str, storage: Path) -> str:
 async def follow(
     session: aiohttp.ClientSession, url: str, counts: dict[str, int], until: float
 ) -> None:
-    """Read one stream until ``until``, counting its events (and a final ``dropped``)."""
-    with contextlib.suppress(TimeoutError, aiohttp.ClientError):
-        async with asyncio.timeout(until - time.monotonic()), session.get(url) as resp:
-            async for line in resp.content:
-                if line.startswith(b"id: "):
-                    counts["events"] += 1
-                elif line.startswith(b"event: dropped"):
-                    counts["dropped"] += 1
-                    return
+    """Read one stream until ``until``, counting its events (and a final ``dropped``).
+
+    Events are counted by their ``id:`` lines in each chunk read, which costs this process
+    far less than parsing every line (one split across two chunks is rare and uncounted).
+    """
+    with contextlib.suppress(TimeoutError):
+        try:
+            async with asyncio.timeout(until - time.monotonic()), session.get(url) as resp:
+                async for chunk in resp.content.iter_any():
+                    counts["events"] += chunk.count(b"id: ")
+                    if b"event: dropped" in chunk:
+                        counts["dropped"] += 1
+                        return
+        except aiohttp.ClientError:
+            counts["errors"] += 1
 
 
 async def push_alerts(base: str, until: float) -> int:
@@ -78,7 +84,7 @@ async def child(base: str, listeners: int, seconds: float) -> dict[str, Any]:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     until = time.monotonic() + seconds
-    per = [{"events": 0, "dropped": 0} for _ in range(listeners)]
+    per = [{"events": 0, "dropped": 0, "errors": 0} for _ in range(listeners)]
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -93,6 +99,7 @@ async def child(base: str, listeners: int, seconds: float) -> dict[str, Any]:
         "events_min": min((c["events"] for c in per), default=0),
         "events_total": sum(c["events"] for c in per),
         "dropped": sum(c["dropped"] for c in per),
+        "errors": sum(c["errors"] for c in per),
     }
 
 
@@ -136,7 +143,7 @@ def measure(base: str, pid: int, listeners: int, *, warmup: float, seconds: floa
         line += (
             f"; events per stream median {got['events_median']:,.0f} (min "
             f"{got['events_min']:,}), {got['events_total']:,} delivered, "
-            f"{got['dropped']} streams dropped"
+            f"{got['dropped']} streams dropped, {got['errors']} failed"
         )
     return line + f"; load average {f['load']:.2f}"
 

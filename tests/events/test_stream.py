@@ -4,8 +4,10 @@ import asyncio
 import time
 
 import aiohttp
+import pytest
 
 from aiwatch.app.keys import EVENT_HUB
+from aiwatch.events import web as events_web
 
 from .conftest import Serve, Served, SseEvent, read_event, result
 
@@ -171,3 +173,19 @@ async def test_a_slow_client_is_dropped_with_a_final_event_and_others_go_on(
     got = [e.json()["n"] for e in tail[:-1]]
     assert got == list(range(len(got)))
     assert len(got) < count
+
+
+async def test_an_idle_stream_gets_keepalive_comments(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no event to send, the stream still carries ``: ping`` comment lines (so proxies
+    keep it open), after the ``retry`` line that opens it."""
+    monkeypatch.setattr(events_web, "KEEPALIVE_SECONDS", 0.05)
+    served = await serve()
+    async with served.session.get(served.url + "/api/v1/events") as resp:
+        lines = []
+        async with asyncio.timeout(5):
+            while len([x for x in lines if x.startswith(b": ping")]) < 2:
+                lines.append(await resp.content.readline())
+    assert lines[0] == b"retry: 2000\r\n"
+    assert not [x for x in lines if x.startswith((b"id:", b"event:", b"data:"))]

@@ -139,9 +139,11 @@ async def _serve(
 
 
 async def _pump(resp: EventSourceResponse, hub: Hub, listener: Listener) -> None:
+    # Each event's bytes are built once for every stream; what is queued goes in one write.
+    # A client that takes nothing blocks this write; the queue then overflows (the client
+    # is dropped), or the keep-alive ping's own timeout closes the connection.
     while events := await hub.next_events(listener):
-        for event in events:
-            await resp.send(event.data, id=str(event.id), event=event.type)
+        await resp.write(b"".join(event.wire for event in events))
 
 
 def setup(app: web.Application, deps: Deps) -> None:

@@ -57,6 +57,10 @@ async def follow(
     with contextlib.suppress(TimeoutError):
         try:
             async with asyncio.timeout(until - time.monotonic()), session.get(url) as resp:
+                counts["open"] = 1
+                if resp.status != 200:
+                    counts["errors"] += 1
+                    return
                 async for chunk in resp.content.iter_any():
                     counts["events"] += chunk.count(b"id: ")
                     if b"event: dropped" in chunk:
@@ -71,7 +75,9 @@ async def push_alerts(base: str, until: float) -> int:
     pushed = 0
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < until:
-            body = [{"labels": {"alertname": f"Bench{pushed}", "severity": "info"}}]
+            # A new name each time (this process's id too): a repeat of a firing alert
+            # changes nothing, so it would publish no event.
+            body = [{"labels": {"alertname": f"Bench{os.getpid()}x{pushed}", "severity": "info"}}]
             async with session.post(base + "/api/v2/alerts", json=body) as resp:
                 await resp.read()
             pushed += 1
@@ -84,7 +90,7 @@ async def child(base: str, listeners: int, seconds: float) -> dict[str, Any]:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     until = time.monotonic() + seconds
-    per = [{"events": 0, "dropped": 0, "errors": 0} for _ in range(listeners)]
+    per = [{"events": 0, "dropped": 0, "errors": 0, "open": 0} for _ in range(listeners)]
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -100,6 +106,7 @@ async def child(base: str, listeners: int, seconds: float) -> dict[str, Any]:
         "events_total": sum(c["events"] for c in per),
         "dropped": sum(c["dropped"] for c in per),
         "errors": sum(c["errors"] for c in per),
+        "never_open": sum(not c["open"] for c in per),
     }
 
 
@@ -143,7 +150,8 @@ def measure(base: str, pid: int, listeners: int, *, warmup: float, seconds: floa
         line += (
             f"; events per stream median {got['events_median']:,.0f} (min "
             f"{got['events_min']:,}), {got['events_total']:,} delivered, "
-            f"{got['dropped']} streams dropped, {got['errors']} failed"
+            f"{got['dropped']} streams dropped, {got['errors']} failed, "
+            f"{got['never_open']} never opened"
         )
     return line + f"; load average {f['load']:.2f}"
 

@@ -4,7 +4,8 @@ Runs ``aiwatch mock-ai`` and ``aiwatch run`` with chat targets probed every seco
 replies) and, from a second process, opens N ``/api/v1/events`` streams — half of them with
 ``probes=true``, so each probe result is written to those — while it pushes an alert every
 200 ms (an ``incident`` event to every stream). Meanwhile this process asks ``GET /-/healthy``
-every 20 ms. It measures twice, without listeners and with N, and prints the answer times'
+every 20 ms. The stream process runs at nice 10, as clients elsewhere would not take the
+daemon's CPU. It measures twice, without listeners and with N, and prints the answer times'
 median and p99, their ratio, the daemon's CPU share, the events each stream received, the
 streams dropped, and the machine's load average.
 
@@ -159,6 +160,8 @@ def measure(base: str, pid: int, listeners: int, *, warmup: float, seconds: floa
 def main() -> None:
     """Start mock-ai and the daemon, measure without and with listeners, print both."""
     if sys.argv[1:2] == ["--child"]:
+        # The clients would be other machines: on this one they yield to the daemon.
+        os.nice(10)
         base, listeners, seconds = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
         print(json.dumps(asyncio.run(child(base, listeners, seconds))))
         return

@@ -6,6 +6,9 @@ from typing import Any
 import anthropic
 import openai
 import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types as genai_types
 from openai.types.responses import ResponseErrorEvent
 
 from aiwatch.mockai import MOCK, make_mock_app
@@ -138,3 +141,66 @@ async def test_openai_sdk_raises_the_mocks_errors(mock_root: str) -> None:
 
 
 _RATE_LIMITED = '{"fault": "rate_limited"}'
+
+
+def _genai(mock_root: str) -> genai.Client:
+    return genai.Client(api_key="sdk-key", http_options=genai_types.HttpOptions(base_url=mock_root))
+
+
+async def test_genai_sdk_reads_a_whole_answer(mock_root: str) -> None:
+    """``models.generate_content``: the text and the usage metadata as the mock was told."""
+    response = await _genai(mock_root).aio.models.generate_content(
+        model="gemini-mock", contents="hi"
+    )
+    assert response.text == REPLY
+    assert response.candidates is not None
+    assert response.candidates[0].finish_reason == genai_types.FinishReason.STOP
+    assert response.usage_metadata is not None
+    usage = response.usage_metadata
+    assert (usage.prompt_token_count, usage.candidates_token_count) == (12, 4)
+
+
+async def test_genai_sdk_reads_a_stream(mock_root: str) -> None:
+    """``models.generate_content_stream``: chunks whose texts are the reply, the last one
+    with the finish reason and the usage metadata."""
+    stream = await _genai(mock_root).aio.models.generate_content_stream(
+        model="gemini-mock", contents="hi"
+    )
+    chunks = [chunk async for chunk in stream]
+    assert "".join(chunk.text or "" for chunk in chunks) == REPLY
+    last = chunks[-1]
+    assert last.candidates is not None
+    assert last.candidates[0].finish_reason == genai_types.FinishReason.STOP
+    assert last.usage_metadata is not None
+    assert (last.usage_metadata.prompt_token_count, last.usage_metadata.candidates_token_count) == (
+        12,
+        4,
+    )
+
+
+async def test_genai_sdk_raises_the_mocks_errors(mock_root: str) -> None:
+    """A 429 RESOURCE_EXHAUSTED is the SDK's ``ClientError`` with code 429; an error chunk
+    mid-stream is raised by the SDK as an ``APIError``."""
+    client = _genai(mock_root)
+    with pytest.raises(genai_errors.ClientError) as caught:
+        await client.aio.models.generate_content(
+            model="gemini-mock",
+            contents="hi",
+            config=genai_types.GenerateContentConfig(
+                http_options=genai_types.HttpOptions(headers={"x-mock-behavior": _RATE_LIMITED})
+            ),
+        )
+    assert (caught.value.code, caught.value.status) == (429, "RESOURCE_EXHAUSTED")
+    behavior = genai_types.HttpOptions(headers={"x-mock-behavior": '{"stream_error_after": 1}'})
+    stream = await client.aio.models.generate_content_stream(
+        model="gemini-mock",
+        contents="hi",
+        config=genai_types.GenerateContentConfig(http_options=behavior),
+    )
+    with pytest.raises(genai_errors.APIError):
+        await _drain(stream)
+
+
+async def _drain(stream: Any) -> None:
+    async for _ in stream:
+        pass

@@ -138,7 +138,7 @@ async def test_schema_errors_look_like_check_config(tmp_path: Path, mock: Mock) 
 
 
 async def test_usage_errors_exit_2(tmp_path: Path, mock: Mock) -> None:
-    """An unknown ``--target``, a file without ``validation:``, a missing file: exit 2."""
+    """An unknown ``--target``, no ``validation:``, a missing or unwritable file: exit 2."""
     run = await validate(tmp_path, three_arms(mock), "--target", "nope")
     assert run.code == 2
     assert "no gate for target 'nope' (gates: candidate, other)" in run.process.stderr
@@ -148,6 +148,10 @@ async def test_usage_errors_exit_2(tmp_path: Path, mock: Mock) -> None:
     missing = await validate(tmp_path, three_arms(mock), "--config.file", "/nonexistent.yml")
     assert missing.code == 2
     assert "cannot read" in missing.process.stderr
+    nowhere = str(tmp_path / "no-such-folder" / "junit.xml")
+    unwritable = await validate(tmp_path, three_arms(mock), "--junit", nowhere)
+    assert unwritable.code == 2
+    assert f"cannot write {nowhere}" in unwritable.process.stderr
     assert mock.requests == 0
 
 

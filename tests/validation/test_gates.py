@@ -1,7 +1,15 @@
 """``aiwatch validate`` against the mock AI endpoint: exit codes, thresholds and margins."""
 
+import asyncio
+import os
+import pty
+import subprocess
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from tests.cli import aiwatch_argv
 
 from .conftest import Mock, validate
 
@@ -123,3 +131,41 @@ async def test_target_flag_runs_only_its_gates(tmp_path: Path, mock: Mock) -> No
     assert run.report is not None
     assert [c["target"] for c in run.report["checks"]] == ["current", "budget"]
     assert mock.requests == 20
+
+
+async def test_progress_bar_only_on_a_terminal(tmp_path: Path, mock: Mock) -> None:
+    """With standard error a terminal, a bar counts the calls; stdout keeps only the table."""
+    suite = gate_suite(mock, "same", thresholds={"min_success_ratio": 0.5})
+    suite["validation"]["repetitions"] = 5
+    path = tmp_path / "suite.yml"
+    path.write_text(yaml.safe_dump(suite))
+    leader, follower = pty.openpty()
+    try:
+        process = await asyncio.to_thread(
+            subprocess.run,
+            aiwatch_argv("validate", str(path)),
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal's other end is closed: all is read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert process.returncode == 0
+    assert "[##############################] 20/20 calls" in seen.decode()
+    assert "calls" not in process.stdout.split("TARGET")[0]
+    assert process.stdout.startswith("TARGET")

@@ -1,5 +1,6 @@
 """The ``validation:`` block of a suite file: gates, thresholds, margins and the budget."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,12 +64,14 @@ def _opt_seconds(value: str | None) -> float | None:
     return None if value is None else parse_duration(value)
 
 
-def _prompt(value: str | list[dict[str, str]]) -> Prompt:
-    return value if isinstance(value, str) else tuple(dict(m) for m in value)
+def build_validation(
+    doc: dict[str, Any], skip: tuple[type[Exception], ...], *, prompt: Callable[[Any], Prompt]
+) -> Validation:
+    """The suite from a schema-valid ``validation:`` mapping (items missing keys skipped).
 
-
-def build_validation(doc: dict[str, Any], skip: tuple[type[Exception], ...]) -> Validation:
-    """The suite from a schema-valid ``validation:`` mapping (items missing keys skipped)."""
+    ``prompt`` builds one prompt as ``targets[].prompts`` does, so prompt sets take whatever
+    a target's prompts take.
+    """
     gates = []
     for g in doc.get("gates", []):
         try:
@@ -78,7 +81,7 @@ def build_validation(doc: dict[str, Any], skip: tuple[type[Exception], ...]) -> 
     return Validation(
         gates=tuple(gates),
         prompt_sets={
-            name: tuple(_prompt(p) for p in prompts)
+            name: tuple(prompt(p) for p in prompts)
             for name, prompts in doc.get("prompt_sets", {}).items()
         },
         repetitions=doc.get("repetitions", 10),

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -51,6 +52,8 @@ class UsageError(Exception):
 def cmd_validate(args: argparse.Namespace) -> int:
     """Load the suite, run it, report; 0 every check held, 1 one failed, 2 cannot run."""
     try:
+        for output in (args.junit, args.json):
+            _writable(output)
         suite, targets, gates = load(args.suite, args.config_file, args.targets)
     except UsageError as err:
         for line in err.lines:
@@ -118,6 +121,15 @@ def _checked(path: str) -> Config:
     for warning in warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
     return config
+
+
+def _writable(path: str | None) -> None:
+    """Refuse an output file that cannot be written before any call is spent."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK) or os.path.isdir(path):
+        raise UsageError([f"cannot write {path}: not a file in a writable folder"])
 
 
 def _progress_bar(done: int, planned: int) -> None:

@@ -275,3 +275,29 @@ async def test_the_key_is_redacted_in_the_request_summary(mock: Mock, kind: str)
         kind, "Authorization"
     )
     assert f"{header}: <secret>" in result.request_summary
+
+
+THINKING_KINDS = ["anthropic_messages", "gemini"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("kind", THINKING_KINDS)
+async def test_thinking_counts_as_output_but_not_as_reply(
+    mock: Mock, kind: str, stream: bool
+) -> None:
+    """Three words of thinking at 0.2 s, then the reply at 20/s: the first token is the first
+    thinking chunk, the reply text leaves the thinking out, output tokens count both."""
+    behavior = {
+        "thinking": "let me see",
+        "reply": "pong",
+        "time_to_first_token": 0.2,
+        "tokens_per_second": 20,
+    }
+    result = await probe(mock, kind, behavior, stream=stream, expect={"regex": "^pong$"})
+    assert result.success, result.error
+    assert result.output_tokens == 4
+    if stream:
+        assert result.time_to_first_token is not None
+        assert 0.2 <= result.time_to_first_token <= 0.35
+        assert result.content_chunks == 4
+        assert 0.35 <= result.duration <= 0.6  # the reply came three chunks after the first

@@ -396,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     from aiwatch.incidents.cli import add_parsers as add_incidents
 
     add_incidents(sub)
+    from aiwatch.validation.cli import add_parser as add_validate
+
+    add_validate(sub)
     version = sub.add_parser("version", help="print version and build information")
     version.set_defaults(func=cmd_version)
     help_ = sub.add_parser("help", help="show the help of aiwatch or of a command")

@@ -36,6 +36,7 @@ from aiwatch.probes import web as probes_web
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules import web as rules_web
 from aiwatch.runtime import ConfigState
+from aiwatch.status import web as status_web
 from aiwatch.storage.sqlite import DB_FILE, Database, DatabaseError
 from aiwatch.web.app import SelfCollector, add_routes, error_middleware
 from aiwatch.web.auth import POLICIES, auth_middleware
@@ -45,6 +46,7 @@ Setup = Callable[[web.Application, Deps], None]
 """A feature's ``setup(app, deps)``: its objects, routes, reload hooks and start-up context."""
 
 COMPONENTS: tuple[Setup, ...] = (
+    status_web.setup,
     probes_web.setup,
     selfscrape.setup,
     incidents_web.setup,
@@ -57,6 +59,11 @@ COMPONENTS: tuple[Setup, ...] = (
 """Every feature of ``aiwatch run``, in start-up order."""
 
 STARTS_BEFORE: tuple[tuple[Setup, Setup, str], ...] = (
+    (
+        status_web.setup,
+        probes_web.setup,
+        "the uptime counts are written for the last time after the last probe ended",
+    ),
     (
         incidents_web.setup,
         events_web.setup,

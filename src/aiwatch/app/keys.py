@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from aiwatch.rules.events import AlertSink
     from aiwatch.rules.manager import RuleManager
     from aiwatch.runtime import ConfigState
+    from aiwatch.status.rollups import Rollups
     from aiwatch.storage.sqlite import Database
 
 Renderer = Callable[[], Sequence[bytes]]
@@ -122,3 +123,7 @@ TRACKER: web.AppKey[Tracker] = web.AppKey("experiment_tracker")
 # Live events.
 EVENT_HUB: web.AppKey[Hub] = web.AppKey("event_hub")
 """Numbers and fans out the events of ``/api/v1/events``; ``publish(type, data)``."""
+
+# Status page.
+UPTIME: web.AppKey[Rollups] = web.AppKey("uptime_rollups")
+"""Probe counts per target and hour, not yet written (``merged`` adds the stored rows)."""

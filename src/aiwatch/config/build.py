@@ -7,7 +7,9 @@ from typing import Any
 import promql_parser
 
 from aiwatch.config.model import (
+    CHAT_KINDS,
     Alertmanager,
+    Budget,
     Config,
     Datasource,
     Expect,
@@ -26,6 +28,7 @@ from aiwatch.config.model import (
     Variant,
     Web,
 )
+from aiwatch.config.validation import build_validation
 from aiwatch.config.yamlpos import Path
 from aiwatch.durations import parse_duration
 from aiwatch.promql.errors import locate
@@ -60,6 +63,7 @@ def build_config(
         external_labels=dict(g.get("external_labels", {})),
         external_url=g.get("external_url", ""),
         retention=_dur(g.get("retention"), 7200.0),
+        budget=_budget(g.get("budget")),
     )
     targets = _targets(doc.get("targets", []), glob, report, skip)
     datasource = _datasource(doc.get("datasource")) if "url" in doc.get("datasource", {}) else None
@@ -86,6 +90,9 @@ def build_config(
             status_page=_status_page(web.get("status_page", {}), targets, report),
         ),
         storage_path=doc.get("storage", {}).get("path"),
+        validation=build_validation(doc["validation"], skip, prompt=_prompt)
+        if "validation" in doc
+        else None,
         raw=redact(doc),
     )
 
@@ -116,13 +123,18 @@ def _prompt(value: str | list[dict[str, str]]) -> str | tuple[dict[str, str], ..
 
 # Keys that only one kind of probe reads: elsewhere they would be silently ignored.
 _KIND_KEYS = {
-    "stream": ("openai_chat",),
-    "prompts": ("openai_chat",),
+    "stream": CHAT_KINDS,
+    "prompts": CHAT_KINDS,
     "input": ("openai_embeddings",),
-    "request": ("openai_chat", "openai_embeddings"),
+    "request": (*CHAT_KINDS, "openai_embeddings"),
     "method": ("http",),
     "body": ("http",),
 }
+
+
+def kinds_reading(key: str) -> frozenset[str]:
+    """The target kinds that read ``key`` (``prompts``: the kinds that send prompts)."""
+    return frozenset(_KIND_KEYS[key])
 
 
 def _targets(
@@ -165,15 +177,12 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
     e = t.get("expect", {})
     if "dimensions" in e and t["kind"] != "openai_embeddings":
         report(("targets", i, "expect", "dimensions"), "only for kind openai_embeddings")
-    if "max_time_to_first_token" in e and not (t["kind"] == "openai_chat" and t.get("stream")):
+    if "max_time_to_first_token" in e and not (t["kind"] in CHAT_KINDS and t.get("stream")):
         report(
             ("targets", i, "expect", "max_time_to_first_token"),
-            "only for kind openai_chat with stream: true",
+            "only for kinds " + ", ".join(CHAT_KINDS) + " with stream: true",
         )
-    for path in (("stall_timeout",), ("expect", "streaming")):
-        where = e if path[0] == "expect" else t
-        if where.get(path[-1], False) is not False and not t.get("stream"):
-            report(("targets", i, *path), "only with stream: true")
+    _stream_keys(i, t, report)
     price = t.get("price")
     return Target(
         name=t["name"],
@@ -200,7 +209,22 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
         price=Price(price.get("input_per_million", 0.0), price.get("output_per_million", 0.0))
         if price is not None
         else None,
+        budget=_budget(t.get("budget")),
     )
+
+
+def _budget(b: dict[str, Any] | None) -> Budget | None:
+    if not b:
+        return None
+    return Budget(tokens_per_day=b.get("tokens_per_day"), cost_per_day=b.get("cost_per_day"))
+
+
+def _stream_keys(i: int, t: dict[str, Any], report: Report) -> None:
+    """Keys that only a streamed answer gives meaning to."""
+    for path in (("stall_timeout",), ("expect", "streaming")):
+        where = t.get("expect", {}) if path[0] == "expect" else t
+        if where.get(path[-1], False) is not False and not t.get("stream"):
+            report(("targets", i, *path), "only with stream: true")
 
 
 _QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}

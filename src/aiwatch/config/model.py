@@ -3,7 +3,13 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-TargetKind = Literal["openai_chat", "openai_embeddings", "http"]
+from aiwatch.config.validation import Validation
+
+TargetKind = Literal[
+    "openai_chat", "anthropic_messages", "openai_responses", "gemini", "openai_embeddings", "http"
+]
+CHAT_KINDS = ("openai_chat", "anthropic_messages", "openai_responses", "gemini")
+"""The kinds that send prompts and may stream the reply."""
 Event = Literal["firing", "acknowledged", "resolved", "silenced"]
 
 
@@ -32,6 +38,14 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What probes may spend a UTC day; when spent, the probes pause until the next day."""
+
+    tokens_per_day: int | None = None
+    cost_per_day: float | None = None
+
+
+@dataclass(frozen=True)
 class GlobalConfig:
     probe_interval: float = 30.0
     probe_timeout: float = 10.0
@@ -39,6 +53,8 @@ class GlobalConfig:
     external_labels: dict[str, str] = field(default_factory=dict)
     external_url: str = ""
     retention: float = 2 * 3600.0
+    budget: Budget | None = None
+    """What all targets together may spend a day (each instance counts its own shard)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,7 @@ class Target:
     max_body_bytes: int = 4 * 1024 * 1024
     expect: Expect = field(default_factory=Expect)
     price: Price | None = None
+    budget: Budget | None = None
     slo: Slo | None = None
 
 
@@ -223,5 +240,7 @@ class Config:
     experiments: tuple[Experiment, ...] = ()
     web: Web = field(default_factory=Web)
     storage_path: str | None = None
+    validation: Validation | None = None
+    """A validation suite (``aiwatch validate``); the daemon ignores it."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The validated document with secrets replaced by ``<secret>``, for the status API."""

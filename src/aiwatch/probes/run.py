@@ -3,17 +3,21 @@
 import asyncio
 import logging
 import time
+from typing import Any
 
 import aiohttp
 
 from aiwatch.config.model import Target
 from aiwatch.probes import checks
-from aiwatch.probes.chunks import StallGuard
+from aiwatch.probes.anthropic import probe_anthropic
+from aiwatch.probes.chunks import ChunkClock, StallGuard
 from aiwatch.probes.embeddings import probe_embeddings
 from aiwatch.probes.errors import ProbeFailure, classify_exception
 from aiwatch.probes.exchange import Measurement, scrub, secrets_of
+from aiwatch.probes.gemini import probe_gemini
 from aiwatch.probes.http import probe_http
 from aiwatch.probes.openai_chat import probe_chat
+from aiwatch.probes.openai_responses import probe_responses
 from aiwatch.probes.result import Check, ErrorType, ProbeResult
 from aiwatch.redaction import redact_url
 
@@ -21,6 +25,9 @@ log = logging.getLogger(__name__)
 
 _KINDS = {
     "openai_chat": probe_chat,
+    "anthropic_messages": probe_anthropic,
+    "openai_responses": probe_responses,
+    "gemini": probe_gemini,
     "openai_embeddings": probe_embeddings,
     "http": probe_http,
 }
@@ -67,37 +74,52 @@ async def run_probe(
     if error is not None and error[0] in _NAMES_REQUEST and m.request is not None:
         error = error[0], f"{error[1]} ({m.request.method} {redact_url(m.request.url)})"
         if error[0] == "client_error" and m.status == 404 and target.kind != "http":
-            error = error[0], error[1] + _NOT_FOUND_HINT
+            error = error[0], error[1] + _NOT_FOUND_HINTS.get(target.kind, _NOT_FOUND_HINT)
     return _result(target, m, error, finished)
 
 
 # Failures of reaching the endpoint or of its status: the request says where it went (a
 # ``url`` without ``/v1``, or with ``/chat/completions`` already in it, shows at once).
 _NAMES_REQUEST = frozenset(
-    {"timeout", "connection", "rate_limited", "quota_exceeded", "server_error", "client_error"}
+    {
+        "timeout",
+        "connection",
+        "rate_limited",
+        "quota_exceeded",
+        "server_error",
+        "overloaded",
+        "client_error",
+    }
 )
 _NOT_FOUND_HINT = (
     "; url is the API's base (e.g. https://api.openai.com/v1): the probe appends "
     "/chat/completions or /embeddings"
 )
+_NOT_FOUND_HINTS = {
+    "anthropic_messages": "; url is the API's base (e.g. https://api.anthropic.com/v1): the "
+    "probe appends /messages",
+    "openai_responses": "; url is the API's base (e.g. https://api.openai.com/v1): the probe "
+    "appends /responses",
+    "gemini": "; url is the API's base (e.g. https://generativelanguage.googleapis.com/v1beta): "
+    "the probe appends /models/{model}:generateContent",
+}
 
 
 def _result(
     target: Target, m: Measurement, error: tuple[ErrorType, str] | None, finished: float
 ) -> ProbeResult:
     duration = m.last_byte if error is None and m.last_byte is not None else finished - m.start
-    chunks = m.chunks
-    estimated = m.output_tokens is None and chunks.count > 0
+    estimated = m.output_tokens is None and m.chunks.count > 0
     if estimated:
         # No usage: one content chunk is about one token on the common open servers.
-        m.output_tokens = chunks.count
+        m.output_tokens = m.chunks.count
     ttft = m.time_to_first_token
     tpot = None
     if error is None and ttft is not None and m.output_tokens is not None and m.output_tokens >= 2:
         tpot = (duration - ttft) / (m.output_tokens - 1)
     verdicts, error = _judge(target, m, error, duration)
     secrets = secrets_of(target)
-    excerpt = m.text if target.kind == "openai_chat" and target.stream and m.text else ""
+    excerpt = m.text if target.stream and m.text else ""
     if not excerpt:
         excerpt = m.excerpt.decode("utf-8", errors="replace")
     return ProbeResult(
@@ -124,12 +146,20 @@ def _result(
         request_summary=scrub(m.request.summary(), secrets) if m.request else "",
         response_excerpt=scrub(excerpt[:2048], secrets),
         output_tokens_estimated=estimated,
-        content_chunks=chunks.count,
-        chunk_gap_counts=tuple(chunks.gap_counts) if chunks.count > 1 else (),
-        chunk_gap_sum=chunks.gap_sum,
-        longest_chunk_gap=chunks.longest if chunks.count > 1 else None,
-        stream_buffered=chunks.buffered if target.stream else None,
+        **_stream_fields(target, m.chunks),
     )
+
+
+def _stream_fields(target: Target, chunks: ChunkClock) -> dict[str, Any]:
+    """What the chunk-by-chunk measure adds to a result (nothing for a whole answer)."""
+    gaps = chunks.count > 1
+    return {
+        "content_chunks": chunks.count,
+        "chunk_gap_counts": tuple(chunks.gap_counts) if gaps else (),
+        "chunk_gap_sum": chunks.gap_sum,
+        "longest_chunk_gap": chunks.longest if gaps else None,
+        "stream_buffered": chunks.buffered if target.stream else None,
+    }
 
 
 def _judge(

@@ -105,6 +105,7 @@ async def handle_targets(request: web.Request) -> web.Response:
             next_due=scheduler.next_due(target.name),
             probes=entry.runs if entry else 0,
             skipped=series.skipped if series else 0,
+            paused=entry.paused if entry else None,
         )
         doc.update(
             state=state.state,
@@ -139,11 +140,12 @@ def setup(app: web.Application, deps: Deps) -> None:
 
     async def reload(config: Config) -> None:
         states.configure(config.targets)
-        await scheduler.update(config.targets)
+        await scheduler.update(config.targets, budget=config.global_.budget)
         health.forget({t.name for t in config.targets})
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        await scheduler.update(app[STATE].current.targets)
+        current = app[STATE].current
+        await scheduler.update(current.targets, budget=current.global_.budget)
         scheduler.start()
         refresher = asyncio.get_running_loop().create_task(cache.refresh())
         yield

@@ -1,10 +1,10 @@
 """Who may call what: basic auth from ``--web.config.file``, admins from ``web.admin_users``.
 
 Without basic-auth users, reads are open and state-changing routes answer only to loopback
-clients. With them, every route but ``/-/healthy`` needs a valid user, and every route that
-is not GET or HEAD needs one listed in ``web.admin_users``. Either way, a state-changing
-request that a browser sent for a page of another site is refused (cross-site request
-forgery), whoever it comes from.
+clients. With them, every route but ``/-/healthy`` (and a public status page) needs a valid
+user, and every route that is not GET or HEAD needs one listed in ``web.admin_users``.
+Either way, a state-changing request that a browser sent for a page of another site is
+refused (cross-site request forgery), whoever it comes from.
 """
 
 import asyncio
@@ -113,6 +113,14 @@ def foreign_host(request: web.Request, allowed: tuple[str, ...]) -> str | None:
     if is_loopback(name.strip("[]")):
         return None
     return header
+
+
+def public_status(request: web.Request, state: Any) -> bool:
+    """Whether the request is for the status page or a badge, and ``public: true`` opens them."""
+    page = state.current.web.status_page if state is not None else None
+    if page is None or not (page.enabled and page.public):
+        return False
+    return request.path == "/status" or request.path.startswith("/badge/")
 
 
 def request_user(request: web.Request) -> str | None:
@@ -321,7 +329,7 @@ async def auth_middleware(
                 "without basic-auth users admin routes refuse it (DNS rebinding)",
             )
         return await handler(request)
-    if request.path in OPEN_PATHS and not admin_route:
+    if not admin_route and (request.path in OPEN_PATHS or public_status(request, state)):
         return await handler(request)
     credentials = _credentials(request)
     if credentials is None:

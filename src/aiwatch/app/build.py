@@ -32,6 +32,7 @@ from aiwatch.events import web as events_web
 from aiwatch.experiments import web as experiments_web
 from aiwatch.incidents import web as incidents_web
 from aiwatch.notify import web as notify_web
+from aiwatch.pages import web as pages_web
 from aiwatch.probes import web as probes_web
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules import web as rules_web
@@ -55,6 +56,7 @@ COMPONENTS: tuple[Setup, ...] = (
     alertmanager_api_web.setup,
     experiments_web.setup,
     events_web.setup,
+    pages_web.setup,
 )
 """Every feature of ``aiwatch run``, in start-up order."""
 

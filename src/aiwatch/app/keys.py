@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from aiwatch.incidents.store import IncidentStore
     from aiwatch.notify.forward import AlertmanagerForwarder
     from aiwatch.notify.notifier import Notifier
+    from aiwatch.pages.state import Pages
     from aiwatch.probes.on_demand import OnDemand
     from aiwatch.probes.result import ProbeListener
     from aiwatch.probes.scheduler import Scheduler
@@ -120,6 +121,9 @@ ALERTMANAGER_FORWARDER: web.AppKey[AlertmanagerForwarder] = web.AppKey("alertman
 # Experiments.
 TRACKER: web.AppKey[Tracker] = web.AppKey("experiment_tracker")
 
+# Pages.
+PAGES: web.AppKey[Pages] = web.AppKey("pages")
+"""The pages' CSRF secret and each target's last probes."""
 # Live events.
 EVENT_HUB: web.AppKey[Hub] = web.AppKey("event_hub")
 """Numbers and fans out the events of ``/api/v1/events``; ``publish(type, data)``."""

@@ -87,6 +87,7 @@ def build_config(
             admin_users=tuple(web.get("admin_users", [])),
             allowed_hosts=tuple(h.lower().rstrip(".") for h in web.get("allowed_hosts", [])),
             max_request_body_bytes=web.get("max_request_body_bytes", 1024 * 1024),
+            external_url=web.get("external_url", ""),
             status_page=_status_page(web.get("status_page", {}), targets, report),
         ),
         storage_path=doc.get("storage", {}).get("path"),

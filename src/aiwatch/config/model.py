@@ -223,6 +223,9 @@ class Web:
     allowed_hosts: tuple[str, ...] = ()
     """Names besides loopback ones that a state-changing request may give as its ``Host``."""
     max_request_body_bytes: int = 1024 * 1024
+    external_url: str = ""
+    """The URL people reach aiwatch at (``--web.external-url`` overrides it); its path is the
+    prefix of every page link, for a reverse proxy serving aiwatch under a path."""
     status_page: StatusPage = field(default_factory=StatusPage)
 
 
@@ -244,3 +247,8 @@ class Config:
     """A validation suite (``aiwatch validate``); the daemon ignores it."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The validated document with secrets replaced by ``<secret>``, for the status API."""
+
+    @property
+    def external_url(self) -> str:
+        """Where people reach aiwatch: ``web.external_url``, else ``global.external_url``."""
+        return self.web.external_url or self.global_.external_url

@@ -99,7 +99,11 @@ def debug_text(target: Target, result: ProbeResult, exposition: bytes) -> str:
         + (" (estimated: content chunks, no usage)" if result.output_tokens_estimated else "")
         + f", cost: {_opt(result.cost_usd)} USD",
         f"  rate limit remaining: requests {_opt(result.ratelimit_remaining_requests)}, "
-        f"tokens {_opt(result.ratelimit_remaining_tokens)}",
+        f"tokens {_opt(result.ratelimit_remaining_tokens)}"
+        + "".join(f", {name} {_opt(value)}" for name, value in result.ratelimit_remaining_other),
+        "  rate limit resets in: "
+        + (", ".join(f"{name} {value:g}s" for name, value in result.ratelimit_reset) or "-")
+        + f"; retry after: {_seconds(result.retry_after)}",
     ]
     if result.stream_buffered is not None:
         lines += _stream_lines(result)

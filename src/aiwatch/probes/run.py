@@ -18,6 +18,7 @@ from aiwatch.probes.gemini import probe_gemini
 from aiwatch.probes.http import probe_http
 from aiwatch.probes.openai_chat import probe_chat
 from aiwatch.probes.openai_responses import probe_responses
+from aiwatch.probes.ratelimits import RateLimits
 from aiwatch.probes.result import Check, ErrorType, ProbeResult
 from aiwatch.redaction import redact_url
 
@@ -147,7 +148,20 @@ def _result(
         response_excerpt=scrub(excerpt[:2048], secrets),
         output_tokens_estimated=estimated,
         **_stream_fields(target, m.chunks),
+        **_ratelimit_fields(m.ratelimits),
     )
+
+
+def _ratelimit_fields(limits: RateLimits) -> dict[str, Any]:
+    """The rate-limit headers beyond the requests and tokens headroom."""
+    other = ("input_tokens", "output_tokens")
+    return {
+        "ratelimit_remaining_other": tuple(
+            (k, limits.remaining[k]) for k in other if k in limits.remaining
+        ),
+        "ratelimit_reset": tuple(sorted(limits.reset.items())),
+        "retry_after": limits.retry_after,
+    }
 
 
 def _stream_fields(target: Target, chunks: ChunkClock) -> dict[str, Any]:

@@ -1,12 +1,12 @@
 """Aggregation operators (``sum``, ``avg``, ``topk``, …) over an instant vector."""
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiwatch.golang.strconv import format_float
 from aiwatch.promql.numerics import GoHeap, quantile
+from aiwatch.promql.pacing import EVERY, give_way
 from aiwatch.promql.values import NAME, Elem, InstantVec, PromQLError, with_label
 
 AGGREGATIONS = frozenset(
@@ -37,7 +37,7 @@ def aggregate(
     op: str, vec: InstantVec, grouping: Sequence[str], *, without: bool, param: float | str | None
 ) -> InstantVec:
     """Apply aggregation ``op`` to ``vec`` grouped by (or without) ``grouping``."""
-    grouping = tuple(sorted(grouping))
+    grouping = sorted(grouping)
     if op in ("topk", "bottomk"):
         assert isinstance(param, float)
         return _top_bottom(op, vec, grouping, without=without, param=param)
@@ -45,8 +45,15 @@ def aggregate(
         assert isinstance(param, str)
         vec, grouping = _count_values_input(vec, grouping, without=without, label=param)
     groups: dict[tuple[tuple[str, str], ...], _Group] = {}
+    # Labels a group key leaves out (``without``) or keeps (``by``), as a set.
+    names = frozenset((*grouping, NAME)) if without else frozenset(grouping)
     for index, (labels, value) in enumerate(vec):
-        key = _group_key(labels, grouping, without)
+        if not index % EVERY:
+            give_way()
+        if without:
+            key = tuple([p for p in labels if p[0] not in names])
+        else:
+            key = tuple([p for p in labels if p[0] in names])
         group = groups.get(key)
         if group is None:
             groups[key] = _new_group(op, key, value, index)
@@ -55,12 +62,9 @@ def aggregate(
     return [(g.labels, _final(op, g, param)) for g in groups.values()]
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _group_key(
-    labels: tuple[tuple[str, str], ...], grouping: tuple[str, ...], without: bool
+    labels: tuple[tuple[str, str], ...], grouping: Sequence[str], *, without: bool
 ) -> tuple[tuple[str, str], ...]:
-    """The labels of the group a series belongs to; remembered, because a range query asks
-    for the same series' group at every step."""
     if without:
         return tuple(p for p in labels if p[0] not in grouping and p[0] != NAME)
     return tuple(p for p in labels if p[0] in grouping)
@@ -122,19 +126,19 @@ def _final(op: str, g: _Group, param: float | str | None) -> float:
 
 
 def _count_values_input(
-    vec: InstantVec, grouping: tuple[str, ...], *, without: bool, label: str
-) -> tuple[InstantVec, tuple[str, ...]]:
+    vec: InstantVec, grouping: list[str], *, without: bool, label: str
+) -> tuple[InstantVec, list[str]]:
     if not valid_label_name(label):
         msg = f"invalid label name {label!r} in count_values()"
         raise PromQLError(msg)
     relabelled = [(with_label(labels, label, format_float(v, "f")), v) for labels, v in vec]
     if not without:
-        grouping = tuple(sorted([*grouping, label]))
+        grouping = sorted([*grouping, label])
     return relabelled, grouping
 
 
 def _top_bottom(
-    op: str, vec: InstantVec, grouping: tuple[str, ...], *, without: bool, param: float
+    op: str, vec: InstantVec, grouping: Sequence[str], *, without: bool, param: float
 ) -> InstantVec:
     if math.isnan(param) or not -(2.0**63) <= param < 2.0**63:
         msg = f"Scalar value {format_float(param, 'f')} overflows int64"
@@ -145,7 +149,7 @@ def _top_bottom(
     top = op == "topk"
     heaps: dict[tuple[tuple[str, str], ...], GoHeap] = {}
     for index, (labels, value) in enumerate(vec):
-        key = _group_key(labels, grouping, without)
+        key = _group_key(labels, grouping, without=without)
         heap = heaps.get(key)
         if heap is None:
             heaps[key] = GoHeap([(value, index)], _less_top if top else _less_bottom)

@@ -32,6 +32,9 @@ log = logging.getLogger("aiwatch.web")
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset({"/-/healthy"})
+"""Answered without credentials: container health checks carry none."""
+OPEN_PREFIX = "/static/"
+"""The pages' style sheet and script, read without credentials (a public page needs them)."""
 READ_POSTS = frozenset(
     {
         "/api/v1/query",
@@ -42,7 +45,6 @@ READ_POSTS = frozenset(
     }
 )
 """POST routes that only read: Prometheus' query API, which Grafana POSTs form-encoded."""
-"""Answered without credentials: container health checks carry none."""
 USER_KEY = web.RequestKey("aiwatch_user", str)
 CACHE_SECONDS = 60.0
 CACHE_SIZE = 1024
@@ -126,6 +128,20 @@ def public_status(request: web.Request, state: Any) -> bool:
 def request_user(request: web.Request) -> str | None:
     """The authenticated basic-auth user of the request, None without one."""
     return request.get(USER_KEY)
+
+
+def may_change_state(request: web.Request) -> bool:
+    """Whether ``auth_middleware`` would let this client change state (a page shows its
+    buttons only then): an admin user, or a loopback client when there are no users."""
+    state = _state(request)
+    if state is None:
+        return True
+    path = state.options.web_config_file
+    checker = POLICIES.get(path) if path else None
+    if checker is None or not checker.config.users:
+        allowed = state.current.web.allowed_hosts
+        return is_loopback(request.remote) and foreign_host(request, allowed) is None
+    return request_user(request) in state.current.web.admin_users
 
 
 BCRYPT = concurrent.futures.ThreadPoolExecutor(
@@ -329,7 +345,8 @@ async def auth_middleware(
                 "without basic-auth users admin routes refuse it (DNS rebinding)",
             )
         return await handler(request)
-    if not admin_route and (request.path in OPEN_PATHS or public_status(request, state)):
+    public = request.path.startswith(OPEN_PREFIX) or public_status(request, state)
+    if not admin_route and (request.path in OPEN_PATHS or public):
         return await handler(request)
     credentials = _credentials(request)
     if credentials is None:

@@ -21,8 +21,9 @@ def json_path(path: Path) -> str:
 
 
 def check_experiment(document: Any, config: Config) -> tuple[Experiment | None, Problems]:
-    """The experiment, or None and every problem: the schema's, then the cross-key checks
-    (targets and the PromQL data source are the loaded config's)."""
+    """The experiment, or None and every problem (by path): the schema's, or when there
+    are none the cross-key checks (targets and the PromQL data source are the loaded
+    config's)."""
     at: Path = ("experiments", 0)
     problems: list[tuple[Path, str]] = [(at + p, m) for p, m in _not_finite(document, ())]
     problems += schema_problems({"experiments": [document]})
@@ -47,7 +48,7 @@ def _relative(problems: list[tuple[Path, str]], at: Path) -> Problems:
         item = (json_path(inside), message)
         if item not in out:
             out.append(item)
-    return out
+    return sorted(out)
 
 
 def _not_finite(value: Any, path: Path) -> list[tuple[Path, str]]:

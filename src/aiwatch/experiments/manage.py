@@ -6,7 +6,6 @@ Config-defined experiments are read-only here (409). ``PATCH`` takes a JSON merg
 (RFC 7386) of the stored document.
 """
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
@@ -16,7 +15,7 @@ from aiwatch.app.keys import STATE, TRACKER
 from aiwatch.config.documents import Problems, check_experiment
 from aiwatch.experiments.tracker import Conflict
 from aiwatch.experiments.views import describe, live_of
-from aiwatch.web.envelope import fail, ok, read_json
+from aiwatch.web.envelope import ApiError, fail, ok, read_json
 
 AfterChange = Callable[[], Awaitable[None]]
 
@@ -36,13 +35,12 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def invalid(problems: Problems) -> NoReturn:
     """400 with every problem, each with its JSON path, in ``problems``."""
-    body = {
-        "status": "error",
-        "errorType": "bad_data",
-        "error": "; ".join(f"{path}: {message}" for path, message in problems),
-        "problems": [{"path": path, "message": message} for path, message in problems],
-    }
-    raise web.HTTPBadRequest(text=json.dumps(body), content_type="application/json")
+    raise ApiError(
+        400,
+        "bad_data",
+        "; ".join(f"{path}: {message}" for path, message in problems),
+        details={"problems": [{"path": p, "message": m} for p, m in problems]},
+    )
 
 
 def _checked(request: web.Request, document: Any) -> Any:

@@ -40,6 +40,9 @@ TTFT_BUCKETS = (
     10.0,
 )
 TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
+# Gaps between stream chunks: the time-per-output-token boundaries, as GenAI's conventions
+# give them for the time per output chunk too.
+CHUNK_GAP_BUCKETS = TPOT_BUCKETS
 # Incident response times: a minute to a day.
 RESPONSE_BUCKETS = (
     10.0,
@@ -90,7 +93,26 @@ PROBE_TPOT = _m(
     "histogram",
     "Streaming: (duration - time to first token) / (output tokens - 1).",
 )
-PROBE_TOKENS = _m("probe_tokens", "counter", "Tokens reported by the endpoint's usage.")
+PROBE_CHUNK_GAP = _m(
+    "probe_inter_chunk_seconds",
+    "histogram",
+    "Streaming: time between consecutive content chunks, every gap of every probe.",
+)
+PROBE_LONGEST_GAP = _m(
+    "probe_longest_inter_chunk_gap_seconds",
+    "gauge",
+    "Streaming: the longest gap between content chunks in the last probe that had two.",
+)
+PROBE_BUFFERED = _m(
+    "probe_stream_buffered",
+    "gauge",
+    "Streaming: 1 if the last probe's content arrived in one burst (a buffering proxy?).",
+)
+PROBE_TOKENS = _m(
+    "probe_tokens",
+    "counter",
+    "Tokens by type; source is usage (reported) or chunks (output counted from the stream).",
+)
 PROBE_COST = _m("probe_cost_usd", "counter", "Cost of the probes in USD, from price and usage.")
 PROBE_STATUS = _m("probe_http_status_code", "gauge", "HTTP status of the last probe.")
 PROBE_LAST_RUN = _m("probe_last_run_timestamp_seconds", "gauge", "When the last probe finished.")

@@ -2,6 +2,9 @@
 
 import time
 
+import pytest
+
+from aiwatch.config.model import Price
 from tests.probes_kinds.conftest import API_KEY, Mock
 
 
@@ -160,15 +163,22 @@ async def test_finish_reason_content_filter_fails_the_stream(mock: Mock) -> None
     assert not result.success
 
 
-async def test_stream_without_usage_still_succeeds_without_tokens(mock: Mock) -> None:
-    """An endpoint ignoring include_usage: the probe passes; tokens and TPOT stay unknown."""
-    behavior = {"omit_usage": True, "output_tokens": 4}
-    result = await mock.probe(mock.target(stream=True, request={"mock": behavior}))
+async def test_stream_without_usage_counts_output_tokens_from_chunks(mock: Mock) -> None:
+    """An endpoint ignoring include_usage: the probe passes and its output tokens are the
+    content chunks, marked estimated; input tokens stay unknown, cost comes from the output."""
+    behavior = {"omit_usage": True, "output_tokens": 4, "tokens_per_second": 50}
+    target = mock.target(
+        stream=True, request={"mock": behavior}, price=Price(output_per_million=2.0)
+    )
+    result = await mock.probe(target)
     assert result.success, result.error
-    assert result.output_tokens is None
-    assert result.time_per_output_token is None
-    assert result.cost_usd is None
+    assert result.output_tokens == 4
+    assert result.output_tokens_estimated
+    assert result.input_tokens is None
+    assert result.cost_usd == pytest.approx(4 * 2.0 / 1e6)
     assert result.time_to_first_token is not None
+    # 3 gaps of 20 ms each between the 4 chunks.
+    assert result.time_per_output_token == pytest.approx(0.02, abs=0.015)
 
 
 async def test_stream_larger_than_max_body_bytes_fails(mock: Mock) -> None:

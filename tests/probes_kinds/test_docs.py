@@ -50,12 +50,15 @@ def test_target_examples_are_valid_config(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("OPENAI_API_KEY", "sk-example")
     monkeypatch.setenv("GATEWAY_KEY", "example")
     examples = [b for b in yaml_blocks() if b.startswith("- name:")]
-    assert len(examples) == 3
+    assert len(examples) == 4
     text = "targets:\n" + "".join(f"  {line}\n" for b in examples for line in b.splitlines())
     path = tmp_path / "aiwatch.yml"
     path.write_text(text)
     config = load_config(str(path))
-    assert [t.kind for t in config.targets] == ["openai_chat", "openai_embeddings", "http"]
+    kinds = [t.kind for t in config.targets]
+    assert kinds == ["openai_chat", "openai_embeddings", "http", "openai_chat"]
+    assert config.targets[3].stall_timeout == 5.0
+    assert config.targets[3].expect.streaming
 
 
 def test_mock_script_example_loads(tmp_path: Path) -> None:

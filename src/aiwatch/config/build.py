@@ -161,6 +161,10 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
             ("targets", i, "expect", "max_time_to_first_token"),
             "only for kind openai_chat with stream: true",
         )
+    for path in (("stall_timeout",), ("expect", "streaming")):
+        where = e if path[0] == "expect" else t
+        if where.get(path[-1], False) is not False and not t.get("stream"):
+            report(("targets", i, *path), "only with stream: true")
     price = t.get("price")
     return Target(
         name=t["name"],
@@ -173,6 +177,7 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
         feature=t.get("feature", ""),
         labels=dict(t.get("labels", {})),
         stream=t.get("stream", False),
+        stall_timeout=_opt_dur(t.get("stall_timeout")),
         reuse_connections=t.get("reuse_connections", True),
         method=t.get("method", "POST" if "body" in t else "GET"),
         headers={k: Secret(v) for k, v in t.get("headers", {}).items()},
@@ -197,6 +202,7 @@ def _expect(e: dict[str, Any]) -> Expect:
         max_duration=_opt_dur(e.get("max_duration")),
         max_time_to_first_token=_opt_dur(e.get("max_time_to_first_token")),
         dimensions=e.get("dimensions"),
+        streaming=e.get("streaming", False),
     )
 
 

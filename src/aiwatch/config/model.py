@@ -50,6 +50,8 @@ class Expect:
     max_duration: float | None = None
     max_time_to_first_token: float | None = None
     dimensions: int | None = None
+    streaming: bool = False
+    """Fail a stream whose content arrived in one burst (``validation_failed``)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Target:
     feature: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     stream: bool = False
+    stall_timeout: float | None = None
+    """Streaming: a gap between content chunks longer than this fails with ``stream_stalled``."""
     reuse_connections: bool = True
     method: str = "GET"
     headers: dict[str, Secret] = field(default_factory=dict)

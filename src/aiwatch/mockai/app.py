@@ -202,10 +202,14 @@ async def _stream(
     )
     await response.prepare(request)
     ident = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+    held: list[bytes] = []
 
     async def send(data: str) -> None:
         event = replies.sse_event(data, split=b.split_data_lines, comment=b.sse_comments)
-        await response.write(event)
+        if b.buffer_stream:
+            held.append(event)
+        else:
+            await response.write(event)
 
     def chunk(**kwargs: Any) -> str:
         return json.dumps(replies.chunk(b, body, ident=ident, **kwargs))
@@ -223,6 +227,7 @@ async def _stream(
         if b.stream_error_after is not None and min(b.stream_error_after, len(pieces)) == i:
             _, error = error_answer(build({"fault": "server_error", "error": b.error}))
             await send(json.dumps(error))
+            await response.write(b"".join(held))
             await response.write_eof()
             return response
         if b.malformed_after is not None and min(b.malformed_after, len(pieces)) == i:
@@ -235,6 +240,8 @@ async def _stream(
         await send(chunk(usage_only=True))
     if not b.omit_done:
         await send("[DONE]")
+    if held:
+        await response.write(b"".join(held))
     await response.write_eof()
     return response
 

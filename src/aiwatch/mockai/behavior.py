@@ -54,6 +54,9 @@ class Behavior:
     """Streaming: a ``: keep-alive`` comment before every chunk."""
     split_data_lines: bool = False
     """Streaming: each chunk's JSON over two ``data:`` lines (one multi-line event)."""
+    buffer_stream: bool = False
+    """Streaming: hold every event and send them in one write at the end, as a proxy that
+    buffers SSE does (the paced generation still takes its time)."""
     raw_body: str | None = None
     """Non-streaming: send this text as the body (with ``status``) instead of a reply."""
     endless_body: bool = False
@@ -175,6 +178,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "headers": (dict,),
     "sse_comments": (bool,),
     "split_data_lines": (bool,),
+    "buffer_stream": (bool,),
     "raw_body": (str,),
     "endless_body": (bool,),
     "embedding_dimensions": (int,),

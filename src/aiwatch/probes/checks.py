@@ -9,6 +9,7 @@ from jsonschema.protocols import Validator
 
 from aiwatch.config.model import Expect
 from aiwatch.golang import regexp
+from aiwatch.probes.chunks import BURST_MIN_CHUNKS, BURST_WINDOW, ChunkClock
 from aiwatch.probes.result import Check
 
 
@@ -32,6 +33,7 @@ def evaluate(
     duration: float,
     time_to_first_token: float | None,
     dimensions: int | None,
+    chunks: ChunkClock | None = None,
 ) -> tuple[Check, ...]:
     """Every configured check against a complete answer; ``text`` is the body or the reply."""
     checks = [status_check(expect, status)]
@@ -62,7 +64,27 @@ def evaluate(
         checks.append(
             Check("dimensions", ok, f"dimension {dimensions} vs expected {expect.dimensions}")
         )
+    if expect.streaming and chunks is not None:
+        checks.append(streaming_check(chunks))
     return tuple(checks)
+
+
+def streaming_check(chunks: ChunkClock) -> Check:
+    """The ``streaming`` check: the content must not arrive in one burst."""
+    window = f"{BURST_WINDOW * 1000:g} ms"
+    if chunks.buffered:
+        detail = (
+            f"content arrived in one burst: {chunks.burst} of {chunks.count} chunks within "
+            f"{window} of the first (is a proxy buffering the stream?)"
+        )
+        return Check("streaming", False, detail)
+    if chunks.count < BURST_MIN_CHUNKS:
+        detail = (
+            f"{chunks.count} content chunks, too few to tell (a burst needs {BURST_MIN_CHUNKS})"
+        )
+        return Check("streaming", True, detail)
+    detail = f"{chunks.burst} of {chunks.count} chunks within {window} of the first"
+    return Check("streaming", True, detail)
 
 
 def _regex(pattern: str, text: str) -> Check:

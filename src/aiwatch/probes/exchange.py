@@ -9,6 +9,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 
 from aiwatch.config.model import Secret, Target
+from aiwatch.probes.chunks import ChunkClock
 from aiwatch.probes.errors import ProbeFailure, classify_status
 from aiwatch.probes.result import Check
 from aiwatch.redaction import REDACTED, redact_url, redact_urls_in, url_secrets
@@ -103,6 +104,8 @@ class Measurement:
     """What ``contains``/``regex``/``json_schema`` look at: the body, or the reply."""
     excerpt: bytes = b""
     checks: tuple[Check, ...] = ()
+    chunks: ChunkClock = field(default_factory=ChunkClock)
+    """Streaming: when each content chunk arrived (``got_content``)."""
 
     def elapsed(self) -> float:
         """Seconds since the request started."""
@@ -116,6 +119,17 @@ class Measurement:
         headers = response.headers
         self.ratelimit_remaining_requests = _number(headers, "x-ratelimit-remaining-requests")
         self.ratelimit_remaining_tokens = _number(headers, "x-ratelimit-remaining-tokens")
+
+    def got_content(self) -> None:
+        """Record a content chunk (text, thinking, …) decoded from the bytes read last.
+
+        Every streaming kind calls it once per chunk that carries content: it times the first
+        token, the gaps between chunks, bursts and stalls (``aiwatch.probes.chunks``).
+        """
+        now = self.last_byte if self.last_byte is not None else self.elapsed()
+        if self.time_to_first_token is None:
+            self.time_to_first_token = now
+        self.chunks.tick(now)
 
     def got_bytes(self, chunk: bytes) -> None:
         """Record that body bytes arrived (their time, and the start of the excerpt)."""

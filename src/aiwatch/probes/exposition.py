@@ -6,7 +6,14 @@ from collections.abc import Callable
 from itertools import accumulate
 
 from aiwatch import metrics
-from aiwatch.probes.series import HISTOGRAMS, ProbeSeries, TargetSeries, escape, format_le
+from aiwatch.probes.series import (
+    HISTOGRAMS,
+    Histogram,
+    ProbeSeries,
+    TargetSeries,
+    escape,
+    format_le,
+)
 
 # prometheus-client spends ~20 µs per sample line; with thousands of targets of ~80 lines
 # each that is seconds per scrape. Here each line is one f-string from label text cached per
@@ -49,30 +56,55 @@ def _errors(s: TargetSeries, out: Lines) -> None:
             out.append(f'aiwatch_probe_errors_total{{{lbl},error_type="{error_type}"}} {n}\n')
 
 
-def _histogram(index: int) -> Callable[[TargetSeries, Lines], None]:
-    spec = HISTOGRAMS[index]
-    name = spec.metric.name
+def _histogram_template(name: str, buckets: tuple[float, ...]) -> str:
     # One %-template per histogram with a placeholder for the target's labels: filling it is
     # two C-level calls per target instead of one Python f-string per line.
-    bounds = [*(format_le(b) for b in spec.buckets), "+Inf"]
+    bounds = [*(format_le(b) for b in buckets), "+Inf"]
     template = "".join(f'{name}_bucket{{\0,le="{le}"}} %d\n' for le in bounds)
-    template += f"{name}_sum{{\0}} %s\n{name}_count{{\0}} %d\n"
+    return template + f"{name}_sum{{\0}} %s\n{name}_count{{\0}} %d\n"
+
+
+def _write_histogram(template: str, s: TargetSeries, histogram: Histogram, out: Lines) -> None:
+    values = (*accumulate(histogram.counts), _value(histogram.sum), histogram.count)
+    out.append(template.replace("\0", s.label_template) % values)
+
+
+def _histogram(index: int) -> Callable[[TargetSeries, Lines], None]:
+    spec = HISTOGRAMS[index]
+    template = _histogram_template(spec.metric.name, spec.buckets)
 
     def render(s: TargetSeries, out: Lines) -> None:
         histogram = s.histograms[index]
-        if histogram is None:
-            return
-        values = (*accumulate(histogram.counts), _value(histogram.sum), histogram.count)
-        out.append(template.replace("\0", s.label_template) % values)
+        if histogram is not None:
+            _write_histogram(template, s, histogram, out)
 
     return render
+
+
+_GAPS = _histogram_template(metrics.PROBE_CHUNK_GAP.name, metrics.CHUNK_GAP_BUCKETS)
+
+
+def _gaps(s: TargetSeries, out: Lines) -> None:
+    if s.gaps is not None:
+        _write_histogram(_GAPS, s, s.gaps, out)
+
+
+def _longest_gap(s: TargetSeries, out: Lines) -> None:
+    if s.longest_gap is not None:
+        name = metrics.PROBE_LONGEST_GAP.name
+        out.append(f"{name}{{{s.label_text}}} {_value(s.longest_gap)}\n")
+
+
+def _buffered(s: TargetSeries, out: Lines) -> None:
+    if s.buffered is not None:
+        out.append(f"aiwatch_probe_stream_buffered{{{s.label_text}}} {s.buffered!r}\n")
 
 
 def _tokens(s: TargetSeries, out: Lines) -> None:
     if s.tokens is not None:
         lbl = s.label_text
-        for kind, n in s.tokens.items():
-            out.append(f'aiwatch_probe_tokens_total{{{lbl},type="{kind}"}} {n}\n')
+        for (kind, source), n in s.tokens.items():
+            out.append(f'aiwatch_probe_tokens_total{{{lbl},type="{kind}",source="{source}"}} {n}\n')
 
 
 def _cost(s: TargetSeries, out: Lines) -> None:
@@ -117,6 +149,9 @@ FAMILIES: tuple[tuple[str, Callable[[TargetSeries, Lines], None]], ...] = (
     (_header(metrics.PROBES), _probes),
     (_header(metrics.PROBE_ERRORS), _errors),
     *((_header(spec.metric), _histogram(i)) for i, spec in enumerate(HISTOGRAMS)),
+    (_header(metrics.PROBE_CHUNK_GAP), _gaps),
+    (_header(metrics.PROBE_LONGEST_GAP), _longest_gap),
+    (_header(metrics.PROBE_BUFFERED), _buffered),
     (_header(metrics.PROBE_TOKENS), _tokens),
     (_header(metrics.PROBE_COST), _cost),
     (_header(metrics.PROBE_STATUS), _status),

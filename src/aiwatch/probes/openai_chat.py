@@ -115,8 +115,7 @@ class _StreamState:
             delta = choice.get("delta")
             content = delta.get("content") if isinstance(delta, dict) else None
             if isinstance(content, str) and content:
-                if m.time_to_first_token is None:
-                    m.time_to_first_token = m.last_byte
+                m.got_content()
                 self.parts.append(content)
             if choice.get("finish_reason") == "content_filter":
                 self.content_filtered = True

@@ -86,10 +86,14 @@ def debug_text(target: Target, result: ProbeResult, exposition: bytes) -> str:
         f"  model: {result.response_model or '-'}",
         f"  system fingerprint: {result.system_fingerprint or '-'}",
         f"  input tokens: {_opt(result.input_tokens)}, output tokens: "
-        f"{_opt(result.output_tokens)}, cost: {_opt(result.cost_usd)} USD",
+        f"{_opt(result.output_tokens)}"
+        + (" (estimated: content chunks, no usage)" if result.output_tokens_estimated else "")
+        + f", cost: {_opt(result.cost_usd)} USD",
         f"  rate limit remaining: requests {_opt(result.ratelimit_remaining_requests)}, "
         f"tokens {_opt(result.ratelimit_remaining_tokens)}",
     ]
+    if result.stream_buffered is not None:
+        lines += _stream_lines(result)
     if result.embedding_dimensions is not None:
         lines.append(f"  embedding dimensions: {result.embedding_dimensions}")
     lines += ["", "Checks:"]
@@ -100,6 +104,15 @@ def debug_text(target: Target, result: ProbeResult, exposition: bytes) -> str:
     lines += ["", "Response excerpt:", _indent(result.response_excerpt), ""]
     lines += ["Metrics:", exposition.decode()]
     return "\n".join(lines)
+
+
+def _stream_lines(result: ProbeResult) -> list[str]:
+    buffered = "yes: the content arrived in one burst" if result.stream_buffered else "no"
+    return [
+        f"  content chunks: {result.content_chunks}, longest gap between them: "
+        f"{_seconds(result.longest_chunk_gap)}",
+        f"  buffered stream: {buffered}",
+    ]
 
 
 def _opt(value: float | None) -> str:

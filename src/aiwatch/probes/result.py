@@ -13,6 +13,7 @@ ErrorType = Literal[
     "client_error",
     "invalid_response",
     "stream_error",
+    "stream_stalled",
     "context_length_exceeded",
     "content_filter",
     "validation_failed",
@@ -28,6 +29,7 @@ ERROR_TYPES: tuple[ErrorType, ...] = (
     "client_error",
     "invalid_response",
     "stream_error",
+    "stream_stalled",
     "context_length_exceeded",
     "content_filter",
     "validation_failed",
@@ -74,6 +76,17 @@ class ProbeResult:
     """Method, URL, headers and body with secrets redacted, for debug output."""
     response_excerpt: str
     """The first ~2 KB of the body (or of the streamed reply), for debug output."""
+    output_tokens_estimated: bool = False
+    """``output_tokens`` counts content chunks: the endpoint sent no usage."""
+    content_chunks: int = 0
+    """Streaming: chunks that carried content."""
+    chunk_gap_counts: tuple[int, ...] = ()
+    """Streaming: the gaps between content chunks, counted per bucket of
+    ``metrics.CHUNK_GAP_BUCKETS`` (the last one is the overflow); empty without gaps."""
+    chunk_gap_sum: float = 0.0
+    longest_chunk_gap: float | None = None
+    stream_buffered: bool | None = None
+    """Streaming: whether the content arrived in one burst; None when not streamed."""
 
 
 ProbeListener = Callable[[ProbeResult], None]

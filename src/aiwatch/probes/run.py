@@ -8,6 +8,7 @@ import aiohttp
 
 from aiwatch.config.model import Target
 from aiwatch.probes import checks
+from aiwatch.probes.chunks import StallGuard
 from aiwatch.probes.embeddings import probe_embeddings
 from aiwatch.probes.errors import ProbeFailure, classify_exception
 from aiwatch.probes.exchange import Measurement, scrub, secrets_of
@@ -48,7 +49,11 @@ async def run_probe(
     error: tuple[ErrorType, str] | None = None
     try:
         async with asyncio.timeout(target.timeout):
-            await _KINDS[target.kind](target, session, m, prompt_index=prompt_index)
+            if target.stream and target.stall_timeout is not None:
+                async with StallGuard(m.chunks, target.stall_timeout, m.elapsed):
+                    await _KINDS[target.kind](target, session, m, prompt_index=prompt_index)
+            else:
+                await _KINDS[target.kind](target, session, m, prompt_index=prompt_index)
     except ProbeFailure as failure:
         error = failure.error_type, failure.message
     except TimeoutError:
@@ -81,6 +86,11 @@ def _result(
     target: Target, m: Measurement, error: tuple[ErrorType, str] | None, finished: float
 ) -> ProbeResult:
     duration = m.last_byte if error is None and m.last_byte is not None else finished - m.start
+    chunks = m.chunks
+    estimated = m.output_tokens is None and chunks.count > 0
+    if estimated:
+        # No usage: one content chunk is about one token on the common open servers.
+        m.output_tokens = chunks.count
     ttft = m.time_to_first_token
     tpot = None
     if error is None and ttft is not None and m.output_tokens is not None and m.output_tokens >= 2:
@@ -113,6 +123,12 @@ def _result(
         finished_at=m.started_at + (finished - m.start),
         request_summary=scrub(m.request.summary(), secrets) if m.request else "",
         response_excerpt=scrub(excerpt[:2048], secrets),
+        output_tokens_estimated=estimated,
+        content_chunks=chunks.count,
+        chunk_gap_counts=tuple(chunks.gap_counts) if chunks.count > 1 else (),
+        chunk_gap_sum=chunks.gap_sum,
+        longest_chunk_gap=chunks.longest if chunks.count > 1 else None,
+        stream_buffered=chunks.buffered if target.stream else None,
     )
 
 
@@ -131,6 +147,7 @@ def _judge(
         duration=duration,
         time_to_first_token=m.time_to_first_token,
         dimensions=m.embedding_dimensions,
+        chunks=m.chunks if target.stream else None,
     )
     failed = [c for c in verdicts if not c.ok]
     if failed:

@@ -26,6 +26,7 @@ RESERVED_LABELS = frozenset(
         "le",
         "response_model",
         "system_fingerprint",
+        "source",
     }
 )
 INFO_VALUE_MAX = 128
@@ -120,6 +121,10 @@ def _streams(target: Target) -> bool:
     return target.kind == "openai_chat" and target.stream
 
 
+USAGE, CHUNKS = "usage", "chunks"
+"""Where a token count came from: the endpoint's usage, or the stream's content chunks."""
+
+
 class TargetSeries:
     """Every probe series of one target; ``version`` changes with each update."""
 
@@ -142,7 +147,16 @@ class TargetSeries:
             for spec in HISTOGRAMS
         ]
         has_usage = target.kind != "http"
-        self.tokens: dict[str, int] | None = {"input": 0, "output": 0} if has_usage else None
+        self.tokens: dict[tuple[str, str], int] | None = None
+        if has_usage:
+            self.tokens = {("input", USAGE): 0, ("output", USAGE): 0}
+            if target.stream:
+                self.tokens["output", CHUNKS] = 0
+        # Streaming: every gap between content chunks, the last probe's longest, and whether
+        # its content came in one burst.
+        self.gaps = Histogram(metrics.CHUNK_GAP_BUCKETS) if target.stream else None
+        self.longest_gap: float | None = None
+        self.buffered: float | None = None
         self.cost: float | None = 0.0 if target.price is not None else None
         self.status_code: float | None = None
         self.last_run: float | None = None
@@ -173,10 +187,11 @@ class TargetSeries:
                 histogram = self.histograms[i] = Histogram(spec.buckets)
             histogram.observe(value)
         if result.input_tokens is not None or result.output_tokens is not None:
-            if self.tokens is None:
-                self.tokens = {"input": 0, "output": 0}
-            self.tokens["input"] += result.input_tokens or 0
-            self.tokens["output"] += result.output_tokens or 0
+            self._count_tokens(result)
+        if result.chunk_gap_counts:
+            self._count_gaps(result)
+        if result.stream_buffered is not None:
+            self.buffered = 1.0 if result.stream_buffered else 0.0
         if result.cost_usd is not None:
             self.cost = (self.cost or 0.0) + result.cost_usd
         if result.status_code is not None:
@@ -194,6 +209,25 @@ class TargetSeries:
                 truncate(result.system_fingerprint or ""),
             )
         self.version += 1
+
+    def _count_tokens(self, result: ProbeResult) -> None:
+        tokens = self.tokens
+        if tokens is None:
+            tokens = self.tokens = {("input", USAGE): 0, ("output", USAGE): 0}
+        tokens["input", USAGE] += result.input_tokens or 0
+        key = ("output", CHUNKS if result.output_tokens_estimated else USAGE)
+        tokens[key] = tokens.get(key, 0) + (result.output_tokens or 0)
+
+    def _count_gaps(self, result: ProbeResult) -> None:
+        gaps = self.gaps
+        if gaps is None:
+            gaps = self.gaps = Histogram(metrics.CHUNK_GAP_BUCKETS)
+        counts = gaps.counts
+        for i, n in enumerate(result.chunk_gap_counts):
+            counts[i] += n
+        gaps.count += sum(result.chunk_gap_counts)
+        gaps.sum += result.chunk_gap_sum
+        self.longest_gap = result.longest_chunk_gap
 
     def skip(self, count: int = 1) -> None:
         """Count probes not started: the previous one still ran, or aiwatch fell behind."""
@@ -216,9 +250,20 @@ class TargetSeries:
                 yield name + "_bucket", (("le", le),), n
             yield name + "_sum", (), histogram.sum
             yield name + "_count", (), histogram.count
+        if self.gaps is not None:
+            name = metrics.PROBE_CHUNK_GAP.name
+            for le, n in zip(GAP_LE_TEXT, self.gaps.cumulative(), strict=True):
+                yield name + "_bucket", (("le", le),), n
+            yield name + "_sum", (), self.gaps.sum
+            yield name + "_count", (), self.gaps.count
+        if self.longest_gap is not None:
+            yield metrics.PROBE_LONGEST_GAP.name, (), self.longest_gap
+        if self.buffered is not None:
+            yield metrics.PROBE_BUFFERED.name, (), self.buffered
         if self.tokens is not None:
-            for kind, n in self.tokens.items():
-                yield metrics.PROBE_TOKENS.name + "_total", (("type", kind),), n
+            for (kind, source), n in self.tokens.items():
+                labels = (("source", source), ("type", kind))
+                yield metrics.PROBE_TOKENS.name + "_total", labels, n
         if self.cost is not None:
             yield metrics.PROBE_COST.name + "_total", (), self.cost
         if self.status_code is not None:
@@ -241,6 +286,7 @@ def format_le(bound: float) -> str:
 
 
 _LE_TEXT = {spec.field: (*(format_le(b) for b in spec.buckets), "+Inf") for spec in HISTOGRAMS}
+GAP_LE_TEXT = (*(format_le(b) for b in metrics.CHUNK_GAP_BUCKETS), "+Inf")
 
 
 class ProbeSeries:

@@ -250,6 +250,12 @@ def parse_any(text: str) -> Expr:
     return _convert(raw, text)
 
 
+def masked_regexes(text: str) -> tuple[str, dict[str, str]]:
+    """``text`` with each regex matcher's string replaced by a quoted placeholder, and the
+    regexes by placeholder (for printers that must not read them with the parser's engine)."""
+    return _masked(text)
+
+
 @functools.lru_cache(maxsize=256)
 def _masked(text: str) -> tuple[str, dict[str, str]]:
     """``text`` with each regex matcher's string replaced by a placeholder, and the values.

@@ -1,4 +1,5 @@
-"""``/api/v1/query`` and ``/api/v1/query_range`` over aiwatch's own samples, and ``/graph``.
+"""``/api/v1/query``, ``/api/v1/query_range`` over aiwatch's own samples, ``/graph``, and
+``/api/v1/format_query``.
 
 Both answer GET and form-encoded POST, in Prometheus' response shape, and evaluate in the
 query runner's worker threads under ``--query.timeout`` and ``--query.max-samples``.
@@ -14,6 +15,7 @@ from multidict import MultiDictProxy
 from aiwatch.app.keys import STATE
 from aiwatch.golang.strconv import format_float
 from aiwatch.promql.limits import Budget, LimitError
+from aiwatch.promql.pretty import pretty
 from aiwatch.promql.ranges import MAX_POINTS, instant_or_matrix, range_query
 from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import MemoryStorage
@@ -66,6 +68,18 @@ def _expr(params: MultiDictProxy[str]) -> Expr:
         return parse_any(text)
     except PromQLError as err:
         raise invalid("query", str(err)) from None
+
+
+async def handle_format_query(request: web.Request) -> web.Response:
+    """GET|POST /api/v1/format_query?query=: the expression as Prometheus formats it."""
+    text = (await form(request)).get("query", "")
+    try:
+        return ok(pretty(text))
+    except PromQLError as err:
+        message = str(err)
+        # Prometheus' message is the parser's alone: "1:5: parse error: …".
+        prefix = f"cannot parse {text!r}: "
+        raise invalid("query", message.removeprefix(prefix)) from None
 
 
 async def _run(

@@ -28,7 +28,7 @@ from aiwatch.rules.build import build_manager, manager_options, rule_base_dir
 from aiwatch.rules.events import AlertSink, FanOutSink, LogSink
 from aiwatch.rules.files import RuleFileError, load_groups
 from aiwatch.rules.manager import RuleManager
-from aiwatch.rules.query_api import make_handlers
+from aiwatch.rules.query_api import handle_format_query, make_handlers
 from aiwatch.web.auth import READ_POSTS
 from aiwatch.web.envelope import fail, ok
 
@@ -174,6 +174,7 @@ def setup(app: web.Application, deps: Deps) -> None:
     for path, handler in (
         ("/api/v1/query", handle_query),
         ("/api/v1/query_range", handle_query_range),
+        ("/api/v1/format_query", handle_format_query),
     ):
         app.router.add_get(path, handler)
         app.router.add_post(path, handler)

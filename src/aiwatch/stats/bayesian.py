@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from scipy import special
 
 from aiwatch.stats.frequentist import difference, difference_variance
-from aiwatch.stats.guards import Guard, all_finite, check_pair, guarded
+from aiwatch.stats.guards import Guard, all_finite, check_pair, constant_lift, guarded
 from aiwatch.stats.sufficient import SufficientStats
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -69,6 +69,17 @@ def expected_positive_part(mu: float, sigma: float) -> float:
     return sigma * _INV_SQRT_2PI * math.exp(-0.5 * t * t) * max(0.0, 1.0 - t * mills)
 
 
+def exact_posterior(lift: float, *, lower_is_better: bool) -> Posterior:
+    """Two constant arms: all the posterior's mass is on the observed difference."""
+    wins = lift < 0 if lower_is_better else lift > 0
+    gain = abs(lift)
+    # Risk of (keeping the control, shipping the variant): the gain forgone, or the loss taken.
+    risk = (gain, 0.0) if wins else (0.0, gain)
+    return Posterior(
+        lift=lift, ci=(lift, lift), chance_to_win=1.0 if wins else 0.0, risk=risk, stddev=0.0
+    )
+
+
 @guarded
 def effect_bayesian(
     control: SufficientStats,
@@ -79,8 +90,15 @@ def effect_bayesian(
     prior: GaussianPrior = FLAT,
     lower_is_better: bool = False,
 ) -> Posterior | Guard:
-    """gbstats ``EffectBayesianABTest`` with a relative-scale prior."""
+    """gbstats ``EffectBayesianABTest`` with a relative-scale prior.
+
+    Two constant arms with different means need no prior: the data's variance is zero, so the
+    posterior is all on the observed difference (:func:`exact_posterior`).
+    """
     if (guard := check_pair(control, variant, relative=relative)) is not None:
+        lift = constant_lift(control, variant, relative=relative)
+        if guard is Guard.ZERO_VARIANCE and lift is not None:
+            return exact_posterior(lift, lower_is_better=lower_is_better)
         return guard
     if prior.proper and not (all_finite(prior.mean, prior.variance) and prior.variance > 0):
         return Guard.INVALID_INPUT

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from scipy import special
 
-from aiwatch.stats.guards import Guard, all_finite, check_pair, guarded
+from aiwatch.stats.guards import Guard, all_finite, check_pair, constant_lift, guarded
 from aiwatch.stats.sufficient import SufficientStats
 
 
@@ -33,6 +33,22 @@ class Estimate:
     """Standard error of ``lift``."""
     dof: float
     """Welch–Satterthwaite degrees of freedom."""
+
+    @classmethod
+    def exact(cls, lift: float, *, n: int) -> "Estimate":
+        """Two constant arms: the lift is known, its interval has no width and ``p = 0``."""
+        return cls(lift=lift, ci=(lift, lift), p_value=0.0, stddev=0.0, dof=float(n - 2))
+
+
+def guard_or_exact(
+    guard: Guard, control: SufficientStats, variant: SufficientStats, *, relative: bool
+) -> Estimate | Guard:
+    """``guard``, unless it is ``zero_variance`` of two constant arms with different means."""
+    if guard is Guard.ZERO_VARIANCE:
+        lift = constant_lift(control, variant, relative=relative)
+        if lift is not None:
+            return Estimate.exact(lift, n=control.n + variant.n)
+    return guard
 
 
 def difference(control_mean: float, variant_mean: float, *, relative: bool) -> float:
@@ -102,7 +118,7 @@ def two_sided_ttest(
 ) -> Estimate | Guard:
     """Welch's two-sided t-test of ``variant`` against ``control`` (gbstats ``TwoSidedTTest``)."""
     if (guard := check_pair(control, variant, relative=relative)) is not None:
-        return guard
+        return guard_or_exact(guard, control, variant, relative=relative)
     lift = difference(control.mean, variant.mean, relative=relative)
     variance = difference_variance(control, variant, relative=relative)
     dof = welch_dof(control, variant)

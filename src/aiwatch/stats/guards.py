@@ -21,7 +21,10 @@ class Guard(StrEnum):
     CONTROL_MEAN_NOT_POSITIVE = "control_mean_not_positive"
     """A relative lift (or a relative prior) needs a positive control mean."""
     ZERO_VARIANCE = "zero_variance"
-    """An arm's values are all equal (or its sums are inconsistent): no test is possible."""
+    """An arm's values are all equal (or its sums are inconsistent): no test is possible.
+
+    Not when both arms are constant with different means: the difference is then exact.
+    """
     TOO_FEW_SAMPLES = "too_few_samples"
     """Computed, but an arm is below the experiment's ``min_samples``: not to be acted on."""
     NUMERICAL_OVERFLOW = "numerical_overflow"
@@ -65,9 +68,52 @@ def check_pair(
         return Guard.CONTROL_MEAN_NOT_POSITIVE
     if not (math.isfinite(control.variance) and math.isfinite(variant.variance)):
         return Guard.NUMERICAL_OVERFLOW
-    if control.variance <= 0 or variant.variance <= 0:
+    if not (has_spread(control) and has_spread(variant)):
         return Guard.ZERO_VARIANCE
     return None
+
+
+CONSTANT_TOLERANCE = 1e-9
+"""An arm whose variance is within this share of its squared mean has no spread.
+
+The variance comes from running sums (``Σx² − (Σx)²/n``), so an arm of equal values keeps a
+rounding residue of about ``n · 2e-16 · mean²``, positive, zero or negative depending on ``n``.
+Comparing it with exactly 0 made a constant arm flip between guarded and computed as samples
+arrived. ``1e-9`` (a coefficient of variation below about 3e-5) is far above the residue of
+sums of millions of values and far below any real spread of latencies, costs or rates.
+"""
+
+
+def has_spread(stats: SufficientStats) -> bool:
+    """Whether the arm's variance is positive beyond the rounding of its sums."""
+    mean = stats.mean
+    return stats.variance > CONSTANT_TOLERANCE * (mean * mean)
+
+
+def is_constant(stats: SufficientStats) -> bool:
+    """Whether every value of the arm is (within rounding) the same: variance ≈ 0, not < 0."""
+    mean = stats.mean
+    return abs(stats.variance) <= CONSTANT_TOLERANCE * (mean * mean)
+
+
+def constant_lift(
+    control: SufficientStats, variant: SufficientStats, *, relative: bool, different: bool = True
+) -> float | None:
+    """The exact lift when both arms are constant, else ``None``.
+
+    Two constant arms need no test: the difference is known exactly. With ``different``, arms
+    whose means agree within the same tolerance (``√CONSTANT_TOLERANCE`` relative) answer
+    ``None`` too: there is no difference to report, and ``zero_variance`` stands.
+    """
+    if not (is_constant(control) and is_constant(variant)):
+        return None
+    a, b = control.mean, variant.mean
+    if abs(b - a) <= math.sqrt(CONSTANT_TOLERANCE) * max(abs(a), abs(b)):
+        if different:
+            return None
+        b = a
+    lift = (b - a) / a if relative else b - a
+    return lift if math.isfinite(lift) else None
 
 
 P = ParamSpec("P")

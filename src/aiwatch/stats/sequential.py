@@ -16,7 +16,13 @@ often as wanted. The e-value is evaluated in log space so that it never overflow
 
 import math
 
-from aiwatch.stats.frequentist import Estimate, difference, difference_variance, welch_dof
+from aiwatch.stats.frequentist import (
+    Estimate,
+    difference,
+    difference_variance,
+    guard_or_exact,
+    welch_dof,
+)
 from aiwatch.stats.guards import Guard, all_finite, check_pair, guarded
 from aiwatch.stats.sufficient import SufficientStats
 
@@ -38,7 +44,7 @@ def sequential_ttest(
 ) -> Estimate | Guard:
     """gbstats ``SequentialTwoSidedTTest``: an always-valid interval and p-value."""
     if (guard := check_pair(control, variant, relative=relative)) is not None:
-        return guard
+        return guard_or_exact(guard, control, variant, relative=relative)
     lift = difference(control.mean, variant.mean, relative=relative)
     variance = difference_variance(control, variant, relative=relative)
     dof = welch_dof(control, variant)

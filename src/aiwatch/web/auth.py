@@ -32,7 +32,15 @@ log = logging.getLogger("aiwatch.web")
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset({"/-/healthy"})
-READ_POSTS = frozenset({"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels"})
+READ_POSTS = frozenset(
+    {
+        "/api/v1/query",
+        "/api/v1/query_range",
+        "/api/v1/format_query",
+        "/api/v1/series",
+        "/api/v1/labels",
+    }
+)
 """POST routes that only read: Prometheus' query API, which Grafana POSTs form-encoded."""
 """Answered without credentials: container health checks carry none."""
 USER_KEY = web.RequestKey("aiwatch_user", str)

@@ -17,12 +17,7 @@ from typing import Any, Literal
 
 from aiwatch.config.model import Experiment, ExperimentMetric
 from aiwatch.stats import SufficientStats
-from aiwatch.stats.noninferiority import (
-    Decision,
-    NonInferiority,
-    against_threshold,
-    non_inferiority,
-)
+from aiwatch.stats.gate import Decision, Gate, against_threshold, compare
 from aiwatch.stats.sufficient import EMPTY
 
 Phase = Literal["canary", "before_switch", "after_switch"]
@@ -38,7 +33,7 @@ class MetricVerdict:
     reason: str
     n_baseline: int
     n_candidate: int
-    test: NonInferiority
+    test: Gate
     threshold: float | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -124,7 +119,7 @@ def _metric(
         needed = [("candidate", cand.n)]
     else:
         threshold = None
-        test = non_inferiority(
+        test = compare(
             base,
             cand,
             margin=metric.margin or 0.0,
@@ -148,7 +143,7 @@ def _metric(
     )
 
 
-def _reason(test: NonInferiority, threshold: float | None) -> str:
+def _reason(test: Gate, threshold: float | None) -> str:
     if test.guard is not None:
         return f"cannot compare yet: {test.guard.value}"
     assert test.ci is not None  # every unguarded result has an interval

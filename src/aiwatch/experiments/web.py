@@ -33,23 +33,29 @@ async def handle_get(request: web.Request) -> web.Response:
     return ok(describe(live_of(request)))
 
 
-async def handle_observations(request: web.Request) -> web.Response:
-    """POST /api/v1/experiments/{name}/observations: validate all, then persist all."""
-    live = live_of(request)
-    body = await read_json(request)
-    if not collects(live.state):
-        fail(
-            409,
-            "bad_data",
-            f"experiment {live.config.name!r} is {live.state}; "
-            "observations are accepted only while it is running",
-        )
-    try:
-        arms = parse(live.config, body)
-        await request.app[TRACKER].observe(live.config.name, arms)
-    except Invalid as err:
-        fail(400, "bad_data", str(err))
-    return ok({"accepted": len(body), "arms": len(arms)})
+def observer(after: AfterChange) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """POST /api/v1/experiments/{name}/observations: validate all, then persist all; then
+    ``after`` (a verdict that turns ``fail`` opens its ``on_fail`` incident at once)."""
+
+    async def handle_observations(request: web.Request) -> web.Response:
+        live = live_of(request)
+        body = await read_json(request)
+        if not collects(live.state):
+            fail(
+                409,
+                "bad_data",
+                f"experiment {live.config.name!r} is {live.state}; "
+                "observations are accepted only while it is running",
+            )
+        try:
+            arms = parse(live.config, body)
+            await request.app[TRACKER].observe(live.config.name, arms)
+        except Invalid as err:
+            fail(400, "bad_data", str(err))
+        await after()
+        return ok({"accepted": len(body), "arms": len(arms)})
+
+    return handle_observations
 
 
 def actor(after: AfterChange) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -167,7 +173,7 @@ def setup(app: web.Application, deps: Deps) -> None:
     app.router.add_patch("/api/v1/experiments/{name}", handle_patch)
     app.router.add_delete("/api/v1/experiments/{name}", deleter(check_failures))
     app.router.add_post("/api/v1/experiments/{name}/switch", switcher(check_failures))
-    app.router.add_post("/api/v1/experiments/{name}/observations", handle_observations)
+    app.router.add_post("/api/v1/experiments/{name}/observations", observer(check_failures))
     app.router.add_get("/api/v1/experiments/{name}/verdict", handle_verdict)
     app.router.add_post("/api/v1/experiments/{name}/verdict", handle_verdict)
     app.router.add_post(

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import bcrypt
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -158,3 +160,32 @@ async def test_a_verdict_of_an_ab_experiment_is_refused(
     response = await client.get("/api/v1/experiments/ab/verdict")
     assert response.status == 400
     assert (await response.json())["error"].startswith("experiment 'ab' is of type ab;")
+
+
+async def test_the_verdict_needs_no_admin_but_changes_do(
+    tmp_path: Path, aiohttp_client: Client
+) -> None:
+    """With basic-auth users, a user who is not an admin may GET and POST the verdict (as
+    Flagger's webhooks do) but may not create, switch or delete experiments (403)."""
+    hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4)).decode()
+    web_config = tmp_path / "web.yml"
+    web_config.write_text(f"basic_auth_users:\n  flagger: {hashed}\n")
+    config = load_config(str(write(tmp_path / "aiwatch.yml", [CANARY, BLUE_GREEN])))
+    app = daemon_app(config, tmp_path / "data", web_config=web_config)
+    client = await aiohttp_client(app)
+    auth = {"Authorization": aiohttp.encode_basic_auth("flagger", "s3cret")}
+    posted = await client.post(
+        "/api/v1/experiments/rollout/verdict", json={"name": "podinfo"}, headers=auth
+    )
+    assert posted.status == 200, await posted.text()
+    assert (await posted.json())["data"]["verdict"] == "inconclusive"
+    assert (await client.get("/api/v1/experiments/rollout/verdict", headers=auth)).status == 200
+    assert (await client.get("/api/v1/experiments/rollout/verdict")).status == 401
+    for method, path in [
+        ("POST", "/api/v1/experiments"),
+        ("POST", "/api/v1/experiments/switch/switch"),
+        ("DELETE", "/api/v1/experiments/rollout"),
+        ("PATCH", "/api/v1/experiments/rollout"),
+    ]:
+        response = await client.request(method, path, json=CANARY, headers=auth)
+        assert response.status == 403, (method, path)

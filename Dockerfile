@@ -4,7 +4,7 @@
 #   docker build -t aiwatch .
 #   docker network create aiwatch
 #   docker run -d --network aiwatch --name mock-ai aiwatch mock-ai --listen-address=0.0.0.0:9532
-#   docker run --network aiwatch -p 9531:9531 -v "$PWD/config/docker.yml:/etc/aiwatch/aiwatch.yml:ro" -v "$PWD/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" aiwatch
+#   docker run --network aiwatch -p 9531:9531 -v "$PWD/config/docker.yml:/etc/aiwatch/aiwatch.yml:ro" -v "$PWD/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" -v "$PWD/prometheus/recording.yml:/etc/prometheus/recording.yml:ro" aiwatch
 # (config/docker.yml's notification route points at the stack's `notifications` service:
 # edit it, or run the whole stack with `docker compose up --build`.)
 FROM python:3.11-slim AS build

@@ -16,7 +16,14 @@ Each measured process runs alone in its own child process; CPU is that process' 
 time over the measurement window (after a warm-up in which every target connects once).
 Scheduling lag is how late a probe starts after its due time. Peak RSS is the child's VmHWM.
 
-Run: ``PYTHONPATH=src python bench/probe_throughput.py [--sizes 100,1000,5000] [--rate 500]``.
+With ``--stream`` the targets are streaming ``openai_chat`` targets instead (``stall_timeout``
+set, so every measure of the stream is on): the endpoint answers a canned OpenAI-style stream
+of ``STREAM_CHUNKS`` content chunks without usage, so each probe times every chunk into the
+inter-chunk histogram and counts its output tokens from the chunks; blackbox_exporter fetches
+the same stream with ``http_2xx``.
+
+Run: ``PYTHONPATH=src python bench/probe_throughput.py [--sizes 100,1000,5000] [--rate 500]
+[--stream]``.
 If nginx is missing it falls back to an aiohttp static server (and says so).
 """
 
@@ -37,6 +44,29 @@ from pathlib import Path
 from typing import Any
 
 BODY = '{"ok":true,"model":"bench"}'
+STREAM_CHUNKS = 16
+STREAM_PATH = "v1/chat/completions"
+
+
+def _stream_body() -> str:
+    """An OpenAI-style chat stream: a role chunk, content chunks, a finish chunk, [DONE]."""
+
+    def chunk(delta: dict[str, str], finish: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        doc = {"id": "b", "object": "chat.completion.chunk", "model": "bench", "choices": [choice]}
+        return "data: " + json.dumps(doc, separators=(",", ":")) + "\n\n"
+
+    parts = [chunk({"role": "assistant", "content": ""})]
+    parts += [chunk({"content": " pong"}) for _ in range(STREAM_CHUNKS)]
+    parts += [chunk({}, "stop"), "data: [DONE]\n\n"]
+    return "".join(parts)
+
+
+STREAM = _stream_body()
+
+
+def _nginx_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def free_port() -> int:
@@ -79,6 +109,9 @@ http {{
   server {{
     listen 127.0.0.1:{port};
     location / {{ default_type application/json; return 200 '{BODY}'; }}
+    location = /{STREAM_PATH} {{
+      default_type text/event-stream; return 200 {_nginx_string(STREAM)};
+    }}
   }}
 }}
 """
@@ -192,27 +225,49 @@ def run_child(*args: str) -> dict[str, Any]:
     return result
 
 
-async def child_aiwatch(
-    *, url: str, targets: int, interval: float, warmup: float, seconds: float
-) -> dict[str, Any]:
-    """aiwatch's scheduler + probes + series for ``targets`` http targets on ``interval``."""
+def bench_targets(url: str, targets: int, interval: float, *, stream: bool) -> list[Any]:
+    """``targets`` http targets, or streaming chat targets at the canned stream."""
     from aiwatch.config.model import Expect, Target
-    from aiwatch.probes.scheduler import Scheduler
-    from aiwatch.probes.series import ProbeSeries
 
-    expect = Expect(status=(200,), contains='"ok":true')
-    config = [
+    if not stream:
+        expect = Expect(status=(200,), contains='"ok":true')
+        return [
+            Target(
+                name=f"bench-{i:05d}",
+                kind="http",
+                url=url,
+                interval=interval,
+                timeout=5.0,
+                labels={"team": "bench"},
+                expect=expect,
+            )
+            for i in range(targets)
+        ]
+    return [
         Target(
             name=f"bench-{i:05d}",
-            kind="http",
-            url=url,
+            kind="openai_chat",
+            url=url + STREAM_PATH.removesuffix("/chat/completions"),
             interval=interval,
             timeout=5.0,
+            model="bench",
+            stream=True,
+            stall_timeout=2.0,
             labels={"team": "bench"},
-            expect=expect,
+            expect=Expect(status=(200,), contains="pong"),
         )
         for i in range(targets)
     ]
+
+
+async def child_aiwatch(
+    *, url: str, targets: int, interval: float, warmup: float, seconds: float, stream: bool
+) -> dict[str, Any]:
+    """aiwatch's scheduler + probes + series for ``targets`` targets on ``interval``."""
+    from aiwatch.probes.scheduler import Scheduler
+    from aiwatch.probes.series import ProbeSeries
+
+    config = bench_targets(url, targets, interval, stream=stream)
     series = ProbeSeries()
     scheduler = Scheduler(series=series, record_lag=True)
     await scheduler.update(config)
@@ -290,10 +345,15 @@ def child_main(args: list[str]) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     mode, url, *numbers = args
     values = [float(v) for v in numbers]
-    if mode == "aiwatch":
+    if mode in {"aiwatch", "aiwatch-stream"}:
         targets, interval, warmup, seconds = values
         coro = child_aiwatch(
-            url=url, targets=int(targets), interval=interval, warmup=warmup, seconds=seconds
+            url=url,
+            targets=int(targets),
+            interval=interval,
+            warmup=warmup,
+            seconds=seconds,
+            stream=mode == "aiwatch-stream",
         )
     else:
         rate, warmup, seconds = values
@@ -308,8 +368,12 @@ def static_main(port: int) -> None:
     async def answer(_: web.Request) -> web.Response:
         return web.Response(text=BODY, content_type="application/json")
 
+    async def stream(_: web.Request) -> web.Response:
+        return web.Response(text=STREAM, content_type="text/event-stream")
+
     app = web.Application()
     app.router.add_get("/", answer)
+    app.router.add_route("*", "/" + STREAM_PATH, stream)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
@@ -357,13 +421,18 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=10.0, help="measurement window")
     parser.add_argument("--offered", type=float, default=5000.0, help="full-load offered rate")
+    parser.add_argument("--stream", action="store_true", help="streaming chat targets")
     args = parser.parse_args()
+    mode = "aiwatch-stream" if args.stream else "aiwatch"
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         endpoint, url, description = start_endpoint(tmp)
         print(f"endpoint: {description} at {url}")
+        fetched = url + STREAM_PATH if args.stream else url
+        if args.stream:
+            print(f"targets: streaming openai_chat, {STREAM_CHUNKS} content chunks, no usage")
         blackbox = start_blackbox(tmp)
         try:
             header = (
@@ -375,7 +444,7 @@ def main() -> None:
             if blackbox is not None:
                 bb = asyncio.run(
                     drive_blackbox(
-                        blackbox[0].pid, blackbox[1], url, rate=args.rate, seconds=args.seconds
+                        blackbox[0].pid, blackbox[1], fetched, rate=args.rate, seconds=args.seconds
                     )
                 )
                 ref = bb["cpu_per_1000"]
@@ -385,19 +454,19 @@ def main() -> None:
             print(header)
             for line in lines:
                 print(line, flush=True)
-            bare = run_child("bare", url, str(args.rate), "2", str(args.seconds))
+            bare = run_child("bare", fetched, str(args.rate), "2", str(args.seconds))
             print(row(f"bare aiohttp loop @{args.rate:g}/s", bare, ref), flush=True)
             verdicts = []
             for n in sizes:
                 warmup = n / args.rate + 2.0
                 paced = run_child(
-                    "aiwatch", url, str(n), str(n / args.rate), str(warmup), str(args.seconds)
+                    mode, url, str(n), str(n / args.rate), str(warmup), str(args.seconds)
                 )
                 print(row(f"aiwatch {n} targets @{args.rate:g}/s", paced, ref), flush=True)
                 verdicts.append(verdict(n, paced, ref))
                 interval = n / args.offered
                 full = run_child(
-                    "aiwatch", url, str(n), str(interval), str(interval + 3.0), str(args.seconds)
+                    mode, url, str(n), str(interval), str(interval + 3.0), str(args.seconds)
                 )
                 print(row(f"aiwatch {n} targets, full load", full, ref), flush=True)
             print(

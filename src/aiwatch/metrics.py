@@ -114,6 +114,11 @@ PROBE_TOKENS = _m(
     "Tokens by type; source is usage (reported) or chunks (output counted from the stream).",
 )
 PROBE_COST = _m("probe_cost_usd", "counter", "Cost of the probes in USD, from price and usage.")
+PROBE_BUDGET_REMAINING = _m(
+    "probe_budget_remaining",
+    "gauge",
+    "What a target's probes may still spend today (UTC), by unit; 0 means they are paused.",
+)
 PROBE_STATUS = _m("probe_http_status_code", "gauge", "HTTP status of the last probe.")
 PROBE_LAST_RUN = _m("probe_last_run_timestamp_seconds", "gauge", "When the last probe finished.")
 PROBES_SKIPPED = _m(

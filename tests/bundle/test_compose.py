@@ -106,18 +106,23 @@ def test_ports_agree_with_prometheus_grafana_and_aiwatch_config(compose: dict[st
         assert target.url.startswith(f"http://mock-ai:{mock_port}/"), target.name
 
 
-def test_aiwatch_in_compose_loads_the_bundled_alert_rules(compose: dict[str, Any]) -> None:
+@pytest.mark.parametrize("file", ["docker-compose.yml", "docker-compose.aiwatch-grafana.yml"])
+def test_aiwatch_in_compose_loads_the_bundled_rules(file: str) -> None:
     """config/docker.yml's rule_files resolve, in the container as in the repository, to the
-    mounted prometheus/alerts.yml."""
+    mounted prometheus/alerts.yml and prometheus/recording.yml (the dashboards' series, which
+    aiwatch records too so that Grafana can read it alone), in both stacks."""
+    compose = yaml.safe_load((REPO / file).read_text())
     service = compose["services"]["aiwatch"]
     mounts = dict(v.split(":")[:2] for v in service["volumes"] if v.startswith("."))
     container_config = Path(mounts["./config/docker.yml"])
     config = load_config(str(REPO / "config/docker.yml"))
-    assert config.rule_files
+    loaded = set()
     for pattern in config.rule_files:
         in_container = (container_config.parent / pattern).resolve()
-        assert mounts["./prometheus/alerts.yml"] == str(in_container)
-        assert (REPO / "config" / pattern).resolve() == REPO / "prometheus/alerts.yml"
+        source = "./" + str((REPO / "config" / pattern).resolve().relative_to(REPO))
+        assert mounts[source] == str(in_container)
+        loaded.add(source)
+    assert loaded == {"./prometheus/alerts.yml", "./prometheus/recording.yml"}
     command = service["command"]
     assert f"--config.file={container_config}" in command
 

@@ -83,6 +83,9 @@ def test_schemathesis_finds_no_server_error_or_undocumented_answer(
 ) -> None:
     """Generated requests (valid and invalid) to every operation: no 5xx, answers as documented."""
     schema = schemathesis.openapi.from_url(daemon_url + "/api/v1/openapi.json")
+    # The event stream never ends, so no generated request to it gets a whole answer to
+    # check; tests/events drives it with a streaming client instead.
+    schema = schema.exclude(path="/api/v1/events")
     strategy = schema.as_strategy(generation_mode=mode)
 
     @given(case=strategy)

@@ -29,6 +29,7 @@ NAMES = [
     "POST /_mock/reset",
     "POST /v1/chat/completions",
     "POST /v1/embeddings",
+    "POST /v1/messages",
     "GET /v1/models",
     "x-mock-behavior",
 ]
@@ -49,16 +50,23 @@ def test_target_examples_are_valid_config(tmp_path: Path, monkeypatch: pytest.Mo
     """Every target example in the docs passes config validation (env vars set)."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-example")
     monkeypatch.setenv("GATEWAY_KEY", "example")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "example")
     examples = [b for b in yaml_blocks() if b.startswith("- name:")]
-    assert len(examples) == 4
+    assert len(examples) == 5
     text = "targets:\n" + "".join(f"  {line}\n" for b in examples for line in b.splitlines())
     path = tmp_path / "aiwatch.yml"
     path.write_text(text)
     config = load_config(str(path))
     kinds = [t.kind for t in config.targets]
-    assert kinds == ["openai_chat", "openai_embeddings", "http", "openai_chat"]
-    assert config.targets[3].stall_timeout == 5.0
-    assert config.targets[3].expect.streaming
+    assert kinds == [
+        "openai_chat",
+        "anthropic_messages",
+        "openai_embeddings",
+        "http",
+        "openai_chat",
+    ]
+    assert config.targets[4].stall_timeout == 5.0
+    assert config.targets[4].expect.streaming
 
 
 def test_mock_script_example_loads(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from aiwatch.app.keys import (
     STATE,
     Deps,
 )
+from aiwatch.events import web as events_web
 from aiwatch.experiments import web as experiments_web
 from aiwatch.incidents import web as incidents_web
 from aiwatch.notify import web as notify_web
@@ -51,10 +52,16 @@ COMPONENTS: tuple[Setup, ...] = (
     notify_web.setup,
     alertmanager_api_web.setup,
     experiments_web.setup,
+    events_web.setup,
 )
 """Every feature of ``aiwatch run``, in start-up order."""
 
 STARTS_BEFORE: tuple[tuple[Setup, Setup, str], ...] = (
+    (
+        incidents_web.setup,
+        events_web.setup,
+        "the event stream listens to the incident store, which must exist and be open",
+    ),
     (
         selfscrape.setup,
         rules_web.setup,

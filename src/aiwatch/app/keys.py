@@ -18,6 +18,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Histogram
 
+    from aiwatch.events.hub import Hub
     from aiwatch.experiments.tracker import Tracker
     from aiwatch.incidents.sink import IncidentSink
     from aiwatch.incidents.store import IncidentStore
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from aiwatch.probes.result import ProbeListener
     from aiwatch.probes.scheduler import Scheduler
     from aiwatch.probes.series import ProbeSeries
+    from aiwatch.probes.slo import TargetStates
     from aiwatch.promql.runner import QueryRunner
     from aiwatch.promql.storage import Labels, MemoryStorage
     from aiwatch.rules.events import AlertSink
@@ -84,6 +86,8 @@ PROBE_SERIES: web.AppKey[ProbeSeries] = web.AppKey("probe_series")
 """The probe metrics store; ``iter_samples()`` lists its samples without rendering text."""
 PROBE_SCHEDULER: web.AppKey[Scheduler] = web.AppKey("probe_scheduler")
 ON_DEMAND: web.AppKey[OnDemand] = web.AppKey("probe_on_demand")
+TARGET_STATES: web.AppKey[TargetStates] = web.AppKey("target_states")
+"""Each target's up / degraded / down state (``state(name)``), from probes and ``slo:``."""
 
 # Rules.
 RULE_MANAGER: web.AppKey[RuleManager] = web.AppKey("rule_manager")
@@ -114,3 +118,7 @@ ALERTMANAGER_FORWARDER: web.AppKey[AlertmanagerForwarder] = web.AppKey("alertman
 
 # Experiments.
 TRACKER: web.AppKey[Tracker] = web.AppKey("experiment_tracker")
+
+# Live events.
+EVENT_HUB: web.AppKey[Hub] = web.AppKey("event_hub")
+"""Numbers and fans out the events of ``/api/v1/events``; ``publish(type, data)``."""

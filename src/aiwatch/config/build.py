@@ -6,15 +6,20 @@ from typing import Any
 
 from aiwatch.config.experiments import build_experiments
 from aiwatch.config.model import (
+    CHAT_KINDS,
     Alertmanager,
+    Budget,
     Config,
     Datasource,
     Expect,
     GlobalConfig,
     Notifications,
+    Objective,
     Price,
     Route,
     Secret,
+    Slo,
+    StatusPage,
     Target,
     Templates,
     Web,
@@ -52,6 +57,7 @@ def build_config(
         external_labels=dict(g.get("external_labels", {})),
         external_url=g.get("external_url", ""),
         retention=_dur(g.get("retention"), 7200.0),
+        budget=_budget(g.get("budget")),
     )
     targets = _targets(doc.get("targets", []), glob, report, skip)
     datasource = _datasource(doc.get("datasource")) if "url" in doc.get("datasource", {}) else None
@@ -75,6 +81,7 @@ def build_config(
             admin_users=tuple(web.get("admin_users", [])),
             allowed_hosts=tuple(h.lower().rstrip(".") for h in web.get("allowed_hosts", [])),
             max_request_body_bytes=web.get("max_request_body_bytes", 1024 * 1024),
+            status_page=_status_page(web.get("status_page", {}), targets, report),
         ),
         storage_path=doc.get("storage", {}).get("path"),
         raw=redact(doc),
@@ -107,10 +114,10 @@ def _prompt(value: str | list[dict[str, str]]) -> str | tuple[dict[str, str], ..
 
 # Keys that only one kind of probe reads: elsewhere they would be silently ignored.
 _KIND_KEYS = {
-    "stream": ("openai_chat",),
-    "prompts": ("openai_chat",),
+    "stream": CHAT_KINDS,
+    "prompts": CHAT_KINDS,
     "input": ("openai_embeddings",),
-    "request": ("openai_chat", "openai_embeddings"),
+    "request": (*CHAT_KINDS, "openai_embeddings"),
     "method": ("http",),
     "body": ("http",),
 }
@@ -156,15 +163,12 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
     e = t.get("expect", {})
     if "dimensions" in e and t["kind"] != "openai_embeddings":
         report(("targets", i, "expect", "dimensions"), "only for kind openai_embeddings")
-    if "max_time_to_first_token" in e and not (t["kind"] == "openai_chat" and t.get("stream")):
+    if "max_time_to_first_token" in e and not (t["kind"] in CHAT_KINDS and t.get("stream")):
         report(
             ("targets", i, "expect", "max_time_to_first_token"),
-            "only for kind openai_chat with stream: true",
+            "only for kinds " + ", ".join(CHAT_KINDS) + " with stream: true",
         )
-    for path in (("stall_timeout",), ("expect", "streaming")):
-        where = e if path[0] == "expect" else t
-        if where.get(path[-1], False) is not False and not t.get("stream"):
-            report(("targets", i, *path), "only with stream: true")
+    _stream_keys(i, t, report)
     price = t.get("price")
     return Target(
         name=t["name"],
@@ -187,9 +191,62 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
         input=tuple(t.get("input", [])) or Target.input,
         max_body_bytes=t.get("max_body_bytes", 4 * 1024 * 1024),
         expect=_expect(e),
+        slo=_slo(i, t, report),
         price=Price(price.get("input_per_million", 0.0), price.get("output_per_million", 0.0))
         if price is not None
         else None,
+        budget=_budget(t.get("budget")),
+    )
+
+
+def _budget(b: dict[str, Any] | None) -> Budget | None:
+    if not b:
+        return None
+    return Budget(tokens_per_day=b.get("tokens_per_day"), cost_per_day=b.get("cost_per_day"))
+
+
+def _stream_keys(i: int, t: dict[str, Any], report: Report) -> None:
+    """Keys that only a streamed answer gives meaning to."""
+    for path in (("stall_timeout",), ("expect", "streaming")):
+        where = t.get("expect", {}) if path[0] == "expect" else t
+        if where.get(path[-1], False) is not False and not t.get("stream"):
+            report(("targets", i, *path), "only with stream: true")
+
+
+_QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+
+
+def _slo(i: int, t: dict[str, Any], report: Report) -> Slo | None:
+    """A target's ``slo:`` block; TTFT objectives need a streamed reply to measure."""
+    s = t.get("slo")
+    if s is None:
+        return None
+    objectives = []
+    for key, value in s.items():
+        kind, _, rank = key.partition("_")
+        if key == "window" or rank not in _QUANTILES:
+            continue
+        if kind == "ttft" and not t.get("stream"):
+            report(("targets", i, "slo", key), "only for targets with stream: true")
+        objectives.append(Objective(key, _QUANTILES[rank], parse_duration(value)))
+    return Slo(objectives=tuple(objectives), window=_dur(s.get("window"), 900.0))
+
+
+def _status_page(s: dict[str, Any], targets: tuple[Target, ...], report: Report) -> StatusPage:
+    names = {t.name for t in targets}
+    for j, name in enumerate(s.get("targets", [])):
+        if name not in names:
+            report(("web", "status_page", "targets", j), f"no target named {name!r}")
+    features = {t.feature for t in targets}
+    for j, feature in enumerate(s.get("features", [])):
+        if feature not in features:
+            report(("web", "status_page", "features", j), f"no target has feature {feature!r}")
+    return StatusPage(
+        enabled=s.get("enabled", False),
+        title=s.get("title", "Status"),
+        public=s.get("public", False),
+        targets=tuple(s.get("targets", [])),
+        features=tuple(s.get("features", [])),
     )
 
 

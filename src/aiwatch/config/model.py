@@ -3,7 +3,9 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-TargetKind = Literal["openai_chat", "openai_embeddings", "http"]
+TargetKind = Literal["openai_chat", "anthropic_messages", "openai_embeddings", "http"]
+CHAT_KINDS = ("openai_chat", "anthropic_messages")
+"""The kinds that send prompts and may stream the reply."""
 Event = Literal["firing", "acknowledged", "resolved", "silenced"]
 
 
@@ -32,6 +34,14 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What probes may spend a UTC day; when spent, the probes pause until the next day."""
+
+    tokens_per_day: int | None = None
+    cost_per_day: float | None = None
+
+
+@dataclass(frozen=True)
 class GlobalConfig:
     probe_interval: float = 30.0
     probe_timeout: float = 10.0
@@ -39,6 +49,8 @@ class GlobalConfig:
     external_labels: dict[str, str] = field(default_factory=dict)
     external_url: str = ""
     retention: float = 2 * 3600.0
+    budget: Budget | None = None
+    """What all targets together may spend a day (each instance counts its own shard)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,24 @@ class Expect:
 class Price:
     input_per_million: float = 0.0
     output_per_million: float = 0.0
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One latency objective of a target's ``slo:`` block, e.g. ``latency_p95: 2s``."""
+
+    name: str
+    """The config key: ``latency_p95``, ``ttft_p99``…"""
+    quantile: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Slo:
+    """A target's ``slo:`` block: latency objectives judged over the last ``window``."""
+
+    objectives: tuple[Objective, ...] = ()
+    window: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +114,8 @@ class Target:
     max_body_bytes: int = 4 * 1024 * 1024
     expect: Expect = field(default_factory=Expect)
     price: Price | None = None
+    budget: Budget | None = None
+    slo: Slo | None = None
 
 
 @dataclass(frozen=True)
@@ -175,11 +207,26 @@ class Experiment:
 
 
 @dataclass(frozen=True)
+class StatusPage:
+    """``web.status_page``: the uptime page at ``/status`` and the badges (off by default)."""
+
+    enabled: bool = False
+    title: str = "Status"
+    public: bool = False
+    """Served without credentials, and showing no label or annotation."""
+    targets: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    """Which targets the page shows: these, and those of these features (every one if both
+    are empty)."""
+
+
+@dataclass(frozen=True)
 class Web:
     admin_users: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     """Names besides loopback ones that a state-changing request may give as its ``Host``."""
     max_request_body_bytes: int = 1024 * 1024
+    status_page: StatusPage = field(default_factory=StatusPage)
 
 
 @dataclass(frozen=True)

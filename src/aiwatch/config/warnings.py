@@ -2,14 +2,22 @@
 at start-up too. None of them stops aiwatch."""
 
 import re
+from collections.abc import Callable
 
-from aiwatch.config.model import Config
+from aiwatch.config.model import Budget, Config, Target
 from aiwatch.config.problems import Problem
 from aiwatch.config.yamlpos import Path, Positions, format_path
 
-# The path an OpenAI-compatible probe appends itself: a url that ends with one is doubled.
-_API_PATH = re.compile(r"/(chat/completions|completions|embeddings|responses|models)/?$")
-_APPENDS = {"openai_chat": "/chat/completions", "openai_embeddings": "/embeddings"}
+# The path an API probe appends itself: a url that ends with one is doubled.
+_API_PATH = re.compile(r"/(chat/completions|completions|embeddings|responses|messages|models)/?$")
+_APPENDS = {
+    "openai_chat": "/chat/completions",
+    "anthropic_messages": "/messages",
+    "openai_responses": "/responses",
+    "gemini": "/models/{model}:generateContent",
+    "openai_embeddings": "/embeddings",
+}
+_BASES = {"gemini": "…/v1beta"}
 
 
 def config_warnings(
@@ -32,7 +40,8 @@ def config_warnings(
             warn(
                 ("targets", i, "url"),
                 f"ends in the API path {api_path.group(0)!r}, and the probe appends "
-                f"{_APPENDS[target.kind]} itself: give the API's base (…/v1)",
+                f"{_APPENDS[target.kind]} itself: give the API's base "
+                f"({_BASES.get(target.kind, '…/v1')})",
             )
         if target.timeout > target.interval:
             warn(
@@ -40,6 +49,7 @@ def config_warnings(
                 f"longer than the interval ({target.timeout:g}s > {target.interval:g}s): a "
                 "probe still running when the next is due makes that one skipped",
             )
+    _budget_warnings(config, warn)
     if alerting_rules and not config.notifications.routes and not config.alertmanager.forward_to:
         warn(
             ("rule_files",),
@@ -48,3 +58,64 @@ def config_warnings(
             "nobody will be told",
         )
     return out
+
+
+DAY = 86400.0
+_MAX_TOKENS_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
+def _max_tokens(target: Target) -> int | None:
+    for key in _MAX_TOKENS_KEYS:
+        value = target.request.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def _worst_case(target: Target) -> tuple[float, float] | None:
+    """Output tokens and USD a day if every probe used its ``max_tokens``; None if unbounded."""
+    most = _max_tokens(target)
+    if most is None:
+        return None
+    tokens = DAY / target.interval * most
+    price = target.price.output_per_million if target.price is not None else 0.0
+    return tokens, tokens * price / 1e6
+
+
+def _exceeds(worst: tuple[float, float], budget: Budget) -> str | None:
+    tokens, cost = worst
+    if budget.tokens_per_day is not None and tokens > budget.tokens_per_day:
+        return f"{tokens:,.0f} tokens > tokens_per_day {budget.tokens_per_day:,}"
+    if budget.cost_per_day is not None and cost > budget.cost_per_day:
+        return f"{cost:.4g} USD > cost_per_day {budget.cost_per_day:g}"
+    return None
+
+
+def _budget_warnings(config: Config, warn: Callable[[Path, str], None]) -> None:
+    """Budgets that the worst case (interval × max tokens × price) spends before the day ends."""
+    total = [0.0, 0.0]
+    for i, target in enumerate(config.targets):
+        worst = _worst_case(target) if target.kind != "http" else (0.0, 0.0)
+        if worst is None:
+            if target.budget is not None:
+                warn(
+                    ("targets", i, "budget"),
+                    "request sets no max_tokens: the worst case of a probe is unbounded",
+                )
+            continue
+        total[0] += worst[0]
+        total[1] += worst[1]
+        over = _exceeds(worst, target.budget) if target.budget is not None else None
+        if over:
+            warn(
+                ("targets", i, "budget"),
+                f"worst case a day ({DAY / target.interval:,.0f} probes × max_tokens "
+                f"{_max_tokens(target)}): {over}; probes will pause before the day ends",
+            )
+    overall = config.global_.budget
+    if overall is not None and (over := _exceeds((total[0], total[1]), overall)):
+        warn(
+            ("global", "budget"),
+            f"worst case a day of all targets together: {over}; probes will pause before "
+            "the day ends",
+        )

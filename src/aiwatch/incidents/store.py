@@ -7,10 +7,10 @@ Extension points for other parts of aiwatch:
   reader thread;
 * ``add_listener(async fn(incident, event))``: called after each committed change, in commit
   order, with the incident's API document (no timeline) and the event name — ``fired``,
-  ``acknowledged``, ``silenced`` or ``resolved``;
-* ``add_hook(fn(conn, incident, event))``: the same, but inside the change's own transaction
-  in the writer thread, so nothing committed can miss it (keep it short; raising rolls the
-  change back);
+  ``acknowledged``, ``silenced``, ``resolved``, or the name given to ``add_event``;
+* ``add_hook(fn(conn, incident, event))``: the same (but not for ``add_event`` notes),
+  inside the change's own transaction in the writer thread, so nothing committed can miss
+  it (keep it short; raising rolls the change back);
 * ``add_event(id, "notified", detail=…)``: append to an incident's timeline; inside another
   write (the notifier's), ``incidents.timeline.notified`` does the same.
 """
@@ -180,15 +180,20 @@ class IncidentStore:
             except Exception:
                 log.exception("incident listener failed", extra={"id": notice.incident.id})
 
-    async def _change(self, fn: Callable[[sqlite3.Connection], tuple[T, list[_Notice]]]) -> T:
-        """Run a change in the writer, then tell observers and listeners in commit order."""
+    async def _change(
+        self, fn: Callable[[sqlite3.Connection], tuple[T, list[_Notice]]], *, hooks: bool = True
+    ) -> T:
+        """Run a change in the writer, then tell observers and listeners in commit order.
+
+        ``hooks=False``: a timeline note, not a change of state; hooks (notifications) skip it.
+        """
         loop = asyncio.get_running_loop()
         queue = self._queue
         done: asyncio.Future[None] = loop.create_future()
 
         def run(conn: sqlite3.Connection) -> tuple[T, list[_Notice], dict[str, int]]:
             result, notices = fn(conn)
-            for notice in notices:
+            for notice in notices if hooks else ():
                 self._run_hooks(conn, notice)
             counts = records.open_counts(conn) if notices else {}
             return result, notices, counts
@@ -321,7 +326,13 @@ class IncidentStore:
     ) -> None:
         """Append an event (``notified`` and the like) to an incident's timeline."""
         entry = Event(at=self.clock(), event=event, by=by, detail=detail)
-        await self.write(lambda conn: records.add_event(conn, incident_id, entry))
+
+        def add(conn: sqlite3.Connection) -> tuple[None, list[_Notice]]:
+            records.add_event(conn, incident_id, entry)
+            return None, [_Notice(records.get(conn, incident_id), event)]
+
+        # Through ``_change``: listeners hear it (the live event stream shows comments).
+        await self._change(add, hooks=False)
 
     async def get(self, incident_id: int) -> Incident:
         """One incident with its timeline; ``NotFound`` when there is none."""

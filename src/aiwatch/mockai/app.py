@@ -1,51 +1,30 @@
 """The mock OpenAI-compatible endpoint: an aiohttp app whose behaviour tests and demos script."""
 
 import asyncio
+import functools
 import json
-import random
 import uuid
-from collections import Counter, deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from aiwatch.mockai import replies
+from aiwatch.mockai.anthropic import Messages
 from aiwatch.mockai.behavior import Behavior, build, error_answer, validate
+from aiwatch.mockai.exchange import (
+    MOCK,
+    STALL_SECONDS,
+    Clock,
+    MockState,
+    bad,
+    endless_answer,
+    handle,
+    headers,
+    prepare,
+    raw_answer,
+)
 
-BEHAVIOR_HEADER = "x-mock-behavior"
 DEFAULT_MODELS = ("mock-gpt", "mock-embedding")
-_STALL_SECONDS = 3600.0  # "forever" for a stalled stream; ends when the client goes away
-_ENDLESS_PIECE = b" " * 65536
-
-
-@dataclass
-class MockState:
-    """The control plane: default and per-model behaviour layers, counters, recent requests."""
-
-    seed: int = 0
-    default: dict[str, Any] = field(default_factory=dict)
-    models: dict[str, dict[str, Any]] = field(default_factory=dict)
-    api_key: str | None = None
-    stats: Counter[str] = field(default_factory=Counter)
-    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
-    in_flight: int = 0
-    rng: random.Random = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-
-    def reset(self, seed: int | None = None) -> None:
-        """Forget behaviours, counters and recent requests; reseed the RNG."""
-        self.seed = self.seed if seed is None else seed
-        self.default.clear()
-        self.models.clear()
-        self.stats.clear()
-        self.recent.clear()
-        self.rng = random.Random(self.seed)
-
-
-MOCK: web.AppKey[MockState] = web.AppKey("mock", MockState)
 
 
 def make_mock_app(
@@ -69,6 +48,7 @@ def make_mock_app(
     app.router.add_post("/v1/chat/completions", _chat)
     app.router.add_post("/v1/embeddings", _embeddings)
     app.router.add_get("/v1/models", _models)
+    app.router.add_post("/v1/messages", functools.partial(handle, api=Messages()))
     app.router.add_get("/_mock/behavior", _get_behavior)
     app.router.add_post("/_mock/behavior", _set_behavior)
     app.router.add_delete("/_mock/behavior", _clear_behavior)
@@ -78,105 +58,22 @@ def make_mock_app(
     return app
 
 
-def _bad(status: int, message: str, code: str | None = None) -> web.Response:
-    error = {"type": "invalid_request_error", "code": code, "param": None, "message": message}
-    return web.json_response({"error": error}, status=status)
-
-
-async def _prepare(
-    request: web.Request, kind: str
-) -> tuple[dict[str, Any], Behavior] | web.Response:
-    """Parse the body, layer the behaviour and count the request; or an error answer."""
-    state = request.app[MOCK]
-    try:
-        body = await request.json()
-        if not isinstance(body, dict):
-            raise TypeError
-    except (ValueError, TypeError):
-        return _bad(400, "the body must be a JSON object")
-    try:
-        body_layer = validate(body.pop("mock", {}))
-        header = request.headers.get(BEHAVIOR_HEADER)
-        header_layer = validate(json.loads(header)) if header else {}
-        model = str(body.get("model", ""))
-        b = build(state.default, state.models.get(model, {}), body_layer, header_layer)
-    except (ValueError, TypeError) as err:
-        return _bad(400, f"bad mock behaviour: {err}", "mock_behavior")
-    state.stats["requests"] += 1
-    state.stats[f"path:{request.path}"] += 1
-    state.stats[f"model:{model}"] += 1
-    state.recent.append(
-        {
-            "path": request.path,
-            "authorization": request.headers.get("Authorization"),
-            "authorization_headers": len(request.headers.getall("Authorization", [])),
-            # Which client connection carried it: tests tell kept-alive from new ones.
-            "client_port": (request.transport.get_extra_info("peername") or ("", 0))[1]
-            if request.transport
-            else None,
-            "headers": dict(request.headers),
-            "body": body,
-        }
-    )
-    if state.api_key is not None and request.headers.get("Authorization") != (
-        f"Bearer {state.api_key}"
-    ):
-        b = build({"fault": "invalid_api_key", "latency": b.latency})
-    elif b.error_rate:
-        # With an error rate, fault/status describe the error sent that often; else a reply.
-        if state.rng.random() < b.error_rate:
-            erring = b.fault or (None if b.answers_error() else "server_error")
-            b = build(_as_layer(b), {"fault": erring})
-        else:
-            b = build(_as_layer(b), {"fault": None, "status": 200})
-    state.stats[f"kind:{kind}"] += 1
-    return body, b
-
-
-def _as_layer(b: Behavior) -> dict[str, Any]:
-    """A behaviour as a layer again, to override some keys of it."""
-    return {k: getattr(b, k) for k in Behavior.__dataclass_fields__}
-
-
-def _headers(b: Behavior) -> dict[str, str]:
-    headers = dict(b.headers)
-    if b.ratelimit_remaining_requests is not None:
-        headers["x-ratelimit-remaining-requests"] = str(b.ratelimit_remaining_requests)
-    if b.ratelimit_remaining_tokens is not None:
-        headers["x-ratelimit-remaining-tokens"] = str(b.ratelimit_remaining_tokens)
-    return headers
-
-
-class _Clock:
-    """Sleeps until points in time measured from the request's arrival."""
-
-    def __init__(self, b: Behavior, rng: random.Random) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.t0 = self.loop.time()
-        self.jitter = rng.uniform(0.0, b.latency_jitter) if b.latency_jitter else 0.0
-
-    async def until(self, offset: float) -> None:
-        delay = self.t0 + offset - self.loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-
 async def _chat(request: web.Request) -> web.StreamResponse:
     state = request.app[MOCK]
-    prepared = await _prepare(request, "chat")
+    prepared = await prepare(request, "chat")
     if isinstance(prepared, web.Response):
         return prepared
     body, b = prepared
-    clock = _Clock(b, state.rng)
+    clock = Clock(b, state.rng)
     state.in_flight += 1
     try:
         if b.raw_body is not None:
-            return await _raw(state, b, clock)
+            return await raw_answer(request, b, clock)
         if b.answers_error():
             await clock.until(b.latency + clock.jitter)
             status, error = error_answer(b)
             state.stats[f"status:{status}"] += 1
-            return web.json_response(error, status=status, headers=_headers(b))
+            return web.json_response(error, status=status, headers=headers(b))
         state.stats["status:200"] += 1
         if body.get("stream"):
             return await _stream(request, body, b, clock)
@@ -185,20 +82,20 @@ async def _chat(request: web.Request) -> web.StreamResponse:
         generation = (len(pieces) - 1) / b.tokens_per_second if b.tokens_per_second else 0.0
         await clock.until(max(b.latency, ttft + max(generation, 0.0)) + clock.jitter)
         if b.endless_body:
-            return await _endless(request, b)
+            return await endless_answer(request, b)
         ident = f"chatcmpl-{uuid.uuid4().hex[:12]}"
-        return web.json_response(replies.completion(b, body, ident=ident), headers=_headers(b))
+        return web.json_response(replies.completion(b, body, ident=ident), headers=headers(b))
     finally:
         state.in_flight -= 1
 
 
 async def _stream(
-    request: web.Request, body: dict[str, Any], b: Behavior, clock: _Clock
+    request: web.Request, body: dict[str, Any], b: Behavior, clock: Clock
 ) -> web.StreamResponse:
     """Stream the reply as OpenAI does: a role chunk, content chunks, finish, usage, [DONE]."""
     await clock.until(b.latency + clock.jitter)
     response = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **_headers(b)}
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **headers(b)}
     )
     await response.prepare(request)
     ident = f"chatcmpl-{uuid.uuid4().hex[:12]}"
@@ -223,7 +120,7 @@ async def _stream(
         if i < len(pieces):
             await clock.until(first + (i / b.tokens_per_second if b.tokens_per_second else 0.0))
         if b.stall_after is not None and min(b.stall_after, len(pieces)) == i:
-            await asyncio.sleep(_STALL_SECONDS)
+            await asyncio.sleep(STALL_SECONDS)
         if b.stream_error_after is not None and min(b.stream_error_after, len(pieces)) == i:
             _, error = error_answer(build({"fault": "server_error", "error": b.error}))
             await send(json.dumps(error))
@@ -246,41 +143,24 @@ async def _stream(
     return response
 
 
-async def _raw(state: MockState, b: Behavior, clock: _Clock) -> web.Response:
-    await clock.until(b.latency + clock.jitter)
-    state.stats[f"status:{b.status}"] += 1
-    return web.Response(
-        text=b.raw_body, status=b.status, content_type="application/json", headers=_headers(b)
-    )
-
-
-async def _endless(request: web.Request, b: Behavior) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "application/json", **_headers(b)})
-    await response.prepare(request)
-    await response.write(b'{"padding": "')
-    # Bounded only by the client: it stops reading, the write fails, the handler ends.
-    while True:
-        await response.write(_ENDLESS_PIECE)
-
-
 async def _embeddings(request: web.Request) -> web.StreamResponse:
     state = request.app[MOCK]
-    prepared = await _prepare(request, "embeddings")
+    prepared = await prepare(request, "embeddings")
     if isinstance(prepared, web.Response):
         return prepared
     body, b = prepared
-    clock = _Clock(b, state.rng)
+    clock = Clock(b, state.rng)
     state.in_flight += 1
     try:
         if b.raw_body is not None:
-            return await _raw(state, b, clock)
+            return await raw_answer(request, b, clock)
         await clock.until(b.latency + clock.jitter)
         if b.answers_error():
             status, error = error_answer(b)
             state.stats[f"status:{status}"] += 1
-            return web.json_response(error, status=status, headers=_headers(b))
+            return web.json_response(error, status=status, headers=headers(b))
         state.stats["status:200"] += 1
-        return web.json_response(replies.embeddings(b, body), headers=_headers(b))
+        return web.json_response(replies.embeddings(b, body), headers=headers(b))
     finally:
         state.in_flight -= 1
 
@@ -303,7 +183,7 @@ async def _set_behavior(request: web.Request) -> web.Response:
     try:
         layer = validate(await request.json())
     except ValueError as err:
-        return _bad(400, f"bad mock behaviour: {err}", "mock_behavior")
+        return bad(400, f"bad mock behaviour: {err}", "mock_behavior")
     model = request.query.get("model")
     if model is None:
         state.default.clear()
@@ -341,8 +221,8 @@ async def _reset(request: web.Request) -> web.Response:
         try:
             seed = (await request.json()).get("seed")
         except (ValueError, AttributeError):
-            return _bad(400, 'the body must be a JSON object like {"seed": 1}')
+            return bad(400, 'the body must be a JSON object like {"seed": 1}')
     if seed is not None and not isinstance(seed, int):
-        return _bad(400, "seed must be an integer")
+        return bad(400, "seed must be an integer")
     state.reset(seed)
     return web.json_response({"seed": state.seed})

@@ -2,6 +2,7 @@
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ from multidict import CIMultiDictProxy
 from aiwatch.config.model import Secret, Target
 from aiwatch.probes.chunks import ChunkClock
 from aiwatch.probes.errors import ProbeFailure, classify_status
-from aiwatch.probes.result import Check
+from aiwatch.probes.result import Check, ErrorType
 from aiwatch.redaction import REDACTED, redact_url, redact_urls_in, url_secrets
 
 EXCERPT_BYTES = 2048
@@ -41,12 +42,22 @@ class Request:
         return "\n".join(lines)
 
 
-def headers_for(target: Target, *, json_body: bool) -> tuple[tuple[str, str | Secret], ...]:
-    """Content type and bearer key as the SDKs send them; configured headers override both."""
+def headers_for(
+    target: Target,
+    *,
+    json_body: bool,
+    key_header: str | None = None,
+    fixed: tuple[tuple[str, str], ...] = (),
+) -> tuple[tuple[str, str | Secret], ...]:
+    """Content type, ``fixed`` headers and the key as the SDKs send them (a bearer token, or
+    the value of ``key_header``); configured headers override them all."""
     headers: list[tuple[str, str | Secret]] = []
     if json_body:
         headers.append(("Content-Type", "application/json"))
-    if target.api_key is not None:
+    headers += fixed
+    if target.api_key is not None and key_header is not None:
+        headers.append((key_header, Secret(target.api_key.reveal())))
+    elif target.api_key is not None:
         headers.append(("Authorization", Secret("Bearer " + target.api_key.reveal())))
     if target.headers:
         names = {k.lower() for k in target.headers}
@@ -55,10 +66,19 @@ def headers_for(target: Target, *, json_body: bool) -> tuple[tuple[str, str | Se
     return tuple(headers)
 
 
-def json_request(target: Target, path: str, payload: dict[str, Any]) -> Request:
-    """A POST of ``payload`` as JSON to ``{target.url}{path}``, with the API key as bearer."""
+def json_request(
+    target: Target,
+    path: str,
+    payload: dict[str, Any],
+    *,
+    key_header: str | None = None,
+    fixed: tuple[tuple[str, str], ...] = (),
+) -> Request:
+    """A POST of ``payload`` as JSON to ``{target.url}{path}``, with the API key as bearer
+    (or in ``key_header``) and the ``fixed`` headers an API requires."""
     body = json.dumps(payload, separators=(",", ":")).encode()
-    return Request("POST", target.url + path, headers_for(target, json_body=True), body)
+    headers = headers_for(target, json_body=True, key_header=key_header, fixed=fixed)
+    return Request("POST", target.url + path, headers, body)
 
 
 def secrets_of(target: Target) -> tuple[str, ...]:
@@ -171,9 +191,13 @@ async def read_body(response: aiohttp.ClientResponse, m: Measurement, limit: int
 
 
 async def fail_on_error_status(
-    response: aiohttp.ClientResponse, m: Measurement, limit: int
+    response: aiohttp.ClientResponse,
+    m: Measurement,
+    limit: int,
+    classify: Callable[[int, Any], tuple[ErrorType, str]] = classify_status,
 ) -> None:
-    """Raise the taxonomy's cause for a non-2xx answer, read from its (OpenAI-shaped) body."""
+    """Raise the taxonomy's cause for a non-2xx answer, read from its body by ``classify``
+    (OpenAI-shaped bodies by default)."""
     if 200 <= response.status < 300:
         return
     if response.status < 400:
@@ -184,7 +208,7 @@ async def fail_on_error_status(
         document = json.loads(await read_body(response, m, min(limit, ERROR_BODY_BYTES)))
     except (ValueError, ProbeFailure):  # not JSON, or too long to be an error object
         document = None
-    raise ProbeFailure(*classify_status(response.status, document))
+    raise ProbeFailure(*classify(response.status, document))
 
 
 def parse_json(body: bytes, what: str) -> Any:

@@ -135,6 +135,13 @@ def _ratelimit(s: TargetSeries, out: Lines) -> None:
             out.append(line)
 
 
+def _budget(s: TargetSeries, out: Lines) -> None:
+    if s.budget:
+        lbl = s.label_text
+        for unit, value in sorted(s.budget.items()):
+            out.append(f'aiwatch_probe_budget_remaining{{{lbl},unit="{unit}"}} {_value(value)}\n')
+
+
 def _info(s: TargetSeries, out: Lines) -> None:
     if s.info is not None:
         model, fingerprint = escape(s.info[0]), escape(s.info[1])
@@ -158,6 +165,7 @@ FAMILIES: tuple[tuple[str, Callable[[TargetSeries, Lines], None]], ...] = (
     (_header(metrics.PROBE_LAST_RUN), _last_run),
     (_header(metrics.PROBES_SKIPPED), _skipped),
     (_header(metrics.RATELIMIT_REMAINING), _ratelimit),
+    (_header(metrics.PROBE_BUDGET_REMAINING), _budget),
     (_header(metrics.TARGET_INFO), _info),
 )
 """Every probe metric family in exposition order: its HELP/TYPE header and line writer."""

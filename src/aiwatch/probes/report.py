@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiwatch.config.model import Secret, Target
+from aiwatch.probes.anthropic import messages_request
 from aiwatch.probes.embeddings import embeddings_request
 from aiwatch.probes.http import http_request
 from aiwatch.probes.openai_chat import chat_request
@@ -37,6 +38,8 @@ def sent_method(target: Target) -> str:
     """The HTTP method a probe of ``target`` sends, taken from the request it builds."""
     if target.kind == "openai_chat":
         return chat_request(target, prompt_index=0).method
+    if target.kind == "anthropic_messages":
+        return messages_request(target, prompt_index=0).method
     if target.kind == "openai_embeddings":
         return embeddings_request(target, prompt_index=0).method
     return http_request(target).method
@@ -66,7 +69,7 @@ def debug_text(target: Target, result: ProbeResult, exposition: bytes) -> str:
     lines = [
         f"Probe of target {target.name!r} (kind {target.kind}"
         + (f", model {target.model}" if target.model else "")
-        + (", streaming" if target.kind == "openai_chat" and target.stream else "")
+        + (", streaming" if target.stream else "")
         + ")",
         f"Started at {iso(result.started_at)}, finished at {iso(result.finished_at)}",
         f"Result: {verdict}",
@@ -129,8 +132,9 @@ def target_entry(
     next_due: float | None,
     probes: int,
     skipped: int,
+    paused: str | None = None,
 ) -> dict[str, Any]:
-    """One target in ``GET /api/v1/targets``."""
+    """One target in ``GET /api/v1/targets``; ``paused`` is why a spent budget holds it."""
     health = "unknown" if last is None else ("up" if last.success else "down")
     error = None
     if last is not None and not last.success:
@@ -151,5 +155,7 @@ def target_entry(
         else [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in last.checks],
         "probes": probes,
         "skipped": skipped,
+        "paused": None if paused is None else "budget",
+        "paused_reason": paused,
         "config": describe(target),
     }

@@ -8,6 +8,7 @@ import aiohttp
 
 from aiwatch.config.model import Target
 from aiwatch.probes import checks
+from aiwatch.probes.anthropic import probe_anthropic
 from aiwatch.probes.chunks import StallGuard
 from aiwatch.probes.embeddings import probe_embeddings
 from aiwatch.probes.errors import ProbeFailure, classify_exception
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 _KINDS = {
     "openai_chat": probe_chat,
+    "anthropic_messages": probe_anthropic,
     "openai_embeddings": probe_embeddings,
     "http": probe_http,
 }
@@ -67,19 +69,35 @@ async def run_probe(
     if error is not None and error[0] in _NAMES_REQUEST and m.request is not None:
         error = error[0], f"{error[1]} ({m.request.method} {redact_url(m.request.url)})"
         if error[0] == "client_error" and m.status == 404 and target.kind != "http":
-            error = error[0], error[1] + _NOT_FOUND_HINT
+            error = error[0], error[1] + _NOT_FOUND_HINTS.get(target.kind, _NOT_FOUND_HINT)
     return _result(target, m, error, finished)
 
 
 # Failures of reaching the endpoint or of its status: the request says where it went (a
 # ``url`` without ``/v1``, or with ``/chat/completions`` already in it, shows at once).
 _NAMES_REQUEST = frozenset(
-    {"timeout", "connection", "rate_limited", "quota_exceeded", "server_error", "client_error"}
+    {
+        "timeout",
+        "connection",
+        "rate_limited",
+        "quota_exceeded",
+        "server_error",
+        "overloaded",
+        "client_error",
+    }
 )
 _NOT_FOUND_HINT = (
     "; url is the API's base (e.g. https://api.openai.com/v1): the probe appends "
     "/chat/completions or /embeddings"
 )
+_NOT_FOUND_HINTS = {
+    "anthropic_messages": "; url is the API's base (e.g. https://api.anthropic.com/v1): the "
+    "probe appends /messages",
+    "openai_responses": "; url is the API's base (e.g. https://api.openai.com/v1): the probe "
+    "appends /responses",
+    "gemini": "; url is the API's base (e.g. https://generativelanguage.googleapis.com/v1beta): "
+    "the probe appends /models/{model}:generateContent",
+}
 
 
 def _result(
@@ -97,7 +115,7 @@ def _result(
         tpot = (duration - ttft) / (m.output_tokens - 1)
     verdicts, error = _judge(target, m, error, duration)
     secrets = secrets_of(target)
-    excerpt = m.text if target.kind == "openai_chat" and target.stream and m.text else ""
+    excerpt = m.text if target.stream and m.text else ""
     if not excerpt:
         excerpt = m.excerpt.decode("utf-8", errors="replace")
     return ProbeResult(

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import aiohttp
 
 from aiwatch.clock import MonotonicClock, SystemClock
-from aiwatch.config.model import Target
+from aiwatch.config.model import Budget, Target
 from aiwatch.probes import make_session, run_probe
+from aiwatch.probes.budget import Budgets, iso_day, next_day
 from aiwatch.probes.result import ErrorType, ProbeResult
 from aiwatch.probes.series import ProbeSeries, TargetSeries
 
@@ -114,6 +115,8 @@ class Entry:
     session: aiohttp.ClientSession | None = None
     runs: int = 0
     last: ProbeResult | None = None
+    paused: str | None = None
+    """Why the probes are paused (a spent budget), while they are."""
 
     @property
     def running(self) -> bool:
@@ -157,16 +160,22 @@ class Scheduler:
         self._order = itertools.count()
         self._driver: asyncio.Task[None] | None = None
         self._nap: asyncio.Future[None] | None = None
+        self.budgets = Budgets()
 
     def in_shard(self, name: str) -> bool:
         """Whether this instance probes the target called ``name``."""
         index, count = self.shard
         return count <= 1 or shard_of(name, count) == index
 
-    async def update(self, targets: Iterable[Target]) -> None:
-        """Apply a (re)loaded target list: add, change and remove without touching the rest."""
+    async def update(self, targets: Iterable[Target], *, budget: Budget | None = None) -> None:
+        """Apply a (re)loaded target list: add, change and remove without touching the rest.
+
+        ``budget`` is ``global.budget``; what was spent today is kept across reloads.
+        """
         self.configured = tuple(targets)
         wanted = {t.name: t for t in self.configured if self.in_shard(t.name)}
+        self.budgets.overall = budget
+        self.budgets.forget(set(wanted))
         for name in [n for n in self.entries if n not in wanted]:
             await self._drop(name)
             self.series.remove(name)
@@ -212,6 +221,7 @@ class Scheduler:
         entry = self.entries[target.name] = Entry(
             target=target, series=self.series.ensure(target), start=start
         )
+        entry.series.set_budget(self.budgets.remaining(target, wall))
         if self._running:
             self._arm(entry)
 
@@ -262,7 +272,7 @@ class Scheduler:
         due = entry.due
         if entry.running:
             entry.series.skip()
-        else:
+        elif not self._paused(entry):
             entry.task = asyncio.get_running_loop().create_task(self._probe(entry, due))
         now = self.clock.monotonic()
         entry.slot += 1
@@ -275,6 +285,25 @@ class Scheduler:
             entry.slot += missed
         self._arm(entry)
 
+    def _paused(self, entry: Entry) -> bool:
+        """Whether a spent budget holds the entry's probe back; logs once when it starts."""
+        target, now = entry.target, self.clock.now()
+        reason = self.budgets.exhausted(target, now)
+        if reason is None:
+            entry.paused = None
+            return False
+        if entry.paused is None:
+            log.warning(
+                "Probes of target %s paused until %s: %s",
+                target.name,
+                iso_day(next_day(now)),
+                reason,
+                extra={"target": target.name},
+            )
+        entry.paused = reason
+        entry.series.set_budget(self.budgets.remaining(target, now))
+        return True
+
     async def _probe(self, entry: Entry, due: float) -> None:
         if self.lags is not None:
             self.lags.append(self.clock.monotonic() - due)
@@ -284,6 +313,9 @@ class Scheduler:
         entry.runs += 1
         result = await probe_once(entry.target, entry.session, prompt_index=index)
         entry.last = result
+        now = self.clock.now()
+        self.budgets.spend(entry.target, result, now)
+        entry.series.set_budget(self.budgets.remaining(entry.target, now))
         entry.series.observe(result)
         for listener in list(self.listeners):
             try:

@@ -27,6 +27,7 @@ RESERVED_LABELS = frozenset(
         "response_model",
         "system_fingerprint",
         "source",
+        "unit",
     }
 )
 INFO_VALUE_MAX = 128
@@ -118,7 +119,7 @@ HISTOGRAMS = (
 
 
 def _streams(target: Target) -> bool:
-    return target.kind == "openai_chat" and target.stream
+    return target.stream
 
 
 USAGE, CHUNKS = "usage", "chunks"
@@ -164,6 +165,8 @@ class TargetSeries:
         self.ratelimit: dict[str, float] = {}
         self.info: tuple[str, str] | None = None
         self.overflow = 0
+        self.budget: dict[str, float] = {}
+        """What the target may still spend today, per unit (``tokens``, ``usd``)."""
 
     def observe(self, result: ProbeResult) -> None:
         """Fold one probe's result into the series."""
@@ -229,6 +232,12 @@ class TargetSeries:
         gaps.sum += result.chunk_gap_sum
         self.longest_gap = result.longest_chunk_gap
 
+    def set_budget(self, remaining: dict[str, float]) -> None:
+        """The budget left today, per unit; a change is a new version."""
+        if remaining != self.budget:
+            self.budget = remaining
+            self.version += 1
+
     def skip(self, count: int = 1) -> None:
         """Count probes not started: the previous one still ran, or aiwatch fell behind."""
         self.skipped += count
@@ -273,6 +282,8 @@ class TargetSeries:
         yield metrics.PROBES_SKIPPED.name + "_total", (), self.skipped
         for resource, value in sorted(self.ratelimit.items()):
             yield metrics.RATELIMIT_REMAINING.name, (("resource", resource),), value
+        for unit, value in sorted(self.budget.items()):
+            yield metrics.PROBE_BUDGET_REMAINING.name, (("unit", unit),), value
         if self.info is not None:
             model, fingerprint = self.info
             extra = (("response_model", model), ("system_fingerprint", fingerprint))

@@ -8,7 +8,7 @@ from typing import NoReturn
 
 from aiohttp import web
 
-from aiwatch.app.keys import ON_DEMAND, PROBE_SCHEDULER, PROBE_SERIES, STATE, Deps
+from aiwatch.app.keys import ON_DEMAND, PROBE_SCHEDULER, PROBE_SERIES, STATE, TARGET_STATES, Deps
 from aiwatch.config import Config
 from aiwatch.config.model import Target
 from aiwatch.probes.exposition import ScrapeCache, render
@@ -17,6 +17,7 @@ from aiwatch.probes.on_demand import OnDemand
 from aiwatch.probes.report import debug_text, target_entry
 from aiwatch.probes.scheduler import Scheduler, shard_of
 from aiwatch.probes.series import ProbeSeries
+from aiwatch.probes.slo import TargetStates
 from aiwatch.web.app import EXPOSITION
 from aiwatch.web.envelope import fail, ok
 
@@ -88,23 +89,30 @@ async def handle_probe(request: web.Request) -> web.Response:
 async def handle_targets(request: web.Request) -> web.Response:
     """GET /api/v1/targets: every configured target, its health and schedule."""
     scheduler = request.app[PROBE_SCHEDULER]
+    states = request.app[TARGET_STATES]
     index, count = scheduler.shard
     out = []
     for target in request.app[STATE].current.targets:
         entry = scheduler.entries.get(target.name)
         series = request.app[PROBE_SERIES].targets.get(target.name)
-        out.append(
-            target_entry(
-                target,
-                labels=dict(series.labels) if series else {},
-                shard=shard_of(target.name, count),
-                member=scheduler.in_shard(target.name),
-                last=entry.last if entry else None,
-                next_due=scheduler.next_due(target.name),
-                probes=entry.runs if entry else 0,
-                skipped=series.skipped if series else 0,
-            )
+        state = states.state(target.name)
+        doc = target_entry(
+            target,
+            labels=dict(series.labels) if series else {},
+            shard=shard_of(target.name, count),
+            member=scheduler.in_shard(target.name),
+            last=entry.last if entry else None,
+            next_due=scheduler.next_due(target.name),
+            probes=entry.runs if entry else 0,
+            skipped=series.skipped if series else 0,
+            paused=entry.paused if entry else None,
         )
+        doc.update(
+            state=state.state,
+            state_reason=state.reason,
+            objectives=[m.to_json() for m in state.objectives],
+        )
+        out.append(doc)
     return ok({"shard": {"index": index, "count": count}, "targets": out})
 
 
@@ -122,15 +130,22 @@ def setup(app: web.Application, deps: Deps) -> None:
     app[ON_DEMAND] = OnDemand()
     deps.renderers.append(cache.render_parts)
     deps.sample_sources.append(series.sample_batches)
+    # First: listeners after it (the uptime rollups) read the state this result made.
+    states = TargetStates()
+    states.configure(state.current.targets)
+    app[TARGET_STATES] = states
+    scheduler.listeners.append(states)
     health = HealthLog()
     scheduler.listeners.append(health)
 
     async def reload(config: Config) -> None:
-        await scheduler.update(config.targets)
+        states.configure(config.targets)
+        await scheduler.update(config.targets, budget=config.global_.budget)
         health.forget({t.name for t in config.targets})
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        await scheduler.update(app[STATE].current.targets)
+        current = app[STATE].current
+        await scheduler.update(current.targets, budget=current.global_.budget)
         scheduler.start()
         refresher = asyncio.get_running_loop().create_task(cache.refresh())
         yield

@@ -179,6 +179,7 @@ async def test_too_few_samples_is_inconclusive(
         r"too few samples: baseline \d+, candidate \d+ of 100000 needed", latency["reason"]
     )
     assert data["reason"].startswith("success_rate: too few samples: ")
+    assert latency["samples_needed"] >= 100_000 - min(latency["n"].values())
     assert argo_phase(analysis_metric("canary"), status, body) == "Inconclusive"
     assert (await verdict(client, "?require=pass"))[0] == 412
     assert (await verdict(client, "?require=fail"))[0] == 412

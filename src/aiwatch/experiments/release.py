@@ -35,6 +35,8 @@ class MetricVerdict:
     n_candidate: int
     test: Gate
     threshold: float | None = None
+    samples_needed: int | None = None
+    """More samples per arm before the metric can be decided (``min_samples`` included)."""
 
     def to_json(self) -> dict[str, Any]:
         """The metric's part of the verdict document."""
@@ -46,6 +48,7 @@ class MetricVerdict:
             "n": {"baseline": self.n_baseline, "candidate": self.n_candidate},
             "threshold": self.threshold,
             **{k: v for k, v in self.test.to_json().items() if k != "decision"},
+            "samples_needed": self.samples_needed,
         }
 
 
@@ -132,14 +135,16 @@ def _metric(
         needed = [("baseline", base.n), ("candidate", cand.n)]
     short = [(who, n) for who, n in needed if n < experiment.min_samples]
     decision: Decision = test.decision
+    more = test.samples_needed
     if short:
         decision = "inconclusive"
         counts = ", ".join(f"{who} {n}" for who, n in short)
         reason = f"too few samples: {counts} of {experiment.min_samples} needed"
+        more = max(more or 0, experiment.min_samples - min(n for _, n in short))
     else:
         reason = _reason(test, threshold)
     return MetricVerdict(
-        metric.name, metric.goal, decision, reason, n_base, cand.n, test, threshold
+        metric.name, metric.goal, decision, reason, n_base, cand.n, test, threshold, more
     )
 
 

@@ -5,6 +5,7 @@ import json
 import os
 import platform
 import sys
+import urllib.parse
 from collections.abc import Sequence
 
 from aiwatch import __version__
@@ -70,6 +71,14 @@ def _add_web_flags(run: argparse.ArgumentParser) -> None:
         help="time a client has to send a request's body after its headers, and how long an "
         "idle connection stays open (default 1m)",
     )
+    run.add_argument(
+        "--web.external-url",
+        dest="external_url",
+        type=_http_url,
+        default="",
+        metavar="URL",
+        help="the URL people reach aiwatch at, a path behind a proxy (replaces web.external_url)",
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -89,6 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         read_header_timeout=args.read_header_timeout,
         read_timeout=args.read_timeout,
+        external_url=args.external_url,
         query_limits=QueryLimits(
             timeout_s=args.query_timeout,
             max_samples=args.query_max_samples,
@@ -208,6 +218,13 @@ def _seconds(text: str) -> float:
         return parse_duration(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90s, 2m)") from err
+
+
+def _http_url(text: str) -> str:
+    if text and (urllib.parse.urlsplit(text).scheme not in ("http", "https") or "//" not in text):
+        msg = f"{text!r} is not an http(s) URL like https://example.com/aiwatch"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def _positive_seconds(text: str) -> float:
@@ -396,6 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     from aiwatch.incidents.cli import add_parsers as add_incidents
 
     add_incidents(sub)
+    from aiwatch.validation.cli import add_parser as add_validate
+
+    add_validate(sub)
     version = sub.add_parser("version", help="print version and build information")
     version.set_defaults(func=cmd_version)
     help_ = sub.add_parser("help", help="show the help of aiwatch or of a command")

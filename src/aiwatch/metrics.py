@@ -125,7 +125,17 @@ PROBES_SKIPPED = _m(
     "probes_skipped", "counter", "Probes not started because the previous one still ran."
 )
 RATELIMIT_REMAINING = _m(
-    "ratelimit_remaining", "gauge", "Rate-limit headroom from x-ratelimit-remaining-* headers."
+    "ratelimit_remaining", "gauge", "Rate-limit headroom from the *-ratelimit-*-remaining headers."
+)
+RATELIMIT_RESET = _m(
+    "ratelimit_reset_seconds",
+    "gauge",
+    "Seconds from the newest answer that said so until the rate limit is full again.",
+)
+RATELIMIT_RETRY_AFTER = _m(
+    "ratelimit_retry_after_seconds",
+    "gauge",
+    "The retry-after of the last probe that got an answer; 0 when it had none.",
 )
 TARGET_INFO = _m("target_info", "gauge", "What the endpoint says it runs; 1 per target.")
 LABEL_OVERFLOW = _m(

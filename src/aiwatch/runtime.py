@@ -4,7 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 from aiwatch.config import Config, ConfigError, load_config
@@ -31,19 +31,28 @@ class Options:
     read_header_timeout: float = 10.0
     read_timeout: float = 60.0
     query_limits: QueryLimits = field(default_factory=QueryLimits)
+    external_url: str = ""
+    """``--web.external-url``: replaces the config's ``web.external_url`` when given."""
 
 
 class ConfigState:
     """The loaded config and its reloads; components subscribe to changes with ``on_reload``."""
 
     def __init__(self, config: Config, options: Options) -> None:
+        self.options = options
+        config = self._with_options(config)
         self.current = config
         SCRUBBER.set_secrets(config_secrets(config))
-        self.options = options
         self.last_reload_successful = True
         self.last_reload_success_timestamp = time.time()
         self._hooks: list[ReloadHook] = []
         self._lock = asyncio.Lock()
+
+    def _with_options(self, config: Config) -> Config:
+        """``config`` with what command-line options replace in it."""
+        if not self.options.external_url:
+            return config
+        return replace(config, web=replace(config.web, external_url=self.options.external_url))
 
     def on_reload(self, hook: ReloadHook) -> None:
         """Call ``hook(new_config)`` after every successful reload, in registration order."""
@@ -61,6 +70,7 @@ class ConfigState:
                         "Invalid config; keeping the previous one", extra={"problem": str(problem)}
                     )
                 return err
+            config = self._with_options(config)
             self.current = config
             SCRUBBER.set_secrets(config_secrets(config))
             for hook in self._hooks:

@@ -17,6 +17,7 @@ from aiwatch.config import load_config
 from aiwatch.probes.result import ProbeResult
 from aiwatch.probes.scheduler import failed_result
 from aiwatch.runtime import ConfigState, Options
+from tests.probes.conftest import mock_ai
 
 CONFIG = """\
 global:
@@ -144,3 +145,6 @@ async def serve(tmp_path: Path, aiohttp_server: Callable[..., Any]) -> AsyncIter
     for served, server in started:
         await served.session.close()
         await server.close()
+
+
+__all__ = ["mock_ai"]

@@ -63,7 +63,10 @@ def test_every_mistake_of_every_phase_is_reported_with_its_hint(tmp_path: Path) 
         ("14:11: targets[2].kind:", "did you mean 'openai_embeddings'?"),
         ("21:17: notifications.routes[0].apprise[0]:", "ONCALL_WEBHOOK is not set"),
         ("2:5: targets[0]:", "model is required for kind openai_chat"),
-        ("11:13: targets[1].stream:", "only for kinds openai_chat, anthropic_messages"),
+        (
+            "11:13: targets[1].stream:",
+            "only for kinds openai_chat, anthropic_messages, openai_responses, gemini",
+        ),
         ("22:23: notifications.routes[0].escalate_after:", "this is the last route"),
     ]
     for where, what in expected:

@@ -4,7 +4,12 @@ and usage the mock was told to send. They are the oracle that the mock speaks ea
 from typing import Any
 
 import anthropic
+import openai
 import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types as genai_types
+from openai.types.responses import ResponseErrorEvent
 
 from aiwatch.mockai import MOCK, make_mock_app
 
@@ -79,3 +84,123 @@ async def _read_whole_stream(client: anthropic.AsyncAnthropic, behavior: str) ->
         extra_headers={"x-mock-behavior": behavior},
     ) as stream:
         return "".join([text async for text in stream.text_stream])
+
+
+def _openai(mock_root: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=mock_root + "/v1", api_key="sdk-key", max_retries=0)
+
+
+async def test_openai_sdk_reads_a_whole_response(mock_root: str) -> None:
+    """``responses.create``: ``output_text`` and the usage as the mock was told."""
+    async with _openai(mock_root) as client:
+        response = await client.responses.create(model="gpt-mock", input="hi")
+    assert response.status == "completed"
+    assert response.output_text == REPLY
+    assert response.usage is not None
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (12, 4)
+
+
+async def test_openai_sdk_reads_a_response_stream(mock_root: str) -> None:
+    """``responses.create(stream=True)`` yields typed events whose deltas are the reply, and
+    ``responses.stream`` accumulates them into the same final response."""
+    async with _openai(mock_root) as client:
+        events = [
+            e
+            async for e in await client.responses.create(model="gpt-mock", input="hi", stream=True)
+        ]
+        async with client.responses.stream(model="gpt-mock", input="hi") as stream:
+            final = await stream.get_final_response()
+    deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+    assert "".join(deltas) == REPLY
+    assert len(deltas) == 4
+    assert events[0].type == "response.created"
+    assert events[-1].type == "response.completed"
+    assert final.output_text == REPLY
+    assert final.usage is not None
+    assert (final.usage.input_tokens, final.usage.output_tokens) == (12, 4)
+
+
+async def test_openai_sdk_raises_the_mocks_errors(mock_root: str) -> None:
+    """A 429 is the SDK's ``RateLimitError``; an ``error`` event mid-stream is the SDK's typed
+    ``ResponseErrorEvent``, ending the stream."""
+    async with _openai(mock_root) as client:
+        with pytest.raises(openai.RateLimitError):
+            await client.responses.create(
+                model="gpt-mock", input="hi", extra_headers={"x-mock-behavior": _RATE_LIMITED}
+            )
+        stream = await client.responses.create(
+            model="gpt-mock",
+            input="hi",
+            stream=True,
+            extra_headers={"x-mock-behavior": '{"stream_error_after": 1}'},
+        )
+        events = [event async for event in stream]
+    assert [e.type for e in events][-2:] == ["response.output_text.delta", "error"]
+    assert isinstance(events[-1], ResponseErrorEvent)
+    assert events[-1].code == "server_error"
+
+
+_RATE_LIMITED = '{"fault": "rate_limited"}'
+
+
+def _genai(mock_root: str) -> genai.Client:
+    return genai.Client(api_key="sdk-key", http_options=genai_types.HttpOptions(base_url=mock_root))
+
+
+async def test_genai_sdk_reads_a_whole_answer(mock_root: str) -> None:
+    """``models.generate_content``: the text and the usage metadata as the mock was told."""
+    response = await _genai(mock_root).aio.models.generate_content(
+        model="gemini-mock", contents="hi"
+    )
+    assert response.text == REPLY
+    assert response.candidates is not None
+    assert response.candidates[0].finish_reason == genai_types.FinishReason.STOP
+    assert response.usage_metadata is not None
+    usage = response.usage_metadata
+    assert (usage.prompt_token_count, usage.candidates_token_count) == (12, 4)
+
+
+async def test_genai_sdk_reads_a_stream(mock_root: str) -> None:
+    """``models.generate_content_stream``: chunks whose texts are the reply, the last one
+    with the finish reason and the usage metadata."""
+    stream = await _genai(mock_root).aio.models.generate_content_stream(
+        model="gemini-mock", contents="hi"
+    )
+    chunks = [chunk async for chunk in stream]
+    assert "".join(chunk.text or "" for chunk in chunks) == REPLY
+    last = chunks[-1]
+    assert last.candidates is not None
+    assert last.candidates[0].finish_reason == genai_types.FinishReason.STOP
+    assert last.usage_metadata is not None
+    assert (last.usage_metadata.prompt_token_count, last.usage_metadata.candidates_token_count) == (
+        12,
+        4,
+    )
+
+
+async def test_genai_sdk_raises_the_mocks_errors(mock_root: str) -> None:
+    """A 429 RESOURCE_EXHAUSTED is the SDK's ``ClientError`` with code 429; an error chunk
+    mid-stream is raised by the SDK as an ``APIError``."""
+    client = _genai(mock_root)
+    with pytest.raises(genai_errors.ClientError) as caught:
+        await client.aio.models.generate_content(
+            model="gemini-mock",
+            contents="hi",
+            config=genai_types.GenerateContentConfig(
+                http_options=genai_types.HttpOptions(headers={"x-mock-behavior": _RATE_LIMITED})
+            ),
+        )
+    assert (caught.value.code, caught.value.status) == (429, "RESOURCE_EXHAUSTED")
+    behavior = genai_types.HttpOptions(headers={"x-mock-behavior": '{"stream_error_after": 1}'})
+    stream = await client.aio.models.generate_content_stream(
+        model="gemini-mock",
+        contents="hi",
+        config=genai_types.GenerateContentConfig(http_options=behavior),
+    )
+    with pytest.raises(genai_errors.APIError):
+        await _drain(stream)
+
+
+async def _drain(stream: Any) -> None:
+    async for _ in stream:
+        pass

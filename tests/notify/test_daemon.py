@@ -98,6 +98,7 @@ async def test_firing_alert_is_delivered_within_two_seconds(
     body = receiver.received[0]["message"]
     assert "alert 0" in body
     assert "http://aiwatch.test:9531/api/v1/incidents/" in body
+    assert "Page: http://aiwatch.test:9531/incidents/" in body
     assert "Source: http://prometheus.test/graph" in body
 
 

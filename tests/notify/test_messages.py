@@ -27,6 +27,7 @@ def test_default_firing_message_has_everything_on_call_needs() -> None:
         "Fired with value: 0",
         "Firing for: 2m 10s",
         'target="captions"',
+        "Page: http://aw:9531/incidents/12",
         "Incident: http://aw:9531/api/v1/incidents/12",
         "Source: http://prom:9090/graph?g0.expr=up",
     ):
@@ -58,6 +59,7 @@ def test_resolved_message_says_how_long_and_by_whom() -> None:
     assert msg.title.startswith("[RESOLVED]")
     assert "Resolved after: 1m 0s by bob" in msg.body
     assert "Incident:" not in msg.body  # no external_url, no link
+    assert "Page:" not in msg.body
 
 
 def test_reminder_title_is_numbered() -> None:

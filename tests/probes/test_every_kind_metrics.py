@@ -1,5 +1,6 @@
 """Every chat kind, streamed or not, passing or overloaded: its metrics are promtool-clean."""
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,28 @@ async def test_each_kinds_probe_metrics_pass_promtool(
             assert "aiwatch_probe_cost_usd_total{" in text
         busy = await get(f"{url}/probe?target={kind}-busy")
         promtool_check(busy.encode())
-        expected = "overloaded" if kind == "anthropic_messages" else "server_error"
+        # OpenAI answers the mock's overload with a plain 503; the others say "overloaded".
+        expected = "server_error" if kind.startswith("openai") else "overloaded"
         assert f'error_type="{expected}"}} 1' in busy
         promtool_check((await get(f"{url}/metrics")).encode())
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize("kind", CHAT_KINDS)
+async def test_each_kinds_debug_output_and_target_entry(
+    kind: str, mock_ai: TestServer, tmp_path: Path, aiohttp_server: Callable[..., Any]
+) -> None:
+    """/probe?debug=true names the kind and its request path; the targets API says it POSTs."""
+    path = write_config(tmp_path / "aiwatch.yml", {"targets": targets(mock_url(mock_ai))})
+    server, url = await start_app(aiohttp_server, load_config(str(path)))
+    try:
+        text = await get(f"{url}/probe?target={kind}-stream&debug=true")
+        assert f"(kind {kind}, model mock-gpt, streaming)" in text
+        assert "Result: success" in text
+        assert "rate limit resets in: -; retry after: -" in text
+        entries = json.loads(await get(f"{url}/api/v1/targets"))["data"]["targets"]
+        methods = {e["name"]: e["config"]["method"] for e in entries}
+        assert methods[f"{kind}-stream"] == "POST"
     finally:
         await server.close()

@@ -30,6 +30,8 @@ NAMES = [
     "POST /v1/chat/completions",
     "POST /v1/embeddings",
     "POST /v1/messages",
+    "POST /v1/responses",
+    "POST /v1beta/models/{model}:generateContent",
     "GET /v1/models",
     "x-mock-behavior",
 ]
@@ -51,8 +53,9 @@ def test_target_examples_are_valid_config(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("OPENAI_API_KEY", "sk-example")
     monkeypatch.setenv("GATEWAY_KEY", "example")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "example")
+    monkeypatch.setenv("GEMINI_API_KEY", "example")
     examples = [b for b in yaml_blocks() if b.startswith("- name:")]
-    assert len(examples) == 5
+    assert len(examples) == 7
     text = "targets:\n" + "".join(f"  {line}\n" for b in examples for line in b.splitlines())
     path = tmp_path / "aiwatch.yml"
     path.write_text(text)
@@ -61,12 +64,14 @@ def test_target_examples_are_valid_config(tmp_path: Path, monkeypatch: pytest.Mo
     assert kinds == [
         "openai_chat",
         "anthropic_messages",
+        "openai_responses",
+        "gemini",
         "openai_embeddings",
         "http",
         "openai_chat",
     ]
-    assert config.targets[4].stall_timeout == 5.0
-    assert config.targets[4].expect.streaming
+    assert config.targets[6].stall_timeout == 5.0
+    assert config.targets[6].expect.streaming
 
 
 def test_mock_script_example_loads(tmp_path: Path) -> None:

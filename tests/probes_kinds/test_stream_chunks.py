@@ -152,6 +152,7 @@ async def daemon(aiohttp_server: Callable[..., Any], tmp_path: Path) -> str:
             "interval": "1h",
             "timeout": "2s",
             "price": {"input_per_million": 1, "output_per_million": 10},
+            "budget": {"tokens_per_day": 1_000_000, "cost_per_day": 5},
             "request": {"mock": behavior},
         }
         for name, behavior in CHUNK_CASES.items()
@@ -207,7 +208,8 @@ async def test_debug_output_shows_chunks_and_estimate(daemon: str) -> None:
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 async def test_promtool_accepts_the_chunk_metrics(daemon: str) -> None:
-    """promtool check metrics finds no problem in the exposition of every streaming case."""
+    """promtool check metrics finds no problem in the exposition of every streaming case,
+    budget gauges included."""
     async with aiohttp.ClientSession() as http:
         for name in CHUNK_CASES:
             async with http.get(f"{daemon}/probe?target={name}") as r:
@@ -215,6 +217,7 @@ async def test_promtool_accepts_the_chunk_metrics(daemon: str) -> None:
         async with http.get(f"{daemon}/metrics") as r:
             text = await r.text()
     assert "aiwatch_probe_inter_chunk_seconds_bucket" in text
+    assert 'aiwatch_probe_budget_remaining{target="paced"' in text
     checked = await asyncio.to_thread(
         subprocess.run,
         ["promtool", "check", "metrics"],

@@ -102,6 +102,21 @@ def test_dearer_constant_guardrail_fails_at_every_n(n: int) -> None:
     assert result.verdict.reason == "candidate is better on success_rate but fails guardrail cost"
 
 
+def test_every_n_from_10_to_10000_as_the_daemon_sums() -> None:
+    """Arms summed one sample at a time (as experiments collect them): exact at every n."""
+    dear, cheap = Mean(1, DEAR, DEAR * DEAR), Mean(1, CHEAP, CHEAP * CHEAP)
+    control, variant = dear, cheap
+    answers = set()
+    for n in range(1, 10_001):  # each arm holds n samples here
+        assert control.n == n
+        if n >= 10:
+            result = two_sided_ttest(control, variant)
+            assert isinstance(result, Estimate), (n, result)
+            answers.add((result.p_value, result.ci[1] - result.ci[0], round(result.lift, 12)))
+        control, variant = control.merge(dear), variant.merge(cheap)
+    assert answers == {(0.0, 0.0, round(-2 / 3, 12))}
+
+
 def test_equal_constant_arms_stay_guarded() -> None:
     """Two arms of the same constant have no difference to report: ``zero_variance`` stands."""
     for n in (10, 11, 12, 13, 1000):

@@ -32,10 +32,12 @@ from aiwatch.events import web as events_web
 from aiwatch.experiments import web as experiments_web
 from aiwatch.incidents import web as incidents_web
 from aiwatch.notify import web as notify_web
+from aiwatch.pages import web as pages_web
 from aiwatch.probes import web as probes_web
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules import web as rules_web
 from aiwatch.runtime import ConfigState
+from aiwatch.status import web as status_web
 from aiwatch.storage.sqlite import DB_FILE, Database, DatabaseError
 from aiwatch.web.app import SelfCollector, add_routes, error_middleware
 from aiwatch.web.auth import POLICIES, auth_middleware
@@ -45,6 +47,7 @@ Setup = Callable[[web.Application, Deps], None]
 """A feature's ``setup(app, deps)``: its objects, routes, reload hooks and start-up context."""
 
 COMPONENTS: tuple[Setup, ...] = (
+    status_web.setup,
     probes_web.setup,
     selfscrape.setup,
     incidents_web.setup,
@@ -53,10 +56,16 @@ COMPONENTS: tuple[Setup, ...] = (
     alertmanager_api_web.setup,
     experiments_web.setup,
     events_web.setup,
+    pages_web.setup,
 )
 """Every feature of ``aiwatch run``, in start-up order."""
 
 STARTS_BEFORE: tuple[tuple[Setup, Setup, str], ...] = (
+    (
+        status_web.setup,
+        probes_web.setup,
+        "the uptime counts are written for the last time after the last probe ended",
+    ),
     (
         incidents_web.setup,
         events_web.setup,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from aiwatch.incidents.store import IncidentStore
     from aiwatch.notify.forward import AlertmanagerForwarder
     from aiwatch.notify.notifier import Notifier
+    from aiwatch.pages.state import Pages
     from aiwatch.probes.on_demand import OnDemand
     from aiwatch.probes.result import ProbeListener
     from aiwatch.probes.scheduler import Scheduler
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from aiwatch.rules.events import AlertSink
     from aiwatch.rules.manager import RuleManager
     from aiwatch.runtime import ConfigState
+    from aiwatch.status.rollups import Rollups
     from aiwatch.storage.sqlite import Database
 
 Renderer = Callable[[], Sequence[bytes]]
@@ -119,6 +121,13 @@ ALERTMANAGER_FORWARDER: web.AppKey[AlertmanagerForwarder] = web.AppKey("alertman
 # Experiments.
 TRACKER: web.AppKey[Tracker] = web.AppKey("experiment_tracker")
 
+# Pages.
+PAGES: web.AppKey[Pages] = web.AppKey("pages")
+"""The pages' CSRF secret and each target's last probes."""
 # Live events.
 EVENT_HUB: web.AppKey[Hub] = web.AppKey("event_hub")
 """Numbers and fans out the events of ``/api/v1/events``; ``publish(type, data)``."""
+
+# Status page.
+UPTIME: web.AppKey[Rollups] = web.AppKey("uptime_rollups")
+"""Probe counts per target and hour, not yet written (``merged`` adds the stored rows)."""

@@ -24,6 +24,7 @@ from aiwatch.config.model import (
     Templates,
     Web,
 )
+from aiwatch.config.validation import build_validation
 from aiwatch.config.yamlpos import Path
 from aiwatch.durations import parse_duration
 from aiwatch.redaction import REDACTED, redact_urls_in
@@ -81,9 +82,13 @@ def build_config(
             admin_users=tuple(web.get("admin_users", [])),
             allowed_hosts=tuple(h.lower().rstrip(".") for h in web.get("allowed_hosts", [])),
             max_request_body_bytes=web.get("max_request_body_bytes", 1024 * 1024),
+            external_url=web.get("external_url", ""),
             status_page=_status_page(web.get("status_page", {}), targets, report),
         ),
         storage_path=doc.get("storage", {}).get("path"),
+        validation=build_validation(doc["validation"], skip, prompt=_prompt)
+        if "validation" in doc
+        else None,
         raw=redact(doc),
     )
 
@@ -121,6 +126,11 @@ _KIND_KEYS = {
     "method": ("http",),
     "body": ("http",),
 }
+
+
+def kinds_reading(key: str) -> frozenset[str]:
+    """The target kinds that read ``key`` (``prompts``: the kinds that send prompts)."""
+    return frozenset(_KIND_KEYS[key])
 
 
 def _targets(

@@ -3,8 +3,12 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-TargetKind = Literal["openai_chat", "anthropic_messages", "openai_embeddings", "http"]
-CHAT_KINDS = ("openai_chat", "anthropic_messages")
+from aiwatch.config.validation import Validation
+
+TargetKind = Literal[
+    "openai_chat", "anthropic_messages", "openai_responses", "gemini", "openai_embeddings", "http"
+]
+CHAT_KINDS = ("openai_chat", "anthropic_messages", "openai_responses", "gemini")
 """The kinds that send prompts and may stream the reply."""
 Event = Literal["firing", "acknowledged", "resolved", "silenced"]
 
@@ -226,6 +230,9 @@ class Web:
     allowed_hosts: tuple[str, ...] = ()
     """Names besides loopback ones that a state-changing request may give as its ``Host``."""
     max_request_body_bytes: int = 1024 * 1024
+    external_url: str = ""
+    """The URL people reach aiwatch at (``--web.external-url`` overrides it); its path is the
+    prefix of every page link, for a reverse proxy serving aiwatch under a path."""
     status_page: StatusPage = field(default_factory=StatusPage)
 
 
@@ -243,5 +250,12 @@ class Config:
     experiments: tuple[Experiment, ...] = ()
     web: Web = field(default_factory=Web)
     storage_path: str | None = None
+    validation: Validation | None = None
+    """A validation suite (``aiwatch validate``); the daemon ignores it."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The validated document with secrets replaced by ``<secret>``, for the status API."""
+
+    @property
+    def external_url(self) -> str:
+        """Where people reach aiwatch: ``web.external_url``, else ``global.external_url``."""
+        return self.web.external_url or self.global_.external_url

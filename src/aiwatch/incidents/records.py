@@ -215,6 +215,10 @@ class Query:
     matchers: tuple[Matcher, ...] = ()
     limit: int = 100
     before: int | None = None
+    started_after: float | None = None
+    started_before: float | None = None
+    text: str = ""
+    """Words each found (case-insensitively) in the alert name, a label or an annotation."""
 
 
 def _rows(conn: sqlite3.Connection, query: Query) -> Iterator[Incident]:
@@ -229,6 +233,12 @@ def _rows(conn: sqlite3.Connection, query: Query) -> Iterator[Incident]:
     if query.before is not None:
         where.append("id < ?")
         params.append(query.before)
+    if query.started_after is not None:
+        where.append("started_at >= ?")
+        params.append(query.started_after)
+    if query.started_before is not None:
+        where.append("started_at < ?")
+        params.append(query.started_before)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     cursor = conn.execute(f"SELECT {_COLUMNS} FROM incidents{clause} ORDER BY id DESC", params)
     for row in cursor:
@@ -240,12 +250,21 @@ def find(conn: sqlite3.Connection, query: Query) -> list[Incident]:
     out: list[Incident] = []
     if query.limit <= 0:
         return out
+    words = query.text.lower().split()
     for incident in _rows(conn, query):
-        if matches_all(query.matchers, incident.labels):
+        if matches_all(query.matchers, incident.labels) and _has_words(incident, words):
             out.append(incident)
             if len(out) >= query.limit:
                 break
     return out
+
+
+def _has_words(incident: Incident, words: list[str]) -> bool:
+    if not words:
+        return True
+    pairs = [*incident.labels.items(), *incident.annotations.items()]
+    haystack = "\n".join(f"{k}={v}" for k, v in pairs).lower()
+    return all(word in haystack for word in words)
 
 
 def open_counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -309,11 +309,11 @@ async def handle(request: web.Request, api: Api) -> web.StreamResponse:
     try:
         if b.raw_body is not None:
             return await raw_answer(request, b, clock)
-        if b.answers_error():
+        # An API may answer a fault with a 2xx (Gemini's blocked prompt): its reply shows it.
+        if b.answers_error() and not 200 <= (answer := api.error(b))[0] < 300:
             await clock.until(b.latency + clock.jitter)
-            status, error = api.error(b)
-            count_status(request, status)
-            return web.json_response(error, status=status, headers=api.headers(b))
+            count_status(request, answer[0])
+            return web.json_response(answer[1], status=answer[0], headers=api.headers(b))
         count_status(request, 200)
         if api.streams(request, body):
             await clock.until(b.latency + clock.jitter)
@@ -321,6 +321,7 @@ async def handle(request: web.Request, api: Api) -> web.StreamResponse:
         await whole_reply(b, clock)
         if b.endless_body:
             return await endless_answer(request, b)
-        return web.json_response(api.reply(b, request, body), headers=api.headers(b))
+        reply = api.error(b)[1] if b.answers_error() else api.reply(b, request, body)
+        return web.json_response(reply, headers=api.headers(b))
     finally:
         state.in_flight -= 1

@@ -43,7 +43,8 @@ Severity: {{.Severity}}
 {{end}}{{with .AcknowledgedBy}}Acknowledged by: {{.}}
 {{end}}{{if eq .Kind "escalation"}}Not acknowledged after {{.DurationText}}: escalated.
 {{end}}Labels:{{range $k, $v := .Labels}} {{$k}}="{{$v}}"{{end}}
-{{with .IncidentURL}}Incident: {{.}}
+{{with .PageURL}}Page: {{.}}
+{{end}}{{with .IncidentURL}}Incident: {{.}}
 {{end}}{{with .GeneratorURL}}{{if match "^[A-Za-z][A-Za-z0-9+.-]*://" .}}Source: {{.}}
 {{end}}{{end}}"""
 
@@ -116,10 +117,17 @@ class Message:
 
 
 def incident_url(external_url: str, incident_id: int) -> str:
-    """The incident's API address under ``global.external_url`` (empty without one)."""
+    """The incident's API address under the external URL (empty without one)."""
     if not external_url:
         return ""
     return f"{external_url.rstrip('/')}/api/v1/incidents/{incident_id}"
+
+
+def page_url(external_url: str, incident_id: int) -> str:
+    """The incident's page (acknowledge and resolve buttons) under the external URL."""
+    if not external_url:
+        return ""
+    return f"{external_url.rstrip('/')}/incidents/{incident_id}"
 
 
 def template_data(
@@ -150,6 +158,7 @@ def template_data(
             "Duration": max(until - facts.started_at, 0.0),
             "DurationText": duration_text(max(until - facts.started_at, 0.0)),
             "IncidentURL": incident_url(external_url, facts.id),
+            "PageURL": page_url(external_url, facts.id),
             "GeneratorURL": facts.generator_url,
             "ExternalURL": external_url,
             "PreviousID": facts.previous_id,

@@ -102,7 +102,7 @@ class Notifier:
             route=planned.route,
             now=now,
             templates=templates,
-            external_url=config.global_.external_url,
+            external_url=config.external_url,
             seq=planned.seq,
         )
         return outbox.Queued(planned=planned, incident_id=facts.id, message=message, event_at=now)

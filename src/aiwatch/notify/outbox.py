@@ -202,6 +202,31 @@ def mark_failed(
     )
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A notification whose last attempt failed (``at``: when it was queued)."""
+
+    incident_id: int
+    kind: str
+    route: str
+    title: str
+    state: str
+    attempts: int
+    error: str
+    at: float
+
+
+def recent_failures(conn: sqlite3.Connection, *, limit: int = 10) -> list[Failure]:
+    """The latest notifications whose last attempt failed, newest first."""
+    rows = conn.execute(
+        f"""SELECT incident_id, kind, route, title, state, attempts, last_error,
+            created_at FROM {OUTBOX}
+            WHERE last_error IS NOT NULL ORDER BY id DESC LIMIT ?""",
+        [limit],
+    )
+    return [Failure(*row) for row in rows]
+
+
 def mark_dropped(conn: sqlite3.Connection, row_id: int, *, error: str) -> None:
     """Give up on a row that can never be sent (its route was removed from the config)."""
     conn.execute(

@@ -66,7 +66,6 @@ async def probe_anthropic(
     """Run one Messages API call into ``m``; raise ``ProbeFailure`` for a known fault."""
     request = messages_request(target, prompt_index=prompt_index)
     async with await send(session, request, m) as response:
-        ratelimits(response, m)
         await fail_on_error_status(response, m, target.max_body_bytes, classify_anthropic)
         if target.stream:
             stream = _Stream(m)
@@ -79,16 +78,6 @@ async def probe_anthropic(
         else:
             body = await read_body(response, m, target.max_body_bytes)
             _read_message(parse_json(body, "the message"), m)
-
-
-def ratelimits(response: aiohttp.ClientResponse, m: Measurement) -> None:
-    """Rate-limit headroom from ``anthropic-ratelimit-{requests,tokens}-remaining``."""
-    for resource in ("requests", "tokens"):
-        value = _number(response.headers.get(f"anthropic-ratelimit-{resource}-remaining"))
-        if value is not None and resource == "requests":
-            m.ratelimit_remaining_requests = value
-        elif value is not None:
-            m.ratelimit_remaining_tokens = value
 
 
 class _Stream:
@@ -195,10 +184,3 @@ def _usage(usage: Any, m: Measurement) -> bool:
 
 def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _number(value: str | None) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except ValueError:
-        return None

@@ -85,6 +85,8 @@ class Budgets:
 
     def exhausted(self, target: Target, now: float) -> str | None:
         """Why ``target``'s probes pause now (which budget is spent), or None."""
+        if target.budget is None and self.overall is None:
+            return None
         day = day_of(now)
         return _over(target.budget, self._spent(target.name, day), "budget") or _over(
             self.overall, self.total.on(day), "global.budget"
@@ -93,6 +95,8 @@ class Budgets:
     def remaining(self, target: Target, now: float) -> dict[str, float]:
         """Per unit, what ``target`` may still spend today: the least of its own budget and
         the global one; only units that either budget sets."""
+        if target.budget is None and self.overall is None:
+            return {}
         day = day_of(now)
         out: dict[str, float] = {}
         for budget, spent in (

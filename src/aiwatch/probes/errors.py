@@ -28,6 +28,11 @@ class ProbeFailure(Exception):
         self.message = message
 
 
+def code_cause(names: frozenset[str]) -> ErrorType | None:
+    """The cause an OpenAI error ``code`` or ``type`` names, if a known one."""
+    return next((_BY_CODE[n] for n in sorted(names) if n in _BY_CODE), None)
+
+
 def openai_error(body: Any) -> tuple[frozenset[str], str]:
     """The ``code``/``type`` values and the message of an OpenAI-shaped error body, if any."""
     error = body.get("error") if isinstance(body, dict) else None

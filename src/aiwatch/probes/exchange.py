@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from multidict import CIMultiDictProxy
 
 from aiwatch.config.model import Secret, Target
+from aiwatch.probes import ratelimits
 from aiwatch.probes.chunks import ChunkClock
 from aiwatch.probes.errors import ProbeFailure, classify_status
+from aiwatch.probes.ratelimits import RateLimits
 from aiwatch.probes.result import Check, ErrorType
 from aiwatch.redaction import REDACTED, redact_url, redact_urls_in, url_secrets
 
@@ -126,6 +127,8 @@ class Measurement:
     checks: tuple[Check, ...] = ()
     chunks: ChunkClock = field(default_factory=ChunkClock)
     """Streaming: when each content chunk arrived (``got_content``)."""
+    ratelimits: RateLimits = field(default_factory=RateLimits)
+    """Every rate-limit header of the answer: headroom, resets, ``retry-after``."""
 
     def elapsed(self) -> float:
         """Seconds since the request started."""
@@ -136,9 +139,9 @@ class Measurement:
         self.time_to_first_byte = self.elapsed()
         self.last_byte = self.time_to_first_byte
         self.status = response.status
-        headers = response.headers
-        self.ratelimit_remaining_requests = _number(headers, "x-ratelimit-remaining-requests")
-        self.ratelimit_remaining_tokens = _number(headers, "x-ratelimit-remaining-tokens")
+        self.ratelimits = ratelimits.read(response.headers, now=time.time())
+        self.ratelimit_remaining_requests = self.ratelimits.remaining.get("requests")
+        self.ratelimit_remaining_tokens = self.ratelimits.remaining.get("tokens")
 
     def got_content(self) -> None:
         """Record a content chunk (text, thinking, …) decoded from the bytes read last.
@@ -217,13 +220,3 @@ def parse_json(body: bytes, what: str) -> Any:
         return json.loads(body)
     except ValueError as err:
         raise ProbeFailure("invalid_response", f"{what} is not valid JSON: {err}") from None
-
-
-def _number(headers: CIMultiDictProxy[str], name: str) -> float | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None

@@ -135,6 +135,20 @@ def _ratelimit(s: TargetSeries, out: Lines) -> None:
             out.append(line)
 
 
+def _ratelimit_reset(s: TargetSeries, out: Lines) -> None:
+    lbl = s.label_text
+    for resource, value in sorted(s.ratelimit_reset.items()):
+        line = f'aiwatch_ratelimit_reset_seconds{{{lbl},resource="{resource}"}} {_value(value)}\n'
+        out.append(line)
+
+
+def _retry_after(s: TargetSeries, out: Lines) -> None:
+    if s.retry_after is not None:
+        out.append(
+            f"aiwatch_ratelimit_retry_after_seconds{{{s.label_text}}} {_value(s.retry_after)}\n"
+        )
+
+
 def _budget(s: TargetSeries, out: Lines) -> None:
     if s.budget:
         lbl = s.label_text
@@ -165,6 +179,8 @@ FAMILIES: tuple[tuple[str, Callable[[TargetSeries, Lines], None]], ...] = (
     (_header(metrics.PROBE_LAST_RUN), _last_run),
     (_header(metrics.PROBES_SKIPPED), _skipped),
     (_header(metrics.RATELIMIT_REMAINING), _ratelimit),
+    (_header(metrics.RATELIMIT_RESET), _ratelimit_reset),
+    (_header(metrics.RATELIMIT_RETRY_AFTER), _retry_after),
     (_header(metrics.PROBE_BUDGET_REMAINING), _budget),
     (_header(metrics.TARGET_INFO), _info),
 )

@@ -7,8 +7,10 @@ from typing import Any
 from aiwatch.config.model import Secret, Target
 from aiwatch.probes.anthropic import messages_request
 from aiwatch.probes.embeddings import embeddings_request
+from aiwatch.probes.gemini import gemini_request
 from aiwatch.probes.http import http_request
 from aiwatch.probes.openai_chat import chat_request
+from aiwatch.probes.openai_responses import responses_request
 from aiwatch.probes.result import ProbeResult
 from aiwatch.redaction import REDACTED, redact_url
 
@@ -40,6 +42,10 @@ def sent_method(target: Target) -> str:
         return chat_request(target, prompt_index=0).method
     if target.kind == "anthropic_messages":
         return messages_request(target, prompt_index=0).method
+    if target.kind == "openai_responses":
+        return responses_request(target, prompt_index=0).method
+    if target.kind == "gemini":
+        return gemini_request(target, prompt_index=0).method
     if target.kind == "openai_embeddings":
         return embeddings_request(target, prompt_index=0).method
     return http_request(target).method
@@ -93,7 +99,11 @@ def debug_text(target: Target, result: ProbeResult, exposition: bytes) -> str:
         + (" (estimated: content chunks, no usage)" if result.output_tokens_estimated else "")
         + f", cost: {_opt(result.cost_usd)} USD",
         f"  rate limit remaining: requests {_opt(result.ratelimit_remaining_requests)}, "
-        f"tokens {_opt(result.ratelimit_remaining_tokens)}",
+        f"tokens {_opt(result.ratelimit_remaining_tokens)}"
+        + "".join(f", {name} {_opt(value)}" for name, value in result.ratelimit_remaining_other),
+        "  rate limit resets in: "
+        + (", ".join(f"{name} {value:g}s" for name, value in result.ratelimit_reset) or "-")
+        + f"; retry after: {_seconds(result.retry_after)}",
     ]
     if result.stream_buffered is not None:
         lines += _stream_lines(result)

@@ -89,6 +89,12 @@ class ProbeResult:
     longest_chunk_gap: float | None = None
     stream_buffered: bool | None = None
     """Streaming: whether the content arrived in one burst; None when not streamed."""
+    ratelimit_remaining_other: tuple[tuple[str, float], ...] = ()
+    """Headroom of the other rate-limited resources (``input_tokens``, ``output_tokens``)."""
+    ratelimit_reset: tuple[tuple[str, float], ...] = ()
+    """Seconds from the answer until each rate limit (by resource) is full again."""
+    retry_after: float | None = None
+    """The answer's ``retry-after``, in seconds."""
 
 
 ProbeListener = Callable[[ProbeResult], None]

@@ -3,18 +3,22 @@
 import asyncio
 import logging
 import time
+from typing import Any
 
 import aiohttp
 
 from aiwatch.config.model import Target
 from aiwatch.probes import checks
 from aiwatch.probes.anthropic import probe_anthropic
-from aiwatch.probes.chunks import StallGuard
+from aiwatch.probes.chunks import ChunkClock, StallGuard
 from aiwatch.probes.embeddings import probe_embeddings
 from aiwatch.probes.errors import ProbeFailure, classify_exception
 from aiwatch.probes.exchange import Measurement, scrub, secrets_of
+from aiwatch.probes.gemini import probe_gemini
 from aiwatch.probes.http import probe_http
 from aiwatch.probes.openai_chat import probe_chat
+from aiwatch.probes.openai_responses import probe_responses
+from aiwatch.probes.ratelimits import RateLimits
 from aiwatch.probes.result import Check, ErrorType, ProbeResult
 from aiwatch.redaction import redact_url
 
@@ -23,6 +27,8 @@ log = logging.getLogger(__name__)
 _KINDS = {
     "openai_chat": probe_chat,
     "anthropic_messages": probe_anthropic,
+    "openai_responses": probe_responses,
+    "gemini": probe_gemini,
     "openai_embeddings": probe_embeddings,
     "http": probe_http,
 }
@@ -104,11 +110,10 @@ def _result(
     target: Target, m: Measurement, error: tuple[ErrorType, str] | None, finished: float
 ) -> ProbeResult:
     duration = m.last_byte if error is None and m.last_byte is not None else finished - m.start
-    chunks = m.chunks
-    estimated = m.output_tokens is None and chunks.count > 0
+    estimated = m.output_tokens is None and m.chunks.count > 0
     if estimated:
         # No usage: one content chunk is about one token on the common open servers.
-        m.output_tokens = chunks.count
+        m.output_tokens = m.chunks.count
     ttft = m.time_to_first_token
     tpot = None
     if error is None and ttft is not None and m.output_tokens is not None and m.output_tokens >= 2:
@@ -142,12 +147,33 @@ def _result(
         request_summary=scrub(m.request.summary(), secrets) if m.request else "",
         response_excerpt=scrub(excerpt[:2048], secrets),
         output_tokens_estimated=estimated,
-        content_chunks=chunks.count,
-        chunk_gap_counts=tuple(chunks.gap_counts) if chunks.count > 1 else (),
-        chunk_gap_sum=chunks.gap_sum,
-        longest_chunk_gap=chunks.longest if chunks.count > 1 else None,
-        stream_buffered=chunks.buffered if target.stream else None,
+        **_stream_fields(target, m.chunks),
+        **_ratelimit_fields(m.ratelimits),
     )
+
+
+def _ratelimit_fields(limits: RateLimits) -> dict[str, Any]:
+    """The rate-limit headers beyond the requests and tokens headroom."""
+    other = ("input_tokens", "output_tokens")
+    return {
+        "ratelimit_remaining_other": tuple(
+            (k, limits.remaining[k]) for k in other if k in limits.remaining
+        ),
+        "ratelimit_reset": tuple(sorted(limits.reset.items())),
+        "retry_after": limits.retry_after,
+    }
+
+
+def _stream_fields(target: Target, chunks: ChunkClock) -> dict[str, Any]:
+    """What the chunk-by-chunk measure adds to a result (nothing for a whole answer)."""
+    gaps = chunks.count > 1
+    return {
+        "content_chunks": chunks.count,
+        "chunk_gap_counts": tuple(chunks.gap_counts) if gaps else (),
+        "chunk_gap_sum": chunks.gap_sum,
+        "longest_chunk_gap": chunks.longest if gaps else None,
+        "stream_buffered": chunks.buffered if target.stream else None,
+    }
 
 
 def _judge(

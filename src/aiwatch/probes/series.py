@@ -163,6 +163,8 @@ class TargetSeries:
         self.last_run: float | None = None
         self.skipped = 0
         self.ratelimit: dict[str, float] = {}
+        self.ratelimit_reset: dict[str, float] = {}
+        self.retry_after: float | None = None
         self.info: tuple[str, str] | None = None
         self.overflow = 0
         self.budget: dict[str, float] = {}
@@ -206,6 +208,10 @@ class TargetSeries:
             self.ratelimit["requests"] = result.ratelimit_remaining_requests
         if result.ratelimit_remaining_tokens is not None:
             self.ratelimit["tokens"] = result.ratelimit_remaining_tokens
+        self.ratelimit.update(result.ratelimit_remaining_other)
+        self.ratelimit_reset.update(result.ratelimit_reset)
+        if result.status_code is not None:
+            self.retry_after = result.retry_after or 0.0
         if result.response_model is not None or result.system_fingerprint is not None:
             self.info = (
                 truncate(result.response_model or ""),
@@ -282,6 +288,10 @@ class TargetSeries:
         yield metrics.PROBES_SKIPPED.name + "_total", (), self.skipped
         for resource, value in sorted(self.ratelimit.items()):
             yield metrics.RATELIMIT_REMAINING.name, (("resource", resource),), value
+        for resource, value in sorted(self.ratelimit_reset.items()):
+            yield metrics.RATELIMIT_RESET.name, (("resource", resource),), value
+        if self.retry_after is not None:
+            yield metrics.RATELIMIT_RETRY_AFTER.name, (), self.retry_after
         for unit, value in sorted(self.budget.items()):
             yield metrics.PROBE_BUDGET_REMAINING.name, (("unit", unit),), value
         if self.info is not None:

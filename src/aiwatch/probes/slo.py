@@ -151,6 +151,10 @@ class TargetStates:
             for callback in self.on_change:
                 callback(target, new, old)
 
+    def last_state(self, name: str) -> State:
+        """The state the target's last probe left it in (no work: for per-probe listeners)."""
+        return self._states.get(name, UNKNOWN).state
+
     def state(self, name: str) -> TargetState:
         """The target's state now: its last result, and the objectives over its window."""
         target = self._targets.get(name)

@@ -26,7 +26,7 @@ def manager_options(config: Config) -> ManagerOptions:
     return ManagerOptions(
         evaluation_interval_s=config.global_.evaluation_interval,
         external_labels=dict(config.global_.external_labels),
-        external_url=config.global_.external_url,
+        external_url=config.external_url,
     )
 
 

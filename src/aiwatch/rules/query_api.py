@@ -182,6 +182,7 @@ def make_handlers(
         expr = request.query.get("g0.expr", "")
         if not expr.strip():
             fail(400, "bad_data", "missing parameter 'g0.expr'")
-        raise web.HTTPFound("/api/v1/query?" + urlencode({"query": expr}))
+        # Relative, so that behind a proxy serving aiwatch under a path it stays there.
+        raise web.HTTPFound("api/v1/query?" + urlencode({"query": expr}))
 
     return handle_query, handle_query_range, handle_graph

@@ -77,10 +77,11 @@ CONSTANT_TOLERANCE = 1e-9
 """An arm whose variance is within this share of its squared mean has no spread.
 
 The variance comes from running sums (``Σx² − (Σx)²/n``), so an arm of equal values keeps a
-rounding residue of about ``n · 2e-16 · mean²``, positive, zero or negative depending on ``n``.
-Comparing it with exactly 0 made a constant arm flip between guarded and computed as samples
-arrived. ``1e-9`` (a coefficient of variation below about 3e-5) is far above the residue of
-sums of millions of values and far below any real spread of latencies, costs or rates.
+rounding residue, positive, zero or negative depending on ``n``. Comparing it with exactly 0
+made a constant arm flip between guarded and computed as samples arrived. ``1e-9`` (a
+coefficient of variation below about 3e-5) is above the residue of sums built one value at a
+time (under 1e-10 of ``mean²`` at two million values) and far below any real spread of
+latencies, costs or rates.
 """
 
 

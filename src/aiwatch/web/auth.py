@@ -1,10 +1,10 @@
 """Who may call what: basic auth from ``--web.config.file``, admins from ``web.admin_users``.
 
 Without basic-auth users, reads are open and state-changing routes answer only to loopback
-clients. With them, every route but ``/-/healthy`` needs a valid user, and every route that
-is not GET or HEAD needs one listed in ``web.admin_users``. Either way, a state-changing
-request that a browser sent for a page of another site is refused (cross-site request
-forgery), whoever it comes from.
+clients. With them, every route but ``/-/healthy`` (and a public status page) needs a valid
+user, and every route that is not GET or HEAD needs one listed in ``web.admin_users``.
+Either way, a state-changing request that a browser sent for a page of another site is
+refused (cross-site request forgery), whoever it comes from.
 """
 
 import asyncio
@@ -32,6 +32,9 @@ log = logging.getLogger("aiwatch.web")
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset({"/-/healthy"})
+"""Answered without credentials: container health checks carry none."""
+OPEN_PREFIX = "/static/"
+"""The pages' style sheet and script, read without credentials (a public page needs them)."""
 READ_POSTS = frozenset(
     {
         "/api/v1/query",
@@ -42,7 +45,6 @@ READ_POSTS = frozenset(
     }
 )
 """POST routes that only read: Prometheus' query API, which Grafana POSTs form-encoded."""
-"""Answered without credentials: container health checks carry none."""
 USER_KEY = web.RequestKey("aiwatch_user", str)
 CACHE_SECONDS = 60.0
 CACHE_SIZE = 1024
@@ -123,9 +125,31 @@ def foreign_host(request: web.Request, allowed: tuple[str, ...]) -> str | None:
     return header
 
 
+def public_status(request: web.Request, state: Any) -> bool:
+    """Whether the request is for the status page or a badge, and ``public: true`` opens them."""
+    page = state.current.web.status_page if state is not None else None
+    if page is None or not (page.enabled and page.public):
+        return False
+    return request.path == "/status" or request.path.startswith("/badge/")
+
+
 def request_user(request: web.Request) -> str | None:
     """The authenticated basic-auth user of the request, None without one."""
     return request.get(USER_KEY)
+
+
+def may_change_state(request: web.Request) -> bool:
+    """Whether ``auth_middleware`` would let this client change state (a page shows its
+    buttons only then): an admin user, or a loopback client when there are no users."""
+    state = _state(request)
+    if state is None:
+        return True
+    path = state.options.web_config_file
+    checker = POLICIES.get(path) if path else None
+    if checker is None or not checker.config.users:
+        allowed = state.current.web.allowed_hosts
+        return is_loopback(request.remote) and foreign_host(request, allowed) is None
+    return request_user(request) in state.current.web.admin_users
 
 
 BCRYPT = concurrent.futures.ThreadPoolExecutor(
@@ -329,7 +353,8 @@ async def auth_middleware(
                 "without basic-auth users admin routes refuse it (DNS rebinding)",
             )
         return await handler(request)
-    if request.path in OPEN_PATHS and not admin_route:
+    public = request.path.startswith(OPEN_PREFIX) or public_status(request, state)
+    if not admin_route and (request.path in OPEN_PATHS or public):
         return await handler(request)
     credentials = _credentials(request)
     if credentials is None:

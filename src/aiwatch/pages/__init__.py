@@ -1,0 +1,1 @@
+"""The pages: incidents, targets, experiments, alerts, rules and silences, served as HTML."""

@@ -1,0 +1,1 @@
+"""The status page: uptime from durable hourly rollups, a 90-day bar, incidents, badges."""

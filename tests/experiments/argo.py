@@ -26,9 +26,7 @@ def documents() -> list[dict[str, Any]]:
     """Every YAML document in docs/release-gates.md's ``yaml`` code blocks that hold a
     Kubernetes resource."""
     text = DOC.read_text(encoding="utf-8")
-    blocks = [
-        b for b in re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL) if "\nkind: " in b
-    ]
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL) if "\nkind: " in b]
     return [d for block in blocks for d in yaml.safe_load_all(block) if isinstance(d, dict)]
 
 

@@ -1,5 +1,5 @@
 """``check config`` warnings for mistakes a new user of the native kinds makes: a Gemini URL
-or model copied with the method or ``models/`` in it, and a cost budget without a price."""
+or model copied with the method or ``models/`` in it."""
 
 from pathlib import Path
 
@@ -15,12 +15,6 @@ targets:
     kind: gemini
     url: http://127.0.0.1:9532/v1beta
     model: models/gemini-2.5-flash
-  - name: unpriced
-    kind: openai_chat
-    url: http://127.0.0.1:9532/v1
-    model: mock-gpt
-    request: {max_tokens: 16}
-    budget: {cost_per_day: 1}
   - name: fine
     kind: gemini
     url: http://127.0.0.1:9532/v1beta
@@ -33,15 +27,14 @@ targets:
 
 def test_native_kind_mistakes_are_warned_about_with_their_fix(tmp_path: Path) -> None:
     """Each mistaken target gets one warning at its key, naming the fix; the correct target
-    gets none."""
+    (its budget bounded by generationConfig.maxOutputTokens) gets none."""
     path = tmp_path / "aiwatch.yml"
     path.write_text(CONFIG)
     _, warnings = check_config(str(path), env={})
     by_path = {w.path: w for w in warnings}
-    assert set(by_path) == {"targets[0].url", "targets[1].model", "targets[2].budget.cost_per_day"}
+    assert set(by_path) == {"targets[0].url", "targets[1].model"}
     url = by_path["targets[0].url"]
     assert "'/models/gemini-2.5-flash:streamGenerateContent'" in url.message
     assert "give the API's base (…/v1beta)" in url.message
     assert (url.line, url.col) == (4, 10)
     assert "write 'gemini-2.5-flash', without 'models/'" in by_path["targets[1].model"].message
-    assert "never spend this budget" in by_path["targets[2].budget.cost_per_day"].message

@@ -53,11 +53,6 @@ def config_warnings(
                 f"the probe sends {{url}}/models/{{model}}: write {target.model[7:]!r}, "
                 "without 'models/'",
             )
-        if target.budget and target.budget.cost_per_day is not None and target.price is None:
-            warn(
-                ("targets", i, "budget", "cost_per_day"),
-                "the target has no price: its probes cost nothing and never spend this budget",
-            )
         if target.timeout > target.interval:
             warn(
                 ("targets", i, "timeout"),

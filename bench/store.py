@@ -171,9 +171,13 @@ def probe_bytes(storage: object) -> dict[str, float]:
     for key, series in storage._series.items():  # type: ignore[attr-defined]
         if not dict(key)["__name__"].startswith("aiwatch_probe"):
             continue
-        chunks = getattr(series, "chunks", [])
-        data += sum(map(len, chunks)) + 16 * len(series.times)
-        samples += len(series.times) + sum(getattr(series, "bounds", [])[2::3])
+        if hasattr(series, "data"):  # closed chunks in one byte string, four bounds each
+            closed, counts = len(series.data), series.bounds[2::4]
+        else:  # a list of chunks (or none), three bounds each
+            closed = sum(map(len, getattr(series, "chunks", [])))
+            counts = getattr(series, "bounds", [])[2::3]
+        data += closed + 16 * len(series.times)
+        samples += len(series.times) + sum(counts)
     return {"probe_bps": data / samples}
 
 

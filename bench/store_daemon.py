@@ -13,8 +13,9 @@ from pathlib import Path
 from probe_throughput import free_port
 from store import ROOT, config_text
 
-SETTLE_S = 40
-"""Seconds the daemon runs after it is ready (two self-scrapes and the first probes)."""
+SETTLE_S = 90
+"""Seconds the daemon runs after it is ready before its RSS is read: the first probes, six
+self-scrapes and a snapshot (every 60 s), so the figure includes a snapshot's slack."""
 
 
 def _rss_mb(pid: int) -> float:

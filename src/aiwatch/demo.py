@@ -246,6 +246,7 @@ def what_to_open(daemon_url: str, mock_url: str) -> str:
             "aiwatch demo: a simulated AI endpoint, probed by aiwatch, with alert rules,",
             "incidents, console notifications and an experiment. No API key needed.",
             "",
+            f"  pages        {daemon_url}/",
             f"  metrics      {daemon_url}/metrics",
             f"  targets      {daemon_url}/api/v1/targets",
             f"  alerts       {daemon_url}/api/v1/alerts",

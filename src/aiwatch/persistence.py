@@ -93,26 +93,45 @@ class SampleFiles:
             await asyncio.to_thread(self._abandon_segment)
         # Samples stored while the snapshot is taken go to the next segment too; replaying
         # one the snapshot already holds changes nothing.
-        parts: list[bytes] = []
-        snapshot.set_next_segment(parts, closing + 1)
-        await run_in_slices(snapshot.encode_steps(self.storage, parts, pause_every=SNAPSHOT_SLICE))
-        data = b"".join(parts)
         try:
-            await asyncio.to_thread(self._write_snapshot, data)
+            await self._save_snapshot(closing + 1)
             await asyncio.to_thread(self.wal.truncate, closing + 1)
         except OSError as err:
             self._failed("Cannot save the sample snapshot", err)
         else:
             self._succeeded("Cannot save the sample snapshot")
 
+    async def _save_snapshot(self, next_segment: int) -> None:
+        """Write the snapshot to a temporary file slice by slice, then put it in place.
+
+        Written as it is encoded, the snapshot is never whole in memory: at 80,000 series
+        it is tens of MB, which the process would otherwise keep as slack after each one.
+        """
+        tmp = f"{self.snapshot_path}.tmp"
+        os.makedirs(os.path.dirname(self.snapshot_path) or ".", exist_ok=True)
+        fh = await asyncio.to_thread(open, tmp, "wb")
+        try:
+            parts: list[bytes] = []
+            snapshot.set_next_segment(parts, next_segment)
+            steps = snapshot.encode_steps(self.storage, parts, pause_every=SNAPSHOT_SLICE)
+            done = False
+            while not done:
+                with collections_paused():
+                    done = next(steps, _DONE) is _DONE
+                data = b"".join(parts)
+                parts.clear()
+                await asyncio.to_thread(fh.write, data)
+            await asyncio.to_thread(snapshot.sync_and_replace, fh, tmp, self.snapshot_path)
+        except BaseException:
+            fh.close()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
     @property
     def problem(self) -> str | None:
         """The disk error of the latest write that failed, until writes succeed again."""
         return next(iter(self._problems.values()), None)
-
-    def _write_snapshot(self, data: bytes) -> None:
-        os.makedirs(os.path.dirname(self.snapshot_path) or ".", exist_ok=True)
-        snapshot.write_atomically(self.snapshot_path, data)
 
     def _failed(self, message: str, err: OSError) -> None:
         problem = f"{message}: {err.strerror or err}"

@@ -64,7 +64,11 @@ class SelfScraper:
         self._target = (("instance", instance), ("job", job))
         self.retention_ms = retention_ms
         self.previous: set[Labels] = set()  # the series of the latest scrape
-        self._keys: dict[tuple[str, Labels], Labels] = {}
+        # The stored key of each source series, by metric name then source labels. The
+        # source labels are kept as the store's shared pairs (a source makes new ones every
+        # scrape), and by name so that no (name, labels) pair is kept per series.
+        self._keys: dict[str, dict[Labels, Labels]] = {}
+        self._known = 0
 
     def scrape(self, t_ms: int) -> int:
         """Store one scrape at ``t_ms``; returns how many samples were appended."""
@@ -92,22 +96,31 @@ class SelfScraper:
         for gone in self.previous - current:
             self.storage.append_key(gone, t_ms, STALE_NAN)
         self.previous = current
-        if len(self._keys) > 2 * len(current):
+        if self._known > 2 * len(current):
             # Series come and go (reloads, label values): forget the keys of the gone ones.
-            self._keys = {k: v for k, v in self._keys.items() if v in current}
+            kept = {
+                name: {labels: key for labels, key in by_labels.items() if key in current}
+                for name, by_labels in self._keys.items()
+            }
+            self._keys = {name: by_labels for name, by_labels in kept.items() if by_labels}
+            self._known = sum(map(len, self._keys.values()))
         yield from self.storage.drop_steps(t_ms - self.retention_ms, pause_every=pause_every)
 
     def _append(
         self, seen: set[Labels], name: str, labels: Labels, value: float, t_ms: int
     ) -> None:
         # The stored key of a source series never changes: compute it once, not every scrape.
-        key = self._keys.get((name, labels))
+        by_labels = self._keys.get(name)
+        if by_labels is None:
+            by_labels = self._keys[name] = {}
+        key = by_labels.get(labels)
         if key is None:
             merged = dict(labels)
             merged.update(self._target)
             merged["__name__"] = name
             key = self.storage.canonical(labels_of(merged))
-            self._keys[(name, labels)] = key
+            by_labels[self.storage.canonical(labels)] = key
+            self._known += 1
         if key in seen:
             return
         seen.add(key)

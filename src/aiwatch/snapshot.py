@@ -14,6 +14,7 @@ import struct
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from aiwatch.promql import series as stored_series
 from aiwatch.promql.storage import Labels, MemoryStorage
@@ -77,8 +78,18 @@ def save(storage: MemoryStorage, path: str, *, mint_ms: int = 0, maxt_ms: int = 
 def write_atomically(path: str, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves the old or the new file whole."""
     tmp = f"{path}.tmp"
-    with open(tmp, "wb") as fh:
+    fh = open(tmp, "wb")  # noqa: SIM115 - closed by sync_and_replace
+    try:
         fh.write(data)
+    except BaseException:
+        fh.close()
+        raise
+    sync_and_replace(fh, tmp, path)
+
+
+def sync_and_replace(fh: BinaryIO, tmp: str, path: str) -> None:
+    """Sync and close ``fh`` (written to ``tmp``), then rename ``tmp`` over ``path``."""
+    with fh:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)

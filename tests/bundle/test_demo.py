@@ -33,13 +33,14 @@ def demo_run() -> tuple[str, float, int]:
 
 
 def test_demo_prints_what_to_open_and_stops_by_itself(demo_run: tuple[str, float, int]) -> None:
-    """The demo lists /metrics, the incidents and the experiment, and --duration ends it
-    with exit code 0 in about that time."""
+    """The demo lists the pages, /metrics, the incidents and the experiment, and --duration
+    ends it with exit code 0 in about that time."""
     output, elapsed, code = demo_run
     assert code == 0, output
     assert elapsed < 60, output
     for path in ("/metrics", "/api/v1/incidents", "/api/v1/experiments/captions-model-v2"):
         assert re.search(rf"http://127\.0\.0\.1:\d+{re.escape(path)}", output), path
+    assert re.search(r"pages +http://127\.0\.0\.1:\d+/\n", output), output
     assert "demo stopped" in output
 
 

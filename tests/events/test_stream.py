@@ -4,8 +4,10 @@ import asyncio
 import time
 
 import aiohttp
+import pytest
 
 from aiwatch.app.keys import EVENT_HUB
+from aiwatch.events import web as events_web
 
 from .conftest import Serve, Served, SseEvent, read_event, result
 
@@ -17,7 +19,7 @@ async def _events(resp: aiohttp.ClientResponse, count: int) -> list[SseEvent]:
     async with asyncio.timeout(10):
         for _ in range(count):
             event = await read_event(resp)
-            assert event is not None, f"stream ended after {out}"
+            assert event is not None, f"stream ended after {[e.event for e in out]}"
             out.append(event)
     return out
 
@@ -143,9 +145,10 @@ async def test_a_slow_client_is_dropped_with_a_final_event_and_others_go_on(
     /-/healthy keeps answering meanwhile."""
     served = await serve()
     hub = served.app[EVENT_HUB]
-    hub.queue_size = 8
+    # Room for what arrives while a stream waits between writes (about 20 events here).
+    hub.queue_size = 64
     payload = "x" * 65536
-    count = 200  # 13 MB: more than the socket buffers hold for the client that does not read
+    count = 300  # 20 MB: more than the socket buffers hold for the client that does not read
     url = served.url + "/api/v1/events"
     slow_session = aiohttp.ClientSession()
     try:
@@ -153,7 +156,7 @@ async def test_a_slow_client_is_dropped_with_a_final_event_and_others_go_on(
             reader = asyncio.ensure_future(_events(fast, count))
             for n in range(count):
                 hub.publish("incident", {"change": "bulk", "n": n, "pad": payload})
-                await asyncio.sleep(0.002)
+                await asyncio.sleep(0.005)
             received = await reader
             async with asyncio.timeout(5):
                 status, body = await served.call("GET", "/-/healthy")
@@ -171,3 +174,19 @@ async def test_a_slow_client_is_dropped_with_a_final_event_and_others_go_on(
     got = [e.json()["n"] for e in tail[:-1]]
     assert got == list(range(len(got)))
     assert len(got) < count
+
+
+async def test_an_idle_stream_gets_keepalive_comments(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no event to send, the stream still carries ``: ping`` comment lines (so proxies
+    keep it open), after the ``retry`` line that opens it."""
+    monkeypatch.setattr(events_web, "KEEPALIVE_SECONDS", 0.05)
+    served = await serve()
+    async with served.session.get(served.url + "/api/v1/events") as resp:
+        lines = []
+        async with asyncio.timeout(5):
+            while len([x for x in lines if x.startswith(b": ping")]) < 2:
+                lines.append(await resp.content.readline())
+    assert lines[0] == b"retry: 2000\r\n"
+    assert not [x for x in lines if x.startswith((b"id:", b"event:", b"data:"))]

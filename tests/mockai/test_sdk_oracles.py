@@ -204,3 +204,63 @@ async def test_genai_sdk_raises_the_mocks_errors(mock_root: str) -> None:
 async def _drain(stream: Any) -> None:
     async for _ in stream:
         pass
+
+
+async def test_openai_sdk_reads_chat_completions_whole_and_streamed(mock_root: str) -> None:
+    """``chat.completions.create``: the text and usage, whole and streamed (with
+    ``include_usage``); ``embeddings.create`` reads the vectors."""
+    messages: Any = [{"role": "user", "content": "hi"}]
+    async with _openai(mock_root) as client:
+        whole = await client.chat.completions.create(model="gpt-mock", messages=messages)
+        stream = await client.chat.completions.create(
+            model="gpt-mock",
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = [chunk async for chunk in stream]
+        vectors = await client.embeddings.create(model="embed-mock", input=["a", "b"])
+    assert whole.choices[0].message.content == REPLY
+    assert whole.usage is not None
+    assert (whole.usage.prompt_tokens, whole.usage.completion_tokens) == (12, 4)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == REPLY
+    assert chunks[-1].usage is not None
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (12, 4)
+    assert [len(item.embedding) for item in vectors.data] == [8, 8]
+
+
+async def test_sdks_read_thinking_apart_from_the_reply(mock_root: str) -> None:
+    """Streamed thinking is the SDKs' own thinking block (Anthropic, with its signature) and
+    thought parts (Gemini), apart from the reply text."""
+    behavior = '{"thinking": "let me see", "reply": "pong"}'
+    client = anthropic.AsyncAnthropic(base_url=mock_root, api_key="sdk-key", max_retries=0)
+    async with (
+        client,
+        client.messages.stream(
+            model="claude-mock",
+            max_tokens=64,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"x-mock-behavior": behavior},
+        ) as stream,
+    ):
+        final = await stream.get_final_message()
+    assert [block.type for block in final.content] == ["thinking", "text"]
+    assert final.content[0].thinking == "let me see"  # type: ignore[union-attr]
+    assert final.content[0].signature == "mock"  # type: ignore[union-attr]
+    assert final.content[1].text == "pong"  # type: ignore[union-attr]
+    assert final.usage.output_tokens == 4
+    options = genai_types.HttpOptions(headers={"x-mock-behavior": behavior})
+    chunks = [
+        chunk
+        async for chunk in await _genai(mock_root).aio.models.generate_content_stream(
+            model="gemini-mock",
+            contents="hi",
+            config=genai_types.GenerateContentConfig(http_options=options),
+        )
+    ]
+    parts = [p for c in chunks if c.candidates for p in c.candidates[0].content.parts or ()]  # type: ignore[union-attr]
+    assert "".join(p.text or "" for p in parts if p.thought) == "let me see"
+    assert "".join(p.text or "" for p in parts if not p.thought) == "pong"
+    assert chunks[-1].usage_metadata is not None
+    assert chunks[-1].usage_metadata.thoughts_token_count == 3

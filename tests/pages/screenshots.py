@@ -58,8 +58,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(Path(tmp))
         try:
-            # A slow candidate makes the experiment's latency interval worth a look.
-            http("POST", stack.mock + "/_mock/behavior?model=mock-mini", body={"latency": 0.02})
+            # A slower control makes the candidate win on latency, as the hypothesis hopes.
+            http("POST", stack.mock + "/_mock/behavior?model=mock-gpt", body={"latency": 0.04})
             wait_for("samples", lambda: len(stack.incidents()) == 0, timeout=5)
             time.sleep(8)
             stack.fail_model("mock-gpt")

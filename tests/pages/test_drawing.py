@@ -38,6 +38,7 @@ def test_intervals_share_an_axis_that_holds_zero() -> None:
 def test_lift_is_a_percentage_when_relative() -> None:
     """Relative lifts read as percentages, absolute ones as numbers."""
     assert lift(0.125) == "+12.5%"
+    assert lift(10.0) == "+1000%"
     assert lift(-0.031, "absolute") == "-0.031"
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from aiwatch.config.model import Price, Secret
 from aiwatch.probes import ProbeResult
-from tests.probes_kinds.conftest import Mock
+from tests.probes_kinds.conftest import API_KEY, Mock
 
 KINDS = ["anthropic_messages", "openai_responses", "gemini"]
 
@@ -68,12 +68,13 @@ async def test_stream_timings_tokens_and_cost_match_the_mock(mock: Mock, kind: s
     result = await probe(mock, kind, behavior, stream=True, price=price)
     assert result.success, result.error
     assert result.time_to_first_byte is not None
-    assert result.time_to_first_byte < 0.15
+    # Never faster than the mock was told; the upper bounds leave room for a loaded machine.
+    assert result.time_to_first_byte < 0.2
     assert result.time_to_first_token is not None
-    assert 0.2 <= result.time_to_first_token <= 0.35
-    assert 0.4 <= result.duration <= 0.6
+    assert 0.2 <= result.time_to_first_token <= 0.45
+    assert 0.4 <= result.duration <= 0.8
     assert result.time_per_output_token is not None
-    assert 0.018 <= result.time_per_output_token <= 0.03
+    assert 0.018 <= result.time_per_output_token <= 0.04
     assert (result.input_tokens, result.output_tokens) == (1000, 11)
     assert result.output_tokens_estimated is False  # usage wins over counting chunks
     assert result.cost_usd == pytest.approx((1000 * 3.0 + 11 * 15.0) / 1e6)
@@ -88,7 +89,7 @@ async def test_whole_answer_duration_text_and_tokens_match_the_mock(mock: Mock, 
     result = await mock.probe(target)
     assert result.success, result.error
     # 0.1 s to the first token, two more at 20/s.
-    assert 0.2 <= result.duration <= 0.35
+    assert 0.2 <= result.duration <= 0.5
     assert result.time_to_first_token is None
     assert result.output_tokens == 3
     assert result.input_tokens == 6  # the words of "Reply with the single word: pong"
@@ -226,9 +227,9 @@ async def test_stall_timeout_fails_a_stalled_stream_as_stalled(mock: Mock, kind:
     behavior = {"output_tokens": 6, "stall_after": 2, "time_to_first_token": 0.05}
     started = time.perf_counter()
     result = await probe(mock, kind, behavior, stream=True, timeout=3.0, stall_timeout=0.3)
-    assert time.perf_counter() - started <= 1.0
+    assert time.perf_counter() - started <= 2.0
     assert result.error_type == "stream_stalled"
-    assert 0.35 <= result.duration <= 0.7
+    assert 0.35 <= result.duration <= 1.0
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -239,9 +240,9 @@ async def test_chunk_gaps_follow_the_mocks_pace(mock: Mock, kind: str) -> None:
     assert result.success, result.error
     assert result.content_chunks == 6
     assert sum(result.chunk_gap_counts) == 5
-    assert 0.2 <= result.chunk_gap_sum <= 0.35
+    assert 0.2 <= result.chunk_gap_sum <= 0.45
     assert result.longest_chunk_gap is not None
-    assert 0.04 <= result.longest_chunk_gap <= 0.12
+    assert 0.04 <= result.longest_chunk_gap <= 0.2
     assert result.stream_buffered is False
 
 
@@ -262,3 +263,41 @@ async def test_stream_without_usage_counts_tokens_from_chunks(mock: Mock, kind: 
     assert result.success, result.error
     assert (result.output_tokens, result.output_tokens_estimated) == (5, True)
     assert result.time_per_output_token is not None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_key_is_redacted_in_the_request_summary(mock: Mock, kind: str) -> None:
+    """The key travels in the API's own header, shown as <secret> in the debug summary."""
+    result = await probe(mock, kind, {})
+    assert result.success, result.error
+    assert API_KEY not in result.request_summary
+    header = {"anthropic_messages": "x-api-key", "gemini": "x-goog-api-key"}.get(
+        kind, "Authorization"
+    )
+    assert f"{header}: <secret>" in result.request_summary
+
+
+THINKING_KINDS = ["anthropic_messages", "gemini"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("kind", THINKING_KINDS)
+async def test_thinking_counts_as_output_but_not_as_reply(
+    mock: Mock, kind: str, stream: bool
+) -> None:
+    """Three words of thinking at 0.2 s, then the reply at 20/s: the first token is the first
+    thinking chunk, the reply text leaves the thinking out, output tokens count both."""
+    behavior = {
+        "thinking": "let me see",
+        "reply": "pong",
+        "time_to_first_token": 0.2,
+        "tokens_per_second": 20,
+    }
+    result = await probe(mock, kind, behavior, stream=stream, expect={"regex": "^pong$"})
+    assert result.success, result.error
+    assert result.output_tokens == 4
+    if stream:
+        assert result.time_to_first_token is not None
+        assert 0.2 <= result.time_to_first_token <= 0.35
+        assert result.content_chunks == 4
+        assert 0.35 <= result.duration <= 0.6  # the reply came three chunks after the first

@@ -70,7 +70,9 @@ def _usage(b: Behavior, request: dict[str, Any]) -> dict[str, int]:
         turns = messages if isinstance(messages, list) else []
         contents = [m.get("content") for m in turns if isinstance(m, dict)]
         prompt = count_words([request.get("system"), contents])
-    output = b.output_tokens if b.output_tokens is not None else len(b.reply_pieces())
+    output = b.output_tokens
+    if output is None:
+        output = len(b.thinking_pieces()) + len(b.reply_pieces())
     return {"input_tokens": prompt, "output_tokens": output}
 
 
@@ -120,15 +122,19 @@ class Messages:
         return body.get("stream") is True
 
     def reply(self, b: Behavior, request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
-        """A whole message: one text block."""
-        message = _message(b, body, [{"type": "text", "text": "".join(b.reply_pieces())}])
+        """A whole message: a thinking block (with ``thinking``) and a text block."""
+        content = [{"type": "text", "text": "".join(b.reply_pieces())}]
+        if b.thinking:
+            content.insert(0, {"type": "thinking", "thinking": b.thinking, "signature": "mock"})
+        message = _message(b, body, content)
         message["stop_reason"] = _STOP_REASONS.get(b.finish_reason, b.finish_reason)
         return message
 
     async def stream(
         self, request: web.Request, body: dict[str, Any], b: Behavior, clock: Clock
     ) -> web.StreamResponse:
-        """message_start, a text block of one delta per word, message_delta, message_stop."""
+        """message_start, a thinking block (with ``thinking``), a text block of one delta per
+        word, message_delta, message_stop."""
         response = await event_stream(request, b, self.headers(b))
 
         async def send(document: dict[str, Any]) -> None:
@@ -139,12 +145,27 @@ class Messages:
         if usage is not None:
             message["usage"] = {**usage, "output_tokens": 1}
         await send({"type": "message_start", "message": message})
-        await send({"type": "content_block_start", "index": 0, "content_block": _EMPTY_TEXT})
+        thinking = b.thinking_pieces()
+        first = _EMPTY_THINKING if thinking else _EMPTY_TEXT
+        await send({"type": "content_block_start", "index": 0, "content_block": first})
         await send({"type": "ping"})
+        text_block = 1 if thinking else 0
 
-        async def piece(_: int, text: str) -> None:
+        async def end_thinking() -> None:
+            signature = {"type": "signature_delta", "signature": "mock"}
+            await send({"type": "content_block_delta", "index": 0, "delta": signature})
+            await send({"type": "content_block_stop", "index": 0})
+            await send({"type": "content_block_start", "index": 1, "content_block": _EMPTY_TEXT})
+
+        async def piece(i: int, text: str) -> None:
+            if i < len(thinking):
+                delta = {"type": "thinking_delta", "thinking": text}
+                await send({"type": "content_block_delta", "index": 0, "delta": delta})
+                return
+            if thinking and i == len(thinking):
+                await end_thinking()
             delta = {"type": "text_delta", "text": text}
-            await send({"type": "content_block_delta", "index": 0, "delta": delta})
+            await send({"type": "content_block_delta", "index": text_block, "delta": delta})
 
         async def error() -> None:
             await send(error_answer(Behavior(fault="server_error", error=b.error))[1])
@@ -152,8 +173,11 @@ class Messages:
         async def malformed() -> None:
             await response.write(b'event: content_block_delta\ndata: {"type": "oops\n\n')
 
-        if await play(b, clock, b.reply_pieces(), StreamWriter(piece, error, malformed)):
-            await send({"type": "content_block_stop", "index": 0})
+        pieces = thinking + b.reply_pieces()
+        if await play(b, clock, pieces, StreamWriter(piece, error, malformed)):
+            if thinking and len(pieces) == len(thinking):  # thinking and no reply
+                await end_thinking()
+            await send({"type": "content_block_stop", "index": text_block})
             stop = {"stop_reason": _STOP_REASONS.get(b.finish_reason, b.finish_reason)}
             delta: dict[str, Any] = {
                 "type": "message_delta",
@@ -168,3 +192,4 @@ class Messages:
 
 
 _EMPTY_TEXT = {"type": "text", "text": ""}
+_EMPTY_THINKING = {"type": "thinking", "thinking": "", "signature": ""}

@@ -24,6 +24,8 @@ class Behavior:
     """``usage.prompt_tokens``; default: the words of the prompt."""
     reply: str | None = None
     """The reply text; default ``pong`` repeated ``output_tokens`` times."""
+    thinking: str | None = None
+    """Anthropic and Gemini: thinking streamed before the reply, one word per chunk."""
     status: int = 200
     """A non-2xx status answers with an OpenAI-shaped error body."""
     error: dict[str, Any] | None = None
@@ -71,6 +73,10 @@ class Behavior:
             return re.findall(r"\s*\S+\s*$|\s*\S+", self.reply)
         count = 1 if self.output_tokens is None else self.output_tokens
         return ["pong"] + [" pong"] * (count - 1) if count > 0 else []
+
+    def thinking_pieces(self) -> list[str]:
+        """The thinking as the chunks a stream sends before the reply, one word each."""
+        return re.findall(r"\s*\S+\s*$|\s*\S+", self.thinking) if self.thinking else []
 
     def answers_error(self) -> bool:
         """Whether this behaviour answers with an error status rather than a reply."""
@@ -161,6 +167,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "output_tokens": (int,),
     "input_tokens": (int,),
     "reply": (str,),
+    "thinking": (str,),
     "status": (int,),
     "error": (dict,),
     "fault": (str,),

@@ -158,7 +158,7 @@ def first_token_at(b: Behavior, clock: Clock) -> float:
 
 async def whole_reply(b: Behavior, clock: Clock) -> None:
     """Wait as a non-streamed answer does: for the whole generation."""
-    pieces = b.reply_pieces()
+    pieces = b.thinking_pieces() + b.reply_pieces()
     ttft = b.latency if b.time_to_first_token is None else b.time_to_first_token
     generation = (len(pieces) - 1) / b.tokens_per_second if b.tokens_per_second else 0.0
     await clock.until(max(b.latency, ttft + max(generation, 0.0)) + clock.jitter)

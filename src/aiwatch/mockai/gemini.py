@@ -78,11 +78,11 @@ def _usage(b: Behavior, request: dict[str, Any]) -> dict[str, int]:
         parts = [t.get("parts") for t in turns if isinstance(t, dict)]
         prompt = count_words([parts, request.get("systemInstruction")])
     output = b.output_tokens if b.output_tokens is not None else len(b.reply_pieces())
-    return {
-        "promptTokenCount": prompt,
-        "candidatesTokenCount": output,
-        "totalTokenCount": prompt + output,
-    }
+    usage = {"promptTokenCount": prompt, "candidatesTokenCount": output}
+    thoughts = len(b.thinking_pieces())
+    if thoughts:
+        usage["thoughtsTokenCount"] = thoughts
+    return {**usage, "totalTokenCount": prompt + output + thoughts}
 
 
 class Gemini:
@@ -111,21 +111,23 @@ class Gemini:
         return request.match_info["model"].endswith(":streamGenerateContent")
 
     def reply(self, b: Behavior, request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
-        """A whole answer: one candidate with the reply as one text part."""
-        return self._chunk(b, request, body, "".join(b.reply_pieces()), last=True, ident=_ident())
+        """A whole answer: one candidate with the thinking (if any) and the reply as parts."""
+        parts = [{"text": b.thinking, "thought": True}] if b.thinking else []
+        parts.append({"text": "".join(b.reply_pieces())})
+        return self._chunk(b, request, body, parts, last=True, ident=_ident())
 
     def _chunk(
         self,
         b: Behavior,
         request: web.Request,
         body: dict[str, Any],
-        text: str,
+        parts: list[dict[str, Any]],
         *,
         last: bool,
         ident: str,
     ) -> dict[str, Any]:
         candidate: dict[str, Any] = {
-            "content": {"parts": [{"text": text}], "role": "model"},
+            "content": {"parts": parts, "role": "model"},
             "index": 0,
         }
         if last:
@@ -153,8 +155,13 @@ class Gemini:
             await send(error_answer(b)[1])
             return await out.end()
 
-        async def piece(_: int, text: str) -> None:
-            await send(self._chunk(b, request, body, text, last=False, ident=ident))
+        thinking = b.thinking_pieces()
+
+        async def piece(i: int, text: str) -> None:
+            part: dict[str, Any] = (
+                {"text": text, "thought": True} if i < len(thinking) else {"text": text}
+            )
+            await send(self._chunk(b, request, body, [part], last=False, ident=ident))
 
         async def error() -> None:
             await send(error_answer(Behavior(fault="server_error", error=b.error))[1])
@@ -163,6 +170,6 @@ class Gemini:
             await out.write(b'data: {"candidates": [oops\n\n')
 
         writer = StreamWriter(piece, error, malformed)
-        if await play(b, clock, b.reply_pieces(), writer) and not b.omit_done:
-            await send(self._chunk(b, request, body, "", last=True, ident=ident))
+        if await play(b, clock, thinking + b.reply_pieces(), writer) and not b.omit_done:
+            await send(self._chunk(b, request, body, [{"text": ""}], last=True, ident=ident))
         return await out.end()

@@ -103,7 +103,10 @@ def millis(seconds: float | None) -> str:
 
 def lift(value: float, difference: str = "relative") -> str:
     """A lift as an experiment states it: ``+12.5%`` when relative, ``+0.031`` when absolute."""
-    return f"{value * 100:+.3g}%" if difference == "relative" else f"{value:+.3g}"
+    if difference != "relative":
+        return f"{value:+.3g}"
+    percent = value * 100
+    return f"{percent:+.0f}%" if abs(percent) >= 100 else f"{percent:+.3g}%"
 
 
 def environment() -> jinja2.Environment:

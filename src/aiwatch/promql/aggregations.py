@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiwatch.golang.strconv import format_float
 from aiwatch.promql.numerics import GoHeap, quantile
+from aiwatch.promql.pacing import EVERY, give_way
 from aiwatch.promql.values import NAME, Elem, InstantVec, PromQLError, with_label
 
 AGGREGATIONS = frozenset(
@@ -44,8 +45,15 @@ def aggregate(
         assert isinstance(param, str)
         vec, grouping = _count_values_input(vec, grouping, without=without, label=param)
     groups: dict[tuple[tuple[str, str], ...], _Group] = {}
+    # Labels a group key leaves out (``without``) or keeps (``by``), as a set.
+    names = frozenset((*grouping, NAME)) if without else frozenset(grouping)
     for index, (labels, value) in enumerate(vec):
-        key = _group_key(labels, grouping, without=without)
+        if not index % EVERY:
+            give_way()
+        if without:
+            key = tuple([p for p in labels if p[0] not in names])
+        else:
+            key = tuple([p for p in labels if p[0] in names])
         group = groups.get(key)
         if group is None:
             groups[key] = _new_group(op, key, value, index)

@@ -10,6 +10,7 @@ from typing import Protocol
 from aiwatch.promql import functions as fn
 from aiwatch.promql import range_functions as rf
 from aiwatch.promql.limits import Budget
+from aiwatch.promql.pacing import EVERY, give_way
 from aiwatch.promql.storage import Labels, Storage, is_stale
 from aiwatch.promql.syntax import (
     At,
@@ -201,7 +202,9 @@ def _range_function(ev: Evaluator, call: Call, t_ms: int) -> InstantVec:
         return [(labels, values[-1]) for labels, _, values in series]
     value_of = _range_value(name, scalars, (start, end, range_ms, t_ms))
     out: InstantVec = []
-    for labels, times, values in series:
+    for n, (labels, times, values) in enumerate(series):
+        if not n % EVERY:
+            give_way()
         value = value_of(times, values)
         if value is not None:
             out.append((drop_name(labels), value))
@@ -217,7 +220,9 @@ def _counter_change(
     out: InstantVec = []
     found = ev.storage.select_counters(sel.matchers, start, end)
     ev.budget.add(sum(map(len, map(itemgetter(1), found))))
-    for labels, times, values, resets in found:
+    for n, (labels, times, values, resets) in enumerate(found):
+        if not n % EVERY:
+            give_way()
         value = rf.extrapolated_rate(
             times,
             values,

@@ -11,6 +11,7 @@ from aiwatch.golang.strconv import parse_float_or_none
 from aiwatch.promql import arith
 from aiwatch.promql.aggregations import valid_label_name
 from aiwatch.promql.numerics import bucket_quantile
+from aiwatch.promql.pacing import EVERY, give_way
 from aiwatch.promql.storage import Labels
 from aiwatch.promql.values import NAME, InstantVec, PromQLError, drop_name, with_label
 
@@ -109,7 +110,9 @@ def _bucket_bound(le: str) -> float | None:
 def histogram_quantile(q: float, vec: InstantVec) -> InstantVec:
     """The φ-quantile from classic ``le`` buckets, one result per bucket set."""
     groups: dict[Labels, tuple[Labels, list[tuple[float, float]]]] = {}
-    for labels, v in vec:
+    for n, (labels, v) in enumerate(vec):
+        if not n % EVERY:
+            give_way()
         le = None
         rest = []
         for pair in labels:

@@ -2,8 +2,9 @@
 
 The loop hands an expression to ``QueryRunner.query`` and awaits it; a worker thread
 evaluates it with a ``Budget`` that it checks between steps, so the loop keeps serving
-(CPython switches threads every 5 ms) and a query that runs too long, loads too much or is
-no longer wanted stops at its next step. Readers of the HTTP API share
+(CPython switches threads every 5 ms; ``pacing`` makes the worker give way while the loop is
+busy) and a query that runs too long, loads too much or is no longer wanted stops at its
+next step. Readers of the HTTP API share
 ``max_concurrency`` workers; rule evaluation has one more worker of its own, so readers
 cannot hold the rules up.
 """
@@ -26,6 +27,7 @@ from aiwatch.promql.limits import (
     QueryLimits,
     QueryTimeoutError,
 )
+from aiwatch.promql.pacing import BEAT_S, Heartbeat, serving
 from aiwatch.promql.storage import Storage
 from aiwatch.promql.syntax import Expr
 from aiwatch.promql.values import Scalar, String, Vector
@@ -51,6 +53,8 @@ class QueryRunner:
         }
         self._running: dict[Budget, Lane] = {}
         self._closed = False
+        self._heart = Heartbeat()
+        self._beating: asyncio.TimerHandle | None = None
 
     async def query(
         self,
@@ -106,12 +110,17 @@ class QueryRunner:
             raise QueryCanceledError(CANCELED_MESSAGE)
         loop = asyncio.get_running_loop()
         self._running[budget] = lane
-        future = self._pool.submit(work, budget)
+        if self._beating is None:
+            self._beat(loop)
+        future = self._pool.submit(_paced, self._heart, work, budget)
 
         def finished(_: object) -> None:
             # The slot is free only once the thread is, even if nobody waits for it any more.
             self._running.pop(budget, None)
             slots.release()
+            if not self._running and self._beating is not None:
+                self._beating.cancel()
+                self._beating = None
 
         future.add_done_callback(partial(_call_soon, loop, finished))
         try:
@@ -124,6 +133,11 @@ class QueryRunner:
             budget.cancel()
             raise
 
+    def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Stamp the heartbeat now and every ``BEAT_S`` while a query runs."""
+        self._heart.stamp()
+        self._beating = loop.call_later(BEAT_S, self._beat, loop)
+
     def cancel(self, lane: Lane | None = None) -> None:
         """Stop the running queries (of ``lane``, or all) at their next step."""
         for budget, its_lane in list(self._running.items()):
@@ -134,7 +148,15 @@ class QueryRunner:
         """Cancel everything, refuse new queries, let the threads end without waiting."""
         self._closed = True
         self.cancel()
+        if self._beating is not None:
+            self._beating.cancel()
+            self._beating = None
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _paced(heart: Heartbeat, work: Callable[[Budget], T], budget: Budget) -> T:
+    with serving(heart):
+        return work(budget)
 
 
 def _call_soon(

@@ -13,6 +13,7 @@ import struct
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from operator import sub
 
 from aiwatch.promql import chunks
 
@@ -32,9 +33,11 @@ DECODED_ROOM = 1_000_000
 class Series:
     """Timestamps and values of one series, oldest first, and what range functions reuse.
 
-    ``times``/``values``: the head, never empty while the series exists. ``chunks``: the
-    closed chunks, oldest first, with ``bounds`` holding the first time, the last time and
-    the sample count of each; the last ones may be small (unmerged). ``floor``: samples
+    ``times``/``values``: the head, never empty while the series exists. ``data``: the
+    closed chunks, oldest first, one after the other in one byte string (one object per
+    series rather than one per chunk), with ``bounds`` holding the first time, the last
+    time, the sample count and the end in ``data`` of each; the last ones may be small
+    (unmerged). ``floor``: samples
     older than it are past retention and hidden (the first chunk is dropped once it is
     wholly past). ``nan``: whether a NaN (a stale marker, say) was ever appended, so that
     windows of the many series without any can skip looking for stale markers.
@@ -49,7 +52,7 @@ class Series:
     __slots__ = (
         "bounds",
         "cap",
-        "chunks",
+        "data",
         "drop_prev",
         "drops",
         "exact",
@@ -65,7 +68,7 @@ class Series:
     def __init__(self, ref: int, cap: int) -> None:
         self.times = array("q")
         self.values = array("d")
-        self.chunks: list[bytes] = []
+        self.data = b""
         self.bounds = array("q")
         self.floor = -(2**63)
         self.cap = cap
@@ -84,22 +87,36 @@ class Series:
         times, values = self.times[:cut], self.values[:cut]
         del self.times[:cut]
         del self.values[:cut]
-        self.chunks.append(chunks.encode(times, values, deflate=False))
-        self.bounds.extend((times[0], times[-1], len(times)))
+        self.data += chunks.encode(times, values, deflate=False)
+        self.bounds.extend((times[0], times[-1], len(times), len(self.data)))
         self.cap = HEAD + KEEP
         bounds = self.bounds
+        n = len(bounds) // 4
         small = 0
-        while small < len(self.chunks) and bounds[-3 * small - 1] < chunks.CHUNK:
+        while small < n and bounds[-4 * small - 2] < chunks.CHUNK:
             small += 1
         if small >= _SMALL_PER_CHUNK:
+            first = n - small
             merged_t, merged_v = array("q"), array("d")
-            for chunk in self.chunks[-small:]:
+            for i in range(first, n):
+                chunk = self.chunk(i)
                 merged_t += chunks.decode_times(chunk)
                 merged_v += chunks.decode_values(chunk)
-            del self.chunks[-small:]
-            del bounds[-3 * small :]
-            self.chunks.append(chunks.encode(merged_t, merged_v))
-            bounds.extend((merged_t[0], merged_t[-1], len(merged_t)))
+            start = self._start(first)
+            del bounds[4 * first :]
+            self.data = self.data[:start] + chunks.encode(merged_t, merged_v)
+            bounds.extend((merged_t[0], merged_t[-1], len(merged_t), len(self.data)))
+
+    def chunk(self, i: int) -> bytes:
+        """Closed chunk ``i`` (0: the oldest)."""
+        return self.data[self._start(i) : self.bounds[4 * i + 3]]
+
+    def _start(self, i: int) -> int:
+        return self.bounds[4 * i - 1] if i else 0
+
+    def closed(self) -> int:
+        """How many samples the closed chunks hold (those past retention included)."""
+        return sum(self.bounds[2::4])
 
     def newest(self) -> int:
         """The newest timestamp (the head is never empty)."""
@@ -109,11 +126,17 @@ class Series:
         """Hide samples older than ``t_ms``; how many samples were freed for good."""
         freed = 0
         bounds = self.bounds
-        while self.chunks and bounds[1] < t_ms:
-            freed += bounds[2]
-            del self.chunks[0]
-            del bounds[:3]
-        if not self.chunks:
+        n = 0
+        while 4 * n < len(bounds) and bounds[4 * n + 1] < t_ms:
+            freed += bounds[4 * n + 2]
+            n += 1
+        if n:
+            cut = bounds[4 * n - 1]
+            self.data = self.data[cut:]
+            del bounds[: 4 * n]
+            for i in range(3, len(bounds), 4):
+                bounds[i] -= cut
+        if not self.data:
             cut = bisect_left(self.times, t_ms)
             if cut:
                 del self.times[:cut]
@@ -128,33 +151,38 @@ class Series:
 
     def hidden(self) -> int:
         """Samples kept in the first chunk but older than ``floor``."""
-        if not self.chunks or self.bounds[0] >= self.floor:
+        if not self.data or self.bounds[0] >= self.floor:
             return 0
-        return bisect_left(chunks.decode_times(self.chunks[0]), self.floor)
+        return bisect_left(chunks.decode_times(self.chunk(0)), self.floor)
 
 
 class Decoded:
-    """Decoded chunks, the most recently used kept up to ``room`` samples in all."""
+    """Decoded chunks, the most recently used kept up to ``room`` samples in all.
+
+    A chunk is known by its series' number, its first time and its sample count: chunks
+    never change once written, and a series' chunks never overlap.
+    """
 
     def __init__(self, room: int = DECODED_ROOM) -> None:
         self.room = room
         self._held = 0
-        self._entries: dict[int, tuple[bytes, array[int], array[float]]] = {}
+        self._entries: dict[tuple[int, int, int], tuple[array[int], array[float]]] = {}
 
-    def get(self, chunk: bytes) -> tuple[array[int], array[float]]:
-        """The times and values of ``chunk``."""
+    def get(self, series: Series, i: int) -> tuple[array[int], array[float]]:
+        """The times and values of the closed chunk ``i`` of ``series``."""
         entries = self._entries
-        entry = entries.pop(id(chunk), None)
-        if entry is None or entry[0] is not chunk:
-            if entry is not None:
-                self._held -= len(entry[1])
-            entry = (chunk, chunks.decode_times(chunk), chunks.decode_values(chunk))
-            self._held += len(entry[1])
+        bounds = series.bounds
+        key = (series.ref, bounds[4 * i], bounds[4 * i + 2])
+        entry = entries.pop(key, None)
+        if entry is None:
+            chunk = series.chunk(i)
+            entry = (chunks.decode_times(chunk), chunks.decode_values(chunk))
+            self._held += len(entry[0])
             while self._held > self.room and entries:
                 oldest = next(iter(entries))
-                self._held -= len(entries.pop(oldest)[1])
-        entries[id(chunk)] = entry
-        return entry[1], entry[2]
+                self._held -= len(entries.pop(oldest)[0])
+        entries[key] = entry
+        return entry
 
 
 def window(
@@ -165,7 +193,7 @@ def window(
     if not times or times[-1] < mint_ms:
         return None
     mint_ms = max(mint_ms, series.floor)
-    if times[0] <= mint_ms or not series.chunks:
+    if times[0] <= mint_ms or not series.data:
         lo = bisect_left(times, mint_ms)
         hi = len(times) if times[-1] <= maxt_ms else bisect_right(times, maxt_ms)
         if lo >= hi:
@@ -173,13 +201,13 @@ def window(
         return times[lo:hi], series.values[lo:hi]
     out_t, out_v = array("q"), array("d")
     bounds = series.bounds
-    for i, chunk in enumerate(series.chunks):
-        first, last = bounds[3 * i], bounds[3 * i + 1]
+    for i in range(len(bounds) // 4):
+        first, last = bounds[4 * i], bounds[4 * i + 1]
         if last < mint_ms:
             continue
         if first > maxt_ms:
             break
-        c_times, c_values = decoded.get(chunk)
+        c_times, c_values = decoded.get(series, i)
         lo = 0 if first >= mint_ms else bisect_left(c_times, mint_ms)
         hi = len(c_times) if last <= maxt_ms else bisect_right(c_times, maxt_ms)
         out_t += c_times[lo:hi]
@@ -200,18 +228,23 @@ def to_bytes(series: Series) -> bytes:
     drops, drop_prev = series.drops, series.drop_prev
     keeps_drops = drops is not None and drop_prev is not None
     flags = series.nan | series.exact << 1 | keeps_drops << 2
+    bounds = series.bounds
+    n_chunks = len(bounds) // 4
+    ends = bounds[3::4]
     parts = [
         _STATE.pack(
             series.floor,
             series.last,
             flags,
-            len(series.chunks),
+            n_chunks,
             len(series.times),
             len(drops) if drops is not None and keeps_drops else 0,
         ),
-        series.bounds.tobytes(),
-        array("I", map(len, series.chunks)).tobytes(),
-        *series.chunks,
+        array(
+            "q", (bounds[j] for i in range(0, len(bounds), 4) for j in (i, i + 1, i + 2))
+        ).tobytes(),
+        array("I", map(sub, ends, [0, *ends[:-1]])).tobytes(),
+        series.data,
         series.times.tobytes(),
         series.values.tobytes(),
     ]
@@ -230,12 +263,19 @@ def from_bytes(data: bytes | memoryview, ref: int) -> Series:
     series.floor, series.last = floor, last
     series.nan, series.exact = bool(flags & 1), bool(flags & 2)
     pos = _STATE.size
-    pos = _read(series.bounds, data, pos, 3 * n_chunks)
+    triples = array("q")
+    pos = _read(triples, data, pos, 3 * n_chunks)
     lengths = array("I")
     pos = _read(lengths, data, pos, n_chunks)
-    for length in lengths:
-        series.chunks.append(bytes(data[pos : pos + length]))
-        pos += length
+    end = 0
+    for i, length in enumerate(lengths):
+        end += length
+        series.bounds.extend((triples[3 * i], triples[3 * i + 1], triples[3 * i + 2], end))
+    if pos + end > len(data):
+        msg = "series state truncated"
+        raise ValueError(msg)
+    series.data = bytes(data[pos : pos + end])
+    pos += end
     pos = _read(series.times, data, pos, n_head)
     pos = _read(series.values, data, pos, n_head)
     if flags & 4:

@@ -4,11 +4,12 @@ import struct
 import threading
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from aiwatch.golang.regexp import Regexp, compile_anchored
+from aiwatch.promql.pacing import EVERY, give_way
 from aiwatch.promql.series import HEAD, KEEP, Decoded, Series, window
 
 Labels = tuple[tuple[str, str], ...]
@@ -128,7 +129,11 @@ class MemoryStorage:
         self._lock = threading.Lock()
         self._generation = 0  # counts series created and removed, for the selection cache
         self._series: dict[Labels, Series] = {}
-        self._postings: dict[str, dict[str, set[Labels]]] = {}
+        # The series of each metric name. Other labels are not indexed: a selector without a
+        # name is answered by looking at every series, and the sorted answer of each selector
+        # is remembered (``_selections``), so a set per label value would cost about 400
+        # bytes per series for lookups that the cache makes rare.
+        self._names: dict[str, list[Labels]] = {}
         self._samples = 0
         # The sorted series of each selector seen, grouped by the metric name the selector
         # asks for (None: no fixed name); a new or removed series drops its name's entries.
@@ -137,6 +142,7 @@ class MemoryStorage:
         self._decoded = Decoded()
         self._refs = 0
         self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
+        self._pair_uses: dict[tuple[str, str], int] = {}
         self.log: SampleLog | None = None
 
     def append(self, labels: Mapping[str, str], t_ms: int, value: float) -> None:
@@ -204,10 +210,13 @@ class MemoryStorage:
         # series created together (by one scrape) do not all seal and merge in one scrape.
         series = restored or Series(self._refs, KEEP + 1 + hash(key) % HEAD)
         series.ref = self._refs
+        if key not in self._series:
+            self._names.setdefault(_name_of(key), []).append(key)
+            uses = self._pair_uses
+            for pair in key:
+                uses[pair] = uses.get(pair, 0) + 1
         self._series[key] = series
         self._generation += 1
-        for name, value in key:
-            self._postings.setdefault(name, {}).setdefault(value, set()).add(key)
         self._forget_selections(key)
         return series
 
@@ -216,9 +225,9 @@ class MemoryStorage:
         with self._lock:
             old = self._series.get(key)
             if old is not None:
-                self._samples -= len(old.times) + sum(old.bounds[2::3])
+                self._samples -= len(old.times) + old.closed()
             self._new_series(key, series)
-            self._samples += len(series.times) + sum(series.bounds[2::3])
+            self._samples += len(series.times) + series.closed()
 
     def saved(self) -> Iterator[tuple[Labels, Series]]:
         """Every series as it is kept, for a snapshot (a copy of the list, as in ``dump``)."""
@@ -242,7 +251,9 @@ class MemoryStorage:
         """
         out: Selected = []
         lock = self._lock
-        for key, series in self._selection(tuple(matchers)):
+        for n, (key, series) in enumerate(self._selection(tuple(matchers))):
+            if not n % EVERY:
+                give_way()
             with lock:
                 found = self._window(series, mint_ms, maxt_ms, drop_stale=drop_stale)
             if found is not None:
@@ -260,7 +271,9 @@ class MemoryStorage:
         """
         out: SelectedCounters = []
         lock = self._lock
-        for key, series in self._selection(tuple(matchers)):
+        for n, (key, series) in enumerate(self._selection(tuple(matchers))):
+            if not n % EVERY:
+                give_way()
             with lock:
                 found = self._window(series, mint_ms, maxt_ms, drop_stale=True)
                 if found is None:
@@ -316,27 +329,26 @@ class MemoryStorage:
     def _candidates(
         self, matchers: Sequence[LabelMatcher]
     ) -> tuple[list[Labels], list[LabelMatcher]]:
-        # Matchers that need the label to be present with a given (or matching) value are
-        # answered from the postings and intersected in C; the others (!=, !~, and those
-        # that match the empty string) are returned, for the caller to check per series.
-        postings: list[set[Labels]] = []
-        rest: list[LabelMatcher] = []
+        # The smallest list of series that a name matcher (``=``, or ``=~`` not matching the
+        # empty name) allows, or every series; the other matchers are returned, for the
+        # caller to check per series.
+        best: list[Labels] | None = None
+        used: LabelMatcher | None = None
         for m in matchers:
-            by_value = self._postings.get(m.name, {})
-            if m.op == "=" and m.value != "":
-                postings.append(by_value.get(m.value, set()))
-            elif m.op == "=~" and not m.matches(""):
-                found = [keys for value, keys in by_value.items() if m.matches(value)]
-                postings.append(found[0] if len(found) == 1 else set().union(*found))
+            if m.name != NAME or m.matches(""):
+                continue
+            if m.op == "=":
+                found = self._names.get(m.value, [])
+            elif m.op == "=~":
+                found = [k for value, keys in self._names.items() if m.matches(value) for k in keys]
             else:
-                rest.append(m)
-        keys: Iterable[Labels]
-        if postings:
-            postings.sort(key=len)
-            keys = postings[0].intersection(*postings[1:])
-        else:
-            keys = self._series.keys()
-        return list(keys), rest
+                continue
+            if best is None or len(found) < len(best):
+                best, used = found, m
+        rest = [m for m in matchers if m is not used]
+        if best is None:
+            return list(self._series), rest
+        return list(best), rest
 
     def drop_before(self, t_ms: int) -> None:
         """Forget samples older than ``t_ms`` and series left without samples."""
@@ -363,23 +375,30 @@ class MemoryStorage:
             if not series.times:
                 emptied.append((key, series))
         with self._lock:
-            for key, series in emptied:
-                self._remove_if_empty(key, series)
+            self._remove_empty(emptied)
 
-    def _remove_if_empty(self, key: Labels, series: Series) -> None:
-        if series.times or self._series.get(key) is not series:
-            return  # appended to again while paused
-        del self._series[key]
-        self._generation += 1
-        self._forget_selections(key)
-        for name, value in key:
-            by_value = self._postings[name]
-            by_value[value].discard(key)
-            if not by_value[value]:
-                del by_value[value]
-                del self._pairs[name, value]
-            if not by_value:
-                del self._postings[name]
+    def _remove_empty(self, emptied: list[tuple[Labels, Series]]) -> None:
+        gone: dict[str, set[int]] = {}
+        uses = self._pair_uses
+        for key, series in emptied:
+            if series.times or self._series.get(key) is not series:
+                continue  # appended to again while paused
+            del self._series[key]
+            self._generation += 1
+            self._forget_selections(key)
+            gone.setdefault(_name_of(key), set()).add(id(key))
+            for pair in key:
+                uses[pair] -= 1
+                if not uses[pair]:
+                    del uses[pair]
+                    self._pairs.pop(pair, None)
+        # The lists hold the very key objects of ``_series``: compared by identity, at once.
+        for name, ids in gone.items():
+            kept = [k for k in self._names[name] if id(k) not in ids]
+            if kept:
+                self._names[name] = kept
+            else:
+                del self._names[name]
 
     def dump(
         self, mint_ms: int, maxt_ms: int
@@ -420,6 +439,13 @@ class MemoryStorage:
         if not kept:
             return None
         return [times[i] for i in kept], [values[i] for i in kept]
+
+
+def _name_of(key: Labels) -> str:
+    for name, value in key:
+        if name == NAME:
+            return value
+    return ""
 
 
 def _matches_all(

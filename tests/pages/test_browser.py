@@ -163,3 +163,31 @@ def test_overview_updates_from_the_event_stream_without_a_reload(stack: Stack) -
     finally:
         stack.heal("mock-mini")
         driver.quit()
+
+
+def test_incident_page_follows_an_acknowledgement_made_elsewhere(stack: Stack) -> None:
+    """An open incident page turns acknowledged when someone acknowledges through the API."""
+    driver = chromium(user="bob")
+    try:
+        stack.fail_model("mock-embedding")
+        embed = wait_for(
+            "an incident for embed",
+            lambda: [i for i in stack.incidents() if i["labels"].get("target") == "embed"],
+        )[0]
+        driver.get(f"{stack.url}/incidents/{embed['id']}")
+        assert text(driver, "incident-state") == "firing"
+        wait_for(
+            "the stream to connect",
+            lambda: driver.execute_script("return document.body.dataset.liveConnected") == "true",
+        )
+        driver.execute_script("window.notReloaded = true")
+        url = f"{stack.url}/api/v1/incidents/{embed['id']}/acknowledge"
+        status, _ = http("POST", url, user="alice", body={"comment": "from the CLI"})
+        assert status == 200
+        wait_for("the page to follow", lambda: text(driver, "incident-state") == "acknowledged")
+        assert driver.execute_script("return window.notReloaded") is True
+        assert "from the CLI" in text(driver, "live-incident")
+    finally:
+        stack.heal("mock-embedding")
+        http("POST", f"{stack.mock}/_mock/behavior?model=mock-embedding", body={"latency": 0.05})
+        driver.quit()

@@ -4,9 +4,11 @@ import asyncio
 import dataclasses
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -21,7 +23,7 @@ from aiwatch.probes.scheduler import Scheduler, failed_result
 from aiwatch.probes.series import ProbeSeries
 from tests.cli import aiwatch
 from tests.clock import FakeClock
-from tests.probes.conftest import MakeConfig, mock_url
+from tests.probes.conftest import MakeConfig, mock_url, start_app
 
 # 2027-01-15 22:00:00 UTC: two hours before a UTC midnight.
 EVENING = 1_800_050_400.0
@@ -135,8 +137,9 @@ async def test_scheduled_probes_pause_when_spent_and_resume_the_next_day(
 
 
 def test_check_config_warns_about_a_budget_the_worst_case_spends(tmp_path: Path) -> None:
-    """interval × max_tokens × price over the budget, per target and for global.budget, and
-    a budget with no max_tokens: WARNING lines, exit 0."""
+    """interval × max_tokens × price over the budget, per target (anthropic_messages with its
+    default max_tokens) and for global.budget, and a budget with no max_tokens: WARNING lines,
+    exit 0."""
     config = tmp_path / "aiwatch.yml"
     config.write_text(
         "global:\n"
@@ -155,11 +158,17 @@ def test_check_config_warns_about_a_budget_the_worst_case_spends(tmp_path: Path)
         "    url: http://127.0.0.1:9532/v1\n"
         "    model: m\n"
         "    budget: {cost_per_day: 1}\n"
+        "  - name: claude\n"
+        "    kind: anthropic_messages\n"
+        "    url: http://127.0.0.1:9532/v1\n"
+        "    model: m\n"
+        "    interval: 1m\n"
+        "    budget: {tokens_per_day: 1000}\n"
     )
     result = aiwatch("check", "config", str(config))
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stdout.splitlines() if line.startswith("WARNING: ")]
-    assert len(warnings) == 3, result.stdout
+    assert len(warnings) == 4, result.stdout
     # 2,880 probes × 64 tokens = 184,320 tokens; × 10 USD per million = 1.84 USD.
     assert (
         f"WARNING: {config}:11:13: targets[0].budget: worst case a day (2,880 probes × "
@@ -170,6 +179,11 @@ def test_check_config_warns_about_a_budget_the_worst_case_spends(tmp_path: Path)
         f"WARNING: {config}:16:13: targets[1].budget: request sets no max_tokens: the worst "
         "case of a probe is unbounded"
     ) in warnings
+    # anthropic_messages sends max_tokens 256 when request sets none: 1,440 × 256.
+    assert any(
+        "targets[2].budget: worst case a day (1,440 probes × max_tokens 256): 368,640 tokens" in w
+        for w in warnings
+    ), warnings
     assert any(
         "global.budget: worst case a day of all targets together: 1.843 USD > cost_per_day 0.5" in w
         for w in warnings
@@ -188,3 +202,47 @@ def test_the_budget_example_of_the_docs_is_valid(
     config = load_config(str(path))
     assert config.global_.budget == Budget(cost_per_day=5)
     assert config.targets[0].budget == Budget(tokens_per_day=50000, cost_per_day=0.5)
+
+
+async def test_the_daemon_pauses_a_spent_target_in_its_api_and_metrics(
+    mock_ai: TestServer, make_config: MakeConfig, aiohttp_server: Callable[..., Any]
+) -> None:
+    """The daemon, real clock: a 1-token budget is spent by the first probe; then the targets
+    API says paused: budget, /metrics says 0 tokens remaining, and mock-ai gets nothing more."""
+    config = make_config(
+        [
+            {
+                "name": "tiny",
+                "kind": "openai_chat",
+                "url": mock_url(mock_ai),
+                "model": "tiny",
+                "interval": "300ms",
+                "timeout": "250ms",
+                "budget": {"tokens_per_day": 1},
+            }
+        ]
+    )
+    server, url = await start_app(aiohttp_server, config)
+    stats = mock_ai.app[MOCK].stats
+    try:
+        async with aiohttp.ClientSession() as http:
+            target: dict[str, Any] = {}
+            for _ in range(50):  # up to 5 s
+                async with http.get(f"{url}/api/v1/targets") as r:
+                    (target,) = (await r.json())["data"]["targets"]
+                if target["paused"] == "budget":
+                    break
+                await asyncio.sleep(0.1)
+            assert target["paused"] == "budget", target
+            assert target["paused_reason"].startswith("budget tokens_per_day 1 spent")
+            sent = stats["requests"]
+            assert sent >= 1
+            await asyncio.sleep(0.9)  # three more slots
+            assert stats["requests"] == sent
+            async with http.get(f"{url}/metrics") as r:
+                text = await r.text()
+        assert 'aiwatch_probe_budget_remaining{target="tiny"' in text
+        line = next(x for x in text.splitlines() if x.startswith("aiwatch_probe_budget_remaining"))
+        assert line.endswith('unit="tokens"} 0.0')
+    finally:
+        await server.close()

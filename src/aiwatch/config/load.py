@@ -448,3 +448,13 @@ def _resolve_secrets(value: Any, path: Path, base: str, out: _Collector) -> None
         del value[file_key]
     for key, child in value.items():
         _resolve_secrets(child, (*path, key), base, out)
+
+
+def schema_problems(doc: Any) -> list[tuple[Path, str]]:
+    """Every schema problem of a whole config document, with the config file's messages."""
+    validator = jsonschema.Draft202012Validator(schema(), format_checker=_checker())
+    return [
+        (path, message)
+        for error in validator.iter_errors(doc)
+        for path, message, _ in _describe(error)
+    ]

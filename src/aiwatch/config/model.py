@@ -182,6 +182,11 @@ class ExperimentMetric:
     minimum_effect: float | None = None
     numerator: str | None = None
     denominator: str | None = None
+    margin: float | None = None
+    """Canary and blue-green: how much worse the candidate may be (a fraction of the
+    baseline's mean, or the metric's unit with ``difference: absolute``)."""
+    threshold: float | None = None
+    """Blue-green before the switch: the value green must be better than."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,8 @@ class Experiment:
     correction: Literal["none", "holm", "bh"] = "holm"
     min_samples: int = 100
     power: float = 0.8
+    type: Literal["ab", "canary", "blue_green"] = "ab"
+    on_fail: Literal["none", "incident"] = "none"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ at start-up too. None of them stops aiwatch."""
 import re
 from collections.abc import Callable
 
-from aiwatch.config.model import Budget, Config, Target
+from aiwatch.config.model import CHAT_KINDS, Budget, Config, Target
 from aiwatch.config.problems import Problem
 from aiwatch.config.yamlpos import Path, Positions, format_path
 
@@ -64,12 +64,21 @@ DAY = 86400.0
 _MAX_TOKENS_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
 
 
+# The anthropic_messages probe sends max_tokens 256 when ``request`` sets none (the API
+# requires one).
+_DEFAULT_MAX_TOKENS = {"anthropic_messages": 256}
+
+
 def _max_tokens(target: Target) -> int | None:
-    for key in _MAX_TOKENS_KEYS:
-        value = target.request.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    return None
+    """The most output tokens a probe asks for: ``request``'s limit in the kind's own key."""
+    generation = target.request.get("generationConfig")
+    places = [target.request, generation if isinstance(generation, dict) else {}]
+    for place in places:
+        for key in (*_MAX_TOKENS_KEYS, "maxOutputTokens"):
+            value = place.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value
+    return _DEFAULT_MAX_TOKENS.get(target.kind)
 
 
 def _worst_case(target: Target) -> tuple[float, float] | None:
@@ -95,7 +104,9 @@ def _budget_warnings(config: Config, warn: Callable[[Path, str], None]) -> None:
     """Budgets that the worst case (interval × max tokens × price) spends before the day ends."""
     total = [0.0, 0.0]
     for i, target in enumerate(config.targets):
-        worst = _worst_case(target) if target.kind != "http" else (0.0, 0.0)
+        # Only chat kinds generate up to a maximum; other kinds' spending is not bounded by
+        # a request key (an embedding's tokens are its input's).
+        worst = _worst_case(target) if target.kind in CHAT_KINDS else (0.0, 0.0)
         if worst is None:
             if target.budget is not None:
                 warn(

@@ -27,13 +27,20 @@ PROBE = "probe"
 
 @dataclass(frozen=True)
 class Event:
-    """One event: its number, type and JSON data (encoded once, for every listener)."""
+    """One event: its number, type and JSON data, and its bytes on the wire."""
 
     id: int
     type: str
     data: str
     target: str = ""
     """The target a ``probe`` event is about (listeners may ask for one target)."""
+    wire: bytes = b""
+    """The event as every stream sends it, built once (``data`` is one line of JSON)."""
+
+
+def frame(id_: int, type_: str, data: str) -> bytes:
+    """An event in the text/event-stream format."""
+    return f"id: {id_}\r\nevent: {type_}\r\ndata: {data}\r\n\r\n".encode()
 
 
 @dataclass(eq=False)
@@ -97,7 +104,8 @@ class Hub:
 
     def publish(self, type_: str, data: dict[str, Any], *, target: str = "") -> Event:
         """Number ``data`` as an event of ``type_``, keep it and hand it to every listener."""
-        event = Event(next(self._ids), type_, json.dumps(data, separators=(",", ":")), target)
+        number, text = next(self._ids), json.dumps(data, separators=(",", ":"))
+        event = Event(number, type_, text, target, frame(number, type_, text))
         self._last = event.id
         if type_ != PROBE:
             if len(self._ring) == self._ring.maxlen:

@@ -138,7 +138,10 @@ def format_float(v: float, fmt: str) -> str:
 
 
 def _format_f(v: float) -> str:
-    text = format(Decimal(repr(v)), "f")
+    text = repr(v)  # the shortest digits that read back as v
+    if "e" not in text:
+        return text.removesuffix(".0")
+    text = format(Decimal(text), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 

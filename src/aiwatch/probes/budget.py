@@ -28,7 +28,7 @@ def iso_day(timestamp: float) -> str:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class Spent:
     """What was spent on one UTC day; a new day starts from zero."""
 
@@ -74,6 +74,8 @@ class Budgets:
 
     def spend(self, target: Target, result: ProbeResult, now: float) -> None:
         """Count what one probe of ``target`` spent."""
+        if target.budget is None and self.overall is None:
+            return  # nothing to count against: spending counts from when a budget applies
         tokens = (result.input_tokens or 0) + (result.output_tokens or 0)
         cost = result.cost_usd or 0.0
         if not tokens and not cost:

@@ -12,6 +12,7 @@ from typing import Any
 from aiwatch.gcpause import collections_paused
 from aiwatch.promql.engine import Evaluator, instant_query
 from aiwatch.promql.limits import Budget
+from aiwatch.promql.sliding import SlidingWindows
 from aiwatch.promql.storage import Labels, Storage, labels_of
 from aiwatch.promql.syntax import At, Expr
 from aiwatch.promql.values import PromQLError, RangeVec, Scalar, String, Vector
@@ -99,7 +100,9 @@ def range_query(
         msg = f'invalid expression type "{kind}" for range query, must be Scalar or instant Vector'
         raise PromQLError(msg)
     tree = pin_at(expr, start_ms, end_ms)
+    storage = SlidingWindows(storage, span_ms=end_ms - start_ms)
     series: dict[Labels, tuple[array[int], array[float]]] = {}
+    canonical: dict[tuple[tuple[str, str], ...], Labels] = {}
     points = 0
     for t_ms in range(start_ms, end_ms + 1, step_ms):
         budget.check()
@@ -112,7 +115,7 @@ def range_query(
             subquery_step_ms=subquery_step_ms,
             budget=budget,
         )
-        found = [((), value.value)] if isinstance(value, Scalar) else _pairs(value)
+        found = [((), value.value)] if isinstance(value, Scalar) else _pairs(value, canonical)
         for labels, v in found:
             got = series.get(labels)
             if got is None:
@@ -123,6 +126,17 @@ def range_query(
     return [(labels, *series[labels]) for labels in sorted(series)]
 
 
-def _pairs(value: Vector | String) -> list[tuple[Labels, float]]:
+def _pairs(
+    value: Vector | String, canonical: dict[tuple[tuple[str, str], ...], Labels]
+) -> list[tuple[Labels, float]]:
+    """Each sample's labels, sorted, and value; ``canonical`` remembers the sorted labels of
+    each label dict seen at an earlier step (the same series comes back at every step)."""
     assert isinstance(value, list)  # a string expression was refused above
-    return [(labels_of(sample.labels), sample.value) for sample in value]
+    out = []
+    for sample in value:
+        items = tuple(sample.labels.items())
+        labels = canonical.get(items)
+        if labels is None:
+            labels = canonical[items] = labels_of(sample.labels)
+        out.append((labels, sample.value))
+    return out

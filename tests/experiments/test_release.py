@@ -15,6 +15,7 @@ from aiwatch.config import load_config
 
 from .conftest import daemon_app
 from .test_api import write
+from .test_cli import aiwatch
 
 Client = Callable[..., Any]
 
@@ -189,3 +190,27 @@ async def test_the_verdict_needs_no_admin_but_changes_do(
     ]:
         response = await client.request(method, path, json=CANARY, headers=auth)
         assert response.status == 403, (method, path)
+
+
+async def test_command_line_switch_and_verdict(
+    tmp_path: Path, aiohttp_server: Callable[..., Any]
+) -> None:
+    """``aiwatch experiments switch NAME`` switches a blue-green experiment;
+    ``aiwatch experiments verdict NAME`` prints the verdict, its phase and one line per metric."""
+    config = load_config(str(write(tmp_path / "aiwatch.yml", [CANARY, BLUE_GREEN])))
+    server = await aiohttp_server(daemon_app(config, tmp_path / "data"), host="127.0.0.1", port=0)
+    url = f"http://127.0.0.1:{server.port}"
+    code, out, err = await aiwatch("experiments", "switch", "switch", "--url", url)
+    assert (code, out, err) == (0, "switch: running\n", "")
+    code, out, _ = await aiwatch("experiments", "verdict", "switch", "--url", url)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == (
+        "switch: inconclusive (after_switch): latency: too few samples: "
+        "baseline 0, candidate 0 of 10 needed"
+    )
+    assert lines[2].split() == ["METRIC", "VERDICT", "N", "REASON"]
+    assert lines[3].split()[:3] == ["latency", "inconclusive", "0/0"]
+    code, _, err = await aiwatch("experiments", "switch", "switch", "--url", url)
+    assert code == 1
+    assert "was already switched" in err

@@ -15,6 +15,7 @@ from aiwatch.config import load_config
 
 from .conftest import daemon_app
 from .test_api import write
+from .test_cli import aiwatch
 
 Client = Callable[..., Any]
 
@@ -118,8 +119,9 @@ async def test_a_failing_canary_opens_an_incident_and_stopping_resolves_it(
 
 async def test_blue_green_before_and_after_the_switch(api: TestClient[Any, Any]) -> None:
     """Before the switch green is judged alone against its threshold (pass); the switch
-    starts green's data again; after it green is compared with blue's last window, and a
-    green three times slower than blue fails. A second switch is a conflict."""
+    starts green's data again and ends blue's (a late observation for blue is refused); after
+    it green is compared with blue's last window, and a green three times slower than blue
+    fails. A second switch is a conflict."""
     await post(api, "/api/v1/experiments/switch/observations", latencies("blue", 1.0, 30, seed=4))
     await post(api, "/api/v1/experiments/switch/observations", latencies("green", 1.0, 30, seed=5))
     response = await api.get("/api/v1/experiments/switch/verdict")
@@ -138,6 +140,11 @@ async def test_blue_green_before_and_after_the_switch(api: TestClient[Any, Any])
     after = (await response.json())["data"]
     assert (after["phase"], after["verdict"]) == ("after_switch", "fail")
     assert after["metrics"][0]["n"] == {"baseline": 30, "candidate": 30}
+    late = await api.post(
+        "/api/v1/experiments/switch/observations", json=latencies("blue", 1.0, 3, seed=7)
+    )
+    assert late.status == 409
+    assert (await late.json())["error"].endswith("blue's window ended at the switch")
     again = await api.post("/api/v1/experiments/switch/switch")
     assert again.status == 409
     assert (await again.json())["error"] == "experiment 'switch' was already switched"
@@ -189,3 +196,27 @@ async def test_the_verdict_needs_no_admin_but_changes_do(
     ]:
         response = await client.request(method, path, json=CANARY, headers=auth)
         assert response.status == 403, (method, path)
+
+
+async def test_command_line_switch_and_verdict(
+    tmp_path: Path, aiohttp_server: Callable[..., Any]
+) -> None:
+    """``aiwatch experiments switch NAME`` switches a blue-green experiment;
+    ``aiwatch experiments verdict NAME`` prints the verdict, its phase and one line per metric."""
+    config = load_config(str(write(tmp_path / "aiwatch.yml", [CANARY, BLUE_GREEN])))
+    server = await aiohttp_server(daemon_app(config, tmp_path / "data"), host="127.0.0.1", port=0)
+    url = f"http://127.0.0.1:{server.port}"
+    code, out, err = await aiwatch("experiments", "switch", "switch", "--url", url)
+    assert (code, out, err) == (0, "switch: running\n", "")
+    code, out, _ = await aiwatch("experiments", "verdict", "switch", "--url", url)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == (
+        "switch: inconclusive (after_switch): latency: too few samples: "
+        "baseline 0, candidate 0 of 10 needed"
+    )
+    assert lines[2].split() == ["METRIC", "VERDICT", "N", "REASON"]
+    assert lines[3].split()[:3] == ["latency", "inconclusive", "0/0"]
+    code, _, err = await aiwatch("experiments", "switch", "switch", "--url", url)
+    assert code == 1
+    assert "was already switched" in err

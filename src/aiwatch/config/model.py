@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from aiwatch.config.prompts import Prompt
 from aiwatch.config.validation import Validation
 
 TargetKind = Literal[
@@ -113,7 +114,7 @@ class Target:
     headers: dict[str, Secret] = field(default_factory=dict)
     body: str | dict[str, Any] | list[Any] | None = None
     request: dict[str, Any] = field(default_factory=dict)
-    prompts: tuple[str | tuple[dict[str, str], ...], ...] = ("Reply with the single word: pong",)
+    prompts: tuple[Prompt, ...] = ("Reply with the single word: pong",)
     input: tuple[str, ...] = ("aiwatch probe",)
     max_body_bytes: int = 4 * 1024 * 1024
     expect: Expect = field(default_factory=Expect)

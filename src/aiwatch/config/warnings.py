@@ -113,9 +113,10 @@ def _budget_warnings(config: Config, warn: Callable[[Path, str], None]) -> None:
     """Budgets that the worst case (interval × max tokens × price) spends before the day ends."""
     total = [0.0, 0.0]
     for i, target in enumerate(config.targets):
-        # Only chat kinds generate up to a maximum; other kinds' spending is not bounded by
-        # a request key (an embedding's tokens are its input's).
-        worst = _worst_case(target) if target.kind in CHAT_KINDS else (0.0, 0.0)
+        # Chat kinds generate up to a maximum, image generation its n images; other kinds'
+        # spending is not bounded by a request key (an embedding's tokens are its input's).
+        bounded = target.kind in CHAT_KINDS or target.kind == "openai_images"
+        worst = _worst_case(target) if bounded else (0.0, 0.0)
         if worst is None:
             if target.budget is not None:
                 warn(

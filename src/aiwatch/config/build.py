@@ -4,8 +4,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-import promql_parser
-
+from aiwatch.config.experiments import build_experiments
+from aiwatch.config.images import PromptFiles
 from aiwatch.config.model import (
     CHAT_KINDS,
     Alertmanager,
@@ -13,8 +13,6 @@ from aiwatch.config.model import (
     Config,
     Datasource,
     Expect,
-    Experiment,
-    ExperimentMetric,
     GlobalConfig,
     Notifications,
     Objective,
@@ -25,13 +23,11 @@ from aiwatch.config.model import (
     StatusPage,
     Target,
     Templates,
-    Variant,
     Web,
 )
 from aiwatch.config.validation import build_validation
 from aiwatch.config.yamlpos import Path
 from aiwatch.durations import parse_duration
-from aiwatch.promql.errors import locate
 from aiwatch.redaction import REDACTED, redact_urls_in
 
 Report = Callable[[Path, str], None]
@@ -47,14 +43,22 @@ def _opt_dur(value: str | None) -> float | None:
 
 
 def build_config(
-    doc: dict[str, Any], path: str, report: Report, *, tolerant: bool = False
+    doc: dict[str, Any],
+    path: str,
+    report: Report,
+    *,
+    tolerant: bool = False,
+    files: PromptFiles | None = None,
 ) -> Config:
     """Build a ``Config``; ``report`` receives each cross-key problem.
+
+    ``files``: the images and prompt folders the prompts name, as loading found them.
 
     ``tolerant``: the schema found problems (already reported) and their values were
     removed; an item missing a required key is skipped instead of failing the build.
     """
     skip: tuple[type[Exception], ...] = (KeyError, TypeError, ValueError) if tolerant else ()
+    files = files or PromptFiles()
     g = doc.get("global", {})
     glob = GlobalConfig(
         probe_interval=_dur(g.get("probe_interval"), 30.0),
@@ -65,9 +69,9 @@ def build_config(
         retention=_dur(g.get("retention"), 7200.0),
         budget=_budget(g.get("budget")),
     )
-    targets = _targets(doc.get("targets", []), glob, report, skip)
+    targets = _targets(doc.get("targets", []), glob, report, skip, files)
     datasource = _datasource(doc.get("datasource")) if "url" in doc.get("datasource", {}) else None
-    experiments = _experiments(doc.get("experiments", []), targets, datasource, report, skip)
+    experiments = build_experiments(doc.get("experiments", []), targets, datasource, report, skip)
     am = doc.get("alertmanager", {})
     web = doc.get("web", {})
     return Config(
@@ -91,7 +95,7 @@ def build_config(
             status_page=_status_page(web.get("status_page", {}), targets, report),
         ),
         storage_path=doc.get("storage", {}).get("path"),
-        validation=build_validation(doc["validation"], skip, prompt=_prompt)
+        validation=build_validation(doc["validation"], skip, expand=files.expand)
         if "validation" in doc
         else None,
         raw=redact(doc),
@@ -118,10 +122,6 @@ def redact(doc: Any) -> Any:
     return copy.copy(doc)
 
 
-def _prompt(value: str | list[dict[str, str]]) -> str | tuple[dict[str, str], ...]:
-    return value if isinstance(value, str) else tuple(dict(m) for m in value)
-
-
 # Keys that only one kind of probe reads: elsewhere they would be silently ignored.
 _KIND_KEYS = {
     "stream": CHAT_KINDS,
@@ -143,6 +143,7 @@ def _targets(
     glob: GlobalConfig,
     report: Report,
     skip: tuple[type[Exception], ...],
+    files: PromptFiles,
 ) -> tuple[Target, ...]:
     seen: dict[str, int] = {}
     out = []
@@ -158,13 +159,15 @@ def _targets(
         if isinstance(name, str):
             seen.setdefault(name, i)
         try:
-            out.append(_target(i, t, glob, report))
+            out.append(_target(i, t, glob, report, files))
         except skip:
             continue
     return tuple(out)
 
 
-def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Target:
+def _target(
+    i: int, t: dict[str, Any], glob: GlobalConfig, report: Report, files: PromptFiles
+) -> Target:
     """One target; ``report`` gets the keys its kind does not read."""
     interval = _dur(t.get("interval"), glob.probe_interval)
     timeout = _dur(t.get("timeout"), min(glob.probe_timeout, interval))
@@ -202,7 +205,8 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
         headers={k: Secret(v) for k, v in t.get("headers", {}).items()},
         body=t.get("body"),
         request=dict(t.get("request", {})),
-        prompts=tuple(_prompt(p) for p in t.get("prompts", [])) or Target.prompts,
+        prompts=tuple(p for item in t.get("prompts", []) for p in files.expand(item))
+        or Target.prompts,
         input=tuple(t.get("input", [])) or Target.input,
         max_body_bytes=t.get("max_body_bytes", 4 * 1024 * 1024),
         expect=_expect(e),
@@ -304,23 +308,6 @@ def _check_templates(t: dict[str, str] | None, path: tuple[Any, ...], report: Re
             report((*path, "templates", part), error)
 
 
-def _promql_syntax(query: Any) -> str | None:
-    """Why an experiment's PromQL does not parse (None if it does, or is absent).
-
-    Only the syntax: the query runs on the datasource's Prometheus, which may know
-    functions aiwatch's own engine does not. ``$variant`` and ``$__range`` are filled in
-    first, as they are before each query.
-    """
-    if not isinstance(query, str):
-        return None
-    text = query.replace("$__range", "1m").replace("$variant", "v")
-    try:
-        promql_parser.parse(text)
-    except ValueError as err:
-        return f"invalid PromQL: {locate(text, str(err), promql_parser.parse)}"
-    return None
-
-
 def _notifications(
     n: dict[str, Any], report: Report, skip: tuple[type[Exception], ...]
 ) -> Notifications:
@@ -358,108 +345,3 @@ def _notifications(
             )
         )
     return Notifications(routes=tuple(routes), templates=_templates(n.get("templates")))
-
-
-def _experiments(
-    items: list[dict[str, Any]],
-    targets: tuple[Target, ...],
-    datasource: Datasource | None,
-    report: Report,
-    skip: tuple[type[Exception], ...],
-) -> tuple[Experiment, ...]:
-    target_names = {t.name for t in targets}
-    out = []
-    seen: set[str] = set()
-    for i, e in enumerate(items):
-        if not isinstance(e, dict):
-            continue
-        try:
-            out.append(_experiment(i, e, target_names, datasource, report, seen))
-        except skip:
-            continue
-    return tuple(out)
-
-
-def _experiment(  # noqa: PLR0917 - the loop's state, in order; called once
-    i: int,
-    e: dict[str, Any],
-    target_names: set[str],
-    datasource: Datasource | None,
-    report: Report,
-    seen: set[str],
-) -> Experiment:
-    here: Path = ("experiments", i)
-    if e["name"] in seen:
-        report((*here, "name"), f"duplicate experiment name {e['name']!r}")
-    seen.add(e["name"])
-    variant_names = [v["name"] for v in e["variants"]]
-    if len(set(variant_names)) != len(variant_names):
-        report((*here, "variants"), "variant names must be unique")
-    if e["control"] not in variant_names:
-        report((*here, "control"), f"{e['control']!r} is not one of the variants")
-    metrics = []
-    if any(m["source"] == "probe" for m in e["metrics"]):
-        for k, v in enumerate(e["variants"]):
-            if v.get("target") not in target_names:
-                report(
-                    (*here, "variants", k, "target"),
-                    f"{v.get('target')!r} is not a configured target",
-                )
-    metric_names: set[str] = set()
-    for j, m in enumerate(e["metrics"]):
-        mpath: Path = (*here, "metrics", j)
-        if m["name"] in metric_names:
-            report((*mpath, "name"), f"duplicate metric name {m['name']!r}")
-        metric_names.add(m["name"])
-        source = m["source"]
-        field = m.get("field")
-        if source == "probe" and field is None and m.get("kind") == "proportion":
-            field = "success"  # the only proportion a probe gives (the contract's example)
-        kind = m.get("kind", "proportion" if field == "success" else "mean")
-        if source == "probe" and field is None:
-            report(mpath, "field is required for source: probe")
-        if source != "probe" and field is not None:
-            report((*mpath, "field"), f"field only applies to source: probe, not {source}")
-        if source == "promql":
-            kind = m.get("kind", "ratio")
-            if datasource is None:
-                report(mpath, "source: promql needs datasource.url")
-            if "numerator" not in m:
-                report(mpath, "numerator is required for source: promql")
-            for part in ("numerator", "denominator"):
-                problem = _promql_syntax(m.get(part))
-                if problem is not None:
-                    report((*mpath, part), problem)
-        metrics.append(
-            ExperimentMetric(
-                name=m["name"],
-                source=source,
-                kind=kind,
-                field=field,
-                goal=m.get("goal", "increase"),
-                guardrail=m.get("guardrail", False),
-                minimum_effect=m.get("minimum_effect"),
-                numerator=m.get("numerator"),
-                denominator=m.get("denominator"),
-            )
-        )
-    prior = e.get("prior")
-    return Experiment(
-        name=e["name"],
-        control=e["control"],
-        variants=tuple(
-            Variant(v["name"], v.get("target"), v.get("weight", 1.0)) for v in e["variants"]
-        ),
-        metrics=tuple(metrics),
-        hypothesis=e.get("hypothesis", ""),
-        state=e.get("state", "running"),
-        alpha=e.get("alpha", 0.05),
-        method=e.get("method", "frequentist"),
-        sequential_tuning=e.get("sequential_tuning", 5000.0),
-        prior_mean=prior["mean"] if prior else None,
-        prior_variance=prior["variance"] if prior else None,
-        difference=e.get("difference", "relative"),
-        correction=e.get("correction", "holm"),
-        min_samples=e.get("min_samples", 100),
-        power=e.get("power", 0.8),
-    )

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from aiwatch.config.prompts import Prompt
 from aiwatch.config.validation import Validation
 
 TargetKind = Literal[
@@ -113,7 +114,7 @@ class Target:
     headers: dict[str, Secret] = field(default_factory=dict)
     body: str | dict[str, Any] | list[Any] | None = None
     request: dict[str, Any] = field(default_factory=dict)
-    prompts: tuple[str | tuple[dict[str, str], ...], ...] = ("Reply with the single word: pong",)
+    prompts: tuple[Prompt, ...] = ("Reply with the single word: pong",)
     input: tuple[str, ...] = ("aiwatch probe",)
     max_body_bytes: int = 4 * 1024 * 1024
     expect: Expect = field(default_factory=Expect)
@@ -182,6 +183,11 @@ class ExperimentMetric:
     minimum_effect: float | None = None
     numerator: str | None = None
     denominator: str | None = None
+    margin: float | None = None
+    """Canary and blue-green: how much worse the candidate may be (a fraction of the
+    baseline's mean, or the metric's unit with ``difference: absolute``)."""
+    threshold: float | None = None
+    """Blue-green before the switch: the value green must be better than."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +207,8 @@ class Experiment:
     correction: Literal["none", "holm", "bh"] = "holm"
     min_samples: int = 100
     power: float = 0.8
+    type: Literal["ab", "canary", "blue_green"] = "ab"
+    on_fail: Literal["none", "incident"] = "none"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""``aiwatch experiments list|show``: the experiments API as tables (or JSON)."""
+"""``aiwatch experiments``: list and show as tables (or JSON); create, start, pause, stop,
+switch and delete over the API; the release verdict."""
 
 import argparse
 import json
@@ -7,7 +8,11 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+import yaml
+
 from aiwatch.incidents.cli import ClientError, call, client_flags, table
+
+CHANGES = ("start", "pause", "stop", "switch")
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -21,6 +26,25 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     show = what.add_parser("show", parents=[common], help="one experiment's results per arm")
     show.add_argument("name", metavar="NAME", help="experiment name")
     show.set_defaults(func=cmd_show)
+    create = what.add_parser(
+        "create", parents=[common], help="create the experiments of a YAML file (drafts)"
+    )
+    create.add_argument("file", metavar="FILE.yml", help="one experiment, or experiments: [...]")
+    create.set_defaults(func=cmd_create)
+    for change in CHANGES:
+        move = what.add_parser(change, parents=[common], help=f"{change} an experiment")
+        move.add_argument("name", metavar="NAME", help="experiment name")
+        move.set_defaults(func=cmd_change, change=change)
+    delete = what.add_parser(
+        "delete", parents=[common], help="delete a draft or stopped API-defined experiment"
+    )
+    delete.add_argument("name", metavar="NAME", help="experiment name")
+    delete.set_defaults(func=cmd_delete)
+    verdict = what.add_parser(
+        "verdict", parents=[common], help="a canary or blue-green experiment's verdict"
+    )
+    verdict.add_argument("name", metavar="NAME", help="experiment name")
+    verdict.set_defaults(func=cmd_verdict)
 
 
 def _num(value: float | None, digits: int = 4) -> str:
@@ -82,9 +106,11 @@ def render_show(doc: dict[str, Any]) -> str:
     return "\n".join(head) + "\n\n" + table(header, rows)
 
 
-def _run(args: argparse.Namespace, path: str, render: Callable[[Any], str]) -> int:
+def _run(
+    args: argparse.Namespace, path: str, render: Callable[[Any], str], *, method: str = "GET"
+) -> int:
     try:
-        data = call(args, "GET", path)
+        data = call(args, method, path)
     except ClientError as err:
         print(f"aiwatch experiments: {err}", file=sys.stderr)
         return 1
@@ -101,3 +127,69 @@ def cmd_show(args: argparse.Namespace) -> int:
     """``aiwatch experiments show NAME``."""
     name = urllib.parse.quote(args.name, safe="")
     return _run(args, f"/api/v1/experiments/{name}", render_show)
+
+
+def _path(name: str, suffix: str = "") -> str:
+    return f"/api/v1/experiments/{urllib.parse.quote(name, safe='')}{suffix}"
+
+
+def _documents(path: str) -> list[Any]:
+    """The experiment documents of a YAML file: one mapping, or ``experiments:`` a list."""
+    with open(path, encoding="utf-8") as fh:
+        loaded = yaml.safe_load(fh)
+    if isinstance(loaded, dict) and isinstance(loaded.get("experiments"), list):
+        return list(loaded["experiments"])
+    return [loaded]
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    """``aiwatch experiments create FILE.yml``: exit 1 at the first one refused."""
+    try:
+        documents = _documents(args.file)
+    except (OSError, yaml.YAMLError) as err:
+        print(f"aiwatch experiments: cannot read {args.file}: {err}", file=sys.stderr)
+        return 1
+    for document in documents:
+        try:
+            data = call(args, "POST", "/api/v1/experiments", document)
+        except ClientError as err:
+            print(f"aiwatch experiments: {err}", file=sys.stderr)
+            return 1
+        if args.output == "json":
+            print(json.dumps(data, indent=2))
+        else:
+            print(f"created {data['name']} ({data['type']}, {data['state']})")
+    return 0
+
+
+def cmd_change(args: argparse.Namespace) -> int:
+    """``aiwatch experiments start|pause|stop|switch NAME``."""
+    return _run(args, _path(args.name, "/" + args.change), _moved, method="POST")
+
+
+def _moved(doc: dict[str, Any]) -> str:
+    return f"{doc['name']}: {doc['state']}"
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """``aiwatch experiments delete NAME``."""
+
+    def render(doc: dict[str, Any]) -> str:
+        return f"deleted {doc['name']} (archive #{doc['archived']})"
+
+    return _run(args, _path(args.name), render, method="DELETE")
+
+
+def render_verdict(doc: dict[str, Any]) -> str:
+    """The overall verdict, then one line per metric."""
+    head = f"{doc['name']}: {doc['verdict']} ({doc['phase']}): {doc['reason']}"
+    rows = [
+        [m["metric"], m["verdict"], f"{m['n']['baseline']}/{m['n']['candidate']}", m["reason"]]
+        for m in doc["metrics"]
+    ]
+    return head + "\n\n" + table(["METRIC", "VERDICT", "N", "REASON"], rows)
+
+
+def cmd_verdict(args: argparse.Namespace) -> int:
+    """``aiwatch experiments verdict NAME``."""
+    return _run(args, _path(args.name, "/verdict"), render_verdict)

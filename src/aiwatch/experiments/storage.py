@@ -115,6 +115,7 @@ class Saved:
     units: dict[str, int]
     state: State | None
     started_at: float | None
+    switched_at: float | None = None
 
 
 def add(
@@ -183,6 +184,7 @@ def load(conn: sqlite3.Connection) -> dict[str, Saved]:
             f"SELECT experiment, state, started_at FROM {STATES}"
         ).fetchall()
     }
+    switched = switches(conn)
     names = set(arms) | set(units) | set(states)
     return {
         name: Saved(
@@ -190,6 +192,7 @@ def load(conn: sqlite3.Connection) -> dict[str, Saved]:
             units=units.get(name, {}),
             state=states[name][0] if name in states else None,
             started_at=states[name][1] if name in states else None,
+            switched_at=switched.get(name),
         )
         for name in names
     }
@@ -202,3 +205,102 @@ def put(conn: sqlite3.Connection, experiment: str, arms: Arms) -> None:
             f"INSERT OR REPLACE INTO {ARMS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [experiment, variant, metric, *_row(stats)],
         )
+
+
+SWITCHES = "experiment_switches"
+DEFINITIONS = "experiment_definitions"
+ARCHIVE = "experiment_archive"
+
+
+@MIGRATIONS()
+def m002_release_and_api(db: sqlite3.Connection) -> None:
+    """Blue-green switches, experiments defined over the API, and deleted ones' records."""
+    db.execute(
+        f"""CREATE TABLE {SWITCHES} (
+            experiment TEXT PRIMARY KEY,
+            switched_at REAL NOT NULL
+        )"""
+    )
+    db.execute(
+        f"""CREATE TABLE {DEFINITIONS} (
+            name TEXT PRIMARY KEY,
+            document TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )"""
+    )
+    db.execute(
+        f"""CREATE TABLE {ARCHIVE} (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            document TEXT NOT NULL,
+            state TEXT NOT NULL,
+            started_at REAL,
+            deleted_at REAL NOT NULL,
+            result TEXT NOT NULL
+        )"""
+    )
+
+
+def switch(conn: sqlite3.Connection, experiment: str, variant: str, *, at: float) -> None:
+    """Record a blue-green switch and drop ``variant``'s (green's) data gathered before it."""
+    conn.execute(f"INSERT OR REPLACE INTO {SWITCHES} VALUES (?, ?)", [experiment, at])
+    conn.execute(f"DELETE FROM {ARMS} WHERE experiment = ? AND variant = ?", [experiment, variant])
+
+
+def switches(conn: sqlite3.Connection) -> dict[str, float]:
+    """When each switched blue-green experiment was switched."""
+    rows = conn.execute(f"SELECT experiment, switched_at FROM {SWITCHES}").fetchall()
+    return dict(rows)
+
+
+def definitions(conn: sqlite3.Connection) -> dict[str, str]:
+    """Every API-defined experiment's document (JSON text), by name, oldest first."""
+    rows = conn.execute(f"SELECT name, document FROM {DEFINITIONS} ORDER BY created_at, name")
+    return dict(rows.fetchall())
+
+
+def define(conn: sqlite3.Connection, name: str, document: str, *, at: float) -> None:
+    """Create or replace an API-defined experiment's document."""
+    conn.execute(
+        f"INSERT INTO {DEFINITIONS} VALUES (?, ?, ?, ?) ON CONFLICT (name)"
+        " DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
+        [name, document, at, at],
+    )
+
+
+def archive(
+    conn: sqlite3.Connection,
+    name: str,
+    *,
+    document: str,
+    state: str,
+    started_at: float | None,
+    result: str,
+    at: float,
+) -> int:
+    """Keep a deleted experiment's definition and results, then forget it everywhere else."""
+    cursor = conn.execute(
+        f"INSERT INTO {ARCHIVE} (name, document, state, started_at, deleted_at, result)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [name, document, state, started_at, at, result],
+    )
+    for table, key in (
+        (DEFINITIONS, "name"),
+        (ARMS, "experiment"),
+        (UNITS, "experiment"),
+        (STATES, "experiment"),
+        (SWITCHES, "experiment"),
+    ):
+        conn.execute(f"DELETE FROM {table} WHERE {key} = ?", [name])
+    return int(cursor.lastrowid or 0)
+
+
+def archived(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The archive, newest first."""
+    rows = conn.execute(
+        f"SELECT id, name, document, state, started_at, deleted_at, result FROM {ARCHIVE}"
+        " ORDER BY id DESC"
+    ).fetchall()
+    keys = ("id", "name", "document", "state", "started_at", "deleted_at", "result")
+    return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -7,11 +7,13 @@ many times a second, are folded in at once and written in one batch per ``flush_
 """
 
 import asyncio
+import json
 import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from aiwatch.config.model import Experiment, ExperimentMetric
 from aiwatch.experiments import collect, storage
@@ -21,7 +23,16 @@ from aiwatch.experiments.storage import Saved, Store
 from aiwatch.probes.result import ProbeResult
 from aiwatch.stats import ExperimentResult, SufficientStats
 
+if TYPE_CHECKING:  # the module loads SciPy, only once a release verdict is asked for
+    from aiwatch.experiments.release import ReleaseVerdict
+
 log = logging.getLogger("aiwatch.experiments")
+
+Source = Literal["config", "api"]
+
+
+class Conflict(ValueError):
+    """A change that the experiment's source or state does not allow (HTTP 409)."""
 
 
 def accumulate(arms: Arms, delta: Arms) -> None:
@@ -59,6 +70,11 @@ class Live:
     arms: Arms = field(default_factory=dict)
     units: dict[str, int] = field(default_factory=dict)
     """Probes recorded per variant: the assignment counts for the sample-ratio check."""
+    switched_at: float | None = None
+    """Blue-green: when traffic moved to green (None before the switch)."""
+    source: Source = "config"
+    document: dict[str, Any] | None = None
+    """An API-defined experiment's document, as created or last changed."""
     version: int = 0
     _cached: tuple[int, Experiment, ExperimentResult] | None = None
 
@@ -79,6 +95,12 @@ class Live:
         result = analyze(self.config, self.arms, units=units)
         self._cached = (self.version, self.config, result)
         return result
+
+    def verdict(self) -> "ReleaseVerdict":
+        """The release verdict (canary and blue-green experiments) on the data so far."""
+        from aiwatch.experiments.release import release_verdict
+
+        return release_verdict(self.config, self.arms, switched=self.switched_at is not None)
 
 
 class Tracker:
@@ -103,7 +125,14 @@ class Tracker:
         """Apply a (re)loaded config: keep the data of experiments that remain, load new ones."""
         async with self._lock:
             wanted = {e.name: e for e in experiments}
-            for name in [n for n in self.live if n not in wanted]:
+            for name in [n for n, v in self.live.items() if v.source == "config"]:
+                if name not in wanted:
+                    del self.live[name]
+            for name in [n for n, v in self.live.items() if v.source == "api" and n in wanted]:
+                log.warning(
+                    "The config file's experiment replaces the one created over the API",
+                    extra={"experiment": name},
+                )
                 del self.live[name]
             new = [e for name, e in wanted.items() if name not in self.live]
             for name, experiment in wanted.items():
@@ -128,6 +157,7 @@ class Tracker:
                 started_at=saved.started_at,
                 arms=fitting(experiment, saved.arms),
                 units=dict(saved.units),
+                switched_at=saved.switched_at,
             )
         # First sight of this experiment: its config decides the state, recorded from now on.
         now = self.clock()
@@ -147,11 +177,18 @@ class Tracker:
             if not collects(live.state):
                 continue
             variants = collect.variants_of(live.config, result.target)
+            if live.switched_at is not None:
+                # Blue-green after the switch: blue's data ended there (its last window).
+                variants = [v for v in variants if v != live.config.control]
             if not variants:
                 continue
             # Every probe is a unit assigned to its variant, even one that adds no value
             # (a failure, for a latency metric): that is what the sample-ratio check counts.
-            delta = collect.from_probe(live.config, result)
+            delta = {
+                key: stats
+                for key, stats in collect.from_probe(live.config, result).items()
+                if key[0] in variants
+            }
             units = dict.fromkeys(variants, 1)
             accumulate(live.arms, delta)
             for v in variants:
@@ -232,5 +269,114 @@ class Tracker:
                 lambda conn: storage.set_state(conn, name, after, started_at=started, at=now)
             )
             live.state, live.started_at = after, started
+            live.changed()
+            return live
+
+    # Experiments defined over the API, and the blue-green switch ---------------------------
+
+    async def load_defined(self, build: "Callable[[Any], Experiment | None]") -> None:
+        """Add the API-defined experiments kept in the store (at start-up); ``build`` checks
+        each document against the loaded config (None: no longer valid, skipped and logged)."""
+        rows = await self.store.read(storage.definitions)
+        saved = await self.store.read(storage.load)
+        async with self._lock:
+            for name, text in rows.items():
+                if name in self.live:
+                    log.warning(
+                        "Experiment %s is in the config file; its API definition waits", name
+                    )
+                    continue
+                document = json.loads(text)
+                experiment = build(document)
+                if experiment is None:
+                    log.warning(
+                        "An API-defined experiment no longer fits the config; not loaded",
+                        extra={"experiment": name},
+                    )
+                    continue
+                live = await self._open(experiment, saved.get(name))
+                live.source, live.document = "api", document
+                self.live[name] = live
+
+    async def define(self, experiment: Experiment, document: dict[str, Any]) -> Live:
+        """Create an API-defined experiment (:class:`Conflict` if the name is taken)."""
+        async with self._lock:
+            name = experiment.name
+            if name in self.live:
+                msg = f"an experiment named {name!r} exists ({self.live[name].source})"
+                raise Conflict(msg)
+            now = self.clock()
+            text = json.dumps(document)
+            await self.store.write(lambda conn: storage.define(conn, name, text, at=now))
+            live = await self._open(experiment, None)
+            live.source, live.document = "api", document
+            self.live[name] = live
+            return live
+
+    def _changeable(self, name: str, verb: str, states: tuple[State, ...]) -> Live:
+        live = self.live[name]
+        if live.source != "api":
+            msg = f"experiment {name!r} is defined in the config file; {verb} it there"
+            raise Conflict(msg)
+        if live.state not in states:
+            allowed = " or ".join(states)
+            msg = f"experiment {name!r} is {live.state}; only {allowed} ones can be {verb}d"
+            raise Conflict(msg)
+        return live
+
+    async def redefine(self, experiment: Experiment, document: dict[str, Any]) -> Live:
+        """Replace a draft API-defined experiment's definition."""
+        async with self._lock:
+            live = self._changeable(experiment.name, "change", ("draft",))
+            now, text = self.clock(), json.dumps(document)
+            await self.store.write(lambda conn: storage.define(conn, experiment.name, text, at=now))
+            live.config, live.document = experiment, document
+            live.arms = fitting(experiment, live.arms)
+            live.changed()
+            return live
+
+    async def delete(self, name: str) -> int:
+        """Archive a draft or stopped API-defined experiment with its results; the archive id."""
+        async with self._lock:
+            live = self._changeable(name, "delete", ("draft", "stopped"))
+            await self.flush()
+            result: dict[str, Any] = {"analysis": live.result().to_json()}
+            if live.config.type != "ab":
+                result["release"] = live.verdict().to_json()
+            now = self.clock()
+            archive_id = await self.store.write(
+                lambda conn: storage.archive(
+                    conn,
+                    name,
+                    document=json.dumps(live.document),
+                    state=live.state,
+                    started_at=live.started_at,
+                    result=json.dumps(result),
+                    at=now,
+                )
+            )
+            del self.live[name]
+            self._pending.pop(name, None)
+            return archive_id
+
+    async def switch(self, name: str) -> Live:
+        """Blue-green: traffic moved to green; blue's data end, green's start again."""
+        async with self._lock:
+            live = self.live[name]
+            if live.config.type != "blue_green":
+                msg = f"experiment {name!r} is {live.config.type}; only blue_green ones switch"
+                raise Conflict(msg)
+            if live.switched_at is not None:
+                msg = f"experiment {name!r} was already switched"
+                raise Conflict(msg)
+            green = next(v.name for v in live.config.variants if v.name != live.config.control)
+            await self.flush()
+            now = self.clock()
+            await self.store.write(lambda conn: storage.switch(conn, name, green, at=now))
+            live.switched_at = now
+            live.arms = {key: stats for key, stats in live.arms.items() if key[0] != green}
+            pending = self._pending.get(name)
+            if pending is not None:
+                pending[0].clear()
             live.changed()
             return live

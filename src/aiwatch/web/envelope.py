@@ -43,10 +43,18 @@ def fail(status: int, error_type: ErrorType, message: str) -> NoReturn:
 class ApiError(web.HTTPException):
     """An HTTP error whose body is the JSON error envelope."""
 
-    def __init__(self, status: int, error_type: ErrorType, message: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        error_type: ErrorType,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         self.status_code = status
         self.error_type, self.message = error_type, message
-        body = {"status": "error", "errorType": error_type, "error": message}
+        # ``details``: keys beside the envelope's own, such as a list of every problem.
+        body = {"status": "error", "errorType": error_type, "error": message, **(details or {})}
         super().__init__(text=_dumps(body), content_type="application/json")
 
 

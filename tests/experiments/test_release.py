@@ -119,8 +119,9 @@ async def test_a_failing_canary_opens_an_incident_and_stopping_resolves_it(
 
 async def test_blue_green_before_and_after_the_switch(api: TestClient[Any, Any]) -> None:
     """Before the switch green is judged alone against its threshold (pass); the switch
-    starts green's data again; after it green is compared with blue's last window, and a
-    green three times slower than blue fails. A second switch is a conflict."""
+    starts green's data again and ends blue's (a late observation for blue is refused); after
+    it green is compared with blue's last window, and a green three times slower than blue
+    fails. A second switch is a conflict."""
     await post(api, "/api/v1/experiments/switch/observations", latencies("blue", 1.0, 30, seed=4))
     await post(api, "/api/v1/experiments/switch/observations", latencies("green", 1.0, 30, seed=5))
     response = await api.get("/api/v1/experiments/switch/verdict")
@@ -139,6 +140,11 @@ async def test_blue_green_before_and_after_the_switch(api: TestClient[Any, Any])
     after = (await response.json())["data"]
     assert (after["phase"], after["verdict"]) == ("after_switch", "fail")
     assert after["metrics"][0]["n"] == {"baseline": 30, "candidate": 30}
+    late = await api.post(
+        "/api/v1/experiments/switch/observations", json=latencies("blue", 1.0, 3, seed=7)
+    )
+    assert late.status == 409
+    assert (await late.json())["error"].endswith("blue's window ended at the switch")
     again = await api.post("/api/v1/experiments/switch/switch")
     assert again.status == 409
     assert (await again.json())["error"] == "experiment 'switch' was already switched"

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiwatch.config.experiments import build_experiments
+from aiwatch.config.images import PromptFiles
 from aiwatch.config.model import (
     CHAT_KINDS,
     Alertmanager,
@@ -42,14 +43,22 @@ def _opt_dur(value: str | None) -> float | None:
 
 
 def build_config(
-    doc: dict[str, Any], path: str, report: Report, *, tolerant: bool = False
+    doc: dict[str, Any],
+    path: str,
+    report: Report,
+    *,
+    tolerant: bool = False,
+    files: PromptFiles | None = None,
 ) -> Config:
     """Build a ``Config``; ``report`` receives each cross-key problem.
+
+    ``files``: the images and prompt folders the prompts name, as loading found them.
 
     ``tolerant``: the schema found problems (already reported) and their values were
     removed; an item missing a required key is skipped instead of failing the build.
     """
     skip: tuple[type[Exception], ...] = (KeyError, TypeError, ValueError) if tolerant else ()
+    files = files or PromptFiles()
     g = doc.get("global", {})
     glob = GlobalConfig(
         probe_interval=_dur(g.get("probe_interval"), 30.0),
@@ -60,7 +69,7 @@ def build_config(
         retention=_dur(g.get("retention"), 7200.0),
         budget=_budget(g.get("budget")),
     )
-    targets = _targets(doc.get("targets", []), glob, report, skip)
+    targets = _targets(doc.get("targets", []), glob, report, skip, files)
     datasource = _datasource(doc.get("datasource")) if "url" in doc.get("datasource", {}) else None
     experiments = build_experiments(doc.get("experiments", []), targets, datasource, report, skip)
     am = doc.get("alertmanager", {})
@@ -86,7 +95,7 @@ def build_config(
             status_page=_status_page(web.get("status_page", {}), targets, report),
         ),
         storage_path=doc.get("storage", {}).get("path"),
-        validation=build_validation(doc["validation"], skip, prompt=_prompt)
+        validation=build_validation(doc["validation"], skip, expand=files.expand)
         if "validation" in doc
         else None,
         raw=redact(doc),
@@ -113,16 +122,12 @@ def redact(doc: Any) -> Any:
     return copy.copy(doc)
 
 
-def _prompt(value: str | list[dict[str, str]]) -> str | tuple[dict[str, str], ...]:
-    return value if isinstance(value, str) else tuple(dict(m) for m in value)
-
-
 # Keys that only one kind of probe reads: elsewhere they would be silently ignored.
 _KIND_KEYS = {
     "stream": CHAT_KINDS,
-    "prompts": CHAT_KINDS,
+    "prompts": (*CHAT_KINDS, "openai_images"),
     "input": ("openai_embeddings",),
-    "request": (*CHAT_KINDS, "openai_embeddings"),
+    "request": (*CHAT_KINDS, "openai_images", "openai_embeddings"),
     "method": ("http",),
     "body": ("http",),
 }
@@ -138,6 +143,7 @@ def _targets(
     glob: GlobalConfig,
     report: Report,
     skip: tuple[type[Exception], ...],
+    files: PromptFiles,
 ) -> tuple[Target, ...]:
     seen: dict[str, int] = {}
     out = []
@@ -153,13 +159,15 @@ def _targets(
         if isinstance(name, str):
             seen.setdefault(name, i)
         try:
-            out.append(_target(i, t, glob, report))
+            out.append(_target(i, t, glob, report, files))
         except skip:
             continue
     return tuple(out)
 
 
-def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Target:
+def _target(
+    i: int, t: dict[str, Any], glob: GlobalConfig, report: Report, files: PromptFiles
+) -> Target:
     """One target; ``report`` gets the keys its kind does not read."""
     interval = _dur(t.get("interval"), glob.probe_interval)
     timeout = _dur(t.get("timeout"), min(glob.probe_timeout, interval))
@@ -173,6 +181,7 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
     e = t.get("expect", {})
     if "dimensions" in e and t["kind"] != "openai_embeddings":
         report(("targets", i, "expect", "dimensions"), "only for kind openai_embeddings")
+    _images_keys(i, t, report)
     if "max_time_to_first_token" in e and not (t["kind"] in CHAT_KINDS and t.get("stream")):
         report(
             ("targets", i, "expect", "max_time_to_first_token"),
@@ -197,16 +206,34 @@ def _target(i: int, t: dict[str, Any], glob: GlobalConfig, report: Report) -> Ta
         headers={k: Secret(v) for k, v in t.get("headers", {}).items()},
         body=t.get("body"),
         request=dict(t.get("request", {})),
-        prompts=tuple(_prompt(p) for p in t.get("prompts", [])) or Target.prompts,
+        prompts=tuple(p for item in t.get("prompts", []) for p in files.expand(item))
+        or Target.prompts,
         input=tuple(t.get("input", [])) or Target.input,
         max_body_bytes=t.get("max_body_bytes", 4 * 1024 * 1024),
         expect=_expect(e),
         slo=_slo(i, t, report),
-        price=Price(price.get("input_per_million", 0.0), price.get("output_per_million", 0.0))
+        price=Price(
+            price.get("input_per_million", 0.0),
+            price.get("output_per_million", 0.0),
+            price.get("per_image", 0.0),
+        )
         if price is not None
         else None,
         budget=_budget(t.get("budget")),
     )
+
+
+def _images_keys(i: int, t: dict[str, Any], report: Report) -> None:
+    """Keys of image generation: they mean something to ``openai_images`` alone, whose
+    prompts are plain text."""
+    images = t["kind"] == "openai_images"
+    if "image" in t.get("expect", {}) and not images:
+        report(("targets", i, "expect", "image"), "only for kind openai_images")
+    if "per_image" in (t.get("price") or {}) and not images:
+        report(("targets", i, "price", "per_image"), "only for kind openai_images")
+    for j, prompt in enumerate(t.get("prompts", []) if images else ()):
+        if prompt is not None and not isinstance(prompt, str):
+            report(("targets", i, "prompts", j), "openai_images takes text prompts only")
 
 
 def _budget(b: dict[str, Any] | None) -> Budget | None:
@@ -270,6 +297,7 @@ def _expect(e: dict[str, Any]) -> Expect:
         max_time_to_first_token=_opt_dur(e.get("max_time_to_first_token")),
         dimensions=e.get("dimensions"),
         streaming=e.get("streaming", False),
+        image=(e["image"]["width"], e["image"]["height"]) if "image" in e else None,
     )
 
 

@@ -16,6 +16,7 @@ import jsonschema
 
 from aiwatch.config.build import build_config
 from aiwatch.config.hints import did_you_mean, shape_hint, unknown_key
+from aiwatch.config.images import load_prompt_files
 from aiwatch.config.model import Config
 from aiwatch.config.problems import ConfigError, Problem
 from aiwatch.config.warnings import config_warnings
@@ -32,6 +33,9 @@ _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|(\$\{)")
 
 
 _STRING_HINT = " (a ${NAME} reference always gives a string)"
+_PROMPT_SHAPES = (
+    "a prompt is a non-empty string, a list of {role, content}, {text, images} or {folder, text}"
+)
 
 
 @cache
@@ -202,15 +206,21 @@ def _parse(
     doc = _substitute({} if doc is None else _without_nulls(doc), (), env, out)
     invalid = _validate(doc, out)
     _finite(doc, (), out, invalid)
-    _resolve_secrets(doc, (), os.path.dirname(os.path.abspath(path)), out)
+    base_dir = os.path.dirname(os.path.abspath(path))
+    _resolve_secrets(doc, (), base_dir, out)
     if not isinstance(doc, dict):
         return None, positions, out.problems
+    files = load_prompt_files(doc, base_dir, out.add)
     # Without the invalid values (defaults stand in for them), so that a bad interval does
     # not hide a missing model; items a required key is missing from are skipped.
     cross: list[tuple[Path, str]] = []
     pruned = _prune(doc, invalid, keep_items=out.unset)
     config = build_config(
-        pruned, path, lambda at, message: cross.append((at, message)), tolerant=bool(out.problems)
+        pruned,
+        path,
+        lambda at, message: cross.append((at, message)),
+        tolerant=bool(out.problems),
+        files=files,
     )
     for at, message in cross:
         if not _about_removed(at, message, invalid | out.unset):
@@ -407,7 +417,7 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
     if error.validator == "pattern":
         return [(path, f"{value!r} does not match {error.validator_value!r}", False)]
     if error.validator == "oneOf" and path and path[-2:-1] == ("prompts",):
-        return [(path, "a prompt is a non-empty string or a list of {role, content}", False)]
+        return [(path, _PROMPT_SHAPES, False)]
     if error.validator == "propertyNames":
         return [(path, f"invalid label name: {error.message}", False)]
     return [(path, error.message, False)]

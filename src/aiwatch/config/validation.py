@@ -4,9 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiwatch.config.prompts import Prompt
 from aiwatch.durations import parse_duration
-
-Prompt = str | tuple[dict[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -65,12 +64,15 @@ def _opt_seconds(value: str | None) -> float | None:
 
 
 def build_validation(
-    doc: dict[str, Any], skip: tuple[type[Exception], ...], *, prompt: Callable[[Any], Prompt]
+    doc: dict[str, Any],
+    skip: tuple[type[Exception], ...],
+    *,
+    expand: Callable[[Any], tuple[Prompt, ...]],
 ) -> Validation:
     """The suite from a schema-valid ``validation:`` mapping (items missing keys skipped).
 
-    ``prompt`` builds one prompt as ``targets[].prompts`` does, so prompt sets take whatever
-    a target's prompts take.
+    ``expand`` turns one item into its prompts as ``targets[].prompts`` does (a prompt
+    folder is one prompt per image), so prompt sets take whatever a target's prompts take.
     """
     gates = []
     for g in doc.get("gates", []):
@@ -81,7 +83,7 @@ def build_validation(
     return Validation(
         gates=tuple(gates),
         prompt_sets={
-            name: tuple(prompt(p) for p in prompts)
+            name: tuple(p for item in prompts for p in expand(item))
             for name, prompts in doc.get("prompt_sets", {}).items()
         },
         repetitions=doc.get("repetitions", 10),

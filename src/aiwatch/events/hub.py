@@ -10,7 +10,6 @@ import asyncio
 import itertools
 import json
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,12 +94,13 @@ class Hub:
         self._evicted = first_id - 1
         """The newest id that left the ring (or was never kept): older resumes miss events."""
         self.listeners: set[Listener] = set()
-        self.on_drop: list[Callable[[], None]] = []
+        self._probes = 0
+        """How many listeners asked for probe results (read for every probe's result)."""
 
     @property
     def probe_listeners(self) -> bool:
         """Whether any listener asked for probe results (else none are encoded)."""
-        return any(listener.probes for listener in self.listeners)
+        return self._probes > 0
 
     def publish(self, type_: str, data: dict[str, Any], *, target: str = "") -> Event:
         """Number ``data`` as an event of ``type_``, keep it and hand it to every listener."""
@@ -126,8 +126,6 @@ class Hub:
         listener.queue.clear()
         listener.wake.set()
         listener.gone.set()
-        for hook in self.on_drop:
-            hook()
 
     def subscribe(
         self, *, last_id: int | None, probes: bool = False, target: str = ""
@@ -148,6 +146,7 @@ class Hub:
         if listener.queue:
             listener.wake.set()
         self.listeners.add(listener)
+        self._probes += probes
         return listener, missed
 
     def close_all(self) -> None:
@@ -158,7 +157,9 @@ class Hub:
 
     def unsubscribe(self, listener: Listener) -> None:
         """Forget ``listener`` (its stream ended)."""
-        self.listeners.discard(listener)
+        if listener in self.listeners:
+            self.listeners.discard(listener)
+            self._probes -= listener.probes
 
     @staticmethod
     async def next_events(listener: Listener) -> list[Event]:

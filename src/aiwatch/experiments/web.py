@@ -49,6 +49,13 @@ def observer(after: AfterChange) -> Callable[[web.Request], Awaitable[web.Respon
             )
         try:
             arms = parse(live.config, body)
+            if live.switched_at is not None and any(v == live.config.control for v, _ in arms):
+                fail(
+                    409,
+                    "bad_data",
+                    f"experiment {live.config.name!r} was switched to green; "
+                    f"{live.config.control}'s window ended at the switch",
+                )
             await request.app[TRACKER].observe(live.config.name, arms)
         except Invalid as err:
             fail(400, "bad_data", str(err))

@@ -178,17 +178,19 @@ class Messages:
             if thinking and len(pieces) == len(thinking):  # thinking and no reply
                 await end_thinking()
             await send({"type": "content_block_stop", "index": text_block})
-            stop = {"stop_reason": _STOP_REASONS.get(b.finish_reason, b.finish_reason)}
-            delta: dict[str, Any] = {
-                "type": "message_delta",
-                "delta": {**stop, "stop_sequence": None},
-            }
-            if usage is not None:
-                delta["usage"] = {"output_tokens": usage["output_tokens"]}
-            await send(delta)
-            if not b.omit_done:
-                await send({"type": "message_stop"})
+            for event in _ending(b, usage):
+                await send(event)
         return await response.end()
+
+
+def _ending(b: Behavior, usage: dict[str, int] | None) -> list[dict[str, Any]]:
+    """The events after the content: message_delta (stop reason, output tokens), then
+    message_stop unless ``omit_done``."""
+    stop = {"stop_reason": _STOP_REASONS.get(b.finish_reason, b.finish_reason)}
+    delta: dict[str, Any] = {"type": "message_delta", "delta": {**stop, "stop_sequence": None}}
+    if usage is not None:
+        delta["usage"] = {"output_tokens": usage["output_tokens"]}
+    return [delta] if b.omit_done else [delta, {"type": "message_stop"}]
 
 
 _EMPTY_TEXT = {"type": "text", "text": ""}

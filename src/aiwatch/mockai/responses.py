@@ -8,7 +8,15 @@ from typing import Any
 from aiohttp import web
 
 from aiwatch.mockai.behavior import Behavior, build, error_answer
-from aiwatch.mockai.exchange import Clock, StreamWriter, event_stream, headers, play, sse
+from aiwatch.mockai.exchange import (
+    Clock,
+    StreamWriter,
+    bearer_key,
+    event_stream,
+    headers,
+    play,
+    sse,
+)
 from aiwatch.mockai.replies import count_words
 
 # ``finish_reason`` values that end a response as incomplete, with the reason the API gives.
@@ -95,8 +103,7 @@ class Responses:
 
     def key(self, request: web.Request) -> str | None:
         """A bearer token."""
-        value = request.headers.get("Authorization", "")
-        return value.removeprefix("Bearer ") if value.startswith("Bearer ") else None
+        return bearer_key(request)
 
     def model(self, request: web.Request, body: dict[str, Any]) -> str:
         """The body's ``model``."""

@@ -5,6 +5,7 @@ from typing import Any
 import aiohttp
 
 from aiwatch.config.model import Target
+from aiwatch.config.prompts import ImagePrompt, Prompt
 from aiwatch.probes.errors import ProbeFailure, anthropic_cause, classify_anthropic
 from aiwatch.probes.exchange import (
     Measurement,
@@ -50,12 +51,21 @@ def messages_request(target: Target, *, prompt_index: int) -> Request:
     )
 
 
-def prompt_messages(
-    prompt: str | tuple[dict[str, str], ...],
-) -> tuple[str, list[dict[str, Any]]]:
-    """A prompt as the Messages API takes it: the system text apart, the other turns in order."""
+def prompt_messages(prompt: Prompt) -> tuple[str, list[dict[str, Any]]]:
+    """A prompt as the Messages API takes it: the system text apart, the other turns in order;
+    images are base64 ``image`` blocks, before the text as Anthropic advises."""
     if isinstance(prompt, str):
         return "", [{"role": "user", "content": prompt}]
+    if isinstance(prompt, ImagePrompt):
+        blocks: list[dict[str, Any]] = [
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": i.media_type, "data": i.base64},
+            }
+            for i in prompt.images
+        ]
+        blocks.append({"type": "text", "text": prompt.text})
+        return "", [{"role": "user", "content": blocks}]
     system = "\n\n".join(m.get("content", "") for m in prompt if m.get("role") == "system")
     return system, [dict(m) for m in prompt if m.get("role") != "system"]
 

@@ -7,6 +7,7 @@ from urllib.parse import quote
 import aiohttp
 
 from aiwatch.config.model import Target
+from aiwatch.config.prompts import ImagePrompt, Prompt
 from aiwatch.probes.errors import ProbeFailure, classify_gemini, gemini_cause
 from aiwatch.probes.exchange import (
     Measurement,
@@ -41,13 +42,18 @@ def gemini_request(target: Target, *, prompt_index: int) -> Request:
     return json_request(target, path, payload, key_header="x-goog-api-key")
 
 
-def prompt_contents(
-    prompt: str | tuple[dict[str, str], ...],
-) -> tuple[str, list[dict[str, Any]]]:
+def prompt_contents(prompt: Prompt) -> tuple[str, list[dict[str, Any]]]:
     """A prompt as Gemini takes it: the system text apart, each other turn as a content with
-    one text part (``assistant`` is Gemini's ``model`` role)."""
+    one text part (``assistant`` is Gemini's ``model`` role); images are ``inlineData`` parts,
+    before the text."""
     if isinstance(prompt, str):
         return "", [{"role": "user", "parts": [{"text": prompt}]}]
+    if isinstance(prompt, ImagePrompt):
+        parts: list[dict[str, Any]] = [
+            {"inlineData": {"mimeType": i.media_type, "data": i.base64}} for i in prompt.images
+        ]
+        parts.append({"text": prompt.text})
+        return "", [{"role": "user", "parts": parts}]
     system = "\n\n".join(m.get("content", "") for m in prompt if m.get("role") == "system")
     contents = [
         {

@@ -6,6 +6,7 @@ from typing import Any
 import aiohttp
 
 from aiwatch.config.model import Target
+from aiwatch.config.prompts import ImagePrompt, Prompt
 from aiwatch.probes.errors import ProbeFailure, classify_body_error, openai_error
 from aiwatch.probes.exchange import (
     Measurement,
@@ -23,8 +24,7 @@ DONE = "[DONE]"
 
 def chat_request(target: Target, *, prompt_index: int) -> Request:
     """The request body: model, the next prompt as messages, ``request`` merged in."""
-    prompt = target.prompts[prompt_index % len(target.prompts)]
-    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+    messages = prompt_messages(target.prompts[prompt_index % len(target.prompts)])
     payload: dict[str, Any] = {"model": target.model, "messages": messages, **target.request}
     payload.pop("stream", None)  # the target's ``stream`` decides how the answer is read
     if target.stream:
@@ -35,6 +35,17 @@ def chat_request(target: Target, *, prompt_index: int) -> Request:
             "include_usage": True,
         }
     return json_request(target, "/chat/completions", payload)
+
+
+def prompt_messages(prompt: Prompt) -> list[dict[str, Any]]:
+    """A prompt as ``messages``: images are ``image_url`` parts holding data URLs."""
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    if isinstance(prompt, ImagePrompt):
+        parts: list[dict[str, Any]] = [{"type": "text", "text": prompt.text}]
+        parts += [{"type": "image_url", "image_url": {"url": i.data_url}} for i in prompt.images]
+        return [{"role": "user", "content": parts}]
+    return [dict(m) for m in prompt]
 
 
 async def probe_chat(

@@ -5,6 +5,7 @@ from typing import Any
 import aiohttp
 
 from aiwatch.config.model import Target
+from aiwatch.config.prompts import ImagePrompt, Prompt
 from aiwatch.probes.errors import ProbeFailure, classify_body_error, code_cause, openai_error
 from aiwatch.probes.exchange import (
     Measurement,
@@ -39,10 +40,15 @@ def responses_request(target: Target, *, prompt_index: int) -> Request:
     return json_request(target, "/responses", payload)
 
 
-def prompt_input(prompt: str | tuple[dict[str, str], ...]) -> list[dict[str, Any]]:
-    """A prompt as the ``input`` list: a string is one user message, a list is sent as is."""
+def prompt_input(prompt: Prompt) -> list[dict[str, Any]]:
+    """A prompt as the ``input`` list: a string is one user message, a list is sent as is,
+    images are ``input_image`` parts holding data URLs."""
     if isinstance(prompt, str):
         return [{"role": "user", "content": prompt}]
+    if isinstance(prompt, ImagePrompt):
+        parts: list[dict[str, Any]] = [{"type": "input_text", "text": prompt.text}]
+        parts += [{"type": "input_image", "image_url": i.data_url} for i in prompt.images]
+        return [{"role": "user", "content": parts}]
     return [dict(m) for m in prompt]
 
 

@@ -33,6 +33,7 @@ from aiwatch.experiments import web as experiments_web
 from aiwatch.incidents import web as incidents_web
 from aiwatch.notify import web as notify_web
 from aiwatch.pages import web as pages_web
+from aiwatch.pages.errors import page_errors
 from aiwatch.probes import web as probes_web
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules import web as rules_web
@@ -105,7 +106,7 @@ def make_app(state: ConfigState, *, components: Iterable[Setup] = ()) -> web.App
     features = tuple(components)
     check_order(features)
     app = web.Application(
-        middlewares=[connection_middleware, error_middleware, auth_middleware],
+        middlewares=[connection_middleware, page_errors, error_middleware, auth_middleware],
         client_max_size=state.current.web.max_request_body_bytes,
     )
     if state.options.web_config_file:

@@ -157,7 +157,7 @@ def test_bad_enum_and_missing_required_key(tmp_path: Path) -> None:
     assert problems(tmp_path, text) == [
         f"{tmp_path}/aiwatch.yml:2:5: targets[0]: 'url' is required",
         f"{tmp_path}/aiwatch.yml:3:11: targets[0].kind: 'grpc' is not one of "
-        '"openai_chat", "anthropic_messages", "openai_responses", "gemini", '
+        '"openai_chat", "anthropic_messages", "openai_responses", "gemini", "openai_images", '
         '"openai_embeddings", "http"',
     ]
 

@@ -183,9 +183,9 @@ targets:
         "a.yml:5:13: targets[0].stream: only for kinds openai_chat, anthropic_messages, "
         "openai_responses, gemini",
         "a.yml:6:14: targets[0].prompts: only for kinds openai_chat, anthropic_messages, "
-        "openai_responses, gemini",
+        "openai_responses, gemini, openai_images",
         "a.yml:7:14: targets[0].request: only for kinds openai_chat, anthropic_messages, "
-        "openai_responses, gemini, openai_embeddings",
+        "openai_responses, gemini, openai_images, openai_embeddings",
         "a.yml:12:11: targets[1].body: only for kind http",
         "a.yml:13:13: targets[1].method: only for kind http",
         "a.yml:14:12: targets[1].input: only for kind openai_embeddings",

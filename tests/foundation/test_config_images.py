@@ -106,3 +106,54 @@ def test_an_unreadable_image_is_reported(tmp_path: Path) -> None:
         f"{config}:3:36: targets[0].prompts[0].images[0]: cannot read image 'photo.png': "
         "Is a directory"
     ]
+
+
+def test_image_generation_keys_belong_to_openai_images(tmp_path: Path) -> None:
+    """``expect.image`` and ``price.per_image`` elsewhere, and a conversation or an image
+    prompt for ``openai_images``, are config problems at their place."""
+    PilImage.new("RGB", (4, 4)).save(tmp_path / "cat.png")
+    config = tmp_path / "aiwatch.yml"
+    config.write_text(
+        "targets:\n"
+        "  - name: chat\n"
+        "    kind: openai_chat\n"
+        "    url: http://127.0.0.1:1/v1\n"
+        "    model: m\n"
+        "    expect: {image: {width: 8, height: 8}}\n"
+        "    price: {per_image: 0.04}\n"
+        "  - name: draw\n"
+        "    kind: openai_images\n"
+        "    url: http://127.0.0.1:1/v1\n"
+        "    model: gpt-image-1\n"
+        "    prompts:\n"
+        "      - a red fox\n"
+        "      - [{role: user, content: a fox}]\n"
+        "      - {text: like this, images: [cat.png]}\n"
+    )
+    result = aiwatch("check", "config", str(config))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[1:] == [
+        f"{config}:6:21: targets[0].expect.image: only for kind openai_images",
+        f"{config}:7:24: targets[0].price.per_image: only for kind openai_images",
+        f"{config}:14:9: targets[1].prompts[1]: openai_images takes text prompts only",
+        f"{config}:15:9: targets[1].prompts[2]: openai_images takes text prompts only",
+    ]
+
+
+def test_an_image_budget_warns_about_its_worst_case(tmp_path: Path) -> None:
+    """A day of probes × n images × per_image over cost_per_day is a warning, not an error."""
+    config = tmp_path / "aiwatch.yml"
+    config.write_text(
+        "targets:\n"
+        "  - {name: draw, kind: openai_images, url: 'http://127.0.0.1:1/v1', model: m,\n"
+        "     interval: 10m, request: {n: 2}, price: {per_image: 0.04},\n"
+        "     budget: {cost_per_day: 10}}\n"
+    )
+    result = aiwatch("check", "config", str(config))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stdout.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1, result.stdout
+    assert (
+        "worst case a day (144 probes × n 2 × per_image): 11.52 USD > cost_per_day 10"
+        in (warnings[0])
+    )

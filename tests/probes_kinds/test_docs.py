@@ -9,7 +9,7 @@ import pytest
 from PIL import Image as PilImage
 
 from aiwatch.config import load_config
-from aiwatch.config.model import Expect, TargetKind
+from aiwatch.config.model import Expect, Price, TargetKind
 from aiwatch.config.prompts import ImagePrompt
 from aiwatch.mockai import FAULTS, Behavior
 from aiwatch.mockai.serve import load_script
@@ -33,6 +33,8 @@ NAMES = [
     "POST /v1/embeddings",
     "POST /v1/messages",
     "POST /v1/responses",
+    "POST /v1/images/generations",
+    "GET /_mock/images/{W}x{H}.png",
     "POST /v1beta/models/{model}:generateContent",
     "GET /v1/models",
     "x-mock-behavior",
@@ -61,7 +63,7 @@ def test_target_examples_are_valid_config(tmp_path: Path, monkeypatch: pytest.Mo
     PilImage.new("RGB", (8, 6)).save(tmp_path / "photos" / "cat.jpg")
     PilImage.new("RGB", (6, 8)).save(tmp_path / "photos" / "dog.png")
     examples = [b for b in yaml_blocks() if b.startswith("- name:")]
-    assert len(examples) == 8
+    assert len(examples) == 9
     text = "targets:\n" + "".join(f"  {line}\n" for b in examples for line in b.splitlines())
     path = tmp_path / "aiwatch.yml"
     path.write_text(text)
@@ -72,20 +74,23 @@ def test_target_examples_are_valid_config(tmp_path: Path, monkeypatch: pytest.Mo
         "anthropic_messages",
         "openai_responses",
         "gemini",
+        "openai_images",
         "openai_chat",
         "anthropic_messages",
         "openai_embeddings",
         "http",
         "openai_chat",
     ]
-    vision_gpt, vision_claude = config.targets[4:6]
+    images = config.targets[4]
+    assert (images.expect.image, images.price) == ((1024, 1024), Price(0, 0, 0.011))
+    vision_gpt, vision_claude = config.targets[5:7]
     assert [len(p.images) for p in vision_gpt.prompts if isinstance(p, ImagePrompt)] == [1, 2]
     assert [p.images[0].name for p in vision_claude.prompts if isinstance(p, ImagePrompt)] == [
         "photos/cat.jpg",
         "photos/dog.png",
     ]
-    assert config.targets[8].stall_timeout == 5.0
-    assert config.targets[8].expect.streaming
+    assert config.targets[9].stall_timeout == 5.0
+    assert config.targets[9].expect.streaming
 
 
 def test_mock_script_example_loads(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 import base64
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from PIL import Image as PilImage
 from aiwatch.config import load_config
 from aiwatch.config.model import Target
 from aiwatch.config.prompts import ImagePrompt
+from aiwatch.probes.report import describe
 from tests.probes_kinds.conftest import API_KEY, Mock
 
 KINDS = ("openai_chat", "openai_responses", "anthropic_messages", "gemini")
@@ -132,3 +134,19 @@ async def test_listed_images_and_text_in_one_turn(mock: Mock, tmp_path: Path) ->
     ]
     assert parts[2] == {"text": "Compare these"}
     assert base64.b64decode(parts[0]["inlineData"]["data"]) == (tmp_path / "one.webp").read_bytes()
+
+
+def test_the_targets_api_names_images_without_their_bytes(tmp_path: Path) -> None:
+    """A target's effective config (``GET /api/v1/targets``) names each image, its type and
+    size, and carries none of its bytes: it stays small JSON."""
+    cat, _ = photo_folder(tmp_path)
+    (target,) = config_targets(tmp_path, "http://127.0.0.1:1/v1", ("gemini",))
+    described = describe(target)
+    assert described["prompts"][0] == {
+        "text": "What animal is this?",
+        "images": [
+            {"name": "photos/a-cat.png", "media_type": "image/png", "width": 7, "height": 5}
+        ],
+    }
+    text = json.dumps(described)
+    assert base64.b64encode(cat).decode()[:40] not in text

@@ -125,9 +125,9 @@ def redact(doc: Any) -> Any:
 # Keys that only one kind of probe reads: elsewhere they would be silently ignored.
 _KIND_KEYS = {
     "stream": CHAT_KINDS,
-    "prompts": CHAT_KINDS,
+    "prompts": (*CHAT_KINDS, "openai_images"),
     "input": ("openai_embeddings",),
-    "request": (*CHAT_KINDS, "openai_embeddings"),
+    "request": (*CHAT_KINDS, "openai_images", "openai_embeddings"),
     "method": ("http",),
     "body": ("http",),
 }
@@ -181,6 +181,7 @@ def _target(
     e = t.get("expect", {})
     if "dimensions" in e and t["kind"] != "openai_embeddings":
         report(("targets", i, "expect", "dimensions"), "only for kind openai_embeddings")
+    _images_keys(i, t, report)
     if "max_time_to_first_token" in e and not (t["kind"] in CHAT_KINDS and t.get("stream")):
         report(
             ("targets", i, "expect", "max_time_to_first_token"),
@@ -211,11 +212,28 @@ def _target(
         max_body_bytes=t.get("max_body_bytes", 4 * 1024 * 1024),
         expect=_expect(e),
         slo=_slo(i, t, report),
-        price=Price(price.get("input_per_million", 0.0), price.get("output_per_million", 0.0))
+        price=Price(
+            price.get("input_per_million", 0.0),
+            price.get("output_per_million", 0.0),
+            price.get("per_image", 0.0),
+        )
         if price is not None
         else None,
         budget=_budget(t.get("budget")),
     )
+
+
+def _images_keys(i: int, t: dict[str, Any], report: Report) -> None:
+    """Keys of image generation: they mean something to ``openai_images`` alone, whose
+    prompts are plain text."""
+    images = t["kind"] == "openai_images"
+    if "image" in t.get("expect", {}) and not images:
+        report(("targets", i, "expect", "image"), "only for kind openai_images")
+    if "per_image" in (t.get("price") or {}) and not images:
+        report(("targets", i, "price", "per_image"), "only for kind openai_images")
+    for j, prompt in enumerate(t.get("prompts", []) if images else ()):
+        if prompt is not None and not isinstance(prompt, str):
+            report(("targets", i, "prompts", j), "openai_images takes text prompts only")
 
 
 def _budget(b: dict[str, Any] | None) -> Budget | None:
@@ -279,6 +297,7 @@ def _expect(e: dict[str, Any]) -> Expect:
         max_time_to_first_token=_opt_dur(e.get("max_time_to_first_token")),
         dimensions=e.get("dimensions"),
         streaming=e.get("streaming", False),
+        image=(e["image"]["width"], e["image"]["height"]) if "image" in e else None,
     )
 
 

@@ -7,7 +7,13 @@ from aiwatch.config.prompts import Prompt
 from aiwatch.config.validation import Validation
 
 TargetKind = Literal[
-    "openai_chat", "anthropic_messages", "openai_responses", "gemini", "openai_embeddings", "http"
+    "openai_chat",
+    "anthropic_messages",
+    "openai_responses",
+    "gemini",
+    "openai_images",
+    "openai_embeddings",
+    "http",
 ]
 CHAT_KINDS = ("openai_chat", "anthropic_messages", "openai_responses", "gemini")
 """The kinds that send prompts and may stream the reply."""
@@ -69,12 +75,16 @@ class Expect:
     dimensions: int | None = None
     streaming: bool = False
     """Fail a stream whose content arrived in one burst (``validation_failed``)."""
+    image: tuple[int, int] | None = None
+    """``openai_images``: the generated image's width and height."""
 
 
 @dataclass(frozen=True)
 class Price:
     input_per_million: float = 0.0
     output_per_million: float = 0.0
+    per_image: float = 0.0
+    """``openai_images``: USD per generated image."""
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,16 @@ from aiwatch.config.problems import Problem
 from aiwatch.config.yamlpos import Path, Positions, format_path
 
 # The path an API probe appends itself: a url that ends with one is doubled.
-_API_PATH = re.compile(r"/(chat/completions|completions|embeddings|responses|messages|models)/?$")
+_API_PATH = re.compile(
+    r"/(chat/completions|completions|embeddings|responses|messages|models|images/generations)/?$"
+)
 _APPENDS = {
     "openai_chat": "/chat/completions",
     "anthropic_messages": "/messages",
     "openai_responses": "/responses",
     "gemini": "/models/{model}:generateContent",
     "openai_embeddings": "/embeddings",
+    "openai_images": "/images/generations",
 }
 _BASES = {"gemini": "…/v1beta"}
 
@@ -82,7 +85,13 @@ def _max_tokens(target: Target) -> int | None:
 
 
 def _worst_case(target: Target) -> tuple[float, float] | None:
-    """Output tokens and USD a day if every probe used its ``max_tokens``; None if unbounded."""
+    """Output tokens and USD a day if every probe used its ``max_tokens``; None if unbounded.
+    An image generation costs its ``n`` images."""
+    if target.kind == "openai_images":
+        n = target.request.get("n", 1)
+        images = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+        per_image = target.price.per_image if target.price is not None else 0.0
+        return 0.0, DAY / target.interval * images * per_image
     most = _max_tokens(target)
     if most is None:
         return None
@@ -104,9 +113,10 @@ def _budget_warnings(config: Config, warn: Callable[[Path, str], None]) -> None:
     """Budgets that the worst case (interval × max tokens × price) spends before the day ends."""
     total = [0.0, 0.0]
     for i, target in enumerate(config.targets):
-        # Only chat kinds generate up to a maximum; other kinds' spending is not bounded by
-        # a request key (an embedding's tokens are its input's).
-        worst = _worst_case(target) if target.kind in CHAT_KINDS else (0.0, 0.0)
+        # Chat kinds generate up to a maximum, image generation its n images; other kinds'
+        # spending is not bounded by a request key (an embedding's tokens are its input's).
+        bounded = target.kind in CHAT_KINDS or target.kind == "openai_images"
+        worst = _worst_case(target) if bounded else (0.0, 0.0)
         if worst is None:
             if target.budget is not None:
                 warn(
@@ -118,10 +128,13 @@ def _budget_warnings(config: Config, warn: Callable[[Path, str], None]) -> None:
         total[1] += worst[1]
         over = _exceeds(worst, target.budget) if target.budget is not None else None
         if over:
+            each = f"max_tokens {_max_tokens(target)}"
+            if target.kind == "openai_images":
+                each = f"n {target.request.get('n', 1)} × per_image"
             warn(
                 ("targets", i, "budget"),
-                f"worst case a day ({DAY / target.interval:,.0f} probes × max_tokens "
-                f"{_max_tokens(target)}): {over}; probes will pause before the day ends",
+                f"worst case a day ({DAY / target.interval:,.0f} probes × {each}): {over}; "
+                "probes will pause before the day ends",
             )
     overall = config.global_.budget
     if overall is not None and (over := _exceeds((total[0], total[1]), overall)):

@@ -24,6 +24,7 @@ from aiwatch.mockai.exchange import (
     raw_answer,
 )
 from aiwatch.mockai.gemini import Gemini
+from aiwatch.mockai.images import Images, image_file
 from aiwatch.mockai.responses import Responses
 
 DEFAULT_MODELS = ("mock-gpt", "mock-embedding")
@@ -52,6 +53,8 @@ def make_mock_app(
     app.router.add_get("/v1/models", _models)
     app.router.add_post("/v1/messages", functools.partial(handle, api=Messages()))
     app.router.add_post("/v1/responses", functools.partial(handle, api=Responses()))
+    app.router.add_post("/v1/images/generations", functools.partial(handle, api=Images()))
+    app.router.add_get("/_mock/images/{name}", image_file)
     for version in ("v1", "v1beta"):
         app.router.add_post(f"/{version}/models/{{model}}", functools.partial(handle, api=Gemini()))
     app.router.add_get("/_mock/behavior", _get_behavior)

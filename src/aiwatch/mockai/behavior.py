@@ -66,6 +66,10 @@ class Behavior:
     embedding_dimensions: int = 8
     embedding_nan: bool = False
     """Put a NaN into the embedding."""
+    image_size: str | None = None
+    """Image generation: draw this size (``WxH``) whatever size was asked for."""
+    image_invalid: bool = False
+    """Image generation: send bytes that are no image instead of the PNG."""
 
     def reply_pieces(self) -> list[str]:
         """The reply as the content chunks a stream sends, one word (token) each."""
@@ -190,6 +194,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "endless_body": (bool,),
     "embedding_dimensions": (int,),
     "embedding_nan": (bool,),
+    "image_size": (str,),
+    "image_invalid": (bool,),
 }
 
 
@@ -234,6 +240,10 @@ def _check_wire_values(layer: dict[str, Any]) -> None:
     status = layer.get("status")
     if status is not None and not 200 <= status <= 599:
         msg = f"behaviour key 'status' must be an HTTP status from 200 to 599, got {status}"
+        raise ValueError(msg)
+    size = layer.get("image_size")
+    if size is not None and not re.fullmatch(r"[1-9][0-9]{0,4}x[1-9][0-9]{0,4}", size):
+        msg = f"behaviour key 'image_size' must be WIDTHxHEIGHT (e.g. 512x512), got {size!r}"
         raise ValueError(msg)
     if layer.get("tokens_per_second") == 0:
         msg = "behaviour key 'tokens_per_second' must be positive (leave it out for no limit)"

@@ -34,6 +34,7 @@ def evaluate(
     time_to_first_token: float | None,
     dimensions: int | None,
     chunks: ChunkClock | None = None,
+    image: tuple[int, int] | None = None,
 ) -> tuple[Check, ...]:
     """Every configured check against a complete answer; ``text`` is the body or the reply."""
     checks = [status_check(expect, status)]
@@ -66,6 +67,10 @@ def evaluate(
         )
     if expect.streaming and chunks is not None:
         checks.append(streaming_check(chunks))
+    if expect.image is not None:
+        want = "{}x{}".format(*expect.image)
+        got = "{}x{}".format(*image) if image is not None else "no image"
+        checks.append(Check("image", image == expect.image, f"image {got} vs expected {want}"))
     return tuple(checks)
 
 

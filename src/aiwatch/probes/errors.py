@@ -15,6 +15,7 @@ _BY_CODE: dict[str, ErrorType] = {
     "string_above_max_length": "context_length_exceeded",
     "content_filter": "content_filter",
     "content_policy_violation": "content_filter",
+    "moderation_blocked": "content_filter",
     "rate_limit_exceeded": "rate_limited",
 }
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 
+from aiwatch.config.imagefile import ImageInfo
 from aiwatch.config.model import Secret, Target
 from aiwatch.probes import ratelimits
 from aiwatch.probes.chunks import ChunkClock
@@ -121,6 +122,10 @@ class Measurement:
     response_model: str | None = None
     system_fingerprint: str | None = None
     embedding_dimensions: int | None = None
+    images: int | None = None
+    """Image generation: how many images the answer holds."""
+    image: ImageInfo | None = None
+    """Image generation: the first image's format and size, read from its header."""
     text: str = ""
     """What ``contains``/``regex``/``json_schema`` look at: the body, or the reply."""
     excerpt: bytes = b""

@@ -10,6 +10,7 @@ from aiwatch.probes.embeddings import embeddings_request
 from aiwatch.probes.gemini import gemini_request
 from aiwatch.probes.http import http_request
 from aiwatch.probes.openai_chat import chat_request
+from aiwatch.probes.openai_images import images_request
 from aiwatch.probes.openai_responses import responses_request
 from aiwatch.probes.result import ProbeResult
 from aiwatch.redaction import REDACTED, redact_url
@@ -28,7 +29,8 @@ def plain(value: Any) -> Any:
     if isinstance(value, Secret):
         return REDACTED
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+        # What a value's repr leaves out (an image's bytes) the API leaves out too.
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value) if f.repr}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -46,6 +48,8 @@ def sent_method(target: Target) -> str:
         return responses_request(target, prompt_index=0).method
     if target.kind == "gemini":
         return gemini_request(target, prompt_index=0).method
+    if target.kind == "openai_images":
+        return images_request(target, prompt_index=0).method
     if target.kind == "openai_embeddings":
         return embeddings_request(target, prompt_index=0).method
     return http_request(target).method
@@ -109,6 +113,8 @@ def debug_text(target: Target, result: ProbeResult, exposition: bytes) -> str:
         lines += _stream_lines(result)
     if result.embedding_dimensions is not None:
         lines.append(f"  embedding dimensions: {result.embedding_dimensions}")
+    if result.images is not None:
+        lines.append(f"  images: {result.images}, the first: {result.image or '-'}")
     lines += ["", "Checks:"]
     lines += [
         f"  [{'ok' if check.ok else 'FAILED'}] {check.name}: {check.detail}"

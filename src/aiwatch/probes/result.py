@@ -95,6 +95,10 @@ class ProbeResult:
     """Seconds from the answer until each rate limit (by resource) is full again."""
     retry_after: float | None = None
     """The answer's ``retry-after``, in seconds."""
+    images: int | None = None
+    """Image generation: the images the answer holds."""
+    image: str | None = None
+    """Image generation: the first image's media type and size (``image/png 1024x1024``)."""
 
 
 ProbeListener = Callable[[ProbeResult], None]

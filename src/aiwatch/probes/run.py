@@ -17,6 +17,7 @@ from aiwatch.probes.exchange import Measurement, scrub, secrets_of
 from aiwatch.probes.gemini import probe_gemini
 from aiwatch.probes.http import probe_http
 from aiwatch.probes.openai_chat import probe_chat
+from aiwatch.probes.openai_images import probe_images
 from aiwatch.probes.openai_responses import probe_responses
 from aiwatch.probes.ratelimits import RateLimits
 from aiwatch.probes.result import Check, ErrorType, ProbeResult
@@ -29,6 +30,7 @@ _KINDS = {
     "anthropic_messages": probe_anthropic,
     "openai_responses": probe_responses,
     "gemini": probe_gemini,
+    "openai_images": probe_images,
     "openai_embeddings": probe_embeddings,
     "http": probe_http,
 }
@@ -103,6 +105,8 @@ _NOT_FOUND_HINTS = {
     "appends /responses",
     "gemini": "; url is the API's base (e.g. https://generativelanguage.googleapis.com/v1beta): "
     "the probe appends /models/{model}:generateContent",
+    "openai_images": "; url is the API's base (e.g. https://api.openai.com/v1): the probe "
+    "appends /images/generations",
 }
 
 
@@ -147,6 +151,8 @@ def _result(
         request_summary=scrub(m.request.summary(), secrets) if m.request else "",
         response_excerpt=scrub(excerpt[:2048], secrets),
         output_tokens_estimated=estimated,
+        images=m.images,
+        image=f"{m.image.media_type} {m.image.width}x{m.image.height}" if m.image else None,
         **_stream_fields(target, m.chunks),
         **_ratelimit_fields(m.ratelimits),
     )
@@ -192,6 +198,7 @@ def _judge(
         time_to_first_token=m.time_to_first_token,
         dimensions=m.embedding_dimensions,
         chunks=m.chunks if target.stream else None,
+        image=(m.image.width, m.image.height) if m.image is not None else None,
     )
     failed = [c for c in verdicts if not c.ok]
     if failed:
@@ -200,12 +207,14 @@ def _judge(
 
 
 def _cost(target: Target, m: Measurement) -> float | None:
-    if target.price is None or (m.input_tokens is None and m.output_tokens is None):
+    if target.price is None or (
+        m.input_tokens is None and m.output_tokens is None and m.images is None
+    ):
         return None
     return (
         (m.input_tokens or 0) * target.price.input_per_million
         + (m.output_tokens or 0) * target.price.output_per_million
-    ) / 1e6
+    ) / 1e6 + (m.images or 0) * target.price.per_image
 
 
 def _timeout_message(target: Target, m: Measurement) -> str:

@@ -18,7 +18,6 @@ from aiwatch.experiments.observations import Invalid, parse
 from aiwatch.experiments.onfail import FailureWatch
 from aiwatch.experiments.prepromotion import SuiteRuns
 from aiwatch.experiments.promql import poll
-from aiwatch.experiments.release import with_suite
 from aiwatch.experiments.storage import MIGRATIONS
 from aiwatch.experiments.tracker import Tracker
 from aiwatch.experiments.views import describe, live_of
@@ -110,6 +109,9 @@ async def handle_verdict(request: web.Request) -> web.Response:
         fail(400, "bad_data", f"require must be pass or fail, not {require!r}")
     verdict = live.verdict()
     if live.config.validation_suite is not None:
+        # Here, not at the top: the release verdict loads SciPy, needed only once asked for.
+        from aiwatch.experiments.release import with_suite
+
         suite = request.app[SUITE_RUNS].results.get(live.config.name)
         verdict = with_suite(verdict, suite)
     doc = {"name": live.config.name, "type": live.config.type, "state": live.state}

@@ -264,3 +264,17 @@ async def test_sdks_read_thinking_apart_from_the_reply(mock_root: str) -> None:
     assert "".join(p.text or "" for p in parts if not p.thought) == "pong"
     assert chunks[-1].usage_metadata is not None
     assert chunks[-1].usage_metadata.thoughts_token_count == 3
+
+
+async def test_genai_sdk_gets_a_404_for_a_method_the_mock_does_not_speak(
+    mock_root: str,
+) -> None:
+    """``count_tokens`` (``:countTokens``) is not answered as if it were ``generateContent``:
+    the SDK raises a 404 instead of returning a count of ``None``; ``generate_content``
+    under the same model still answers."""
+    client = _genai(mock_root)
+    with pytest.raises(genai_errors.ClientError) as caught:
+        await client.aio.models.count_tokens(model="gemini-mock", contents="hi")
+    assert caught.value.code == 404
+    answer = await client.aio.models.generate_content(model="gemini-mock", contents="hi")
+    assert answer.text == REPLY

@@ -4,13 +4,15 @@ at start-up too. None of them stops aiwatch."""
 import re
 from collections.abc import Callable
 
-from aiwatch.config.model import CHAT_KINDS, Budget, Config, Target
+from aiwatch.config.model import CHAT_KINDS, Budget, Config, StatusPage, Target
 from aiwatch.config.problems import Problem
+from aiwatch.config.validation import Margins, Thresholds
 from aiwatch.config.yamlpos import Path, Positions, format_path
 
 # The path an API probe appends itself: a url that ends with one is doubled.
 _API_PATH = re.compile(
-    r"/(chat/completions|completions|embeddings|responses|messages|models|images/generations)/?$"
+    r"/(chat/completions|completions|embeddings|responses|messages|models|images/generations"
+    r"|models/[^/]*:(stream)?[gG]enerateContent)/?$"
 )
 _APPENDS = {
     "openai_chat": "/chat/completions",
@@ -46,6 +48,12 @@ def config_warnings(
                 f"{_APPENDS[target.kind]} itself: give the API's base "
                 f"({_BASES.get(target.kind, '…/v1')})",
             )
+        if target.kind == "gemini" and target.model.startswith("models/"):
+            warn(
+                ("targets", i, "model"),
+                f"the probe sends {{url}}/models/{{model}}: write {target.model[7:]!r}, "
+                "without 'models/'",
+            )
         if target.timeout > target.interval:
             warn(
                 ("targets", i, "timeout"),
@@ -53,6 +61,13 @@ def config_warnings(
                 "probe still running when the next is due makes that one skipped",
             )
     _budget_warnings(config, warn)
+    _gate_warnings(config, warn)
+    page = config.web.status_page
+    if not page.enabled and page != StatusPage():
+        warn(
+            ("web", "status_page"),
+            "is set but not enabled: /status and the badges are not served (add enabled: true)",
+        )
     if alerting_rules and not config.notifications.routes and not config.alertmanager.forward_to:
         warn(
             ("rule_files",),
@@ -143,3 +158,24 @@ def _budget_warnings(config: Config, warn: Callable[[Path, str], None]) -> None:
             f"worst case a day of all targets together: {over}; probes will pause before "
             "the day ends",
         )
+
+
+def _gate_warnings(config: Config, warn: Callable[[Path, str], None]) -> None:
+    """Gates of ``aiwatch validate`` that would pass whatever the calls answer."""
+    for i, gate in enumerate(config.validation.gates if config.validation else ()):
+        at: Path = ("validation", "gates", i)
+        margins = gate.margins != Margins()
+        if gate.baseline is None and margins:
+            warn((*at, "non_inferiority"), "has no baseline to compare with: set baseline")
+        elif gate.baseline is not None and not margins:
+            warn(
+                (*at, "baseline"),
+                "is compared only through non_inferiority margins, and none is set: it is "
+                "probed for nothing",
+            )
+        if gate.thresholds == Thresholds() and not margins:
+            warn(
+                at,
+                "checks nothing: with neither thresholds nor non_inferiority it passes "
+                "whatever the calls answer, even when every call fails",
+            )

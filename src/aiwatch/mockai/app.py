@@ -23,7 +23,7 @@ from aiwatch.mockai.exchange import (
     prepare,
     raw_answer,
 )
-from aiwatch.mockai.gemini import Gemini
+from aiwatch.mockai.gemini import GEMINI_METHODS, Gemini
 from aiwatch.mockai.images import Images, image_file
 from aiwatch.mockai.responses import Responses
 
@@ -56,7 +56,10 @@ def make_mock_app(
     app.router.add_post("/v1/images/generations", functools.partial(handle, api=Images()))
     app.router.add_get("/_mock/images/{name}", image_file)
     for version in ("v1", "v1beta"):
-        app.router.add_post(f"/{version}/models/{{model}}", functools.partial(handle, api=Gemini()))
+        app.router.add_post(
+            f"/{version}/models/{{model:[^/:]+}}:{{method:{GEMINI_METHODS}}}",
+            functools.partial(handle, api=Gemini()),
+        )
     app.router.add_get("/_mock/behavior", _get_behavior)
     app.router.add_post("/_mock/behavior", _set_behavior)
     app.router.add_delete("/_mock/behavior", _clear_behavior)

@@ -85,6 +85,11 @@ def _usage(b: Behavior, request: dict[str, Any]) -> dict[str, int]:
     return {**usage, "totalTokenCount": prompt + output + thoughts}
 
 
+# Only these are answered: another method (countTokens, embedContent, …) is a 404, not a
+# generateContent answer an SDK would misread.
+GEMINI_METHODS = "generateContent|streamGenerateContent"
+
+
 class Gemini:
     """``POST …/models/{model}:generateContent`` and ``:streamGenerateContent``."""
 
@@ -96,7 +101,7 @@ class Gemini:
 
     def model(self, request: web.Request, body: dict[str, Any]) -> str:
         """The model named in the path."""
-        return request.match_info["model"].partition(":")[0]
+        return request.match_info["model"]
 
     def headers(self, b: Behavior) -> dict[str, str]:
         """The behaviour's own headers (Gemini sends no rate-limit headers)."""
@@ -108,7 +113,7 @@ class Gemini:
 
     def streams(self, request: web.Request, body: dict[str, Any]) -> bool:
         """The method in the path is ``streamGenerateContent``."""
-        return request.match_info["model"].endswith(":streamGenerateContent")
+        return request.match_info["method"] == "streamGenerateContent"
 
     def reply(self, b: Behavior, request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
         """A whole answer: one candidate with the thinking (if any) and the reply as parts."""

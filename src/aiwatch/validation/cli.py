@@ -78,7 +78,7 @@ def load(
     path: str, config_file: str | None, only: Sequence[str]
 ) -> tuple[Validation, tuple[Target, ...], tuple[Gate, ...]]:
     """The suite, every target it may use and the gates to run; ``UsageError`` otherwise."""
-    config = _checked(path)
+    config, warnings = _checked(path)
     if config.validation is None:
         raise UsageError([f"FAILED: {path}", Problem(path, 1, 1, "validation", "is required")])
     from aiwatch.validation.plan import problems
@@ -89,7 +89,9 @@ def load(
         raise UsageError([f"FAILED: {path}: {err}"]) from None
     targets = config.targets
     if config_file is not None:
-        theirs = _checked(config_file).targets
+        lent, lent_warnings = _checked(config_file)
+        _warn(lent_warnings)
+        theirs = lent.targets
         names = {t.name for t in theirs}
         for i, t in enumerate(targets):
             if t.name in names:
@@ -102,6 +104,8 @@ def load(
     found = problems(config.validation, targets, file=path, positions=positions)
     if found:
         raise UsageError([f"FAILED: {path}", *found])
+    # Only for a suite that runs: beside its errors, they would bury them.
+    _warn(warnings)
     gates = config.validation.gates
     if only:
         names = {g.target for g in gates}
@@ -113,14 +117,16 @@ def load(
     return config.validation, targets, gates
 
 
-def _checked(path: str) -> Config:
+def _checked(path: str) -> tuple[Config, list[Problem]]:
     try:
-        config, warnings = check_config(path)
+        return check_config(path)
     except ConfigError as err:
         raise UsageError([f"FAILED: {path}", *err.problems]) from None
+
+
+def _warn(warnings: Sequence[Problem]) -> None:
     for warning in warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
-    return config
 
 
 def _writable(path: str | None) -> None:

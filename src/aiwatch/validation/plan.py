@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from aiwatch.config.build import kinds_reading
 from aiwatch.config.model import Target
 from aiwatch.config.problems import Problem
-from aiwatch.config.validation import Gate, Validation
+from aiwatch.config.validation import Gate, Margins, Validation
 from aiwatch.config.yamlpos import Path, Positions, format_path
 
 PROMPTED_KINDS = kinds_reading("prompts")
@@ -88,6 +88,8 @@ def problems(
                 add((*at, key), f"no target named {name!r} (targets: {known})")
         if gate.baseline is not None and gate.baseline == gate.target:
             add((*at, "baseline"), "the baseline must be another target")
+        if gate.baseline is None and gate.margins != Margins():
+            add((*at, "non_inferiority"), "needs a baseline to compare with: set baseline")
         if gate.prompts is not None:
             if gate.prompts not in suite.prompt_sets:
                 sets = ", ".join(sorted(suite.prompt_sets)) or "none"

@@ -38,3 +38,17 @@ def test_native_kind_mistakes_are_warned_about_with_their_fix(tmp_path: Path) ->
     assert "give the API's base (…/v1beta)" in url.message
     assert (url.line, url.col) == (4, 10)
     assert "write 'gemini-2.5-flash', without 'models/'" in by_path["targets[1].model"].message
+
+
+def test_a_status_page_set_but_not_enabled_is_warned_about(tmp_path: Path) -> None:
+    """``web.status_page`` with ``public: true`` but no ``enabled: true`` serves nothing: one
+    warning at the block says so; ``enabled: true`` (or no block at all) gets none."""
+    path = tmp_path / "aiwatch.yml"
+    path.write_text("web:\n  status_page: {public: true, title: Acme}\n")
+    _, warnings = check_config(str(path), env={})
+    assert [(w.path, w.line) for w in warnings] == [("web.status_page", 2)]
+    assert "not enabled: /status and the badges are not served" in warnings[0].message
+    path.write_text("web:\n  status_page: {enabled: true, public: true}\n")
+    assert check_config(str(path), env={})[1] == []
+    path.write_text("web: {}\n")
+    assert check_config(str(path), env={})[1] == []

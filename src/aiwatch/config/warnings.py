@@ -4,7 +4,7 @@ at start-up too. None of them stops aiwatch."""
 import re
 from collections.abc import Callable
 
-from aiwatch.config.model import CHAT_KINDS, Budget, Config, Target
+from aiwatch.config.model import CHAT_KINDS, Budget, Config, StatusPage, Target
 from aiwatch.config.problems import Problem
 from aiwatch.config.validation import Margins, Thresholds
 from aiwatch.config.yamlpos import Path, Positions, format_path
@@ -62,6 +62,12 @@ def config_warnings(
             )
     _budget_warnings(config, warn)
     _gate_warnings(config, warn)
+    page = config.web.status_page
+    if not page.enabled and page != StatusPage():
+        warn(
+            ("web", "status_page"),
+            "is set but not enabled: /status and the badges are not served (add enabled: true)",
+        )
     if alerting_rules and not config.notifications.routes and not config.alertmanager.forward_to:
         warn(
             ("rule_files",),

@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 from PIL import Image as PilImage
 
+from aiwatch.config import load_config
 from aiwatch.config.imagefile import NotAnImage, image_info
 from aiwatch.config.images import MAX_IMAGE_BYTES
+from aiwatch.config.prompts import ImagePrompt
 from tests.cli import aiwatch
 
 ENCODINGS = [
@@ -157,3 +159,34 @@ def test_an_image_budget_warns_about_its_worst_case(tmp_path: Path) -> None:
         "worst case a day (144 probes × n 2 × per_image): 11.52 USD > cost_per_day 10"
         in (warnings[0])
     )
+
+
+def test_a_validation_prompt_set_may_be_a_photo_folder(tmp_path: Path) -> None:
+    """``validation.prompt_sets`` take folders and image prompts as targets' prompts do: one
+    prompt per image, in name order, the sidecar's text first."""
+    (tmp_path / "set").mkdir()
+    PilImage.new("RGB", (3, 2)).save(tmp_path / "set" / "b.webp")
+    PilImage.new("RGB", (2, 3)).save(tmp_path / "set" / "a.png")
+    (tmp_path / "set" / "b.txt").write_text("Is it blue?")
+    config = tmp_path / "suite.yml"
+    config.write_text(
+        "targets:\n"
+        "  - {name: c, kind: openai_chat, url: 'http://127.0.0.1:1/v1', model: m}\n"
+        "validation:\n"
+        "  gates: [{target: c, prompts: photos}]\n"
+        "  prompt_sets:\n"
+        "    photos: [{folder: set, text: 'What is it?'}, plain text]\n"
+    )
+    loaded = load_config(str(config))
+    assert loaded.validation is not None
+    prompts = loaded.validation.prompt_sets["photos"]
+    assert [
+        (p.text, [(i.name, i.media_type, i.width, i.height) for i in p.images])
+        if isinstance(p, ImagePrompt)
+        else p
+        for p in prompts
+    ] == [
+        ("What is it?", [("set/a.png", "image/png", 2, 3)]),
+        ("Is it blue?", [("set/b.webp", "image/webp", 3, 2)]),
+        "plain text",
+    ]

@@ -131,6 +131,8 @@ def _metric(
 def _check_release(e: dict[str, Any], here: Path, report: Report) -> None:
     """A canary or blue-green experiment: one baseline, one candidate, a margin per metric."""
     kind = e.get("type", "ab")
+    if "validation" in e and kind != "blue_green":
+        report((*here, "validation"), f"validation applies to blue_green, not {kind}")
     if kind not in RELEASE_TYPES:
         if "on_fail" in e:
             report((*here, "on_fail"), f"on_fail applies to canary and blue_green, not {kind}")
@@ -170,4 +172,5 @@ def _build(e: dict[str, Any], metrics: tuple[ExperimentMetric, ...]) -> Experime
         power=e.get("power", 0.8),
         type=e.get("type", "ab"),
         on_fail=e.get("on_fail", "none"),
+        validation_suite=e["validation"]["suite"] if "validation" in e else None,
     )

@@ -219,6 +219,8 @@ class Experiment:
     power: float = 0.8
     type: Literal["ab", "canary", "blue_green"] = "ab"
     on_fail: Literal["none", "incident"] = "none"
+    validation_suite: str | None = None
+    """Blue-green: the validation suite file run against green before the switch."""
 
 
 @dataclass(frozen=True)

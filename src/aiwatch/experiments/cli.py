@@ -1,5 +1,5 @@
 """``aiwatch experiments``: list and show as tables (or JSON); create, start, pause, stop,
-switch and delete over the API; the release verdict."""
+switch, validate and delete over the API; the release verdict."""
 
 import argparse
 import json
@@ -45,6 +45,11 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     )
     verdict.add_argument("name", metavar="NAME", help="experiment name")
     verdict.set_defaults(func=cmd_verdict)
+    validate = what.add_parser(
+        "validate", parents=[common], help="run a blue-green experiment's suite against green"
+    )
+    validate.add_argument("name", metavar="NAME", help="experiment name")
+    validate.set_defaults(func=cmd_validate)
 
 
 def _num(value: float | None, digits: int = 4) -> str:
@@ -193,3 +198,12 @@ def render_verdict(doc: dict[str, Any]) -> str:
 def cmd_verdict(args: argparse.Namespace) -> int:
     """``aiwatch experiments verdict NAME``."""
     return _run(args, _path(args.name, "/verdict"), render_verdict)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``aiwatch experiments validate NAME``: start the suite; its result shows in the verdict."""
+
+    def render(doc: dict[str, Any]) -> str:
+        return f"{args.name}: validation suite {doc['suite']} {doc['status']}"
+
+    return _run(args, _path(args.name, "/validate"), render, method="POST")

@@ -12,13 +12,16 @@ Overall: ``fail`` if any metric fails, ``pass`` if every metric passes, else
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from aiwatch.config.model import Experiment, ExperimentMetric
 from aiwatch.stats import SufficientStats
 from aiwatch.stats.gate import Decision, Gate, against_threshold, compare
 from aiwatch.stats.sufficient import EMPTY
+
+if TYPE_CHECKING:
+    from aiwatch.experiments.prepromotion import SuiteResult
 
 Phase = Literal["canary", "before_switch", "after_switch"]
 
@@ -62,6 +65,8 @@ class ReleaseVerdict:
     baseline: str
     candidate: str
     metrics: tuple[MetricVerdict, ...]
+    validation: dict[str, Any] | None = None
+    """Blue-green before the switch: the latest run of green's validation suite."""
 
     def to_json(self) -> dict[str, Any]:
         """The verdict document (``GET /api/v1/experiments/{name}/verdict``'s data)."""
@@ -72,7 +77,26 @@ class ReleaseVerdict:
             "baseline": self.baseline,
             "candidate": self.candidate,
             "metrics": [m.to_json() for m in self.metrics],
+            "validation": self.validation,
         }
+
+
+def with_suite(verdict: ReleaseVerdict, suite: "SuiteResult | None") -> ReleaseVerdict:
+    """Before the switch, green's validation suite decides first: failed (or could not run)
+    is ``fail`` with the failing checks as reasons; not yet run or running is
+    ``inconclusive``; passed leaves the metrics' verdict as it is."""
+    if verdict.phase != "before_switch":
+        return verdict
+    doc = suite.to_json() if suite is not None else {"status": "not_run"}
+    decision, reason = verdict.verdict, verdict.reason
+    if suite is None:
+        decision, reason = "inconclusive", "validation suite not yet run against green"
+    elif suite.status == "running":
+        decision, reason = "inconclusive", "validation suite still running against green"
+    elif suite.status in ("failed", "error"):
+        decision = "fail"
+        reason = f"validation suite {suite.status}: " + "; ".join(suite.failed)
+    return replace(verdict, verdict=decision, reason=reason, validation=doc)
 
 
 def candidate_of(experiment: Experiment) -> str:

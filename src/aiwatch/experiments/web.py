@@ -16,11 +16,14 @@ from aiwatch.experiments.manage import AfterChange, deleter, handle_create, hand
 from aiwatch.experiments.metrics import ExperimentCollector
 from aiwatch.experiments.observations import Invalid, parse
 from aiwatch.experiments.onfail import FailureWatch
+from aiwatch.experiments.prepromotion import SuiteRuns
 from aiwatch.experiments.promql import poll
 from aiwatch.experiments.storage import MIGRATIONS
 from aiwatch.experiments.tracker import Tracker
 from aiwatch.experiments.views import describe, live_of
 from aiwatch.web.envelope import fail, ok, read_json
+
+SUITE_RUNS = web.AppKey("experiment_suite_runs", SuiteRuns)
 
 
 async def handle_list(request: web.Request) -> web.Response:
@@ -105,6 +108,12 @@ async def handle_verdict(request: web.Request) -> web.Response:
     if require not in (None, "pass", "fail"):
         fail(400, "bad_data", f"require must be pass or fail, not {require!r}")
     verdict = live.verdict()
+    if live.config.validation_suite is not None:
+        # Here, not at the top: the release verdict loads SciPy, needed only once asked for.
+        from aiwatch.experiments.release import with_suite
+
+        suite = request.app[SUITE_RUNS].results.get(live.config.name)
+        verdict = with_suite(verdict, suite)
     doc = {"name": live.config.name, "type": live.config.type, "state": live.state}
     doc |= verdict.to_json()
     if require is not None and verdict.verdict != require:
@@ -114,6 +123,20 @@ async def handle_verdict(request: web.Request) -> web.Response:
             f"verdict is {verdict.verdict}, not {require}: {verdict.reason}",
         )
     return ok(doc)
+
+
+async def handle_validate(request: web.Request) -> web.Response:
+    """POST /api/v1/experiments/{name}/validate: run green's validation suite (admin).
+
+    202 with the run started; 409 while one runs, 400 for an experiment with no suite.
+    """
+    live = live_of(request)
+    if live.config.validation_suite is None:
+        fail(400, "bad_data", f"experiment {live.config.name!r} names no validation suite")
+    started = request.app[SUITE_RUNS].start(live.config, request.app[STATE].options.config_file)
+    if started is None:
+        fail(409, "bad_data", f"the validation suite of {live.config.name!r} is already running")
+    return ok(started.to_json(), status=202)
 
 
 async def _stop(task: asyncio.Task[Any]) -> None:
@@ -142,6 +165,7 @@ async def _lifecycle(
         watches.append(watch)
         tasks.append(asyncio.create_task(watch.run(), name="aiwatch-experiments-on-fail"))
     yield
+    await app[SUITE_RUNS].close()
     deps.probe_listeners.remove(tracker.on_probe)
     for task in reversed(tasks):
         await _stop(task)
@@ -158,6 +182,7 @@ def setup(app: web.Application, deps: Deps) -> None:
     state = deps.state
     tracker = Tracker(store=deps.database)
     app[TRACKER] = tracker
+    app[SUITE_RUNS] = SuiteRuns()
     deps.registry.register(ExperimentCollector(lambda: list(tracker.live.values())))
 
     async def reload(config: Config) -> None:
@@ -181,6 +206,7 @@ def setup(app: web.Application, deps: Deps) -> None:
     app.router.add_delete("/api/v1/experiments/{name}", deleter(check_failures))
     app.router.add_post("/api/v1/experiments/{name}/switch", switcher(check_failures))
     app.router.add_post("/api/v1/experiments/{name}/observations", observer(check_failures))
+    app.router.add_post("/api/v1/experiments/{name}/validate", handle_validate)
     app.router.add_get("/api/v1/experiments/{name}/verdict", handle_verdict)
     app.router.add_post("/api/v1/experiments/{name}/verdict", handle_verdict)
     app.router.add_post(

@@ -75,7 +75,16 @@ async def api(
     url = mock[0]
 
     def target(name: str, model: str) -> dict[str, Any]:
-        return {"name": name, "kind": "openai_chat", "url": url, "model": model, "price": PRICE}
+        # A day's interval: the daemon's own scheduled probes (spread over the interval by
+        # name) stay out of the mock's request count, which must show the suite's calls only.
+        return {
+            "name": name,
+            "kind": "openai_chat",
+            "url": url,
+            "model": model,
+            "price": PRICE,
+            "interval": "24h",
+        }
 
     (tmp_path / "suites").mkdir()
     # ``bad`` plans more calls than its budget allows: the run stops at ``max_calls``.

@@ -5,21 +5,19 @@ import json
 import os
 import platform
 import sys
-import urllib.parse
 from collections.abc import Sequence
 
 from aiwatch import __version__
+from aiwatch.cliargs import (
+    http_url_arg,
+    positive_int_arg,
+    positive_seconds_arg,
+    seconds_arg,
+    shard_arg,
+)
 from aiwatch.logs import setup_logging
 
 # Exit codes: 0 success, 1 invalid input or failed check, 2 usage error (argparse).
-
-
-def _shard(text: str) -> tuple[int, int]:
-    index, sep, count = text.partition("/")
-    if sep and index.isdigit() and count.isdigit() and 0 <= int(index) < int(count):
-        return int(index), int(count)
-    msg = f"{text!r} is not a shard (want i/n with 0 <= i < n, e.g. 0/3)"
-    raise argparse.ArgumentTypeError(msg)
 
 
 def _listen_address(text: str) -> str:
@@ -32,23 +30,12 @@ def _listen_address(text: str) -> str:
     return text
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        msg = f"{text!r} is not a whole number greater than 0"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
 def _add_web_flags(run: argparse.ArgumentParser) -> None:
     """The connection limits, with Prometheus' names where it has them."""
     run.add_argument(
         "--web.max-connections",
         dest="max_connections",
-        type=_positive_int,
+        type=positive_int_arg,
         default=512,
         metavar="N",
         help="maximum number of simultaneous connections; when full, a new one replaces the "
@@ -57,7 +44,7 @@ def _add_web_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--web.read-header-timeout",
         dest="read_header_timeout",
-        type=_positive_seconds,
+        type=positive_seconds_arg,
         default=10.0,
         metavar="DURATION",
         help="time a client has to send a request's headers (default 10s)",
@@ -65,7 +52,7 @@ def _add_web_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--web.read-timeout",
         dest="read_timeout",
-        type=_positive_seconds,
+        type=positive_seconds_arg,
         default=60.0,
         metavar="DURATION",
         help="time a client has to send a request's body after its headers, and how long an "
@@ -74,7 +61,7 @@ def _add_web_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--web.external-url",
         dest="external_url",
-        type=_http_url,
+        type=http_url_arg,
         default="",
         metavar="URL",
         help="the URL people reach aiwatch at, a path behind a proxy (replaces web.external_url)",
@@ -211,30 +198,6 @@ def cmd_test_rules(args: argparse.Namespace) -> int:
     return test_rules(list(args.files))
 
 
-def _seconds(text: str) -> float:
-    from aiwatch.durations import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90s, 2m)") from err
-
-
-def _http_url(text: str) -> str:
-    if text and (urllib.parse.urlsplit(text).scheme not in ("http", "https") or "//" not in text):
-        msg = f"{text!r} is not an http(s) URL like https://example.com/aiwatch"
-        raise argparse.ArgumentTypeError(msg)
-    return text
-
-
-def _positive_seconds(text: str) -> float:
-    seconds = _seconds(text)
-    if seconds <= 0:
-        msg = f"{text!r} must be greater than 0"
-        raise argparse.ArgumentTypeError(msg)
-    return seconds
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """``aiwatch demo``: mock endpoint, daemon, a scripted incident and an experiment."""
     from aiwatch.demo import run_demo
@@ -319,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--shard",
-        type=_shard,
+        type=shard_arg,
         default=(0, 1),
         metavar="i/n",
         help="probe only targets whose name hashes to shard i of n",
@@ -394,13 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--duration",
-        type=_positive_seconds,
+        type=positive_seconds_arg,
         default=None,
         help="stop after this long (default: Ctrl-C)",
     )
     demo.add_argument(
         "--degrade-after",
-        type=_seconds,
+        type=seconds_arg,
         default=30.0,
         metavar="DURATION",
         help="when the scripted outage starts (default 30s); it ends 25s later",
@@ -431,7 +394,7 @@ def _add_query_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--query.timeout",
         dest="query_timeout",
-        type=_positive_seconds,
+        type=positive_seconds_arg,
         default=30.0,
         metavar="DURATION",
         help="maximum time a query (API or rule) may take before it is aborted (default 30s)",
@@ -439,7 +402,7 @@ def _add_query_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--query.max-samples",
         dest="query_max_samples",
-        type=_positive_int,
+        type=positive_int_arg,
         default=5_000_000,
         metavar="N",
         help="maximum number of samples a single query can load (default %(default)s)",
@@ -447,7 +410,7 @@ def _add_query_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--query.max-concurrency",
         dest="query_max_concurrency",
-        type=_positive_int,
+        type=positive_int_arg,
         default=4,
         metavar="N",
         help="maximum number of API queries evaluated at once; rules have one more worker "

@@ -12,6 +12,10 @@ store's), and the child touches nothing else of the parent: no logging, no event
 database, no files. Its cyclic collector is off (the child lives seconds; collecting would
 only copy pages). Children are killed with SIGKILL when a step takes longer than allowed, when
 the reader stops reading, or when ``close`` is called, and always reaped.
+
+Python 3.12 and later emit a ``DeprecationWarning`` when a process with threads forks (the
+daemon has its SQLite and query threads); it is hidden by default, and the hazard it warns
+of (a lock held by another thread) is the one handled above. CI runs Debian's 3.11.
 """
 
 import asyncio

@@ -145,6 +145,14 @@ class MemoryStorage:
         self._pair_uses: dict[tuple[str, str], int] = {}
         self.log: SampleLog | None = None
 
+    def fork_lock(self) -> threading.Lock:
+        """The store's lock, for a caller to hold around ``os.fork``.
+
+        A forked child inherits the lock in the state it had; held around the fork, the child
+        gets a store no thread was changing and releases its copy of the lock itself.
+        """
+        return self._lock
+
     def append(self, labels: Mapping[str, str], t_ms: int, value: float) -> None:
         """Add one sample; ``ValueError`` if it is older than the series' newest sample."""
         self.append_key(labels_of(labels), t_ms, value)

@@ -86,13 +86,17 @@ def _decode(body: bytes) -> tuple[int, Batch]:
     run, n_named, n_samples = _BODY.unpack_from(body)
     pos = _BODY.size
     batch = Batch()
+    refs, labels = [], []
     for _ in range(n_named):
         ref, length = _NAMED.unpack_from(body, pos)
         pos += _NAMED.size
-        pairs = _DECODER.decode(body[pos : pos + length].decode())
-        key: Labels = tuple(map(tuple, pairs))  # the CRC vouches for pairs of strings
-        batch.named.append((ref, key))
+        refs.append(ref)
+        labels.append(body[pos : pos + length])
         pos += length
+    if labels:  # one JSON document for all: far quicker than one per series
+        named = _DECODER.decode(b"".join((b"[", b",".join(labels), b"]")).decode())
+        # The CRC vouches for lists of pairs of strings.
+        batch.named = list(zip(refs, [tuple(map(tuple, pairs)) for pairs in named], strict=True))
     for part in (batch.refs, batch.times, batch.values):
         end = pos + n_samples * part.itemsize
         part.frombytes(body[pos:end])

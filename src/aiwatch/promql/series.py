@@ -276,10 +276,11 @@ def from_bytes(data: bytes | memoryview, ref: int) -> Series:
     if n_chunks:
         triples = array("q")
         triples.frombytes(data[_STATE.size : pos - 4 * n_chunks])
-        bounds = series.bounds = array("q", bytes(32 * n_chunks))
-        for j in range(3):
-            bounds[j::4] = triples[j::3]
-        bounds[3::4] = array("q", accumulate(lengths))
+        t = triples.tolist()
+        bounds: list[int] = []
+        for i, end in enumerate(accumulate(lengths)):
+            bounds += (t[3 * i], t[3 * i + 1], t[3 * i + 2], end)
+        series.bounds = array("q", bounds)
         series.data = bytes(data[pos : pos + size])
         pos += size
     series.times.frombytes(data[pos : pos + 8 * n_head])

@@ -121,18 +121,14 @@ class MemoryStorage:
     def append_batch(
         self, keys: Sequence[Labels | None], times: Sequence[int], values: Sequence[float]
     ) -> int:
-        """Append samples replayed from the log, under one hold of the lock; how many were
-        stored. Samples of a None key, or older than their series' newest, are skipped.
-
-        Small chunks sealed meanwhile are not merged here but by each series' next seal, so
-        a replay does not spend start-up time on the deflating that later appends do anyway.
-        """
+        """Append samples replayed from the log under one hold of the lock; how many were
+        stored (None keys and samples older than their series' newest are skipped). Small
+        chunks sealed meanwhile are merged by each series' next seal, after start-up."""
         stored = 0
         with self._lock:
             self._merge = False
             try:
-                # The log names each series once: its samples share one key object, known
-                # here by identity rather than hashed again for every sample.
+                # A series' samples share one key object: known by identity, not hashed.
                 by_id: dict[int, Series] = {}
                 for key, t_ms, value in zip(keys, times, values, strict=True):
                     if key is None:
@@ -149,6 +145,14 @@ class MemoryStorage:
             finally:
                 self._merge = True
         return stored
+
+    def fork_lock(self) -> threading.Lock:
+        """The store's lock, for a caller to hold around ``os.fork``.
+
+        A forked child inherits the lock in the state it had; held around the fork, the child
+        gets a store no thread was changing and releases its copy of the lock itself.
+        """
+        return self._lock
 
     def append(self, labels: Mapping[str, str], t_ms: int, value: float) -> None:
         """Add one sample; ``ValueError`` if it is older than the series' newest sample."""

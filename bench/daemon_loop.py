@@ -11,7 +11,8 @@ share, resident memory, the probes it ran and the probes it skipped, how long th
 groups' evaluations took in the window (they run in a worker thread, so that time is not
 the loop's) and the machine's load average.
 
-Run: ``PYTHONPATH=src python bench/daemon_loop.py [--sizes 1000,5000] [--seconds 90]``.
+Run: ``PYTHONPATH=src python bench/daemon_loop.py [--sizes 1000,5000] [--seconds 90]
+[--no-rules]``; ``--no-rules`` leaves the rule files out, the floor of the loop's own work.
 Each size takes about the window plus a minute; everything listens on loopback ports and
 stops by itself.
 """
@@ -44,12 +45,13 @@ INTERVAL_S = 15
 POLL_S = 0.02
 
 
-def config(n: int, url: str, storage: Path) -> str:
-    """N http targets, the bundled alert rules, 15 s probes and evaluations."""
+def config(n: int, url: str, storage: Path, *, rules: bool = True) -> str:
+    """N http targets, the bundled alert rules (if ``rules``), 15 s probes and evaluations."""
     targets = "".join(f"  - {{name: t{i:05d}, kind: http, url: '{url}'}}\n" for i in range(n))
+    rule_files = f"rule_files: ['{ROOT / 'prometheus' / 'alerts.yml'}']\n" if rules else ""
     return (
         f"global:\n  probe_interval: {INTERVAL_S}s\n  evaluation_interval: {INTERVAL_S}s\n"
-        f"rule_files: ['{ROOT / 'prometheus' / 'alerts.yml'}']\n"
+        f"{rule_files}"
         f"storage:\n  path: '{storage}'\n"
         f"targets:\n{targets}"
     )
@@ -115,12 +117,14 @@ async def observe(base: str, pid: int, *, warmup: float, seconds: float) -> dict
     }
 
 
-def measure(n: int, url: str, tmp: Path, *, warmup: float, seconds: float) -> str:
+def measure(
+    n: int, url: str, tmp: Path, *, warmup: float, seconds: float, rules: bool = True
+) -> str:
     """Start a daemon with ``n`` targets, measure, stop it; one report line."""
     storage = tmp / f"data-{n}"
     storage.mkdir()
     cfg = tmp / f"aiwatch-{n}.yml"
-    cfg.write_text(config(n, url, storage))
+    cfg.write_text(config(n, url, storage, rules=rules))
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     with (tmp / f"aiwatch-{n}.log").open("w") as log:
@@ -156,6 +160,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,5000")
     parser.add_argument("--seconds", type=float, default=90.0, help="measurement window")
     parser.add_argument("--warmup", type=float, default=40.0, help="seconds before measuring")
+    parser.add_argument(
+        "--no-rules", action="store_true", help="leave the rule files out (the loop's floor)"
+    )
     args = parser.parse_args()
     print(machine())
     with tempfile.TemporaryDirectory(prefix="aiwatch-daemon-bench-") as name:
@@ -164,7 +171,10 @@ def main() -> None:
         print(f"endpoint: {description}; window {args.seconds:.0f} s after {args.warmup:.0f} s")
         try:
             for n in (int(s) for s in args.sizes.split(",")):
-                print(measure(n, url, tmp, warmup=args.warmup, seconds=args.seconds), flush=True)
+                line = measure(
+                    n, url, tmp, warmup=args.warmup, seconds=args.seconds, rules=not args.no_rules
+                )
+                print(line, flush=True)
         finally:
             endpoint.terminate()
             endpoint.wait(10)

@@ -1,6 +1,7 @@
 """Holding off Python's cyclic garbage collector during a burst of short-lived allocations."""
 
 import gc
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,16 @@ class _State:
     lock = threading.Lock()
     depth = 0
     resume = False
+
+
+def _after_fork_in_child() -> None:
+    # Only the forking thread lives on in a child: a lock another thread held stays held.
+    _State.lock = threading.Lock()
+    _State.depth = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextmanager

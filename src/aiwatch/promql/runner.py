@@ -13,11 +13,12 @@ import asyncio
 import concurrent.futures
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import Literal, TypeVar
 
 from aiwatch.promql.engine import instant_query
+from aiwatch.promql.forking import AVAILABLE, Forker
 from aiwatch.promql.limits import (
     CANCELED_MESSAGE,
     QUEUE_TIMEOUT_MESSAGE,
@@ -40,10 +41,15 @@ _GRACE_S = 1.0
 
 
 class QueryRunner:
-    """Runs queries in worker threads under ``limits``; ``close`` stops them all."""
+    """Runs queries in worker threads under ``limits``; ``close`` stops them all.
 
-    def __init__(self, limits: QueryLimits) -> None:
+    With ``fork`` (the default where ``os.fork`` exists) rule groups are evaluated in forked
+    children instead (``forker``, ``rules_slot``; see ``aiwatch.rules.forked``).
+    """
+
+    def __init__(self, limits: QueryLimits, *, fork: bool = AVAILABLE) -> None:
         self.limits = limits
+        self.forker: Forker | None = Forker() if fork and AVAILABLE else None
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=limits.max_concurrency + 1, thread_name_prefix="promql"
         )
@@ -133,6 +139,12 @@ class QueryRunner:
             budget.cancel()
             raise
 
+    @contextlib.asynccontextmanager
+    async def rules_slot(self) -> AsyncIterator[None]:
+        """The rules' lane for a whole forked group evaluation (one at a time, as queries)."""
+        async with self._slots["rules"]:
+            yield
+
     def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
         """Stamp the heartbeat now and every ``BEAT_S`` while a query runs."""
         self._heart.stamp()
@@ -148,6 +160,8 @@ class QueryRunner:
         """Cancel everything, refuse new queries, let the threads end without waiting."""
         self._closed = True
         self.cancel()
+        if self.forker is not None:
+            self.forker.close()
         if self._beating is not None:
             self._beating.cancel()
             self._beating = None

@@ -162,7 +162,7 @@ class Group:
                 if isinstance(rule, AlertingRule):
                     events += self._events(rule, before, t_ms)
                 if appender is not None:
-                    self._write(index, rule, out, t_ms, appender)
+                    self.write(index, rule, out, t_ms, appender)
             finally:
                 rule.last_evaluation_ms = t_ms
                 rule.evaluation_seconds = time.perf_counter() - rule_started
@@ -170,9 +170,10 @@ class Group:
         self.evaluation_seconds = time.perf_counter() - started
         return events
 
-    def _write(
+    def write(
         self, index: int, rule: Rule, out: list[OutSample], t_ms: int, appender: Appender
     ) -> None:
+        """Append rule ``index``'s output at ``t_ms`` and stale markers for series it dropped."""
         returned: dict[SeriesKey, Mapping[str, str]] = {}
         rejected = False
         for sample in out:

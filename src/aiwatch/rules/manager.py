@@ -16,6 +16,7 @@ from aiwatch.clock import Clock, SystemClock
 from aiwatch.rules import api
 from aiwatch.rules.alerting import Alert, AlertState
 from aiwatch.rules.events import AlertEvent, AlertSink, NullSink, Reconciler
+from aiwatch.rules.forked import group_query
 from aiwatch.rules.group import Group
 from aiwatch.rules.model import GroupSpec
 from aiwatch.rules.restore import SavedAlert, StateFile, not_restored, restore_rule, snapshot
@@ -131,9 +132,10 @@ class RuleManager:
     async def evaluate_group(self, group: Group, t_ms: int) -> list[AlertEvent]:
         """Evaluate ``group`` once at ``t_ms``: store results, save state, notify the sink."""
         failures_before = group.failures_total
-        events = await group.evaluate(
-            t_ms, self.query, self.appender, template_query=self.template_query
-        )
+        async with group_query(self.query, group, t_ms) as query:
+            events = await group.evaluate(
+                t_ms, query, self.appender, template_query=self.template_query
+            )
         failed = group.failures_total - failures_before
         self.failures_total[group.name] = self.failures_total.get(group.name, 0) + failed
         resend_ms = round(self.options.resend_delay_s * 1000)

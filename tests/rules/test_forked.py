@@ -1,0 +1,160 @@
+"""Rule groups evaluated in a forked child give what the thread path gives, and fail cleanly."""
+
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from dataclasses import asdict
+
+import pytest
+
+from aiwatch.promql.engine import instant_query, parse
+from aiwatch.promql.forking import AVAILABLE
+from aiwatch.promql.limits import QueryLimits
+from aiwatch.promql.runner import QueryRunner
+from aiwatch.promql.storage import MemoryStorage
+from aiwatch.rules import forked
+from aiwatch.rules.events import MemorySink
+from aiwatch.rules.manager import ManagerOptions, RuleManager
+from aiwatch.rules.model import GroupSpec, RuleSpec
+from aiwatch.rules.query import LocalQuery
+from tests.promql.test_forking import _children
+
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason="needs os.fork")
+
+MIN = 60_000
+T0 = 1_800_000_000_000
+
+RULES = (
+    RuleSpec(kind="record", name="job:errors:sum", expr="sum by (job) (errors)"),
+    # Reads the series the rule before it recorded at the same timestamp.
+    RuleSpec(kind="record", name="job:errors:double", expr="job:errors:sum * 2"),
+    RuleSpec(
+        kind="alert",
+        name="Errors",
+        expr="job:errors:double > 0",
+        for_s=60.0,
+        labels=(("severity", "page"),),
+        annotations=(
+            ("summary", "{{ $labels.job }}: {{ $value }}"),
+            ("total", '{{ with query "sum(errors)" }}{{ . | first | value }}{{ end }}'),
+        ),
+    ),
+    # Fails at evaluation: many-to-many matching.
+    RuleSpec(kind="record", name="broken", expr="errors + on() errors"),
+    RuleSpec(kind="record", name="ones", expr="vector(1)"),
+)
+
+
+def _storage() -> MemoryStorage:
+    """errors{job=a} rises from 0; errors{job=b} stays 0; one sample a minute."""
+    storage = MemoryStorage()
+    for i in range(8):
+        storage.append({"__name__": "errors", "job": "a"}, T0 + i * MIN, float(max(0, i - 2)))
+        storage.append({"__name__": "errors", "job": "b"}, T0 + i * MIN, 0.0)
+    return storage
+
+
+def _manager(storage: MemoryStorage, *, fork: bool) -> tuple[RuleManager, MemorySink]:
+    query = LocalQuery(storage, runner=QueryRunner(QueryLimits(), fork=fork))
+    sink = MemorySink()
+    spec = GroupSpec(name="g", file="rules.yml", rules=RULES, interval_s=60.0)
+    manager = RuleManager(
+        [spec],
+        query=query,
+        appender=storage,
+        sink=sink,
+        template_query=query.for_templates,
+        options=ManagerOptions(evaluation_interval_s=60.0),
+    )
+    manager.restore()
+    return manager, sink
+
+
+def _stored(storage: MemoryStorage, t_ms: int) -> list[tuple[dict[str, str], float]]:
+    result = instant_query(parse('{__name__=~".+"}'), storage, t_ms)
+    assert isinstance(result, list)
+    return sorted(((s.labels, s.value) for s in result), key=lambda p: sorted(p[0].items()))
+
+
+async def test_a_forked_group_gives_what_the_thread_path_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over eight evaluations the forked path and the thread path produce the same alert
+    events, rule health and errors, and the same stored series (recordings that read an
+    earlier rule's output, ``ALERTS``, staleness), with one fork per group evaluation."""
+    forks = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    results = {}
+    for fork in (True, False):
+        storage = _storage()
+        manager, sink = _manager(storage, fork=fork)
+        group = manager.groups[0]
+        health = []
+        stored = []
+        for i in range(8):
+            t_ms = T0 + i * MIN + 1
+            await manager.evaluate_group(group, t_ms)
+            health.append([(r.name, r.health, r.last_error) for r in group.rules])
+            stored.append(_stored(storage, t_ms))
+        results[fork] = ([asdict(e) for e in sink.events], health, stored)
+    assert len(forks) == 8
+    assert results[True] == results[False]
+    events, health, stored = results[True]
+    assert [e["state"] for e in events if e["labels"]["job"] == "a"][:2] == ["pending", "firing"]
+    assert events[-1]["annotations"]["total"] == "5"
+    assert health[-1][3][1] == "err"
+    assert "many-to-many" in (health[-1][3][2] or "")
+    assert health[-1][4][1:] == ("ok", None)
+    assert ({"__name__": "job:errors:double", "job": "a"}, 10.0) in stored[-1]
+    assert _children() == []
+
+
+def _dies_after_first(group: object, local: object, t_ms: int) -> Iterator[object]:
+    yield ("ok", [])
+    os.kill(os.getpid(), signal.SIGKILL)
+    yield ("ok", [])
+
+
+async def test_a_child_that_dies_fails_the_rest_of_the_group_with_a_log_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The child dies after the first rule's result: the first rule is healthy, every later
+    rule fails naming the dead process and its signal, the parent logs one line, the next
+    evaluation forks a fresh child, and no process is left behind."""
+    storage = _storage()
+    manager, _ = _manager(storage, fork=True)
+    group = manager.groups[0]
+    monkeypatch.setattr(forked, "outcomes", _dies_after_first)
+    with caplog.at_level(logging.ERROR, logger="aiwatch.rules.forked"):
+        await manager.evaluate_group(group, T0 + 1)
+    assert group.rules[0].health == "ok"
+    for rule in group.rules[1:]:
+        assert rule.health == "err"
+        assert "ended before its results: killed by signal 9" in (rule.last_error or "")
+    assert group.failures_total == len(RULES) - 1
+    assert [r.getMessage() for r in caplog.records] == ["Rule evaluation process died"]
+    assert _children() == []
+    monkeypatch.undo()
+    await manager.evaluate_group(group, T0 + MIN + 1)
+    assert [r.health for r in group.rules] == ["ok", "ok", "ok", "err", "ok"]
+
+
+async def test_a_closed_runner_fails_the_group_as_cancelled() -> None:
+    """After the runner is closed (shutdown), an evaluation forks nothing and its rules fail
+    with Prometheus' cancellation message, as queries in threads do."""
+    storage = _storage()
+    manager, _ = _manager(storage, fork=True)
+    runner = manager.query.runner  # type: ignore[attr-defined]
+    runner.close()
+    group = manager.groups[0]
+    await manager.evaluate_group(group, T0 + 1)
+    assert {r.last_error for r in group.rules} == {"query was canceled in expression evaluation"}

@@ -224,3 +224,27 @@ def _processes_naming(text: str) -> list[int]:
         except OSError:
             continue
     return out
+
+
+async def test_a_refused_fork_fails_the_group_with_a_log_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the system refuses the fork (no memory, too many processes) every rule of the
+    group fails with that reason, one line is logged, and the next evaluation works again."""
+    storage = _storage()
+    manager, _ = _manager(storage, fork=True)
+    group = manager.groups[0]
+
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    with caplog.at_level(logging.ERROR, logger="aiwatch.rules.forked"):
+        await manager.evaluate_group(group, T0 + 1)
+    assert {r.last_error for r in group.rules} == {
+        "cannot start an evaluation process: [Errno 11] Resource temporarily unavailable"
+    }
+    assert [r.getMessage() for r in caplog.records] == ["Cannot start a rule evaluation process"]
+    monkeypatch.undo()
+    await manager.evaluate_group(group, T0 + MIN + 1)
+    assert [r.health for r in group.rules] == ["ok", "ok", "ok", "err", "ok"]

@@ -234,9 +234,12 @@ def recover(storage_dir: str) -> dict[str, float]:
 
     rss_before = rss_mb()
     storage = MemoryStorage()
+    cpu = time.process_time()
     recovered = SampleFiles(storage, storage_dir).recover(mint_ms=0)
     return {
         "recover_s": recovered.seconds,
+        "recover_cpu_s": time.process_time() - cpu,
+        "load": os.getloadavg()[0],
         "series": recovered.series,
         "replayed": recovered.replayed,
         "rss_growth_mb": rss_mb() - rss_before,
@@ -334,7 +337,8 @@ def main() -> None:
         rec = run_child(ROOT / "src", "--child", "recover", f"--storage-dir={data}")
         print(
             f"files: {size / 2**20:,.1f} MB; recovery in a fresh process: {rec['recover_s']:.2f} s "
-            f"({rec['series']:,.0f} series from the snapshot, {rec['replayed']:,.0f} samples "
+            f"({rec['recover_cpu_s']:.2f} s CPU, load average {rec['load']:.1f}; "
+            f"{rec['series']:,.0f} series from the snapshot, {rec['replayed']:,.0f} samples "
             f"replayed from the log), RSS {rec['rss_mb']:,.0f} MB"
         )
         if args.daemon:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from aiwatch.gcpause import collections_paused
 from aiwatch.promql import series as stored_series
 from aiwatch.promql.storage import Labels, MemoryStorage
 
@@ -119,6 +120,7 @@ def restore(storage: MemoryStorage, path: str, *, mint_ms: int) -> Restored:
         )
         return Restored(0, 0)
     restored = 0
+    counted = [0]
     next_segment = 0
     try:
         if data.startswith(_OLD_MAGIC):
@@ -126,17 +128,27 @@ def restore(storage: MemoryStorage, path: str, *, mint_ms: int) -> Restored:
         else:
             next_segment = _check_magic(data)
             series = _series(data)
-        for key, state in series:
-            state.drop_before(mint_ms)
-            if state.times:
-                storage.restore(key, state)
-                restored += 1
+        with collections_paused():
+            restored = storage.restore_many(_kept(series, mint_ms, counted))
     except (ValueError, TypeError) as err:
+        restored = counted[0]
         log.warning(
             "Damaged sample snapshot; starting with what was read",
             extra={"file": path, "err": str(err), "series": restored},
         )
     return Restored(restored, next_segment)
+
+
+def _kept(
+    series: Iterator[tuple[Labels, stored_series.Series]], mint_ms: int, counted: list[int]
+) -> Iterator[tuple[Labels, stored_series.Series]]:
+    """The series with samples newer than ``mint_ms``, counted in ``counted[0]``."""
+    for key, state in series:
+        if state.floor < mint_ms:
+            state.drop_before(mint_ms)
+        if state.times:
+            counted[0] += 1
+            yield key, state
 
 
 def _check_magic(data: bytes) -> int:

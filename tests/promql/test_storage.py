@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiwatch.promql import STALE_NAN, LabelMatcher, MemoryStorage, is_stale
+from aiwatch.promql import STALE_NAN, LabelMatcher, MemoryStorage, instant_query, is_stale
+from aiwatch.promql.range_functions import extrapolated_rate
+from aiwatch.promql.storage import MAX_DROPS
 
 
 def _store() -> MemoryStorage:
@@ -165,3 +167,43 @@ def test_counter_windows_know_their_resets(
         else:
             assert replace_at is not None
             assert replace_at < len(samples)
+
+
+def test_a_gauge_past_max_drops_keeps_no_reset_notes() -> None:
+    """A series that falls more than ``MAX_DROPS`` times (a gauge) stops keeping its reset
+    notes, so they cost no memory; ``select_counters`` then leaves the resets to the caller,
+    and ``increase`` over any window is what comparing every sample gives. A counter with a
+    few resets keeps its notes."""
+    store = MemoryStorage()
+    gauge, counter = {"__name__": "g"}, {"__name__": "c_total"}
+    total = 0.0
+    for i in range(3 * MAX_DROPS):
+        store.append(gauge, i * 15_000, float(i % 2))
+        total = 0.0 if i % 50 == 49 else total + 1.0
+        store.append(counter, i * 15_000, total)
+    end = (3 * MAX_DROPS - 1) * 15_000
+    assert store._series[(("__name__", "g"),)].drops is None
+    assert store._series[(("__name__", "g"),)].drop_prev is None
+    for window_ms in (60_000, 600_000, 3_600_000):
+        for name, key in (("g", gauge), ("c_total", counter)):
+            found = store.select_counters(
+                [LabelMatcher("__name__", "=", name)], end - window_ms, end
+            )
+            [(_, times, values, resets)] = found
+            if key is gauge:
+                assert resets is None
+            else:
+                assert resets is not None
+                assert list(resets) == _scanned_resets(list(values))
+            expected = extrapolated_rate(
+                times,
+                values,
+                range_start_ms=end - window_ms,
+                range_end_ms=end,
+                range_s=window_ms / 1000,
+                is_counter=True,
+                is_rate=False,
+                resets=_scanned_resets(list(values)),
+            )
+            [got] = instant_query(f"increase({name}[{window_ms // 1000}s])", store, end)
+            assert repr(got.value) == repr(expected)

@@ -100,6 +100,11 @@ def range_query(
         msg = f'invalid expression type "{kind}" for range query, must be Scalar or instant Vector'
         raise PromQLError(msg)
     tree = pin_at(expr, start_ms, end_ms)
+    vectorised = _all_steps(
+        tree, storage, range(start_ms, end_ms + 1, step_ms), lookback_ms, budget
+    )
+    if vectorised is not None:
+        return vectorised
     storage = SlidingWindows(storage, span_ms=end_ms - start_ms)
     series: dict[Labels, tuple[array[int], array[float]]] = {}
     canonical: dict[tuple[tuple[str, str], ...], Labels] = {}
@@ -124,6 +129,21 @@ def range_query(
             got[1].append(v)
         points += len(found)
     return [(labels, *series[labels]) for labels in sorted(series)]
+
+
+def _all_steps(
+    tree: Expr, storage: Storage, steps: range, lookback_ms: int, budget: Budget
+) -> Matrix | None:
+    """The query evaluated over all steps at once, or None when it is left to the steps."""
+    from aiwatch.promql import rangevec
+
+    if not rangevec.supported(tree):
+        return None
+    try:
+        return rangevec.range_query(tree, storage, steps, lookback_ms=lookback_ms, budget=budget)
+    except rangevec.Unsupported:
+        budget.samples = 0
+        return None
 
 
 def _pairs(

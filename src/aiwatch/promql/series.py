@@ -13,6 +13,7 @@ import struct
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 from operator import sub
 
 from aiwatch.promql import chunks
@@ -44,7 +45,8 @@ class Series:
     ``drops``/``drop_prev``: the time of every sample lower than the non-stale sample before
     it, and that earlier value (None until the first), so that ``rate`` need not compare
     every sample of a window; ``last`` is the newest non-stale value. ``exact`` turns false
-    when the newest sample is replaced, after which the drops are no longer kept.
+    when the newest sample is replaced or the series has dropped more than
+    ``storage.MAX_DROPS`` times (a gauge), after which the drops are no longer kept.
     ``ref``/``logged``: the series' number in the write-ahead log and the log generation
     in which its labels were last written.
     """
@@ -80,9 +82,10 @@ class Series:
         self.ref = ref
         self.logged = -1
 
-    def seal(self) -> None:
+    def seal(self, merge: bool = True) -> None:
         """Move the head's oldest samples into a small chunk, keeping the newest ``KEEP``;
-        merge the small chunks once there are enough."""
+        merge the small chunks once there are enough (unless ``merge`` is false: a later
+        seal merges them all)."""
         cut = len(self.times) - KEEP
         times, values = self.times[:cut], self.values[:cut]
         del self.times[:cut]
@@ -95,7 +98,7 @@ class Series:
         small = 0
         while small < n and bounds[-4 * small - 2] < chunks.CHUNK:
             small += 1
-        if small >= _SMALL_PER_CHUNK:
+        if merge and small >= _SMALL_PER_CHUNK:
             first = n - small
             merged_t, merged_v = array("q"), array("d")
             for i in range(first, n):
@@ -262,36 +265,30 @@ def from_bytes(data: bytes | memoryview, ref: int) -> Series:
     series = Series(ref, HEAD + KEEP)
     series.floor, series.last = floor, last
     series.nan, series.exact = bool(flags & 1), bool(flags & 2)
-    pos = _STATE.size
-    triples = array("q")
-    pos = _read(triples, data, pos, 3 * n_chunks)
+    pos = _STATE.size + 28 * n_chunks  # three times and a length per chunk
     lengths = array("I")
-    pos = _read(lengths, data, pos, n_chunks)
-    end = 0
-    for i, length in enumerate(lengths):
-        end += length
-        series.bounds.extend((triples[3 * i], triples[3 * i + 1], triples[3 * i + 2], end))
-    if pos + end > len(data):
-        msg = "series state truncated"
-        raise ValueError(msg)
-    series.data = bytes(data[pos : pos + end])
-    pos += end
-    pos = _read(series.times, data, pos, n_head)
-    pos = _read(series.values, data, pos, n_head)
-    if flags & 4:
-        series.drops, series.drop_prev = array("q"), array("d")
-        pos = _read(series.drops, data, pos, n_drops)
-        pos = _read(series.drop_prev, data, pos, n_drops)
-    if pos != len(data) or not series.times:
+    lengths.frombytes(data[pos - 4 * n_chunks : pos])
+    size = sum(lengths)
+    n_drops = n_drops if flags & 4 else 0
+    if len(data) != pos + size + 16 * (n_head + n_drops) or not n_head:
         msg = "series state of the wrong length"
         raise ValueError(msg)
+    if n_chunks:
+        triples = array("q")
+        triples.frombytes(data[_STATE.size : pos - 4 * n_chunks])
+        t = triples.tolist()
+        bounds: list[int] = []
+        for i, end in enumerate(accumulate(lengths)):
+            bounds += (t[3 * i], t[3 * i + 1], t[3 * i + 2], end)
+        series.bounds = array("q", bounds)
+        series.data = bytes(data[pos : pos + size])
+        pos += size
+    series.times.frombytes(data[pos : pos + 8 * n_head])
+    pos += 8 * n_head
+    series.values.frombytes(data[pos : pos + 8 * n_head])
+    if flags & 4:
+        pos += 8 * n_head
+        series.drops, series.drop_prev = array("q"), array("d")
+        series.drops.frombytes(data[pos : pos + 8 * n_drops])
+        series.drop_prev.frombytes(data[pos + 8 * n_drops :])
     return series
-
-
-def _read(into: array[int] | array[float], data: bytes | memoryview, pos: int, n: int) -> int:
-    end = pos + n * into.itemsize
-    if end > len(data):
-        msg = "series state truncated"
-        raise ValueError(msg)
-    into.frombytes(data[pos:end])
-    return end

@@ -4,25 +4,26 @@ import struct
 import threading
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Protocol
 
-from aiwatch.golang.regexp import Regexp, compile_anchored
+from aiwatch.promql.labels import LabelMatcher, Labels, MatchOp, format_labels
 from aiwatch.promql.pacing import EVERY, give_way
 from aiwatch.promql.series import HEAD, KEEP, Decoded, Series, window
-
-Labels = tuple[tuple[str, str], ...]
-"""A series' identity: ``(name, value)`` pairs sorted by name, ``__name__`` included."""
 
 STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
 """Prometheus' staleness marker: a NaN with a bit pattern no computation produces."""
 
 _STALE_BITS = 0x7FF0000000000002
 
-MatchOp = Literal["=", "!=", "=~", "!~"]
-
 NAME = "__name__"
+
+__all__ = ["LabelMatcher", "Labels", "MatchOp", "format_labels"]  # re-exported from labels
+
+MAX_DROPS = 64
+"""Drops a series' reset notes hold at most: a series that falls more often than this within
+the retention is a gauge, whose notes would cost 16 bytes a drop and which ``rate`` does not
+read; past it, windows of that series compare their samples as after a replaced sample."""
 
 _SELECTION_ROOM = 100_000
 """Series references ``MemoryStorage`` remembers for selectors, besides eight per series."""
@@ -31,35 +32,6 @@ _SELECTION_ROOM = 100_000
 def is_stale(value: float) -> bool:
     """Whether ``value`` is the staleness marker (not any other NaN)."""
     return value != value and struct.unpack("<Q", struct.pack("<d", value))[0] == _STALE_BITS  # noqa: PLR0124
-
-
-@dataclass(frozen=True)
-class LabelMatcher:
-    """One selector matcher; regexes are fully anchored as in Prometheus."""
-
-    name: str
-    op: MatchOp
-    value: str
-    _regex: Regexp | None = field(default=None, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.op in ("=~", "!~"):
-            try:
-                compiled = compile_anchored(self.value)
-            except ValueError as err:
-                msg = f"label {self.name!r}: {err}"
-                raise ValueError(msg) from None
-            object.__setattr__(self, "_regex", compiled)
-
-    def matches(self, value: str) -> bool:
-        """Whether a label value (``""`` when the label is missing) satisfies this matcher."""
-        if self.op == "=":
-            return value == self.value
-        if self.op == "!=":
-            return value != self.value
-        assert self._regex is not None  # set in __post_init__ for regex operators
-        found = self._regex.matches(value)
-        return found if self.op == "=~" else not found
 
 
 Selected = list[tuple[Labels, Sequence[int], Sequence[float]]]
@@ -144,6 +116,35 @@ class MemoryStorage:
         self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
         self._pair_uses: dict[tuple[str, str], int] = {}
         self.log: SampleLog | None = None
+        self._merge = True  # false while replaying: merging small chunks waits for later
+
+    def append_batch(
+        self, keys: Sequence[Labels | None], times: Sequence[int], values: Sequence[float]
+    ) -> int:
+        """Append samples replayed from the log under one hold of the lock; how many were
+        stored (None keys and samples older than their series' newest are skipped). Small
+        chunks sealed meanwhile are merged by each series' next seal, after start-up."""
+        stored = 0
+        with self._lock:
+            self._merge = False
+            try:
+                # A series' samples share one key object: known by identity, not hashed.
+                by_id: dict[int, Series] = {}
+                for key, t_ms, value in zip(keys, times, values, strict=True):
+                    if key is None:
+                        continue
+                    series = by_id.get(id(key))
+                    if series is None:
+                        series = self._series.get(key) or self._new_series(key)
+                        by_id[id(key)] = series
+                    try:
+                        self._append_to(series, key, t_ms, value)
+                    except ValueError:
+                        continue  # older than what the snapshot holds
+                    stored += 1
+            finally:
+                self._merge = True
+        return stored
 
     def fork_lock(self) -> threading.Lock:
         """The store's lock, for a caller to hold around ``os.fork``.
@@ -166,14 +167,17 @@ class MemoryStorage:
         series = self._series.get(key)
         if series is None:
             series = self._new_series(key)
-        else:
-            times = series.times
-            if times and t_ms <= times[-1]:
+        self._append_to(series, key, t_ms, value)
+
+    def _append_to(self, series: Series, key: Labels, t_ms: int, value: float) -> None:
+        times = series.times
+        if times:
+            if t_ms <= times[-1]:
                 self._replace(series, key, t_ms, value)
                 return
             if len(times) >= series.cap:
-                series.seal()
-        series.times.append(t_ms)
+                series.seal(self._merge)
+        times.append(t_ms)
         series.values.append(value)
         self._samples += 1
         if self.log is not None:
@@ -182,11 +186,16 @@ class MemoryStorage:
             series.nan = True
             if is_stale(value):
                 return
-        elif value < series.last:
-            if series.drops is None or series.drop_prev is None:
-                series.drops, series.drop_prev = array("q"), array("d")
-            series.drops.append(t_ms)
-            series.drop_prev.append(series.last)
+        elif value < series.last and series.exact:
+            drops, drop_prev = series.drops, series.drop_prev
+            if drops is None or drop_prev is None:
+                series.drops, series.drop_prev = array("q", (t_ms,)), array("d", (series.last,))
+            elif len(drops) < MAX_DROPS:
+                drops.append(t_ms)
+                drop_prev.append(series.last)
+            else:  # a gauge, not a counter: windows compare its samples instead
+                series.drops = series.drop_prev = None
+                series.exact = False
         series.last = value
 
     def _replace(self, series: Series, key: Labels, t_ms: int, value: float) -> None:
@@ -200,6 +209,7 @@ class MemoryStorage:
             return  # the same sample again (replayed from the log, say): nothing changes
         series.values[-1] = value
         series.exact = False
+        series.drops = series.drop_prev = None
         if value != value:  # noqa: PLR0124 - NaN
             series.nan = True
         if self.log is not None:
@@ -230,12 +240,21 @@ class MemoryStorage:
 
     def restore(self, key: Labels, series: Series) -> None:
         """Take a whole series back (from a snapshot), replacing any of the same labels."""
+        self.restore_many(((key, series),))
+
+    def restore_many(self, items: Iterable[tuple[Labels, Series]]) -> int:
+        """``restore`` every series of ``items`` (a snapshot's, read as they come) under one
+        hold of the lock; how many."""
+        restored = 0
         with self._lock:
-            old = self._series.get(key)
-            if old is not None:
-                self._samples -= len(old.times) + old.closed()
-            self._new_series(key, series)
-            self._samples += len(series.times) + series.closed()
+            for key, series in items:
+                old = self._series.get(key)
+                if old is not None:
+                    self._samples -= len(old.times) + old.closed()
+                self._new_series(key, series)
+                self._samples += len(series.times) + sum(series.bounds[2::4])
+                restored += 1
+        return restored
 
     def saved(self) -> Iterator[tuple[Labels, Series]]:
         """Every series as it is kept, for a snapshot (a copy of the list, as in ``dump``)."""
@@ -329,6 +348,8 @@ class MemoryStorage:
         return found
 
     def _forget_selections(self, key: Labels) -> None:
+        if not self._selections:
+            return
         name = next((v for k, v in key if k == NAME), None)
         for dropped in (self._selections.pop(name, None), self._selections.pop(None, None)):
             if dropped:
@@ -475,21 +496,3 @@ def _matches_all(
 
 def _bits(value: float) -> bytes:
     return struct.pack("<d", value)
-
-
-def format_labels(labels: Labels | Mapping[str, str]) -> str:
-    """Labels as Prometheus prints them: ``name{a="1", b="2"}``."""
-    pairs = sorted(labels.items()) if isinstance(labels, Mapping) else list(labels)
-    name = ""
-    parts = []
-    for k, v in pairs:
-        if k == "__name__":
-            name = v
-        else:
-            parts.append(f"{k}={_go_quote(v)}")
-    return name + "{" + ", ".join(parts) + "}"
-
-
-def _go_quote(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'

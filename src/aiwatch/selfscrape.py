@@ -15,12 +15,16 @@ from aiwatch.app.keys import FRESH_SAMPLES, PROBE_SCHEDULER, STATE, Deps, Sample
 from aiwatch.gcpause import collections_paused
 from aiwatch.persistence import SNAPSHOT_INTERVAL, SampleFiles, run_in_slices
 from aiwatch.probes.scheduler import TIMEOUT_GUARD, Scheduler
+from aiwatch.probes.series import TargetBatch
 from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage, labels_of
 
 log = logging.getLogger("aiwatch.selfscrape")
 
 Sample = tuple[str, Labels, float]
 """Metric name (with ``_total``/``_bucket``/… suffix), sorted label pairs, value."""
+
+Shape = tuple[tuple[str, ...], tuple[Labels, ...]]
+"""A ``TargetBatch``'s metric names and per-sample labels."""
 
 # prometheus-client yields these samples but the text format a Prometheus scrapes omits them.
 _OMITTED_SUFFIXES = ("_created", "_gsum", "_gcount")
@@ -69,6 +73,9 @@ class SelfScraper:
         # scrape), and by name so that no (name, labels) pair is kept per series.
         self._keys: dict[str, dict[Labels, Labels]] = {}
         self._known = 0
+        # Per probe target (``TargetBatch.owner``): its base labels, its batch's shape and
+        # the stored key of each of its samples, in order: no label set kept per series.
+        self._batches: dict[object, tuple[Labels, Shape, list[Labels]]] = {}
 
     def scrape(self, t_ms: int) -> int:
         """Store one scrape at ``t_ms``; returns how many samples were appended."""
@@ -87,12 +94,19 @@ class SelfScraper:
         current: set[Labels] = set()
         self._append(current, "up", (), 1.0, t_ms)
         at_pause = 0
+        owners: set[object] = set()
         for source in self._sources():
+            if isinstance(source, TargetBatch):
+                owners.add(source.owner)
+                self._append_batch(current, source, t_ms)
+                continue
             for name, labels, value in source:
                 self._append(current, name, labels, value, t_ms)
             if pause_every and len(current) - at_pause >= pause_every:
                 at_pause = len(current)
                 yield
+        for owner in [o for o in self._batches if o not in owners]:
+            del self._batches[owner]
         for gone in self.previous - current:
             self.storage.append_key(gone, t_ms, STALE_NAN)
         self.previous = current
@@ -115,12 +129,27 @@ class SelfScraper:
             by_labels = self._keys[name] = {}
         key = by_labels.get(labels)
         if key is None:
-            merged = dict(labels)
-            merged.update(self._target)
-            merged["__name__"] = name
-            key = self.storage.canonical(labels_of(merged))
+            key = self._key(name, labels)
             by_labels[self.storage.canonical(labels)] = key
             self._known += 1
+        self._store(seen, key, value, t_ms)
+
+    def _key(self, name: str, labels: Labels) -> Labels:
+        merged = dict(labels)
+        merged.update(self._target)
+        merged["__name__"] = name
+        return self.storage.canonical(labels_of(merged))
+
+    def _append_batch(self, seen: set[Labels], batch: TargetBatch, t_ms: int) -> None:
+        # The keys of a target's samples change only with its labels or its batch's shape.
+        cached = self._batches.get(batch.owner)
+        if cached is None or cached[0] != batch.base or cached[1] != batch.shape:
+            keys = [self._key(name, labels) for name, labels, _ in batch]
+            cached = self._batches[batch.owner] = (batch.base, batch.shape, keys)
+        for key, value in zip(cached[2], batch.values, strict=True):
+            self._store(seen, key, value, t_ms)
+
+    def _store(self, seen: set[Labels], key: Labels, value: float, t_ms: int) -> None:
         if key in seen:
             return
         seen.add(key)

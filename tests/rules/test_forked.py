@@ -3,8 +3,10 @@
 import logging
 import os
 import signal
+import time
 from collections.abc import Iterator
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,9 @@ from aiwatch.rules.manager import ManagerOptions, RuleManager
 from aiwatch.rules.model import GroupSpec, RuleSpec
 from aiwatch.rules.query import LocalQuery
 from tests.promql.test_forking import _children
+from tests.rules.test_query_limits import CONFIG, Daemon, daemons
+
+__all__ = ["daemons"]  # the fixture, shared with the limits tests
 
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason="needs os.fork")
 
@@ -158,3 +163,88 @@ async def test_a_closed_runner_fails_the_group_as_cancelled() -> None:
     group = manager.groups[0]
     await manager.evaluate_group(group, T0 + 1)
     assert {r.last_error for r in group.rules} == {"query was canceled in expression evaluation"}
+
+
+DAEMON_RULES = """\
+groups:
+  - name: fast
+    interval: 1s
+    rules:
+      - record: probes:success:count
+        expr: count(aiwatch_probe_success)
+      - record: probes:success:double
+        expr: probes:success:count * 2
+"""
+
+
+def _zombies_or_children(pid: int) -> list[tuple[int, str]]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append((int(stat.parent.name), fields[0]))
+    return out
+
+
+def test_a_daemon_records_through_children_freezes_start_up_and_leaves_no_process(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    """A real daemon evaluating a 1 s group: a rule reading the series the rule before it
+    recorded gets it (2 × the two targets), the start-up objects are frozen once every target
+    was probed (one debug line), no zombie remains after many evaluations, and SIGTERM stops
+    it with exit 0 leaving no process of it (a forked child has the daemon's command line)."""
+    (tmp_path / "rules.yml").write_text(DAEMON_RULES)
+    daemon = Daemon(tmp_path, "--log.level=debug", config=CONFIG + "rule_files: [rules.yml]\n")
+    daemons.append(daemon)
+    deadline = time.monotonic() + 30
+    values: list[object] = []
+    while time.monotonic() < deadline and values != ["4"]:
+        time.sleep(0.5)
+        _, body = daemon.query("probes:success:double")
+        values = [s["value"][1] for s in body["data"]["result"]]  # type: ignore[index]
+    assert values == ["4"]
+    time.sleep(3)  # a few more evaluations
+    assert [c for c in _zombies_or_children(daemon.proc.pid) if c[1] == "Z"] == []
+    frozen = [line for line in daemon.log().splitlines() if "frozen for the collector" in line]
+    assert len(frozen) == 1
+    assert daemon.terminate() == 0
+    assert _processes_naming(str(tmp_path)) == []
+
+
+def _processes_naming(text: str) -> list[int]:
+    """Processes whose command line holds ``text`` (a forked child keeps its parent's)."""
+    out = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                out.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return out
+
+
+async def test_a_refused_fork_fails_the_group_with_a_log_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the system refuses the fork (no memory, too many processes) every rule of the
+    group fails with that reason, one line is logged, and the next evaluation works again."""
+    storage = _storage()
+    manager, _ = _manager(storage, fork=True)
+    group = manager.groups[0]
+
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    with caplog.at_level(logging.ERROR, logger="aiwatch.rules.forked"):
+        await manager.evaluate_group(group, T0 + 1)
+    assert {r.last_error for r in group.rules} == {
+        "cannot start an evaluation process: [Errno 11] Resource temporarily unavailable"
+    }
+    assert [r.getMessage() for r in caplog.records] == ["Cannot start a rule evaluation process"]
+    monkeypatch.undo()
+    await manager.evaluate_group(group, T0 + MIN + 1)
+    assert [r.health for r in group.rules] == ["ok", "ok", "ok", "err", "ok"]

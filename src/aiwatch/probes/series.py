@@ -1,8 +1,9 @@
 """What is exposed about probes: per target the counters, gauges and histograms of the docs."""
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from sys import intern
 
 from aiwatch import metrics
 from aiwatch.config.model import Target
@@ -310,6 +311,50 @@ _LE_TEXT = {spec.field: (*(format_le(b) for b in spec.buckets), "+Inf") for spec
 GAP_LE_TEXT = (*(format_le(b) for b in metrics.CHUNK_GAP_BUCKETS), "+Inf")
 
 
+_INFO = metrics.TARGET_INFO.name
+_EXTRAS: dict[Labels, Labels] = {}
+_EXTRAS_MAX = 4096
+
+
+def _shared(extra: Labels) -> Labels:
+    """One copy of each per-sample label set (``le``, ``result``, …): a reader that keeps a
+    batch's shape then keeps no copy per target. Bounded, in case values keep changing."""
+    if len(_EXTRAS) >= _EXTRAS_MAX:
+        return _EXTRAS.get(extra, extra)
+    return _EXTRAS.setdefault(extra, extra)
+
+
+class TargetBatch:
+    """One target's samples for the self-scrape, split into what changes and what rarely does.
+
+    ``shape`` (each sample's metric name and per-sample labels, in order) changes only when
+    a series appears or goes (a first error of a type, a rate-limit resource), so a reader
+    may keep what it derives from the shape (the stored keys, say) per ``owner`` and reuse it
+    while ``base`` and ``shape`` stay equal: then only ``values`` are new at each scrape, and
+    no label set is built or kept per series. Iterating gives the plain samples.
+    """
+
+    __slots__ = ("base", "owner", "shape", "values")
+
+    def __init__(
+        self,
+        owner: object,
+        base: Labels,
+        shape: tuple[tuple[str, ...], tuple[Labels, ...]],
+        values: list[float],
+    ) -> None:
+        self.owner = owner
+        self.base = base
+        self.shape = shape
+        self.values = values
+
+    def __iter__(self) -> Iterator[Sample]:
+        base = self.base
+        plain = tuple(sorted(base))
+        for name, extra, value in zip(*self.shape, self.values, strict=True):
+            yield name, tuple(sorted(base + extra)) if extra else plain, value
+
+
 class ProbeSeries:
     """The probe metrics store: one ``TargetSeries`` per probed target."""
 
@@ -354,17 +399,20 @@ class ProbeSeries:
         for batch in self.sample_batches():
             yield from batch
 
-    def sample_batches(self) -> Iterator[list[Sample]]:
-        """``iter_samples`` as one list per target (and one for the overflow count).
+    def sample_batches(self) -> Iterator[Iterable[Sample]]:
+        """``iter_samples`` as one ``TargetBatch`` per target (and a list for the overflow).
 
         A reader may pause between batches (an ``await``) while probes go on updating: the
         targets are listed when it starts and each target's samples are taken whole.
         """
         for series in list(self.targets.values()):
-            base = series.labels
-            yield [
-                (name, tuple(sorted(base + extra)) if extra else tuple(sorted(base)), float(value))
-                for name, extra, value in series.samples()
-            ]
+            names: list[str] = []
+            extras: list[Labels] = []
+            values: list[float] = []
+            for name, extra, value in series.samples():
+                names.append(intern(name))  # `name + "_bucket"` is a new string each time
+                extras.append(_shared(extra) if name != _INFO else extra)
+                values.append(float(value))
+            yield TargetBatch(series, series.labels, (tuple(names), tuple(extras)), values)
         labels = (("label", "error_type"), ("metric", metrics.PROBE_ERRORS.name + "_total"))
         yield [(metrics.LABEL_OVERFLOW.name + "_total", labels, float(self.overflow))]

@@ -86,8 +86,13 @@ class Forker:
         if self.closed:
             raise QueryCanceledError(CANCELED_MESSAGE)
         read_fd, write_fd = os.pipe()
-        with hold if hold is not None else contextlib.nullcontext():
-            pid = os.fork()
+        try:
+            with hold if hold is not None else contextlib.nullcontext():
+                pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
         if pid == 0:  # pragma: no cover - the child never returns
             os.close(read_fd)
             _child(write_fd, work)

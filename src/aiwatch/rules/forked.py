@@ -125,6 +125,12 @@ async def replayed(
                     extra={"group": group.name, "err": str(err)},
                 )
                 failure = QueryError(str(err))
+            except OSError as err:  # fork or pipe refused: no memory, too many processes
+                log.error(
+                    "Cannot start a rule evaluation process",
+                    extra={"group": group.name, "err": str(err)},
+                )
+                failure = QueryError(f"cannot start an evaluation process: {err}")
             else:
                 return _answer(outcome)
         assert failure is not None

@@ -1,5 +1,6 @@
 """The rules feature: the rule manager's lifecycle and reloads, its API and its metrics."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -9,7 +10,7 @@ from aiohttp import web
 from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, Metric
 
-from aiwatch import metrics
+from aiwatch import gcpause, metrics
 from aiwatch.app.keys import (
     ALERT_SINKS,
     FRESH_SAMPLES,
@@ -123,12 +124,22 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # With a datasource, rules read Prometheus' samples, which outlive aiwatch's restarts.
     local = state.current.datasource is None
     await manager.start(fresh=fresh.wait() if fresh is not None and local else None)
+    freezer = asyncio.create_task(_freeze_when(fresh), name="gc:freeze")
     yield
+    freezer.cancel()
     # First the queries: a group stops only after its running evaluation, which then ends
     # at once (its remaining queries fail as cancelled) instead of at the query timeout.
     runner.close()
     await manager.stop()
     await session.close()
+
+
+async def _freeze_when(fresh: asyncio.Event | None) -> None:
+    """Once start-up is over (every target probed), freeze what lives (``gcpause``)."""
+    if fresh is not None:
+        await fresh.wait()
+    count = gcpause.freeze_long_lived()
+    log.debug("Start-up objects frozen for the collector", extra={"objects": count})
 
 
 def _log_rules(manager: RuleManager) -> None:

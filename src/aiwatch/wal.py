@@ -86,17 +86,15 @@ def _decode(body: bytes) -> tuple[int, Batch]:
     run, n_named, n_samples = _BODY.unpack_from(body)
     pos = _BODY.size
     batch = Batch()
-    refs, labels = [], []
+    # Series named together share most label pairs: one copy of each, the rest freed at once.
+    shared: dict[tuple[str, str], tuple[str, str]] = {}
     for _ in range(n_named):
         ref, length = _NAMED.unpack_from(body, pos)
         pos += _NAMED.size
-        refs.append(ref)
-        labels.append(body[pos : pos + length])
+        # The CRC vouches for a list of pairs of strings.
+        pairs = map(tuple, _DECODER.decode(body[pos : pos + length].decode()))
+        batch.named.append((ref, tuple([shared.setdefault(p, p) for p in pairs])))
         pos += length
-    if labels:  # one JSON document for all: far quicker than one per series
-        named = _DECODER.decode(b"".join((b"[", b",".join(labels), b"]")).decode())
-        # The CRC vouches for lists of pairs of strings.
-        batch.named = list(zip(refs, [tuple(map(tuple, pairs)) for pairs in named], strict=True))
     for part in (batch.refs, batch.times, batch.values):
         end = pos + n_samples * part.itemsize
         part.frombytes(body[pos:end])

@@ -7,9 +7,10 @@ self-scrape, the rules, the sample snapshot and the probes all share one event l
 default 2h retention. After a warm-up it asks ``GET /-/healthy`` every 20 ms for the
 measurement window: the answer time is what any HTTP client of aiwatch sees, and its tail
 shows how long the event loop was busy with something else. It also prints the daemon's CPU
-share, resident memory, the probes it ran and the probes it skipped, how long the rule
-groups' evaluations took in the window (they run in a worker thread, so that time is not
-the loop's) and the machine's load average.
+share (its own process; the rule groups' forked children are not in it), resident memory,
+the probes it ran and the probes it skipped, how long the rule groups' evaluations took in
+the window (they run in a forked child, so that time is not the loop's) and the machine's
+load average.
 
 Run: ``PYTHONPATH=src python bench/daemon_loop.py [--sizes 1000,5000] [--seconds 90]
 [--no-rules]``; ``--no-rules`` leaves the rule files out, the floor of the loop's own work.

@@ -99,9 +99,9 @@ class SelfScraper:
             if isinstance(source, TargetBatch):
                 owners.add(source.owner)
                 self._append_batch(current, source, t_ms)
-                continue
-            for name, labels, value in source:
-                self._append(current, name, labels, value, t_ms)
+            else:
+                for name, labels, value in source:
+                    self._append(current, name, labels, value, t_ms)
             if pause_every and len(current) - at_pause >= pause_every:
                 at_pause = len(current)
                 yield

@@ -62,6 +62,24 @@ def test_new_series_of_a_target_are_stored_and_gone_ones_go_stale() -> None:
     assert all(is_stale(values[-1]) for _, _, values in gone)
 
 
+def test_a_sliced_scrape_of_probe_targets_pauses_between_targets() -> None:
+    """With ``pause_every`` below a target's sample count, a scrape of five probe targets
+    pauses after the first of them (and each next one, so the event loop runs), and stores
+    what a scrape in one go stores."""
+    series, whole, sliced = ProbeSeries(), MemoryStorage(), MemoryStorage()
+    for i in range(5):
+        series.ensure(target(f"t{i}"))
+        series.observe(result(target=f"t{i}"))
+    scraper_of(series, whole).scrape(1_000)
+    steps = scraper_of(series, sliced).scrape_steps(1_000, pause_every=10)
+    next(steps)
+    at_first_pause = {dict(key).get("target") for key in stored(sliced, 1_000)}
+    assert at_first_pause == {"t0"}
+    for _ in steps:
+        pass
+    assert stored(sliced, 1_000) == stored(whole, 1_000) == exposed(series)
+
+
 def footprint(n: int) -> int:
     """Traced bytes held by ``n`` probed targets' series, ``/metrics`` cache, self-scrape
     and local store after three scrapes."""

@@ -88,28 +88,29 @@ def range_query(
     lookback_ms: int,
     subquery_step_ms: int,
     budget: Budget,
+    all_steps: bool = True,
 ) -> Matrix:
     """``expr`` at every step from ``start_ms`` to ``end_ms``; ``PromQLError`` if not vector
     or scalar.
 
     As in Prometheus, the sample limit counts the points held at once: the result so far
-    and what one step loads.
+    and what one step loads. ``all_steps``: evaluate the expressions ``rangevec`` covers over
+    all steps at once (False: every expression step by step, as a baseline to compare).
     """
     if expr.type not in ("vector", "scalar"):
         kind = "range vector" if expr.type == "matrix" else expr.type
         msg = f'invalid expression type "{kind}" for range query, must be Scalar or instant Vector'
         raise PromQLError(msg)
     tree = pin_at(expr, start_ms, end_ms)
-    vectorised = _all_steps(
-        tree, storage, range(start_ms, end_ms + 1, step_ms), lookback_ms, budget
-    )
+    steps = range(start_ms, end_ms + 1, step_ms)
+    vectorised = _all_steps(tree, storage, steps, lookback_ms, budget) if all_steps else None
     if vectorised is not None:
         return vectorised
     storage = SlidingWindows(storage, span_ms=end_ms - start_ms)
     series: dict[Labels, tuple[array[int], array[float]]] = {}
     canonical: dict[tuple[tuple[str, str], ...], Labels] = {}
     points = 0
-    for t_ms in range(start_ms, end_ms + 1, step_ms):
+    for t_ms in steps:
         budget.check()
         budget.samples = points
         value = instant_query(

@@ -34,64 +34,96 @@ from aiwatch.promql.values import drop_name
 
 
 def range_function(query: Query, func: str, arg: MatrixSelector) -> Block:
-    """``rate``/``increase``/``delta``/``irate``/``idelta`` of a range selector."""
+    """``rate``/``increase``/``delta``/``irate``/``idelta`` of a range selector: each series'
+    window edges found per series, the arithmetic done for all series and steps at once."""
     sel = arg.selector
     ends = query.steps - sel.offset_ms
     starts = ends - arg.range_ms
+    mint, maxt = int(starts[0]), int(ends[-1])
     if func in ("rate", "increase"):
         found = [
-            (k, t, v)
-            for k, t, v, _ in query.storage.select_counters(
-                sel.matchers, int(starts[0]), int(ends[-1])
-            )
+            (k, t, v) for k, t, v, _ in query.storage.select_counters(sel.matchers, mint, maxt)
         ]
     else:
-        found = query.storage.select(sel.matchers, int(starts[0]), int(ends[-1]), drop_stale=True)
-    shape = (len(found), len(ends))
-    values = np.zeros(shape)
-    present = np.zeros(shape, dtype=np.bool_)
+        found = query.storage.select(sel.matchers, mint, maxt, drop_stale=True)
+    edges = _Edges((len(found), len(ends)))
     for i, (_, times, vals) in enumerate(found):
         if not i % 64:
             query.budget.check()
             give_way()
-        t = np.asarray(times, dtype=np.int64)
-        v = np.asarray(vals, dtype=np.float64)
-        lo = np.searchsorted(t, starts, side="left")
-        hi = np.searchsorted(t, ends, side="right")
-        query.loaded += hi - lo
-        if func in ("irate", "idelta"):
-            values[i], present[i] = _instant(t, v, lo, hi, is_rate=func == "irate")
-        else:
-            values[i], present[i] = _extrapolated(
-                t, v, (lo, hi, starts, ends), func=func, range_ms=arg.range_ms
-            )
+        edges.add(i, (starts, ends), times, vals, counter=func in ("rate", "increase"))
+    query.loaded += edges.count.sum(axis=0)
+    if func in ("irate", "idelta"):
+        values, present = _instant(edges, is_rate=func == "irate")
+    else:
+        values, present = _extrapolated(edges, starts, ends, func=func, range_ms=arg.range_ms)
     return Block(drop_names([k for k, _, _ in found]), values, present)
 
 
+class _Edges:
+    """Per series and step: how many samples the window holds, its first, last and
+    next-to-last samples, and the exact change where a counter resets inside it."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.count = np.zeros(shape, dtype=np.int64)
+        self.first, self.last, self.prev = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        self.t0 = np.zeros(shape, dtype=np.int64)
+        self.t1 = np.zeros(shape, dtype=np.int64)
+        self.tprev = np.zeros(shape, dtype=np.int64)
+        self.resets: list[tuple[int, Ints, Floats]] = []
+
+    def add(
+        self, i: int, window: tuple[Ints, Ints], times: object, vals: object, *, counter: bool
+    ) -> None:
+        """Series ``i``'s samples."""
+        t = np.asarray(times, dtype=np.int64)
+        v = np.asarray(vals, dtype=np.float64)
+        if not len(t):
+            return
+        lo = np.searchsorted(t, window[0], side="left")
+        hi = np.searchsorted(t, window[1], side="right")
+        self.count[i] = hi - lo
+        fi, li, pi = np.minimum(lo, len(t) - 1), np.maximum(hi - 1, 0), np.maximum(hi - 2, 0)
+        self.first[i], self.last[i], self.prev[i] = v[fi], v[li], v[pi]
+        self.t0[i], self.t1[i], self.tprev[i] = t[fi], t[li], t[pi]
+        if counter and len(v) > 1:
+            drops = np.concatenate(([0], np.cumsum(v[1:] < v[:-1])))
+            cells = np.flatnonzero((hi - lo >= 2) & (drops[li] > drops[fi]))
+            if len(cells):
+                self.resets.append((i, cells, _with_resets(v, fi[cells], li[cells])))
+
+
+def _with_resets(v: Floats, firsts: Ints, lasts: Ints) -> Floats:
+    """The change over each window ``v[first..last]`` with the value before each reset
+    added in time order, as ``extrapolated_rate`` adds them."""
+    out = np.zeros(len(firsts))
+    for n, (first, last) in enumerate(zip(firsts.tolist(), lasts.tolist(), strict=True)):
+        window = v[first : last + 1].tolist()
+        total = window[-1] - window[0]
+        prev = window[0]
+        for current in window:
+            if current < prev:
+                total += prev
+            prev = current
+        out[n] = total
+    return out
+
+
 def _extrapolated(
-    t: Ints,
-    v: Floats,
-    window: tuple[Ints, Ints, Ints, Ints],
-    *,
-    func: str,
-    range_ms: int,
+    edges: _Edges, starts: Ints, ends: Ints, *, func: str, range_ms: int
 ) -> tuple[Floats, Mask]:
-    """``extrapolated_rate`` at every step, in its order of operations."""
-    lo, hi, starts, ends = window
-    n = hi - lo
+    """``extrapolated_rate`` at every series and step, in its order of operations."""
+    n = edges.count
     present = n >= 2
-    if not present.any():
-        return np.zeros(len(n)), present
-    first_i, last_i = np.minimum(lo, len(t) - 1), np.maximum(hi - 1, 0)
-    first, last = v[first_i], v[last_i]
-    t0, t1 = t[first_i], t[last_i]
-    result = last - first
+    first = edges.first
+    result = edges.last - first
     is_counter = func != "delta"
     if is_counter:
-        result = _add_resets(v, lo, hi, result, present)
-    to_start = (t0 - starts) / 1000
-    to_end = (ends - t1) / 1000
-    sampled = (t1 - t0) / 1000
+        for i, cells, totals in edges.resets:
+            result[i, cells] = totals
+    to_start = (edges.t0 - starts) / 1000
+    to_end = (ends - edges.t1) / 1000
+    sampled = (edges.t1 - edges.t0) / 1000
     gap = sampled / (n - 1)
     if is_counter:
         to_zero = sampled * (first / result)
@@ -106,35 +138,12 @@ def _extrapolated(
     return result * factor, present
 
 
-def _add_resets(v: Floats, lo: Ints, hi: Ints, result: Floats, present: Mask) -> Floats:
-    """``result`` plus, where the window holds a counter reset, the values before them
-    added in time order (by the step-wise function itself, for those windows only)."""
-    drops = np.concatenate(([0], np.cumsum(v[1:] < v[:-1])))
-    last = np.maximum(hi - 1, 0)
-    first = np.minimum(lo, len(v) - 1)
-    with_resets = np.flatnonzero(present & (drops[last] > drops[first]))
-    if not len(with_resets):
-        return result
-    result = result.copy()
-    for s in with_resets:
-        total = float(v[last[s]] - v[first[s]])
-        prev = float(v[first[s]])
-        for current in v[first[s] : last[s] + 1].tolist():
-            if current < prev:
-                total += prev
-            prev = current
-        result[s] = total
-    return result
-
-
-def _instant(t: Ints, v: Floats, lo: Ints, hi: Ints, *, is_rate: bool) -> tuple[Floats, Mask]:
-    """``instant_change`` (``irate``/``idelta``) at every step."""
-    present = hi - lo >= 2
-    last_i, prev_i = np.maximum(hi - 1, 0), np.maximum(hi - 2, 0)
-    last, previous = v[last_i], v[prev_i]
+def _instant(edges: _Edges, *, is_rate: bool) -> tuple[Floats, Mask]:
+    """``instant_change`` (``irate``/``idelta``) at every series and step."""
+    last, previous = edges.last, edges.prev
     result = np.where(last < previous, last, last - previous) if is_rate else last - previous
-    gap = t[last_i] - t[prev_i]
-    present &= gap != 0
+    gap = edges.t1 - edges.tprev
+    present = (edges.count >= 2) & (gap != 0)
     if is_rate:
         result = result / (gap / 1000)
     return result, present

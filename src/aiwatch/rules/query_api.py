@@ -15,8 +15,9 @@ from multidict import MultiDictProxy
 from aiwatch.app.keys import STATE
 from aiwatch.golang.strconv import format_float
 from aiwatch.promql.limits import Budget, LimitError
+from aiwatch.promql.pacing import give_way
 from aiwatch.promql.pretty import pretty
-from aiwatch.promql.ranges import MAX_POINTS, instant_or_matrix, range_query
+from aiwatch.promql.ranges import MAX_POINTS, Matrix, instant_or_matrix, range_query
 from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.promql.syntax import Expr, parse_any
@@ -40,6 +41,16 @@ def _points(times: Sequence[int], values: Sequence[float]) -> list[list[Any]]:
 
 def _matrix(value: RangeVec) -> list[dict[str, Any]]:
     return [{"metric": dict(labels), "values": _points(t, v)} for labels, t, v in value]
+
+
+def _paced_matrix(value: Matrix) -> list[dict[str, Any]]:
+    """``_matrix`` in a query thread, giving way to the loop between series."""
+    out = []
+    for n, (labels, times, values) in enumerate(value):
+        if not n % 16:
+            give_way()
+        out.append({"metric": dict(labels), "values": _points(times, values)})
+    return out
 
 
 def _result(
@@ -163,7 +174,7 @@ def make_handlers(
         storage, sq_step = request.app[storage_key], subquery_step_ms(request)
 
         def work(budget: Budget) -> Any:
-            return range_query(
+            matrix = range_query(
                 expr,
                 storage,
                 start,
@@ -173,9 +184,11 @@ def make_handlers(
                 subquery_step_ms=sq_step,
                 budget=budget,
             )
+            # Formatted in the worker too: tens of thousands of points would hold the loop.
+            return _paced_matrix(matrix)
 
-        matrix = await _run(request, runner_key, timeout, work)
-        return ok({"resultType": "matrix", "result": _matrix(matrix)})
+        result = await _run(request, runner_key, timeout, work)
+        return ok({"resultType": "matrix", "result": result})
 
     async def handle_graph(request: web.Request) -> web.Response:
         """GET /graph?g0.expr=: where alerts' generatorURL points; answers with the query."""

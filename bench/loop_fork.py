@@ -26,7 +26,7 @@ from aiwatch.promql.storage import MemoryStorage
 from aiwatch.rules.manager import ManagerOptions, RuleManager
 from aiwatch.rules.model import GroupSpec, RuleSpec
 from aiwatch.rules.query import LocalQuery
-from loop_pacing import RULE, fill
+from loop_pacing import RULE, busy_loop, fill
 from probe_throughput import machine
 
 Row = tuple[float, float, float, float, float]
@@ -43,34 +43,16 @@ async def trial(store: MemoryStorage, t_ms: int, *, fork: bool) -> tuple[float, 
         interval_s=15.0,
     )
     manager = RuleManager([spec], query=query, appender=store, options=ManagerOptions())
-    late: list[float] = []
-    done = False
-
-    async def busy() -> None:
-        while not done:
-            started = time.perf_counter()
-            while time.perf_counter() - started < 0.002:
-                pass
-            await asyncio.sleep(0.008)
-
-    async def sleeper() -> None:
-        while not done:
-            started = time.perf_counter()
-            await asyncio.sleep(0.005)
-            late.append((time.perf_counter() - started - 0.005) * 1000)
-
-    tasks = [asyncio.create_task(busy()), asyncio.create_task(sleeper())]
-    started, cpu = time.perf_counter(), time.process_time()
     try:
-        await manager.evaluate_group(manager.groups[0], t_ms)
+        async with busy_loop() as late:
+            started, cpu = time.perf_counter(), time.process_time()
+            await manager.evaluate_group(manager.groups[0], t_ms)
+            took, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
-        took, cpu = time.perf_counter() - started, time.process_time() - cpu
-        done = True
-        await asyncio.gather(*tasks)
         runner.close()
     rule = manager.groups[0].rules[0]
     assert rule.health == "ok", rule.last_error
-    return took, cpu, sorted(late)
+    return took, cpu, late
 
 
 def main() -> None:

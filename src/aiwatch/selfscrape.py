@@ -15,16 +15,13 @@ from aiwatch.app.keys import FRESH_SAMPLES, PROBE_SCHEDULER, STATE, Deps, Sample
 from aiwatch.gcpause import collections_paused
 from aiwatch.persistence import SNAPSHOT_INTERVAL, SampleFiles, run_in_slices
 from aiwatch.probes.scheduler import TIMEOUT_GUARD, Scheduler
-from aiwatch.probes.series import TargetBatch
+from aiwatch.probes.series import Shape, TargetBatch
 from aiwatch.promql.storage import STALE_NAN, Labels, MemoryStorage, labels_of
 
 log = logging.getLogger("aiwatch.selfscrape")
 
 Sample = tuple[str, Labels, float]
 """Metric name (with ``_total``/``_bucket``/… suffix), sorted label pairs, value."""
-
-Shape = tuple[tuple[str, ...], tuple[Labels, ...]]
-"""A ``TargetBatch``'s metric names and per-sample labels."""
 
 # prometheus-client yields these samples but the text format a Prometheus scrapes omits them.
 _OMITTED_SUFFIXES = ("_created", "_gsum", "_gcount")

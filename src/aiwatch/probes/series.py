@@ -324,6 +324,10 @@ def _shared(extra: Labels) -> Labels:
     return _EXTRAS.setdefault(extra, extra)
 
 
+Shape = tuple[tuple[str, ...], tuple[Labels, ...]]
+"""A ``TargetBatch``'s metric names and per-sample labels, in order."""
+
+
 class TargetBatch:
     """One target's samples for the self-scrape, split into what changes and what rarely does.
 
@@ -340,7 +344,7 @@ class TargetBatch:
         self,
         owner: object,
         base: Labels,
-        shape: tuple[tuple[str, ...], tuple[Labels, ...]],
+        shape: Shape,
         values: list[float],
     ) -> None:
         self.owner = owner

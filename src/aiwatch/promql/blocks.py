@@ -13,7 +13,6 @@ Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
-STALE_BITS = 0x7FF0000000000002
 SUPPORTED_AGGREGATIONS = frozenset({"sum", "avg", "min", "max", "count"})
 SUPPORTED_OPERATORS = frozenset({"+", "-", "*", "/", "==", "!=", "<", ">", "<=", ">="})
 RATES = frozenset({"rate", "increase", "delta", "irate", "idelta"})

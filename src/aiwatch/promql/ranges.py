@@ -138,8 +138,6 @@ def _all_steps(
     """The query evaluated over all steps at once, or None when it is left to the steps."""
     from aiwatch.promql import rangevec
 
-    if not rangevec.supported(tree):
-        return None
     try:
         return rangevec.range_query(tree, storage, steps, lookback_ms=lookback_ms, budget=budget)
     except rangevec.Unsupported:

@@ -20,7 +20,6 @@ import numpy as np
 from aiwatch.promql import rangevec_ops as ops
 from aiwatch.promql.blocks import (
     RATES,
-    STALE_BITS,
     SUPPORTED_AGGREGATIONS,
     SUPPORTED_OPERATORS,
     Block,
@@ -34,7 +33,7 @@ from aiwatch.promql.blocks import (
 )
 from aiwatch.promql.limits import Budget
 from aiwatch.promql.pacing import give_way
-from aiwatch.promql.storage import Labels, Storage
+from aiwatch.promql.storage import STALE_BITS, Labels, Storage
 from aiwatch.promql.syntax import (
     Aggregate,
     Binary,

@@ -11,10 +11,11 @@ from aiwatch.promql.labels import LabelMatcher, Labels, MatchOp, format_labels
 from aiwatch.promql.pacing import EVERY, give_way
 from aiwatch.promql.series import HEAD, KEEP, Decoded, Series, window
 
-STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
+STALE_BITS = 0x7FF0000000000002
 """Prometheus' staleness marker: a NaN with a bit pattern no computation produces."""
 
-_STALE_BITS = 0x7FF0000000000002
+STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", STALE_BITS))[0]
+"""The staleness marker as a float."""
 
 NAME = "__name__"
 
@@ -31,7 +32,7 @@ _SELECTION_ROOM = 100_000
 
 def is_stale(value: float) -> bool:
     """Whether ``value`` is the staleness marker (not any other NaN)."""
-    return value != value and struct.unpack("<Q", struct.pack("<d", value))[0] == _STALE_BITS  # noqa: PLR0124
+    return value != value and struct.unpack("<Q", struct.pack("<d", value))[0] == STALE_BITS  # noqa: PLR0124
 
 
 Selected = list[tuple[Labels, Sequence[int], Sequence[float]]]

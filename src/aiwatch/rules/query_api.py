@@ -6,8 +6,8 @@ query runner's worker threads under ``--query.timeout`` and ``--query.max-sample
 """
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -18,11 +18,11 @@ from aiwatch.golang.strconv import format_float
 from aiwatch.promql.limits import Budget, LimitError
 from aiwatch.promql.pacing import give_way
 from aiwatch.promql.pretty import pretty
-from aiwatch.promql.ranges import MAX_POINTS, Matrix, instant_or_matrix, range_query
+from aiwatch.promql.ranges import MAX_POINTS, instant_or_matrix, range_query
 from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import MemoryStorage
 from aiwatch.promql.syntax import Expr, parse_any
-from aiwatch.promql.values import PromQLError, RangeVec, Scalar, String, Vector
+from aiwatch.promql.values import PromQLError, RangeVec, Scalar, SeriesRange, String, Vector
 from aiwatch.rules.api_params import duration_s, form, invalid, time_ms
 from aiwatch.web.envelope import fail, ok
 
@@ -36,16 +36,8 @@ def seconds(t_ms: int) -> float | int:
     return t_ms // 1000 if t_ms % 1000 == 0 else t_ms / 1000
 
 
-def _points(times: Sequence[int], values: Sequence[float]) -> list[list[Any]]:
-    return [[seconds(t), format_float(v, "f")] for t, v in zip(times, values, strict=True)]
-
-
-def _matrix(value: RangeVec) -> list[dict[str, Any]]:
-    return [{"metric": dict(labels), "values": _points(t, v)} for labels, t, v in value]
-
-
-def matrix_body(value: Matrix) -> str:
-    """The whole success envelope of a range query's answer, as ``ok`` would write it.
+def matrix_body(value: Iterable[SeriesRange]) -> str:
+    """The whole success envelope of a matrix answer, as ``ok`` would write it.
 
     Written in a query thread, giving way to the loop between series: a dashboard panel
     over hundreds of series is tens of thousands of points, and building them as lists for
@@ -81,17 +73,13 @@ def _values(prefixes: dict[int, str], times: Sequence[int], values: Sequence[flo
     return text.replace('.0"]', '"]')
 
 
-def _result(
-    value: Vector | Scalar | String | RangeVec, t_ms: int, *, matrix: bool
-) -> dict[str, Any]:
-    if matrix:
-        return {"resultType": "matrix", "result": _matrix(value)}  # type: ignore[arg-type]
+def _result(value: Vector | Scalar | String, t_ms: int) -> dict[str, Any]:
     t_s = seconds(t_ms)
     if isinstance(value, Scalar):
         return {"resultType": "scalar", "result": [t_s, format_float(value.value, "f")]}
     if isinstance(value, String):
         return {"resultType": "string", "result": [t_s, value.value]}
-    samples: Vector = value  # type: ignore[assignment]
+    samples: Vector = value
     vector = [
         {"metric": dict(item.labels), "value": [t_s, format_float(item.value, "f")]}
         for item in samples
@@ -177,7 +165,7 @@ def make_handlers(
         storage, step = request.app[storage_key], subquery_step_ms(request)
 
         def work(budget: Budget) -> Any:
-            return instant_or_matrix(
+            value = instant_or_matrix(
                 expr,
                 storage,
                 t_ms,
@@ -185,9 +173,13 @@ def make_handlers(
                 subquery_step_ms=step,
                 budget=budget,
             )
+            # A matrix is written in the worker, as a range query's answer is.
+            return matrix_body(cast(RangeVec, value)) if expr.type == "matrix" else value
 
         value = await _run(request, runner_key, timeout, work)
-        return ok(_result(value, t_ms, matrix=expr.type == "matrix"))
+        if isinstance(value, str):
+            return web.Response(text=value, content_type="application/json")
+        return ok(_result(value, t_ms))
 
     async def handle_query_range(request: web.Request) -> web.Response:
         """GET|POST /api/v1/query_range?query=&start=&end=&step=&timeout=: a range query."""

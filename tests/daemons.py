@@ -27,6 +27,19 @@ READY_WITHIN = 60.0
 20 s. A daemon that hangs still fails, at the latest at the per-test timeout."""
 
 
+def child_processes(pid: int) -> list[tuple[int, str]]:
+    """(pid, state) of the child processes of ``pid``, zombies (state ``Z``) included."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append((int(stat.parent.name), fields[0]))
+    return out
+
+
 def free_port() -> int:
     """A loopback port nothing listens on right now."""
     with socket.socket() as sock:

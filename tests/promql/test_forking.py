@@ -5,27 +5,19 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from aiwatch.promql.forking import AVAILABLE, ChildDiedError, Forker, StepTimeoutError
 from aiwatch.promql.limits import CANCELED_MESSAGE, QueryCanceledError
+from tests.daemons import child_processes
 
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason="needs os.fork")
 
 
 def _children() -> list[tuple[int, str]]:
     """(pid, state) of this process's child processes, zombies included."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid():
-            out.append((int(stat.parent.name), fields[0]))
-    return out
+    return child_processes(os.getpid())
 
 
 def _numbers() -> Iterator[object]:

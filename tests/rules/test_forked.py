@@ -20,6 +20,7 @@ from aiwatch.rules.events import MemorySink
 from aiwatch.rules.manager import ManagerOptions, RuleManager
 from aiwatch.rules.model import GroupSpec, RuleSpec
 from aiwatch.rules.query import LocalQuery
+from tests.daemons import child_processes
 from tests.promql.test_forking import _children
 from tests.rules.test_query_limits import CONFIG, Daemon, daemons
 
@@ -177,18 +178,6 @@ groups:
 """
 
 
-def _zombies_or_children(pid: int) -> list[tuple[int, str]]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append((int(stat.parent.name), fields[0]))
-    return out
-
-
 def test_a_daemon_records_through_children_freezes_start_up_and_leaves_no_process(
     tmp_path: Path, daemons: list[Daemon]
 ) -> None:
@@ -207,7 +196,7 @@ def test_a_daemon_records_through_children_freezes_start_up_and_leaves_no_proces
         values = [s["value"][1] for s in body["data"]["result"]]  # type: ignore[index]
     assert values == ["4"]
     time.sleep(3)  # a few more evaluations
-    assert [c for c in _zombies_or_children(daemon.proc.pid) if c[1] == "Z"] == []
+    assert [c for c in child_processes(daemon.proc.pid) if c[1] == "Z"] == []
     frozen = [line for line in daemon.log().splitlines() if "frozen for the collector" in line]
     assert len(frozen) == 1
     assert daemon.terminate() == 0

@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.probes.test_series import result, target
 
-from aiwatch.probes.exposition import ScrapeCache
+from aiwatch.probes.exposition import render
 from aiwatch.probes.series import ProbeSeries
 from aiwatch.promql.storage import LabelMatcher, MemoryStorage, is_stale
 from aiwatch.selfscrape import SelfScraper
@@ -130,13 +130,12 @@ def test_a_sliced_scrape_of_probe_targets_pauses_between_targets() -> None:
 
 
 def footprint(n: int) -> int:
-    """Traced bytes held by ``n`` probed targets' series, ``/metrics`` cache, self-scrape
-    and local store after three scrapes."""
+    """Traced bytes held by ``n`` probed targets' series, self-scrape and local store after
+    three scrapes and three ``/metrics`` pages (rendered, not kept)."""
     gc.collect()
     before = tracemalloc.get_traced_memory()[0]
     series, storage = ProbeSeries(), MemoryStorage()
     scraper = scraper_of(series, storage)
-    cache = ScrapeCache(series)
     for i in range(n):
         series.ensure(target(f"t{i:04d}", feature=f"f{i % 7}"))
     for step in range(3):
@@ -144,11 +143,11 @@ def footprint(n: int) -> int:
             failed = (i + step) % 5 == 0
             series.observe(result(target=f"t{i:04d}", success=not failed, error_type="timeout"
                                   if failed else None))  # fmt: skip
-        cache.render()
+        render(series)
         scraper.scrape(1_000 + 15_000 * step)
     gc.collect()
     held = tracemalloc.get_traced_memory()[0] - before
-    keep: list[Any] = [series, storage, scraper, cache]
+    keep: list[Any] = [series, storage, scraper]
     del keep
     return held
 

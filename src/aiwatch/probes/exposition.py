@@ -200,16 +200,17 @@ def pieces(store: ProbeSeries) -> Iterator[bytes]:
     any exporter that is read while it is updated.
     """
     targets = list(store.targets.values())
+    out: Lines = []  # one list for every piece: a scrape allocates no container per target
     for header, (_, write) in zip(HEADERS, FAMILIES, strict=True):
         started = False
         for s in targets:
-            out: Lines = []
             write(s, out)
             if out:
                 if not started:  # no samples: no header either
                     started = True
                     yield header
                 yield "".join(out).encode()
+                out.clear()
     # Always there, from 0: a counter that first appears at 1 is invisible to increase().
     labels = f'label="error_type",metric="{metrics.PROBE_ERRORS.name}_total"'
     yield _header(metrics.LABEL_OVERFLOW).encode()

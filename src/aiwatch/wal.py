@@ -245,20 +245,26 @@ def _runs(
     ordered = array("Q", map(refs.__getitem__, order))
     times = array("q", map(batch.times.__getitem__, order))
     values = array("d", map(batch.values.__getitem__, order))
+    old = bool(times) and min(times) < mint_ms
     runs: list[tuple[Labels, array[int], array[float]]] = []
+    get = named.get
     at, n = 0, len(ordered)
     while at < n:
-        ref = ordered[at]
-        end = bisect_right(ordered, ref, at)
-        key = named.get(ref)
+        end = bisect_right(ordered, ordered[at], at)
+        key = get(ordered[at])
         if key is not None:
-            run_times, run_values = times[at:end], values[at:end]
-            if min(run_times) < mint_ms:
-                kept = [j for j, t_ms in enumerate(run_times) if t_ms >= mint_ms]
-                run_times = array("q", map(run_times.__getitem__, kept))
-                run_values = array("d", map(run_values.__getitem__, kept))
-            if run_times:
-                runs.append((key, run_times, run_values))
+            if old:
+                kept = [i for i in range(at, end) if times[i] >= mint_ms]
+                if kept:
+                    runs.append(
+                        (
+                            key,
+                            array("q", map(times.__getitem__, kept)),
+                            array("d", map(values.__getitem__, kept)),
+                        )
+                    )
+            else:
+                runs.append((key, times[at:end], values[at:end]))
         at = end
     return runs
 

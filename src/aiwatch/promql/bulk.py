@@ -20,26 +20,27 @@ from aiwatch.promql.series import Series
 from aiwatch.promql.storage import MemoryStorage, _name_of
 
 
-def restore(storage: MemoryStorage, keys: Sequence[Labels], series: Sequence[Series]) -> int:
-    """Take ``series`` back under ``keys`` (made of the store's shared pairs, see
-    ``MemoryStorage.canonical``), replacing any of the same labels; how many."""
+def restore(
+    storage: MemoryStorage, keys: Sequence[Labels], series: Sequence[Series], samples: int
+) -> int:
+    """Take ``series`` (holding ``samples`` in all) back under ``keys`` (made of the store's
+    shared pairs, see ``MemoryStorage.canonical``), replacing any of the same labels; how
+    many."""
     st = storage
     with st._lock:
         by_key, names = st._series, st._names
         new_keys: list[Labels] = []
-        samples = 0
         refs = st._refs
         for key, s in zip(keys, series, strict=True):
-            old = by_key.get(key)
-            if old is None:
+            refs += 1
+            s.ref = refs
+            old = by_key.setdefault(key, s)
+            if old is s:
                 new_keys.append(key)
                 names.setdefault(_name_of(key), []).append(key)
             else:
                 samples -= len(old.times) + old.closed()
-            refs += 1
-            s.ref = refs
-            by_key[key] = s
-            samples += len(s.times) + sum(s.bounds[2::4])
+                by_key[key] = s
         st._refs = refs
         st._samples += samples
         uses = st._pair_uses

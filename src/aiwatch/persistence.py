@@ -24,8 +24,9 @@ log = logging.getLogger("aiwatch.persistence")
 
 SNAPSHOT_FILE = "samples.snapshot"
 SNAPSHOT_INTERVAL = 60.0
-SNAPSHOT_STEP = 100
-"""Series encoded into a snapshot between two looks at the clock (well under 1 ms of work)."""
+SNAPSHOT_STEP = snapshot.BLOCK
+"""Series encoded into a snapshot between two looks at the clock: one block of columns, the
+file's unit (smaller blocks would make the file and its recovery slower)."""
 SLICE_S = 0.008
 """Work a slice of the self-scrape or of the snapshot does before it lets other tasks run:
 a callback of the loop then stays near 10 ms however fast the machine is."""

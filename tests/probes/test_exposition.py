@@ -54,3 +54,28 @@ async def test_refresh_renders_changed_targets_in_the_background() -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_a_refresh_batch_ends_once_its_time_is_spent() -> None:
+    """With no time to spend a batch renders one target, and other tasks run between
+    batches: they see the stale count fall one by one, not from 30 to 0 at once."""
+    store = ProbeSeries()
+    cache = ScrapeCache(store)
+    for i in range(30):
+        store.ensure(target(f"t{i}"))
+    seen: list[int] = []
+    task = asyncio.get_running_loop().create_task(
+        cache.refresh(period=0.001, batch=100, budget_s=0)
+    )
+    try:
+        for _ in range(1000):
+            seen.append(len(cache.stale()))
+            if not seen[-1]:
+                break
+            await asyncio.sleep(0)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert seen[-1] == 0
+    assert len(set(seen)) >= 25

@@ -13,7 +13,10 @@ the window (they run in a forked child, so that time is not the loop's) and the 
 load average.
 
 Run: ``PYTHONPATH=src python bench/daemon_loop.py [--sizes 1000,5000] [--seconds 90]
-[--no-rules]``; ``--no-rules`` leaves the rule files out, the floor of the loop's own work.
+[--no-rules] [--diag]``; ``--no-rules`` leaves the rule files out, the floor of the loop's
+own work; ``--diag`` loads ``loop_hooks.py`` into the daemon and prints, for the window, its
+garbage collections by generation and its loop callbacks over 15 ms, in wall and in CPU time
+(the CPU figures hold on a busy machine, where the wall times do not).
 Each size takes about the window plus a minute; everything listens on loopback ports and
 stops by itself.
 """
@@ -21,8 +24,10 @@ stops by itself.
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,6 +49,7 @@ from probe_throughput import (
 ROOT = Path(__file__).resolve().parent.parent
 INTERVAL_S = 15
 POLL_S = 0.02
+LONG_MS = 15
 
 
 def config(n: int, url: str, storage: Path, *, rules: bool = True) -> str:
@@ -118,16 +124,65 @@ async def observe(base: str, pid: int, *, warmup: float, seconds: float) -> dict
     }
 
 
+def hooked_env(tmp: Path, n: int) -> tuple[dict[str, str], Path]:
+    """The daemon's environment with ``loop_hooks`` as its ``sitecustomize``; their output."""
+    hooks = tmp / f"hooks-{n}"
+    hooks.mkdir()
+    shutil.copy(Path(__file__).with_name("loop_hooks.py"), hooks / "sitecustomize.py")
+    out = tmp / f"hooks-{n}.json"
+    path = f"{hooks}{os.pathsep}{ROOT / 'src'}"
+    return {**os.environ, "PYTHONPATH": path, "AIWATCH_LOOP_HOOKS": str(out)}, out
+
+
+def _spread(values: list[float]) -> str:
+    """``n, p50/p99/max ms`` of durations in seconds."""
+    if not values:
+        return "none"
+    ms = sorted(v * 1000 for v in values)
+    return f"{len(ms)}, {percentile(ms, 0.5):.1f} / {percentile(ms, 0.99):.1f} / {ms[-1]:.1f} ms"
+
+
+def diag_lines(out: Path, start: float, end: float) -> list[str]:
+    """The collections and long callbacks of the window, from the hooks' output."""
+    events = [e for e in json.loads(out.read_text()) if start <= e[0] <= end]
+    lines = []
+    for generation, what in (("0", "young"), ("1", "middle"), ("2", "full")):
+        found = [e for e in events if e[1] == "gc" and e[2] == generation]
+        lines.append(
+            f"  {what} collections (n, p50 / p99 / max): wall {_spread([e[3] for e in found])}; "
+            f"CPU {_spread([e[4] for e in found])}"
+        )
+    long = [e for e in events if e[1] == "callback"]
+    lines.append(
+        f"  callbacks over {LONG_MS} ms of wall time: {len(long)}; of CPU time: "
+        f"{sum(e[4] * 1000 > LONG_MS for e in long)}, over 30 ms: "
+        f"{sum(e[4] > 0.03 for e in long)}"
+    )
+    slowest = sorted(long, key=lambda e: -e[4])[:5]
+    lines += [f"    {e[4] * 1000:.0f} ms CPU ({e[3] * 1000:.0f} ms wall): {e[2]}" for e in slowest]
+    return lines
+
+
 def measure(
-    n: int, url: str, tmp: Path, *, warmup: float, seconds: float, rules: bool = True
+    n: int,
+    url: str,
+    tmp: Path,
+    *,
+    warmup: float,
+    seconds: float,
+    rules: bool = True,
+    diag: bool = False,
 ) -> str:
-    """Start a daemon with ``n`` targets, measure, stop it; one report line."""
+    """Start a daemon with ``n`` targets, measure, stop it; the report lines."""
     storage = tmp / f"data-{n}"
     storage.mkdir()
     cfg = tmp / f"aiwatch-{n}.yml"
     cfg.write_text(config(n, url, storage, rules=rules))
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    hooks_out = tmp / "no-hooks"
+    if diag:
+        env, hooks_out = hooked_env(tmp, n)
     with (tmp / f"aiwatch-{n}.log").open("w") as log:
         daemon = subprocess.Popen(
             [sys.executable, "-m", "aiwatch", "run", f"--config.file={cfg}",
@@ -136,6 +191,7 @@ def measure(
         )  # fmt: skip
         try:
             wait_port(port, seconds=120)
+            window_end = time.time() + warmup + seconds
             f = asyncio.run(
                 observe(f"http://127.0.0.1:{port}", daemon.pid, warmup=warmup, seconds=seconds)
             )
@@ -145,7 +201,7 @@ def measure(
                 daemon.wait(30)
             if daemon.poll() is None:
                 os.killpg(daemon.pid, signal.SIGKILL)
-    return (
+    line = (
         f"{n:>6,} targets: /-/healthy answer p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms, "
         f"p99.9 {f['p999']:.1f} ms, max {f['max']:.0f} ms ({f['requests']:,.0f} requests, "
         f"{f['over100']:.0f} over 100 ms); CPU {f['cpu']:.0%} of a core; RSS {f['rss']:,.0f} MB; "
@@ -153,6 +209,9 @@ def measure(
         f"{f['skipped']:,.0f} skipped; {f['rule_n']:.0f} group evaluations taking "
         f"{f['rule_s']:.1f} s in all; load average {f['load']:.2f}"
     )
+    if not diag:
+        return line
+    return "\n".join([line, *diag_lines(hooks_out, window_end - seconds, window_end)])
 
 
 def main() -> None:
@@ -164,6 +223,11 @@ def main() -> None:
     parser.add_argument(
         "--no-rules", action="store_true", help="leave the rule files out (the loop's floor)"
     )
+    parser.add_argument(
+        "--diag",
+        action="store_true",
+        help="also time the daemon's garbage collections and long loop callbacks (wall and CPU)",
+    )
     args = parser.parse_args()
     print(machine())
     with tempfile.TemporaryDirectory(prefix="aiwatch-daemon-bench-") as name:
@@ -173,7 +237,13 @@ def main() -> None:
         try:
             for n in (int(s) for s in args.sizes.split(",")):
                 line = measure(
-                    n, url, tmp, warmup=args.warmup, seconds=args.seconds, rules=not args.no_rules
+                    n,
+                    url,
+                    tmp,
+                    warmup=args.warmup,
+                    seconds=args.seconds,
+                    rules=not args.no_rules,
+                    diag=args.diag,
                 )
                 print(line, flush=True)
         finally:

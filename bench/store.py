@@ -22,7 +22,13 @@ process recovers it, timing ``SampleFiles.recover``. With ``--daemon``, a real
 files, is killed with SIGKILL after its first self-scrapes, and is started again: its log
 gives the recovery time of each start, and its RSS is read once it serves.
 
-Run: ``PYTHONPATH=src python bench/store.py [--targets 1000] [--hours 2] [--daemon]``.
+With ``--compare-recovery`` it only compares recovery with the version before the current
+file format (``store_recovery``): that version fills the store and writes its files
+(``--files DIR`` keeps them for the next run), this version converts them once, and each
+version recovers its files ``--runs`` times, alternating, in fresh processes.
+
+Run: ``PYTHONPATH=src python bench/store.py [--targets 1000] [--hours 2] [--daemon]``, or
+``PYTHONPATH=src python bench/store.py --compare-recovery [--targets 1000] [--files DIR]``.
 """
 
 from __future__ import annotations
@@ -33,12 +39,14 @@ import gc
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 STEP_S = 15
@@ -227,7 +235,7 @@ def query_cost(storage: object, end_ms: int) -> dict[str, float]:
     }
 
 
-def recover(storage_dir: str) -> dict[str, float]:
+def recover(storage_dir: str, *, digest: bool = False) -> dict[str, float | str]:
     """Recover the files of ``storage_dir`` into a new store (a fresh process)."""
     from aiwatch.persistence import SampleFiles
     from aiwatch.promql.storage import MemoryStorage
@@ -236,27 +244,40 @@ def recover(storage_dir: str) -> dict[str, float]:
     storage = MemoryStorage()
     cpu = time.process_time()
     recovered = SampleFiles(storage, storage_dir).recover(mint_ms=0)
-    return {
+    cpu = time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures: dict[str, float | str] = {
         "recover_s": recovered.seconds,
-        "recover_cpu_s": time.process_time() - cpu,
+        "recover_cpu_s": cpu,
         "load": os.getloadavg()[0],
         "series": recovered.series,
         "replayed": recovered.replayed,
         "rss_growth_mb": rss_mb() - rss_before,
         "rss_mb": rss_mb(),
+        "peak_rss_mb": peak,
     }
+    if digest:
+        from store_recovery import digest as windows_digest
+
+        figures["digest"] = windows_digest(storage)
+    return figures
 
 
 def child(args: argparse.Namespace) -> None:
     """Run one measurement in this process and print its figures as JSON."""
+    out: dict[str, float | str] | dict[str, float]
     if args.child == "fill":
         out = fill(args.targets, args.steps, args.end_ms, args.storage_dir or None)
+    elif args.child == "convert":
+        from store_recovery import convert
+
+        out = convert(args.storage_dir, args.out_dir)
     else:
-        out = recover(args.storage_dir)
+        out = recover(args.storage_dir, digest=args.digest)
     print(json.dumps(out))
 
 
-def run_child(src: Path, *extra: str) -> dict[str, float]:
+def run_child(src: Path, *extra: str) -> dict[str, Any]:
     """``child`` in a subprocess importing aiwatch from ``src``."""
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT / 'bench'}"}
     done = subprocess.run(
@@ -264,7 +285,7 @@ def run_child(src: Path, *extra: str) -> dict[str, float]:
     )
     if done.returncode != 0:
         sys.exit(f"benchmark child failed:\n{done.stderr[-3000:]}")
-    figures: dict[str, float] = json.loads(done.stdout.splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return figures
 
 
@@ -300,10 +321,19 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--daemon", action="store_true", help="also SIGKILL a real daemon")
-    parser.add_argument("--child", choices=("fill", "recover"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--compare-recovery",
+        action="store_true",
+        help="only compare recovery with the version before the current file format",
+    )
+    parser.add_argument("--files", type=Path, help="keep (or reuse) its files in this folder")
+    parser.add_argument("--runs", type=int, default=5, help="recoveries of each version")
+    parser.add_argument("--child", choices=("fill", "recover", "convert"), help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--end-ms", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--storage-dir", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--out-dir", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--digest", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -314,6 +344,12 @@ def main() -> None:
     end_ms = int(time.time()) // STEP_S * STEP_S * 1000
     print(machine(), f"load average {os.getloadavg()[0]:.1f}")
     print(f"{args.targets:,} streaming chat targets, {steps} self-scrapes {STEP_S} s apart")
+    if args.compare_recovery:
+        from store_recovery import compare
+
+        with tempfile.TemporaryDirectory(prefix="aiwatch-store-bench-") as tmp_name:
+            compare(args.targets, steps, args.files, args.runs, Path(tmp_name))
+        return
     common = ["--child", "fill", f"--targets={args.targets}", f"--steps={steps}"]
     with tempfile.TemporaryDirectory(prefix="aiwatch-store-bench-") as tmp_name:
         tmp = Path(tmp_name)

@@ -24,8 +24,12 @@ log = logging.getLogger("aiwatch.persistence")
 
 SNAPSHOT_FILE = "samples.snapshot"
 SNAPSHOT_INTERVAL = 60.0
-SNAPSHOT_SLICE = 1_000
-"""Series encoded into a snapshot between two pauses (about 5 ms of work)."""
+SNAPSHOT_STEP = snapshot.BLOCK
+"""Series encoded into a snapshot between two looks at the clock: one block of columns, the
+file's unit (smaller blocks would make the file and its recovery slower)."""
+SLICE_S = 0.008
+"""Work a slice of the self-scrape or of the snapshot does before it lets other tasks run:
+a callback of the loop then stays near 10 ms however fast the machine is."""
 
 
 @dataclass(frozen=True)
@@ -113,11 +117,10 @@ class SampleFiles:
         try:
             parts: list[bytes] = []
             snapshot.set_next_segment(parts, next_segment)
-            steps = snapshot.encode_steps(self.storage, parts, pause_every=SNAPSHOT_SLICE)
+            steps = snapshot.encode_steps(self.storage, parts, pause_every=SNAPSHOT_STEP)
             done = False
             while not done:
-                with collections_paused():
-                    done = next(steps, _DONE) is _DONE
+                done = run_for(steps, SLICE_S)
                 data = b"".join(parts)
                 parts.clear()
                 await asyncio.to_thread(fh.write, data)
@@ -145,16 +148,26 @@ class SampleFiles:
             log.info("Local samples are written to disk again", extra={"after": problem})
 
 
-async def run_in_slices(steps: Iterator[None]) -> None:
-    """Run a step generator on the event loop, letting other tasks run at each step.
+def run_for(steps: Iterator[None], budget_s: float) -> bool:
+    """Advance a step generator for about ``budget_s`` seconds; whether it has finished.
 
-    Each slice runs with cyclic garbage collection paused (it only allocates what it keeps
+    The slice runs with cyclic garbage collection paused (it only allocates what it keeps
     or frees at once), so a big store is not traversed again and again meanwhile.
     """
+    deadline = time.perf_counter() + budget_s
+    with collections_paused():
+        while next(steps, _DONE) is not _DONE:
+            if time.perf_counter() >= deadline:
+                return False
+    return True
+
+
+async def run_in_slices(steps: Iterator[None], *, budget_s: float = SLICE_S) -> None:
+    """Run a step generator on the event loop in slices of about ``budget_s`` seconds,
+    letting other tasks run between them."""
     while True:
-        with collections_paused():
-            if next(steps, _DONE) is _DONE:
-                return
+        if run_for(steps, budget_s):
+            return
         await asyncio.sleep(0)
 
 

@@ -210,10 +210,11 @@ def instance_label(listen_address: str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-SLICE = 4_000
-"""Samples stored (or series saved) between two pauses of a self-scrape or snapshot: about
-10 ms of work, so other tasks wait at most two slices (the loop runs a task's next slice
-before the callbacks that became ready meanwhile)."""
+SLICE = 400
+"""Samples stored (or series trimmed) between two looks at the clock of a self-scrape: about
+1 ms of work. A slice stops at the first look after ``persistence.SLICE_S`` and lets other
+tasks run, so they wait at most about two slices (the loop runs a task's next slice before
+the callbacks that became ready meanwhile)."""
 
 
 async def _snapshot_loop(files: SampleFiles) -> None:

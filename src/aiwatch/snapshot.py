@@ -1,8 +1,10 @@
 """Local samples kept across restarts, as a Prometheus TSDB keeps them, so rules see history.
 
 A snapshot holds every series as the store keeps it (its encoded chunks, head and reset
-notes, see ``promql.series``) and the number of the first write-ahead log segment that is
-not in it; samples stored later are replayed from the log (``wal``).
+notes, see ``promql.series``) in blocks of columns (``promql.columns``), and the number of
+the first write-ahead log segment that is not in it; samples stored later are replayed from
+the log (``wal``). Snapshots of the two earlier layouts (a record per series) still load, and
+the next snapshot is written in this one.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from aiwatch.gcpause import collections_paused
+from aiwatch.promql import bulk, columns
 from aiwatch.promql import series as stored_series
 from aiwatch.promql.storage import Labels, MemoryStorage
 
 log = logging.getLogger("aiwatch.snapshot")
 
-MAGIC = b"AIWSNAP2"
+MAGIC = b"AIWSNAP3"
+_V2_MAGIC = b"AIWSNAP2"  # a record per series (encoded chunks), written by earlier versions
 _OLD_MAGIC = b"AIWSNAP1"  # samples as plain arrays, written by earlier versions
+BLOCK = 1_000
+"""Series per block of columns, when the writer does not pause (``encode``)."""
 _NEXT_SEGMENT = struct.Struct("<Q")
 _HEADER = struct.Struct("<III")
 # length of the JSON of the label pairs first used here, number of pairs, length of the state
@@ -49,24 +55,23 @@ def encode(storage: MemoryStorage, *, mint_ms: int = 0, maxt_ms: int = 0) -> byt
 
 
 def encode_steps(storage: MemoryStorage, parts: list[bytes], *, pause_every: int) -> Iterator[None]:
-    """``encode`` into ``parts`` (after ``MAGIC`` and the next segment's number), yielding
-    every ``pause_every`` series: a caller on the event loop ``await``s at each yield."""
-    since_pause = 0
+    """``encode`` into ``parts`` (after ``MAGIC`` and the next segment's number), a block of
+    ``pause_every`` series at a time (``BLOCK`` when 0), yielding after each block when
+    ``pause_every`` is set: a caller on the event loop ``await``s at each yield."""
+    size = pause_every or BLOCK
     # Label pairs are numbered in order of first use and each series lists its pairs' numbers,
     # so the file is small and loading shares one copy of each pair between series.
     numbers: dict[tuple[str, str], int] = {}
-    for key, series in storage.saved():
-        new = [pair for pair in key if pair not in numbers]
-        for pair in new:
-            numbers[pair] = len(numbers)
-        new_bytes = _JSON.encode(new).encode() if new else b""
-        state = stored_series.to_bytes(series)
-        indices = array("I", map(numbers.__getitem__, key)).tobytes()
-        parts += (_HEADER.pack(len(new_bytes), len(key), len(state)), new_bytes, indices, state)
-        since_pause += 1
-        if since_pause == pause_every:
-            since_pause = 0
-            yield
+    block: list[tuple[Labels, stored_series.Series]] = []
+    for item in storage.saved():
+        block.append(item)
+        if len(block) == size:
+            parts.append(columns.encode(block, numbers))
+            block.clear()
+            if pause_every:
+                yield
+    if block:
+        parts.append(columns.encode(block, numbers))
 
 
 def save(storage: MemoryStorage, path: str, *, mint_ms: int = 0, maxt_ms: int = 0) -> int:
@@ -119,24 +124,61 @@ def restore(storage: MemoryStorage, path: str, *, mint_ms: int) -> Restored:
             extra={"file": path, "err": err.strerror},
         )
         return Restored(0, 0)
-    restored = 0
     counted = [0]
     next_segment = 0
     try:
-        if data.startswith(_OLD_MAGIC):
-            series = _old_series(data)
-        else:
+        if data.startswith(MAGIC):
             next_segment = _check_magic(data)
-            series = _series(data)
-        with collections_paused():
-            restored = storage.restore_many(_kept(series, mint_ms, counted))
+            with collections_paused():
+                _restore_blocks(storage, data, mint_ms, counted)
+        else:
+            next_segment = _restore_records(storage, data, mint_ms, counted)
     except (ValueError, TypeError) as err:
-        restored = counted[0]
         log.warning(
             "Damaged sample snapshot; starting with what was read",
-            extra={"file": path, "err": str(err), "series": restored},
+            extra={"file": path, "err": str(err), "series": counted[0]},
         )
-    return Restored(restored, next_segment)
+    return Restored(counted[0], next_segment)
+
+
+def _restore_blocks(storage: MemoryStorage, data: bytes, mint_ms: int, counted: list[int]) -> None:
+    """Restore the blocks of a snapshot, each whole or not at all."""
+    pos = len(MAGIC) + _NEXT_SEGMENT.size
+    view = memoryview(data)
+    pairs: list[tuple[str, str]] = []
+    while pos < len(data):
+        keys, series, samples, pos = columns.decode(view, pos, pairs, storage.canonical)
+        kept_keys, kept = [], []
+        for key, state in zip(keys, series, strict=True):
+            if state.floor < mint_ms:
+                samples -= _trim(state, mint_ms)
+            if state.times:
+                kept_keys.append(key)
+                kept.append(state)
+        counted[0] += bulk.restore(storage, kept_keys, kept, samples)
+
+
+def _trim(state: stored_series.Series, mint_ms: int) -> int:
+    """Hide the samples older than ``mint_ms``; how many were freed."""
+    oldest = state.bounds[0] if state.bounds else state.times[0]
+    if oldest < mint_ms:
+        return state.drop_before(mint_ms)
+    state.floor = mint_ms  # nothing to drop: only the floor moves, as ``drop_before`` does
+    return 0
+
+
+def _restore_records(storage: MemoryStorage, data: bytes, mint_ms: int, counted: list[int]) -> int:
+    """Restore a snapshot of an earlier layout (a record per series); the next segment."""
+    next_segment = 0
+    if data.startswith(_OLD_MAGIC):
+        series = _old_series(data)
+    else:
+        next_segment = _check_magic(data, _V2_MAGIC)
+        series = _series(data)
+    log.info("Sample snapshot of an earlier format; the next snapshot is written in the new one")
+    with collections_paused():
+        storage.restore_many(_kept(series, mint_ms, counted))
+    return next_segment
 
 
 def _kept(
@@ -151,8 +193,8 @@ def _kept(
             yield key, state
 
 
-def _check_magic(data: bytes) -> int:
-    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + _NEXT_SEGMENT.size:
+def _check_magic(data: bytes, magic: bytes = MAGIC) -> int:
+    if not data.startswith(magic) or len(data) < len(magic) + _NEXT_SEGMENT.size:
         msg = "not an aiwatch sample snapshot"
         raise ValueError(msg)
     next_segment: int = _NEXT_SEGMENT.unpack_from(data, len(MAGIC))[0]

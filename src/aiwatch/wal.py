@@ -28,7 +28,9 @@ import zlib
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+from aiwatch.promql import bulk, columns
 from aiwatch.promql.series import Series
 from aiwatch.promql.storage import Labels, MemoryStorage
 
@@ -40,9 +42,12 @@ FSYNC_EVERY = 10.0
 DIRECTORY = "wal"
 
 _FRAME = struct.Struct("<II")  # body length, CRC-32 of the body
-_BODY = struct.Struct("<QII")  # run, series named, samples
-_NAMED = struct.Struct("<II")  # series number, length of its labels (JSON)
-_JSON = json.JSONEncoder(separators=(",", ":"))
+_BODY = struct.Struct("<QIIII")  # run (with _TABLE), series named, samples, pairs, text bytes
+_TABLE = 1 << 63
+"""Set in a record's run (a 63-bit number) when the record holds its series' labels as
+numbers in a table of its label pairs; records without it (earlier versions) hold JSON."""
+_V1_BODY = struct.Struct("<QII")  # run, series named, samples
+_V1_NAMED = struct.Struct("<II")  # series number, length of its labels (JSON)
 _DECODER = json.JSONDecoder()
 
 
@@ -58,11 +63,20 @@ class Batch:
 
 def encode(run: int, batch: Batch) -> bytes:
     """One framed record of ``batch``."""
-    parts = [_BODY.pack(run, len(batch.named), len(batch.refs))]
+    numbers: dict[tuple[str, str], int] = {}
+    named_refs, key_lens, indices = array("Q"), array("I"), array("I")
     for ref, key in batch.named:
-        labels = _JSON.encode(key).encode()
-        parts += (_NAMED.pack(ref, len(labels)), labels)
-    parts += (batch.refs.tobytes(), batch.times.tobytes(), batch.values.tobytes())
+        named_refs.append(ref)
+        key_lens.append(len(key))
+        indices.extend([numbers.setdefault(pair, len(numbers)) for pair in key])
+    lengths, text = columns.join_text([s for pair in numbers for s in pair])
+    parts = [
+        _BODY.pack(run | _TABLE, len(batch.named), len(batch.refs), len(numbers), len(text)),
+        lengths.tobytes(),
+        text,
+        *(part.tobytes() for part in (named_refs, key_lens, indices)),
+        *(part.tobytes() for part in (batch.refs, batch.times, batch.values)),
+    ]
     body = zlib.compress(b"".join(parts), 1)
     return _FRAME.pack(len(body), zlib.crc32(body)) + body
 
@@ -83,25 +97,69 @@ def records(data: bytes) -> Iterator[tuple[int, Batch]]:
 
 
 def _decode(body: bytes) -> tuple[int, Batch]:
-    run, n_named, n_samples = _BODY.unpack_from(body)
-    pos = _BODY.size
+    if not _V1_BODY.unpack_from(body)[0] & _TABLE:
+        return _decode_v1(body)
+    run, n_named, n_samples, n_pairs, n_text = _BODY.unpack_from(body)
+    reader = _Reader(body, _BODY.size)
+    strings = columns.split_text(reader.take(array("I"), 2 * n_pairs), reader.bytes(n_text))
+    pairs = list(zip(strings[::2], strings[1::2], strict=True))
+    named_refs = reader.take(array("Q"), n_named)
+    key_lens = reader.take(array("I"), n_named)
+    indices = reader.take(array("I"), sum(key_lens))
+    keys = columns.keys_of(key_lens, indices, pairs)
+    batch = Batch(list(zip(named_refs, keys, strict=True)))
+    for part in (batch.refs, batch.times, batch.values):
+        reader.take(part, n_samples)
+    reader.end()
+    return run & ~_TABLE, batch
+
+
+class _Reader:
+    """Reads the parts of a record's body one after the other."""
+
+    def __init__(self, body: bytes, pos: int) -> None:
+        self.body, self.pos = body, pos
+
+    def take(self, part: _A, n: int) -> _A:
+        end = self.pos + n * part.itemsize
+        if end > len(self.body):
+            msg = "record too short"
+            raise ValueError(msg)
+        part.frombytes(self.body[self.pos : end])
+        self.pos = end
+        return part
+
+    def bytes(self, n: int) -> bytes:
+        self.pos += n
+        return self.body[self.pos - n : self.pos]
+
+    def end(self) -> None:
+        if self.pos != len(self.body):
+            msg = "record of the wrong length"
+            raise ValueError(msg)
+
+
+_A = TypeVar("_A", bound="array[Any]")
+
+
+def _decode_v1(body: bytes) -> tuple[int, Batch]:
+    """A record of the earlier layout: each named series' labels as JSON."""
+    run, n_named, n_samples = _V1_BODY.unpack_from(body)
+    pos = _V1_BODY.size
     batch = Batch()
     # Series named together share most label pairs: one copy of each, the rest freed at once.
     shared: dict[tuple[str, str], tuple[str, str]] = {}
     for _ in range(n_named):
-        ref, length = _NAMED.unpack_from(body, pos)
-        pos += _NAMED.size
+        ref, length = _V1_NAMED.unpack_from(body, pos)
+        pos += _V1_NAMED.size
         # The CRC vouches for a list of pairs of strings.
         pairs = map(tuple, _DECODER.decode(body[pos : pos + length].decode()))
         batch.named.append((ref, tuple([shared.setdefault(p, p) for p in pairs])))
         pos += length
+    reader = _Reader(body, pos)
     for part in (batch.refs, batch.times, batch.values):
-        end = pos + n_samples * part.itemsize
-        part.frombytes(body[pos:end])
-        pos = end
-    if pos != len(body):
-        msg = "record of the wrong length"
-        raise ValueError(msg)
+        reader.take(part, n_samples)
+    reader.end()
     return run, batch
 
 
@@ -119,14 +177,21 @@ def segment_path(directory: str, number: int) -> str:
     return os.path.join(directory, f"{number:08d}")
 
 
+REPLAY_BATCH = 500_000
+"""Samples read from the log before they are sorted by series and appended."""
+
+
 def replay(storage: MemoryStorage, directory: str, *, first: int, mint_ms: int) -> int:
     """Append the samples of segments ``first`` and later newer than ``mint_ms``; how many.
 
     Samples the store already holds (taken into the snapshot while the segment was being
-    written) are skipped, as are those of series whose labels were in a lost record.
+    written) are skipped, as are those of series whose labels were in a lost record. The
+    records are read a few hundred thousand samples at a time and each series' samples of
+    them appended at once (``bulk.append_runs``).
     """
     named: dict[int, dict[int, Labels]] = {}  # by run, by series number
-    replayed = 0
+    pending: dict[int, Batch] = {}  # samples read and not yet appended, by run
+    replayed = held = 0
     for number in segments(directory):
         if number < first:
             continue
@@ -137,14 +202,37 @@ def replay(storage: MemoryStorage, directory: str, *, first: int, mint_ms: int) 
             log.warning("Cannot read a log segment", extra={"segment": number, "err": str(err)})
             continue
         for run, batch in records(data):
-            run_named = named.setdefault(run, {})
-            run_named.update(batch.named)
-            keys: list[Labels | None] = list(map(run_named.get, batch.refs))
-            if batch.times and min(batch.times) < mint_ms:
-                for i, t_ms in enumerate(batch.times):
-                    if t_ms < mint_ms:
-                        keys[i] = None
-            replayed += storage.append_batch(keys, batch.times, batch.values)
+            named.setdefault(run, {}).update(batch.named)
+            held += _hold(pending, run, batch)
+            if held >= REPLAY_BATCH:
+                replayed += _append_pending(storage, pending, named, mint_ms)
+                held = 0
+    return replayed + _append_pending(storage, pending, named, mint_ms)
+
+
+def _hold(pending: dict[int, Batch], run: int, batch: Batch) -> int:
+    held = pending.get(run)
+    if held is None:
+        pending[run] = Batch(refs=batch.refs, times=batch.times, values=batch.values)
+    else:
+        held.refs += batch.refs
+        held.times += batch.times
+        held.values += batch.values
+    return len(batch.refs)
+
+
+def _append_pending(
+    storage: MemoryStorage,
+    pending: dict[int, Batch],
+    named: dict[int, dict[int, Labels]],
+    mint_ms: int,
+) -> int:
+    """Append the samples held, run by run in the order they were written."""
+    replayed = 0
+    for run, batch in pending.items():
+        runs = bulk.runs_of(batch.refs, batch.times, batch.values, named[run].get, mint_ms)
+        replayed += bulk.append_runs(storage, runs)
+    pending.clear()
     return replayed
 
 

@@ -227,3 +227,28 @@ async def test_slots_lost_to_a_blocked_loop_count_as_skipped(
     assert skipped >= 4
     assert total == slots("steady", 0.1, START, START + 1.25)
     assert requests_by_model(mock_ai)["steady"] == ran(series, "steady")
+
+
+async def test_a_finished_probe_leaves_its_result_and_no_task_behind(
+    mock_ai: TestServer, make_config: MakeConfig
+) -> None:
+    """Between two probes a target keeps its last result but not the finished task (its
+    coroutine and context), which thousands of targets would keep for a whole interval."""
+    config = make_config([chat("one", mock_url(mock_ai), interval="1s", timeout="500ms")])
+    series = ProbeSeries()
+    clock = FakeClock(START)
+    scheduler = Scheduler(series=series, clock=clock)
+    await scheduler.update(config.targets)
+    scheduler.start()
+    entry = scheduler.entries["one"]
+    for _ in range(20):
+        if entry.last is not None:
+            break
+        await clock.advance(0.1, settle=settled(scheduler))
+    await asyncio.sleep(0)
+    assert entry.last is not None
+    assert entry.last.success, entry.last.error
+    assert entry.task is None
+    assert not entry.running
+    await scheduler.stop()
+    assert ran(series, "one") == 1

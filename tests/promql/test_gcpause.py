@@ -1,13 +1,17 @@
-"""Pausing the cyclic garbage collector around queries, across forks; freezing what lives."""
+"""Pausing the cyclic garbage collector around queries, across forks; freezing what lives;
+collecting on the event loop's schedule."""
 
+import asyncio
+import contextlib
 import gc
 import os
 import signal
 import threading
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 
-from aiwatch.gcpause import _State, collections_paused, freeze_long_lived
+from aiwatch.gcpause import _State, collect_on_schedule, collections_paused, freeze_long_lived
 
 
 def test_pause_nests_and_restores_an_enabled_collector() -> None:
@@ -118,3 +122,101 @@ def test_a_forked_child_pauses_even_if_another_thread_held_the_pause_lock() -> N
     finally:
         release.set()
         thread.join(10)
+
+
+def _run_schedule(
+    body: Callable[[], Awaitable[None]], *, middle_every: int, full_period_s: float
+) -> list[int]:
+    """Run ``collect_on_schedule`` while ``body`` runs; the generations collected meanwhile."""
+    seen: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and threading.current_thread() is threading.main_thread():
+            seen.append(info["generation"])
+
+    async def main() -> None:
+        task = asyncio.create_task(
+            collect_on_schedule(
+                young_period_s=0.01, middle_every=middle_every, full_period_s=full_period_s
+            )
+        )
+        await asyncio.sleep(0)
+        gc.callbacks.append(record)
+        try:
+            await body()
+        finally:
+            gc.callbacks.remove(record)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    return seen
+
+
+def test_the_schedule_collects_by_the_clock_with_automatic_collection_off() -> None:
+    """While scheduled, automatic collection is off and the loop collects generation 0 every
+    tick and generation 1 every ``middle_every`` ticks (a cycle made meanwhile is freed);
+    cancelled, automatic collection is back on."""
+    cycle = _Node()
+    cycle.other = cycle
+    watch = weakref.ref(cycle)
+    del cycle
+
+    async def body() -> None:
+        assert not gc.isenabled()
+        await asyncio.sleep(0.4)
+
+    seen = _run_schedule(body, middle_every=4, full_period_s=60)
+    assert gc.isenabled()
+    assert watch() is None
+    assert seen.count(0) >= 6
+    assert seen.count(1) >= 2
+    assert seen.count(0) >= 2 * seen.count(1)
+    assert 2 not in seen
+
+
+def test_the_schedule_runs_a_full_collection_on_its_period() -> None:
+    """A cycle promoted to the oldest generation is freed by the periodic full collection."""
+    cycle = _Node()
+    cycle.other = cycle
+    watch = weakref.ref(cycle)
+    gc.collect(1)
+    gc.collect(1)  # now in generation 2, out of reach of young and middle collections
+    del cycle
+
+    async def body() -> None:
+        await asyncio.sleep(0.5)
+
+    seen = _run_schedule(body, middle_every=4, full_period_s=0.2)
+    assert watch() is None
+    assert 2 in seen
+
+
+def test_the_schedule_waits_while_collections_are_paused() -> None:
+    """Inside ``collections_paused`` (a query in a worker thread) no tick collects, and when
+    the pause ends automatic collection stays off because the schedule still runs."""
+    paused_collections: list[int] = []
+
+    async def body() -> None:
+        with collections_paused():
+            before = len(seen_so_far)
+            await asyncio.sleep(0.1)
+            paused_collections.append(len(seen_so_far) - before)
+        assert not gc.isenabled()
+        await asyncio.sleep(0.1)
+
+    seen_so_far: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            seen_so_far.append(info["generation"])
+
+    gc.callbacks.append(record)
+    try:
+        seen = _run_schedule(body, middle_every=4, full_period_s=60)
+    finally:
+        gc.callbacks.remove(record)
+    assert paused_collections == [0]
+    assert len(seen) >= 5
+    assert gc.isenabled()

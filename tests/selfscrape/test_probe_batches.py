@@ -4,12 +4,11 @@ import gc
 import tracemalloc
 from typing import Any
 
-from tests.probes.test_series import result, target
-
 from aiwatch.probes.exposition import render
 from aiwatch.probes.series import ProbeSeries
 from aiwatch.promql.storage import LabelMatcher, MemoryStorage, is_stale
 from aiwatch.selfscrape import SelfScraper
+from tests.probes.test_series import result, target
 
 
 def stored(storage: MemoryStorage, t_ms: int) -> dict[tuple[tuple[str, str], ...], float]:

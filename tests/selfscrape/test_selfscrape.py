@@ -2,9 +2,12 @@
 
 import asyncio
 import math
+import time
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from aiwatch.persistence import run_for
 from aiwatch.promql.storage import LabelMatcher, MemoryStorage, is_stale
 from aiwatch.selfscrape import Sample, SelfScraper, registry_samples, run_in_slices
 
@@ -96,7 +99,8 @@ async def test_sliced_scrape_lets_other_tasks_run_and_stores_the_same() -> None:
 
     task = asyncio.create_task(other_task())
     await asyncio.sleep(0)
-    await run_in_slices(in_slices.scrape_steps(10_000, pause_every=7))
+    # A zero budget: every step is a slice of its own.
+    await run_in_slices(in_slices.scrape_steps(10_000, pause_every=7), budget_s=0)
     task.cancel()
     one_go.scrape(10_000)
     assert revived_at > 50 // 7
@@ -105,3 +109,26 @@ async def test_sliced_scrape_lets_other_tasks_run_and_stores_the_same() -> None:
         (k, list(t), list(v)) for k, t, v in whole.select(everything, 0, 10**6)
     ]
     assert names(sliced) == {"kept", "t_total", "up"}
+
+
+def test_a_slice_runs_steps_until_its_time_is_up() -> None:
+    """``run_for`` runs as many steps as fit in its budget, stops at the first step after
+    it, and says when the generator is done; a zero budget runs exactly one step."""
+    done: list[int] = []
+
+    def steps(n: int, each_s: float) -> Iterator[None]:
+        for i in range(n):
+            time.sleep(each_s)
+            done.append(i)
+            yield
+
+    work = steps(100, 0.002)
+    started = time.perf_counter()
+    assert not run_for(work, 0.02)
+    took = time.perf_counter() - started
+    assert 0.02 <= took < 0.2
+    assert 5 <= len(done) <= 12  # 10 steps of 2 ms, give or take the timer
+    before = len(done)
+    assert not run_for(work, 0)
+    assert len(done) == before + 1
+    assert run_for(steps(3, 0), 1.0)

@@ -46,13 +46,18 @@ def test_load_skips_samples_past_retention(tmp_path: Path) -> None:
 
 
 def test_damaged_or_missing_snapshot_is_not_fatal(tmp_path: Path) -> None:
-    """A missing file restores nothing; a truncated one restores the whole series before it."""
+    """A missing file restores nothing; a truncated one restores the whole blocks before it
+    (written here a series to a block, as a writer pausing after every series would)."""
     storage = MemoryStorage()
     assert snapshot.load(storage, str(tmp_path / "none"), mint_ms=0) == 0
     source = MemoryStorage()
     source.append({"__name__": "a"}, 1_000, 1.0)
     source.append({"__name__": "b"}, 1_000, 2.0)
-    data = snapshot.encode(source, mint_ms=0, maxt_ms=10_000)
+    parts: list[bytes] = []
+    snapshot.set_next_segment(parts, 0)
+    for _ in snapshot.encode_steps(source, parts, pause_every=1):
+        pass
+    data = b"".join(parts)
     path = tmp_path / "cut.snap"
     path.write_bytes(data[:-3])
     assert snapshot.load(storage, str(path), mint_ms=0) == 1

@@ -94,7 +94,7 @@ async def _render(request: web.Request, target: Target, debug: str = "") -> web.
     context = {
         "target": target,
         "state": request.app[TARGET_STATES].state(target.name),
-        "probes": list(request.app[PAGES].recent.get(target.name, ())),
+        "probes": request.app[PAGES].recent_probes(target.name),
         "lines": await sparklines(request.app, target.name),
         "debug": debug,
     }

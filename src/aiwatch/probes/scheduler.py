@@ -155,8 +155,11 @@ class Scheduler:
         self.listeners: list[Callable[[ProbeResult], None]] = []
         """Called with each scheduled probe's result after it is recorded (e.g. experiments)."""
         self._running = False
-        self._queue: list[tuple[float, int, Entry]] = []
-        """(due, tie-breaker, entry) of each target's next slot; removed entries linger."""
+        self._queue: list[tuple[float, int]] = []
+        """(due, slot number) of each target's next slot, a heap; removed entries linger."""
+        self._slots: dict[int, Entry] = {}
+        """The entry of each slot number in ``_queue``. The heap holds plain numbers, which
+        the cyclic collector stops tracking, rather than one tuple per target that it walks."""
         self._order = itertools.count()
         self._driver: asyncio.Task[None] | None = None
         self._nap: asyncio.Future[None] | None = None
@@ -202,6 +205,7 @@ class Scheduler:
         entries = list(self.entries.values())
         self.entries.clear()
         self._queue.clear()
+        self._slots.clear()
         # The schedule first, then all probes at once: stopping targets one by one would let
         # the others keep firing while each cancellation waits for its turn on the loop.
         driver, self._driver = self._driver, None
@@ -236,8 +240,10 @@ class Scheduler:
 
     def _arm(self, entry: Entry) -> None:
         """Queue the entry's next slot; wake the schedule if it is now the earliest."""
-        heapq.heappush(self._queue, (entry.due, next(self._order), entry))
-        if self._nap is not None and self._queue[0][2] is entry:
+        order = next(self._order)
+        self._slots[order] = entry
+        heapq.heappush(self._queue, (entry.due, order))
+        if self._nap is not None and self._queue[0][1] == order:
             self._nap.cancel()
 
     async def _drive(self) -> None:
@@ -245,12 +251,13 @@ class Scheduler:
             if not self._queue:
                 await self._wait(None)
                 continue
-            due, _, entry = self._queue[0]
+            due, order = self._queue[0]
             delay = due - self.clock.monotonic()
             if delay > 0:
                 await self._wait(delay)
                 continue
             heapq.heappop(self._queue)
+            entry = self._slots.pop(order)
             if self.entries.get(entry.target.name) is entry:  # else removed or replaced
                 self._fire(entry)
 
@@ -305,6 +312,15 @@ class Scheduler:
         return True
 
     async def _probe(self, entry: Entry, due: float) -> None:
+        try:
+            await self._probe_and_record(entry, due)
+        finally:
+            # The finished task (its coroutine, context) would otherwise stay until the next
+            # slot: thousands of targets' worth of objects the cyclic collector walks again.
+            if entry.task is asyncio.current_task():
+                entry.task = None
+
+    async def _probe_and_record(self, entry: Entry, due: float) -> None:
         if self.lags is not None:
             self.lags.append(self.clock.monotonic() - due)
         if entry.session is None:

@@ -14,7 +14,6 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
-from operator import sub
 
 from aiwatch.promql import chunks
 
@@ -223,41 +222,14 @@ def window(
 
 
 _STATE = struct.Struct("<qdBIII")
-# floor, last, flags (1: nan, 2: exact, 4: drops kept), chunks, head samples, drops.
-
-
-def to_bytes(series: Series) -> bytes:
-    """The whole state of ``series`` (not its labels), for a snapshot."""
-    drops, drop_prev = series.drops, series.drop_prev
-    keeps_drops = drops is not None and drop_prev is not None
-    flags = series.nan | series.exact << 1 | keeps_drops << 2
-    bounds = series.bounds
-    n_chunks = len(bounds) // 4
-    ends = bounds[3::4]
-    parts = [
-        _STATE.pack(
-            series.floor,
-            series.last,
-            flags,
-            n_chunks,
-            len(series.times),
-            len(drops) if drops is not None and keeps_drops else 0,
-        ),
-        array(
-            "q", (bounds[j] for i in range(0, len(bounds), 4) for j in (i, i + 1, i + 2))
-        ).tobytes(),
-        array("I", map(sub, ends, [0, *ends[:-1]])).tobytes(),
-        series.data,
-        series.times.tobytes(),
-        series.values.tobytes(),
-    ]
-    if drops is not None and drop_prev is not None:
-        parts += (drops.tobytes(), drop_prev.tobytes())
-    return b"".join(parts)
+# floor, last, flags (1: nan, 2: exact, 4: drops kept), chunks, head samples, drops: the start
+# of a series' record in snapshots of the earlier layout (``AIWSNAP2``), then each chunk's
+# first time, last time and count, each chunk's length, the chunks, the head's times and
+# values, the reset notes' times and values.
 
 
 def from_bytes(data: bytes | memoryview, ref: int) -> Series:
-    """A series saved by ``to_bytes``; ``ValueError`` if ``data`` is damaged."""
+    """A series of a snapshot of the earlier layout; ``ValueError`` if ``data`` is damaged."""
     try:
         floor, last, flags, n_chunks, n_head, n_drops = _STATE.unpack_from(data)
     except struct.error as err:

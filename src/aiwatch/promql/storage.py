@@ -118,35 +118,7 @@ class MemoryStorage:
         self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
         self._pair_uses: dict[tuple[str, str], int] = {}
         self.log: SampleLog | None = None
-        self._merge = True  # false while replaying: merging small chunks waits for later
-
-    def append_batch(
-        self, keys: Sequence[Labels | None], times: Sequence[int], values: Sequence[float]
-    ) -> int:
-        """Append samples replayed from the log under one hold of the lock; how many were
-        stored (None keys and samples older than their series' newest are skipped). Small
-        chunks sealed meanwhile are merged by each series' next seal, after start-up."""
-        stored = 0
-        with self._lock:
-            self._merge = False
-            try:
-                # A series' samples share one key object: known by identity, not hashed.
-                by_id: dict[int, Series] = {}
-                for key, t_ms, value in zip(keys, times, values, strict=True):
-                    if key is None:
-                        continue
-                    series = by_id.get(id(key))
-                    if series is None:
-                        series = self._series.get(key) or self._new_series(key)
-                        by_id[id(key)] = series
-                    try:
-                        self._append_to(series, key, t_ms, value)
-                    except ValueError:
-                        continue  # older than what the snapshot holds
-                    stored += 1
-            finally:
-                self._merge = True
-        return stored
+        self._merge = True  # false while replaying (``bulk``): merging waits for later
 
     def fork_lock(self) -> threading.Lock:
         """The store's lock, for a caller to hold around ``os.fork``.

@@ -1,6 +1,7 @@
 """The rules feature: the rule manager's lifecycle and reloads, its API and its metrics."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -124,9 +125,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # With a datasource, rules read Prometheus' samples, which outlive aiwatch's restarts.
     local = state.current.datasource is None
     await manager.start(fresh=fresh.wait() if fresh is not None and local else None)
-    freezer = asyncio.create_task(_freeze_when(fresh), name="gc:freeze")
+    collector = asyncio.create_task(_collect_after_start_up(fresh), name="gc")
     yield
-    freezer.cancel()
+    collector.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await collector
     # First the queries: a group stops only after its running evaluation, which then ends
     # at once (its remaining queries fail as cancelled) instead of at the query timeout.
     runner.close()
@@ -134,12 +137,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
-async def _freeze_when(fresh: asyncio.Event | None) -> None:
-    """Once start-up is over (every target probed), freeze what lives (``gcpause``)."""
+async def _collect_after_start_up(fresh: asyncio.Event | None) -> None:
+    """Once start-up is over (every target probed), freeze what lives, then collect on the
+    loop's schedule (``gcpause``) until shutdown."""
     if fresh is not None:
         await fresh.wait()
     count = gcpause.freeze_long_lived()
     log.debug("Start-up objects frozen for the collector", extra={"objects": count})
+    await gcpause.collect_on_schedule()
 
 
 def _log_rules(manager: RuleManager) -> None:

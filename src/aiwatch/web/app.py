@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import platform
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from aiohttp import web
@@ -77,6 +78,9 @@ async def error_middleware(
 # (no copy of the page is kept between scrapes), so a scrape of thousands of targets never
 # renders, copies or holds the loop for more than one piece at a time.
 _WRITE_CHUNK = 256 * 1024
+_SLICE_S = 0.008
+"""Rendering time after which a chunk is written even if smaller: on a slow or busy machine
+other tasks still get a turn about every 10 ms (as the self-scrape's slices)."""
 
 
 def render_metrics(app: web.Application) -> Iterator[bytes]:
@@ -88,17 +92,19 @@ def render_metrics(app: web.Application) -> Iterator[bytes]:
 
 
 async def metrics_chunks(app: web.Application) -> AsyncIterator[bytes]:
-    """``render_metrics`` joined into chunks of about ``_WRITE_CHUNK`` bytes, with a turn
-    of the event loop before each next chunk is rendered."""
+    """``render_metrics`` joined into chunks of about ``_WRITE_CHUNK`` bytes (or what
+    ``_SLICE_S`` of rendering made), with a turn of the event loop before each next chunk."""
     batch: list[bytes] = []
     size = 0
+    deadline = time.perf_counter() + _SLICE_S
     for part in render_metrics(app):
         batch.append(part)
         size += len(part)
-        if size >= _WRITE_CHUNK:
+        if size >= _WRITE_CHUNK or time.perf_counter() >= deadline:
             yield b"".join(batch)
             batch, size = [], 0
             await asyncio.sleep(0)
+            deadline = time.perf_counter() + _SLICE_S
     if batch:
         yield b"".join(batch)
 

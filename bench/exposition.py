@@ -5,10 +5,11 @@ limits, target info) it builds aiwatch's series store and the equivalent prometh
 metrics holding the same observations, then prints the median time of aiwatch's renderer and
 of ``generate_latest`` and their ratio (both render everything from scratch). It checks the
 output with ``promtool check metrics`` and measures how long the event loop stalls while a
-real aiwatch app serves ``/metrics`` to curl (another process, as Prometheus would be)
-through the probes' per-target scrape cache (a 1 ms ticker runs meanwhile; its worst
-overshoot is the stall): on the first, cold scrape, and in a
-steady state where a tenth of the targets got a new result since the previous scrape.
+real aiwatch app serves ``/metrics`` to curl (another process, as Prometheus would be),
+rendering the probe series as it writes the page and letting the loop run between its
+256 KiB writes (a 1 ms ticker runs meanwhile; its worst overshoot is the stall): on the
+first scrape, and in a steady state where a tenth of the targets got a new result since the
+previous scrape.
 
 Run: ``PYTHONPATH=src python bench/exposition.py [--sizes 1000,5000] [--repeats 5]``.
 """
@@ -33,7 +34,7 @@ from aiwatch.app.build import make_app
 from aiwatch.app.keys import RENDERERS
 from aiwatch.config import Config
 from aiwatch.config.model import Price, Target
-from aiwatch.probes.exposition import ScrapeCache, render
+from aiwatch.probes.exposition import pieces, render
 from aiwatch.probes.result import ProbeResult
 from aiwatch.probes.series import ProbeSeries
 from aiwatch.runtime import ConfigState, Options
@@ -170,17 +171,15 @@ def promtool(text: bytes) -> str:
 
 
 async def loop_stall(store: ProbeSeries, *, updated: int) -> dict[str, float]:
-    """Serve /metrics from a real aiwatch app with the probes' scrape cache; loop stalls (ms).
+    """Serve /metrics from a real aiwatch app with the probe series; loop stalls (ms).
 
-    ``cold``: the first scrape, every target rendered during it. ``steady``: ``updated``
-    targets got a new probe result and the background refresher had a second to catch up, as
-    between two scrapes of a running daemon; the stall is the worst of the scrape and the
-    refresher's batches.
+    ``cold``: the first scrape. ``steady``: ``updated`` targets got a new probe result a
+    second before, as between two scrapes of a running daemon. Every scrape renders the
+    probe series as it writes them (no copy of the page is kept between scrapes).
     """
     state = ConfigState(Config(path="bench.yml"), Options())
     app = make_app(state)
-    cache = ScrapeCache(store)
-    app[RENDERERS].append(cache.render_parts)
+    app[RENDERERS].append(lambda: pieces(store))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -213,7 +212,6 @@ async def loop_stall(store: ProbeSeries, *, updated: int) -> dict[str, float]:
         return float(out)
 
     tick = asyncio.create_task(ticker())
-    refresher = asyncio.create_task(cache.refresh(period=1.0, batch=100))
     out = {}
     async with aiohttp.ClientSession() as session:
         await asyncio.sleep(0.05)
@@ -233,7 +231,6 @@ async def loop_stall(store: ProbeSeries, *, updated: int) -> dict[str, float]:
         out["steady_scrape"] = statistics.median(d for d, _ in steady)
         out["steady_stall"] = max(w for _, w in steady)
     running = False
-    refresher.cancel()
     await tick
     await runner.cleanup()
     return out

@@ -52,6 +52,30 @@ def registry_families(registry: CollectorRegistry) -> Iterator[list[Sample]]:
         ]
 
 
+class _Changes:
+    """What one scrape found changed in probe targets' series (rare: new error types,
+    rate-limit resources, reloads)."""
+
+    __slots__ = ("dropped", "fresh", "vanished")
+
+    def __init__(self) -> None:
+        self.dropped: list[Labels] = []  # keys gone from a target's batch shape
+        self.vanished: list[Labels | None] = []  # keys of targets no longer listed
+        self.fresh: list[list[Labels | None]] = []  # keys of targets first seen
+
+
+def _first_only(keys: list[Labels]) -> list[Labels | None]:
+    """``keys`` with any repeat of an earlier key as None: a series is stored once a scrape."""
+    if len(set(keys)) == len(keys):
+        return list[Labels | None](keys)
+    seen: set[Labels] = set()
+    out: list[Labels | None] = []
+    for key in keys:
+        out.append(None if key in seen else key)
+        seen.add(key)
+    return out
+
+
 class SelfScraper:
     """Appends the current samples to the store with ``job`` and ``instance`` labels.
 
@@ -72,7 +96,10 @@ class SelfScraper:
         self._sources = sources
         self._target = (("instance", instance), ("job", job))
         self.retention_ms = retention_ms
-        self.previous: set[Labels] = set()  # the series of the latest scrape
+        # The series of the latest scrape from plain sources; a probe target's are its
+        # batch's keys below, so no set of every series is kept (or built at each scrape).
+        self.previous: set[Labels] = set()
+        self.stored = 0  # samples stored by the latest scrape
         # The stored key of each source series, by metric name then source labels. The
         # source labels are kept as the store's shared pairs (a source makes new ones every
         # scrape), and by name so that no (name, labels) pair is kept per series.
@@ -80,14 +107,14 @@ class SelfScraper:
         self._known = 0
         # Per probe target (``TargetBatch.owner``): its base labels, its batch's shape and
         # the stored key of each of its samples, in order: no label set kept per series.
-        self._batches: dict[object, tuple[Labels, Shape, list[Labels]]] = {}
+        self._batches: dict[object, tuple[Labels, Shape, list[Labels | None]]] = {}
 
     def scrape(self, t_ms: int) -> int:
         """Store one scrape at ``t_ms``; returns how many samples were appended."""
         with collections_paused():
             for _ in self.scrape_steps(t_ms, pause_every=0):
                 pass
-        return len(self.previous)
+        return self.stored
 
     def scrape_steps(self, t_ms: int, *, pause_every: int) -> Iterator[None]:
         """``scrape``, yielding between sources once ``pause_every`` samples were stored.
@@ -97,23 +124,26 @@ class SelfScraper:
         metric family's samples), so that rules never see half of a histogram updated.
         """
         current: set[Labels] = set()
+        changes = _Changes()
         self._append(current, "up", (), 1.0, t_ms)
-        at_pause = 0
+        stored = at_pause = 1
         owners: set[object] = set()
         for source in self._sources():
             if isinstance(source, TargetBatch):
                 owners.add(source.owner)
-                self._append_batch(current, source, t_ms)
+                stored += self._append_batch(source, t_ms, changes)
             else:
+                before = len(current)
                 for name, labels, value in source:
                     self._append(current, name, labels, value, t_ms)
-            if pause_every and len(current) - at_pause >= pause_every:
-                at_pause = len(current)
+                stored += len(current) - before
+            if pause_every and stored - at_pause >= pause_every:
+                at_pause = stored
                 yield
         for owner in [o for o in self._batches if o not in owners]:
-            del self._batches[owner]
-        yield from self._mark_gone(current, t_ms, pause_every=pause_every)
-        self.previous = current
+            changes.vanished.extend(self._batches.pop(owner)[2])
+        self._mark_gone(changes, self.previous - current, t_ms)
+        self.previous, self.stored = current, stored
         if self._known > 2 * len(current):
             # Series come and go (reloads, label values): forget the keys of the gone ones.
             kept = {
@@ -126,16 +156,15 @@ class SelfScraper:
             yield
         yield from self.storage.drop_steps(t_ms - self.retention_ms, pause_every=pause_every)
 
-    def _mark_gone(self, current: set[Labels], t_ms: int, *, pause_every: int) -> Iterator[None]:
-        """A staleness marker for each series of the previous scrape that is not in this one,
-        yielding every ``10 * pause_every`` series looked at (a lookup is cheaper than a store).
-        The previous scrape's set is never changed, only replaced, so it can be walked in steps.
-        """
-        for looked, key in enumerate(self.previous, 1):
-            if key not in current:
-                self.storage.append_key(key, t_ms, STALE_NAN)
-            if pause_every and not looked % (10 * pause_every):
-                yield
+    def _mark_gone(self, changes: _Changes, plain: set[Labels], t_ms: int) -> None:
+        """A staleness marker for each series the previous scrape had and this one has not."""
+        if changes.vanished:
+            # A target that went may come back as a new one with the same labels (removed
+            # and added again by reloads): its keys then live on.
+            live = {key for keys in changes.fresh for key in keys}
+            plain.update(k for k in changes.vanished if k is not None and k not in live)
+        for key in (*changes.dropped, *plain):
+            self.storage.append_key(key, t_ms, STALE_NAN)
 
     def _append(
         self, seen: set[Labels], name: str, labels: Labels, value: float, t_ms: int
@@ -157,14 +186,24 @@ class SelfScraper:
         merged["__name__"] = name
         return self.storage.canonical(labels_of(merged))
 
-    def _append_batch(self, seen: set[Labels], batch: TargetBatch, t_ms: int) -> None:
+    def _append_batch(self, batch: TargetBatch, t_ms: int, changes: _Changes) -> int:
         # The keys of a target's samples change only with its labels or its batch's shape.
+        # They carry the target's labels, so no other source has them: no set of seen keys.
         cached = self._batches.get(batch.owner)
         if cached is None or cached[0] != batch.base or cached[1] != batch.shape:
-            keys = [self._key(name, labels) for name, labels, _ in batch]
+            keys = _first_only([self._key(name, labels) for name, labels, _ in batch])
+            if cached is None:
+                changes.fresh.append(keys)
+            else:
+                kept = set(keys)
+                changes.dropped.extend(k for k in cached[2] if k is not None and k not in kept)
             cached = self._batches[batch.owner] = (batch.base, batch.shape, keys)
+        append = self.storage.append_key
         for key, value in zip(cached[2], batch.values, strict=True):
-            self._store(seen, key, value, t_ms)
+            if key is not None:
+                # A real NaN is stored as NaN; only the exact stale bit pattern means "gone".
+                append(key, t_ms, value if not math.isnan(value) else math.nan)
+        return len(batch.values)
 
     def _store(self, seen: set[Labels], key: Labels, value: float, t_ms: int) -> None:
         if key in seen:
@@ -207,9 +246,9 @@ async def _scrape_loop(app: web.Application, scraper: SelfScraper, files: Sample
         started = loop.time()
         await run_in_slices(scraper.scrape_steps(int(time.time() * 1000), pause_every=SLICE))
         await files.flush()
-        count = len(scraper.previous)
         log.debug(
-            "Self-scrape", extra={"samples": count, "seconds": round(loop.time() - started, 4)}
+            "Self-scrape",
+            extra={"samples": scraper.stored, "seconds": round(loop.time() - started, 4)},
         )
 
 

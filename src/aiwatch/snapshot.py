@@ -147,23 +147,24 @@ def _restore_blocks(storage: MemoryStorage, data: bytes, mint_ms: int, counted: 
     view = memoryview(data)
     pairs: list[tuple[str, str]] = []
     while pos < len(data):
-        keys, series, pos = columns.decode(view, pos, pairs, storage.canonical)
+        keys, series, samples, pos = columns.decode(view, pos, pairs, storage.canonical)
         kept_keys, kept = [], []
         for key, state in zip(keys, series, strict=True):
             if state.floor < mint_ms:
-                _trim(state, mint_ms)
+                samples -= _trim(state, mint_ms)
             if state.times:
                 kept_keys.append(key)
                 kept.append(state)
-        counted[0] += bulk.restore(storage, kept_keys, kept)
+        counted[0] += bulk.restore(storage, kept_keys, kept, samples)
 
 
-def _trim(state: stored_series.Series, mint_ms: int) -> None:
+def _trim(state: stored_series.Series, mint_ms: int) -> int:
+    """Hide the samples older than ``mint_ms``; how many were freed."""
     oldest = state.bounds[0] if state.bounds else state.times[0]
     if oldest < mint_ms:
-        state.drop_before(mint_ms)
-    else:  # nothing to drop: only the floor moves, as ``drop_before`` would move it
-        state.floor = mint_ms
+        return state.drop_before(mint_ms)
+    state.floor = mint_ms  # nothing to drop: only the floor moves, as ``drop_before`` does
+    return 0
 
 
 def _restore_records(storage: MemoryStorage, data: bytes, mint_ms: int, counted: list[int]) -> int:

@@ -26,7 +26,6 @@ import threading
 import time
 import zlib
 from array import array
-from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -231,42 +230,10 @@ def _append_pending(
     """Append the samples held, run by run in the order they were written."""
     replayed = 0
     for run, batch in pending.items():
-        replayed += bulk.append_runs(storage, _runs(batch, named[run], mint_ms))
+        runs = bulk.runs_of(batch.refs, batch.times, batch.values, named[run].get, mint_ms)
+        replayed += bulk.append_runs(storage, runs)
     pending.clear()
     return replayed
-
-
-def _runs(
-    batch: Batch, named: dict[int, Labels], mint_ms: int
-) -> list[tuple[Labels, array[int], array[float]]]:
-    """Each named series' samples of ``batch``, in the order they were stored."""
-    refs = batch.refs
-    order = sorted(range(len(refs)), key=refs.__getitem__)  # stable: each series' in order
-    ordered = array("Q", map(refs.__getitem__, order))
-    times = array("q", map(batch.times.__getitem__, order))
-    values = array("d", map(batch.values.__getitem__, order))
-    old = bool(times) and min(times) < mint_ms
-    runs: list[tuple[Labels, array[int], array[float]]] = []
-    get = named.get
-    at, n = 0, len(ordered)
-    while at < n:
-        end = bisect_right(ordered, ordered[at], at)
-        key = get(ordered[at])
-        if key is not None:
-            if old:
-                kept = [i for i in range(at, end) if times[i] >= mint_ms]
-                if kept:
-                    runs.append(
-                        (
-                            key,
-                            array("q", map(times.__getitem__, kept)),
-                            array("d", map(values.__getitem__, kept)),
-                        )
-                    )
-            else:
-                runs.append((key, times[at:end], values[at:end]))
-        at = end
-    return runs
 
 
 class WriteAheadLog:

@@ -1,4 +1,5 @@
-"""A daemon loads SciPy only for experiments and Apprise only for notification routes.
+"""A daemon loads SciPy only for experiments, Apprise only for notification routes, and
+Jinja2 only when a page is asked for.
 
 Each test runs the real ``aiwatch run`` in a child interpreter (``aiwatch.cli.main``) against
 mock-ai until every target has been probed and ``/metrics`` and ``/api/v1/experiments`` have
@@ -17,7 +18,7 @@ from aiohttp.test_utils import TestServer
 from aiwatch.mockai import make_mock_app
 from tests.daemons import free_port
 
-HEAVY = ("scipy", "numpy", "apprise", "sqlite_utils", "pandas")
+HEAVY = ("scipy", "numpy", "apprise", "sqlite_utils", "pandas", "jinja2")
 
 # The child: run the daemon, drive it from a thread, then report ``sys.modules``.
 DRIVER = """
@@ -92,7 +93,8 @@ async def _loaded(
 async def test_daemon_without_experiments_or_routes_loads_no_scipy_or_apprise(
     tmp_path: Path, aiohttp_server: Callable[..., Any]
 ) -> None:
-    """Three probed targets, rules, the incident store, a scrape: none of the heavy libraries."""
+    """Three probed targets, rules, the incident store, a scrape: none of the heavy libraries
+    (nor Jinja2: nobody asked for a page)."""
     loaded = await _loaded(tmp_path, aiohttp_server, experiment=False, route=False)
     assert loaded == []
 

@@ -4,7 +4,7 @@ import gc
 import tracemalloc
 from typing import Any
 
-from aiwatch.probes.exposition import ScrapeCache
+from aiwatch.probes.exposition import render
 from aiwatch.probes.series import ProbeSeries
 from aiwatch.promql.storage import LabelMatcher, MemoryStorage, is_stale
 from aiwatch.selfscrape import SelfScraper
@@ -61,6 +61,55 @@ def test_new_series_of_a_target_are_stored_and_gone_ones_go_stale() -> None:
     assert all(is_stale(values[-1]) for _, _, values in gone)
 
 
+def test_a_target_removed_goes_stale_and_one_added_back_does_not() -> None:
+    """A target no longer listed gets a staleness marker on each of its series; a target
+    removed and added back between two scrapes (a reload, say) keeps its series live, and a
+    series its shape no longer has (a rate-limit resource that stopped) goes stale."""
+    series, storage = ProbeSeries(), MemoryStorage()
+    scraper = scraper_of(series, storage)
+    for name in ("a", "b", "c"):
+        series.ensure(target(name))
+        series.observe(result(target=name, ratelimit_remaining_requests=7.0))
+    scraper.scrape(1_000)
+    series.remove("a")
+    series.remove("b")
+    series.ensure(target("b"))
+    series.observe(result(target="b"))
+    series.targets["c"].ratelimit.clear()
+    series.targets["c"].version += 1
+    scraper.scrape(2_000)
+    at_2000 = stored(storage, 2_000)
+    live = {k: v for k, v in at_2000.items() if not is_stale(v)}
+    assert live == exposed(series)
+    stale = {k for k, v in at_2000.items() if is_stale(v)}
+    stale_targets = {(dict(k)["target"], dict(k)["__name__"]) for k in stale}
+    assert {t for t, _ in stale_targets} == {"a", "c"}
+    assert {n for t, n in stale_targets if t == "c"} == {"aiwatch_ratelimit_remaining"}
+    a_before = {k for k in stored(storage, 1_000) if dict(k).get("target") == "a"}
+    assert a_before <= stale
+    scraper.scrape(3_000)
+    assert all(not is_stale(v) for v in stored(storage, 3_000).values())
+
+
+def test_the_store_keeps_the_self_scrapes_own_key_objects() -> None:
+    """The store keys each probe series by the very tuple the self-scrape keeps for it, not
+    by an equal copy: one key per series in memory, not two."""
+    series, storage = ProbeSeries(), MemoryStorage()
+    scraper = scraper_of(series, storage)
+    for name in ("a", "b"):
+        series.ensure(target(name))
+        series.observe(result(target=name))
+    scraper.scrape(1_000)
+    kept = {id(key) for _, _, keys in scraper._batches.values() for key in keys}
+    of_targets = [LabelMatcher("target", "=~", ".+")]
+    held = [key for key, _, _ in storage.select(of_targets, 0, 1_000)]
+    assert len(held) == len(kept) > 100
+    assert {id(key) for key in held} == kept
+    again = tuple(held[0])
+    assert storage.canonical(held[0]) is held[0]
+    assert storage.canonical(again) == held[0]
+
+
 def test_a_sliced_scrape_of_probe_targets_pauses_between_targets() -> None:
     """With ``pause_every`` below a target's sample count, a scrape of five probe targets
     pauses after the first of them (and each next one, so the event loop runs), and stores
@@ -80,13 +129,12 @@ def test_a_sliced_scrape_of_probe_targets_pauses_between_targets() -> None:
 
 
 def footprint(n: int) -> int:
-    """Traced bytes held by ``n`` probed targets' series, ``/metrics`` cache, self-scrape
-    and local store after three scrapes."""
+    """Traced bytes held by ``n`` probed targets' series, self-scrape and local store after
+    three scrapes and three ``/metrics`` pages (rendered, not kept)."""
     gc.collect()
     before = tracemalloc.get_traced_memory()[0]
     series, storage = ProbeSeries(), MemoryStorage()
     scraper = scraper_of(series, storage)
-    cache = ScrapeCache(series)
     for i in range(n):
         series.ensure(target(f"t{i:04d}", feature=f"f{i % 7}"))
     for step in range(3):
@@ -94,11 +142,11 @@ def footprint(n: int) -> int:
             failed = (i + step) % 5 == 0
             series.observe(result(target=f"t{i:04d}", success=not failed, error_type="timeout"
                                   if failed else None))  # fmt: skip
-        cache.render()
+        render(series)
         scraper.scrape(1_000 + 15_000 * step)
     gc.collect()
     held = tracemalloc.get_traced_memory()[0] - before
-    keep: list[Any] = [series, storage, scraper, cache]
+    keep: list[Any] = [series, storage, scraper]
     del keep
     return held
 

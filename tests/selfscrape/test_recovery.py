@@ -16,7 +16,8 @@ from tests.selfscrape.stores import STEP, bits, labels, scrape, windows
 async def test_windows_after_recovery_equal_the_store_sample_for_sample(tmp_path: Path) -> None:
     """A store of 330 steps (closed chunks, heads, a checkpoint, then log records only) is
     recovered after a crash: every window, every counter's values before its resets, and the
-    windows after both stores take the same further samples are identical."""
+    windows after both stores take the same further samples are identical; recovered with a
+    retention, it holds the same windows and sample count as the store trimmed to it."""
     rng = random.Random(7)
     storage = MemoryStorage()
     files = SampleFiles(storage, str(tmp_path))
@@ -37,12 +38,18 @@ async def test_windows_after_recovery_equal_the_store_sample_for_sample(tmp_path
     for series in (storage, again):
         state = {k: (s.exact, s.nan, repr(s.last)) for k, s in series.saved()}
         assert state == {k: (s.exact, s.nan, repr(s.last)) for k, s in storage.saved()}
+    cut = end - 2_000_000  # a retention that ends inside closed chunks
+    trimmed = MemoryStorage()
+    SampleFiles(trimmed, str(tmp_path)).recover(mint_ms=cut)
+    assert windows(trimmed, 0, end) == windows(storage, cut, end)
     rng_a, rng_b = random.Random(8), random.Random(8)
     for step in range(330, 400):
         scrape(storage, step, rng_a, count=12)
         scrape(again, step, rng_b, count=12)
     end = 1_700_000_000_000 + 400 * STEP
     assert windows(again, 0, end) == windows(storage, 0, end)
+    storage.drop_before(cut)
+    assert trimmed.sample_count() == sum(len(t) for _, t, _ in storage.dump(cut, end - 70 * STEP))
 
 
 async def test_snapshot_written_mid_segment_overlaps_the_log(tmp_path: Path) -> None:

@@ -133,30 +133,3 @@ def test_a_slice_runs_steps_until_its_time_is_up() -> None:
     assert len(done) == before + 1
     assert run_for(steps(3, 0), 1.0)
 
-
-async def test_a_sliced_scrape_marks_many_gone_series_in_steps() -> None:
-    """When 300 series go at once, a scrape in slices writes one stale marker for each, as a
-    scrape in one go does, and lets other tasks run while it marks them: they see some of
-    the markers written and others not yet."""
-    present: list[list[Sample]] = [[("g", (("i", str(i)),), 1.0)] for i in range(300)]
-    sources: list[list[list[Sample]]] = [present]
-    storage = MemoryStorage()
-    scraper = SelfScraper(storage, lambda: sources[0], instance="i", retention_ms=60_000)
-    scraper.scrape(1_000)
-    sources[0] = []
-    seen: list[int] = []
-    matcher = [LabelMatcher("__name__", "=", "g")]
-
-    async def other_task() -> None:
-        while True:
-            seen.append(sum(len(times) == 2 for _, times, _ in storage.select(matcher, 0, 10**6)))
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(other_task())
-    await asyncio.sleep(0)
-    await run_in_slices(scraper.scrape_steps(2_000, pause_every=1), budget_s=0)
-    task.cancel()
-    gone = storage.select(matcher, 0, 10**6)
-    assert len(gone) == 300
-    assert all(list(times) == [1_000, 2_000] and is_stale(values[1]) for _, times, values in gone)
-    assert any(0 < marked < 300 for marked in seen)

@@ -9,7 +9,7 @@ Feature types are imported for type checking only: reading this module loads no 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     from aiwatch.status.rollups import Rollups
     from aiwatch.storage.sqlite import Database
 
-Renderer = Callable[[], Sequence[bytes]]
-"""Returns a feature's part of ``/metrics`` as pieces in page order."""
+Renderer = Callable[[], Iterable[bytes]]
+"""Returns a feature's part of ``/metrics`` as pieces in page order (rendered lazily, if it
+likes: ``/metrics`` lets the event loop run between pieces)."""
 
 ReadinessCheck = Callable[[], str | None]
 """Why aiwatch cannot do its job now (``/-/ready`` answers 503 with it), or None."""

@@ -1,21 +1,23 @@
 """What every page shares: templates, links under the external URL, who is looking, CSRF."""
 
+import functools
 import hashlib
 import hmac
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
-import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 
 from aiwatch import __version__
 from aiwatch.app.keys import PAGES, STATE
 from aiwatch.web.auth import may_change_state, request_user
 from aiwatch.web.envelope import fail
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 def prefix(request: web.Request) -> str:
@@ -71,7 +73,8 @@ def page(
         "path": request.path,
         "now": time.time(),
     }
-    response = aiohttp_jinja2.render_template(template, request, shared | context, status=status)
+    text = environment().get_template(template).render(shared | context)
+    response = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -109,8 +112,13 @@ def lift(value: float, difference: str = "relative") -> str:
     return f"{percent:+.0f}%" if abs(percent) >= 100 else f"{percent:+.3g}%"
 
 
-def environment() -> jinja2.Environment:
-    """The templates packaged with aiwatch, autoescaped, with the pages' filters."""
+@functools.cache
+def environment() -> "jinja2.Environment":
+    """The templates packaged with aiwatch, autoescaped, with the pages' filters.
+
+    Made when the first page is asked for: a daemon nobody browses never loads Jinja2."""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("aiwatch.pages", "templates"),
         autoescape=True,
@@ -120,8 +128,3 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(when=when, ago=ago, millis=millis, lift=lift)
     return env
-
-
-def setup_templates(app: web.Application) -> None:
-    """Attach the environment to ``app`` for ``aiohttp_jinja2``."""
-    app[aiohttp_jinja2.APP_KEY] = environment()

@@ -8,7 +8,6 @@ from aiwatch.app.keys import PAGES, Deps
 from aiwatch.experiments.lifecycle import ACTIONS
 from aiwatch.pages import alerting, experiments, incidents, overview, targets
 from aiwatch.pages.state import Pages
-from aiwatch.pages.view import setup_templates
 from aiwatch.web.envelope import fail
 
 STATIC = {
@@ -30,11 +29,11 @@ async def handle_static(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application, deps: Deps) -> None:
-    """Add the pages: templates, routes, and the last probes each target's page lists."""
+    """Add the pages: routes, and the last probes each target's page lists (the templates
+    load with the first page)."""
     pages = Pages()
     app[PAGES] = pages
     deps.probe_listeners.append(pages.on_probe)
-    setup_templates(app)
     add = app.router
     add.add_get("/", overview.overview_page)
     add.add_get("/incidents", incidents.list_page)

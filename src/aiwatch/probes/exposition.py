@@ -1,9 +1,7 @@
 """The probe series in the Prometheus text format, written by hand because scrapes must be fast."""
 
-import asyncio
 import math
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import accumulate
 
 from aiwatch import metrics
@@ -191,106 +189,34 @@ FAMILIES: tuple[tuple[str, Callable[[TargetSeries, Lines], None]], ...] = (
 HEADERS = tuple(header.encode() for header, _ in FAMILIES)
 
 
-def target_text(s: TargetSeries) -> tuple[bytes, ...]:
-    """One target's lines, one piece per family of ``FAMILIES`` (empty where it has none)."""
-    pieces = []
-    for _, write in FAMILIES:
-        out: Lines = []
-        write(s, out)
-        pieces.append("".join(out).encode() if out else b"")
-    return tuple(pieces)
+def pieces(store: ProbeSeries) -> Iterator[bytes]:
+    """All probe series of ``store`` in the text format, as pieces in page order, rendered
+    as they are asked for: each family's samples together under its header.
 
-
-def assemble(texts: list[tuple[bytes, ...]], *, overflow: int = 0) -> bytes:
-    """The exposition from per-target pieces: each family's samples together under its header."""
-    return b"".join(assemble_parts(texts, overflow=overflow))
-
-
-def assemble_parts(texts: list[tuple[bytes, ...]], *, overflow: int = 0) -> list[bytes]:
-    """``assemble`` as the list of pieces, in page order, so a server can stream them."""
-    parts: list[bytes] = []
-    for i, header in enumerate(HEADERS):
-        family = [text[i] for text in texts if text[i]]
-        if family:  # no samples: no header either
-            parts.append(header)
-            parts.extend(family)
+    A server writes them as they come and lets the event loop run between writes, so a
+    scrape of thousands of targets never holds the loop for long, and no copy of the page
+    is kept between scrapes. The targets are listed once, when the first piece is asked
+    for; a probe result that arrives meanwhile shows in the families not yet written, as in
+    any exporter that is read while it is updated.
+    """
+    targets = list(store.targets.values())
+    out: Lines = []  # one list for every piece: a scrape allocates no container per target
+    for header, (_, write) in zip(HEADERS, FAMILIES, strict=True):
+        started = False
+        for s in targets:
+            write(s, out)
+            if out:
+                if not started:  # no samples: no header either
+                    started = True
+                    yield header
+                yield "".join(out).encode()
+                out.clear()
     # Always there, from 0: a counter that first appears at 1 is invisible to increase().
     labels = f'label="error_type",metric="{metrics.PROBE_ERRORS.name}_total"'
-    parts.append(_header(metrics.LABEL_OVERFLOW).encode())
-    parts.append(f"{metrics.LABEL_OVERFLOW.name}_total{{{labels}}} {overflow}\n".encode())
-    return parts
+    yield _header(metrics.LABEL_OVERFLOW).encode()
+    yield f"{metrics.LABEL_OVERFLOW.name}_total{{{labels}}} {store.overflow}\n".encode()
 
 
 def render(store: ProbeSeries) -> bytes:
-    """All probe series of ``store`` in the text format, rendered from scratch."""
-    return assemble([target_text(s) for s in store.targets.values()], overflow=store.overflow)
-
-
-REFRESH_SLICE_S = 0.008
-"""Work a batch of ``ScrapeCache.refresh`` does before other tasks get a turn: a hundred
-targets' text is 10–30 ms on a busy machine, a stall every probe and request would share."""
-
-
-class ScrapeCache:
-    """The probe series' text for ``/metrics``, kept per target until that target changes.
-
-    A scrape then only renders the targets probed since they were last rendered, and
-    ``refresh()`` (a background task) renders those in small batches between scrapes, so
-    neither blocks the event loop for long — a probe's timings would otherwise absorb the
-    stall. The price is memory: one copy of the probe part of the page.
-    """
-
-    def __init__(self, store: ProbeSeries) -> None:
-        self.store = store
-        self._texts: dict[str, tuple[TargetSeries, int, tuple[bytes, ...]]] = {}
-
-    def _text(self, s: TargetSeries) -> tuple[bytes, ...]:
-        cached = self._texts.get(s.target.name)
-        if cached is not None and cached[0] is s and cached[1] == s.version:
-            return cached[2]
-        text = target_text(s)
-        self._texts[s.target.name] = (s, s.version, text)
-        return text
-
-    def _prune(self) -> None:
-        targets = self.store.targets
-        for name in [n for n in self._texts if n not in targets]:
-            del self._texts[name]
-
-    def render(self) -> bytes:
-        """The same bytes as ``render(store)``, from the cache where it is current."""
-        return b"".join(self.render_parts())
-
-    def render_parts(self) -> list[bytes]:
-        """``render()`` as pieces in page order, without joining them into one copy."""
-        self._prune()
-        texts = [self._text(s) for s in self.store.targets.values()]
-        return assemble_parts(texts, overflow=self.store.overflow)
-
-    def stale(self) -> list[TargetSeries]:
-        """Targets whose cached text is missing or out of date."""
-        texts = self._texts
-        return [
-            s
-            for name, s in self.store.targets.items()
-            if (c := texts.get(name)) is None or c[0] is not s or c[1] != s.version
-        ]
-
-    async def refresh(
-        self, *, period: float = 1.0, batch: int = 100, budget_s: float = REFRESH_SLICE_S
-    ) -> None:
-        """Forever: every ``period`` seconds, re-render changed targets ``batch`` at a time,
-        a batch ending early once it has worked ``budget_s`` seconds."""
-        while True:
-            await asyncio.sleep(period)
-            self._prune()
-            stale = self.stale()
-            done = 0
-            while done < len(stale):
-                deadline = time.perf_counter() + budget_s
-                for s in stale[done : done + batch]:
-                    self._text(s)
-                    done += 1
-                    if time.perf_counter() >= deadline:
-                        break
-                await asyncio.sleep(0)  # let probes and requests run between batches
+    """All probe series of ``store`` in the text format."""
+    return b"".join(pieces(store))

@@ -47,7 +47,7 @@ class Check:
     detail: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProbeResult:
     """Everything one probe of one target measured; times in seconds."""
 

@@ -1,7 +1,5 @@
 """The probes feature: the scheduler's lifecycle, its reloads, ``/probe`` and the targets API."""
 
-import asyncio
-import contextlib
 import difflib
 from collections.abc import AsyncIterator
 from typing import NoReturn
@@ -11,7 +9,7 @@ from aiohttp import web
 from aiwatch.app.keys import ON_DEMAND, PROBE_SCHEDULER, PROBE_SERIES, STATE, TARGET_STATES, Deps
 from aiwatch.config import Config
 from aiwatch.config.model import Target
-from aiwatch.probes.exposition import ScrapeCache, render
+from aiwatch.probes.exposition import pieces, render
 from aiwatch.probes.health import HealthLog
 from aiwatch.probes.on_demand import OnDemand
 from aiwatch.probes.report import debug_text, target_entry
@@ -124,11 +122,10 @@ def setup(app: web.Application, deps: Deps) -> None:
     # The scheduler tells the daemon's probe listeners: the health log below, and running
     # experiments (they add theirs at start-up).
     scheduler.listeners = deps.probe_listeners
-    cache = ScrapeCache(series)
     app[PROBE_SERIES] = series
     app[PROBE_SCHEDULER] = scheduler
     app[ON_DEMAND] = OnDemand()
-    deps.renderers.append(cache.render_parts)
+    deps.renderers.append(lambda: pieces(series))
     deps.sample_sources.append(series.sample_batches)
     # First: listeners after it (the uptime rollups) read the state this result made.
     states = TargetStates()
@@ -147,11 +144,7 @@ def setup(app: web.Application, deps: Deps) -> None:
         current = app[STATE].current
         await scheduler.update(current.targets, budget=current.global_.budget)
         scheduler.start()
-        refresher = asyncio.get_running_loop().create_task(cache.refresh())
         yield
-        refresher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await refresher
         await scheduler.stop()
         await app[ON_DEMAND].close()
 

@@ -105,8 +105,9 @@ def decode(
     pos: int,
     pairs: list[tuple[str, str]],
     share: Callable[[Labels], Labels],
-) -> tuple[list[Labels], list[Series], int]:
-    """The keys and series of the block at ``pos``, and where the next block starts.
+) -> tuple[list[Labels], list[Series], int, int]:
+    """The keys and series of the block at ``pos``, how many samples they hold, and where
+    the next block starts.
 
     ``pairs`` (the pair table of the blocks before) is extended with the block's new pairs,
     passed through ``share`` (the store's ``canonical``); ``ValueError`` if the block is
@@ -142,7 +143,8 @@ def decode(
         raise ValueError(msg)
     _check(c, n_chunks, n_data, n_head, n_drops)
     pairs += share(tuple(_pairs(c)))
-    return keys_of(c.key_lens, c.indices, pairs), _series(c), pos + HEADER_SIZE + length
+    samples = n_head + sum(c.bounds[2::4])
+    return keys_of(c.key_lens, c.indices, pairs), _series(c), samples, pos + HEADER_SIZE + length
 
 
 def _check(c: _Columns, n_chunks: int, n_data: int, n_head: int, n_drops: int) -> None:
@@ -183,13 +185,12 @@ def keys_of(lengths: array[int], indices: array[int], pairs: list[tuple[str, str
     if indices and max(indices) >= len(pairs):
         msg = "labels that name a label pair not in the table"
         raise ValueError(msg)
-    get = pairs.__getitem__
-    keys: list[Labels] = []
-    at = 0
-    for n in lengths:
-        keys.append(tuple(map(get, indices[at : at + n])))
-        at += n
-    return keys
+    flat = iter(list(map(pairs.__getitem__, indices)))
+    return [tuple(islice(flat, n)) for n in lengths]
+
+
+_NANS = tuple(bool(flags & _NAN) for flags in range(8))
+_EXACTS = tuple(bool(flags & _EXACT) for flags in range(8))
 
 
 def _series(c: _Columns) -> list[Series]:
@@ -198,31 +199,35 @@ def _series(c: _Columns) -> list[Series]:
     new = Series.__new__
     bounds, data, times, values = c.bounds, c.data, c.times, c.values
     drops, drop_prev = c.drops, c.drop_prev
-    b = d = h = x = 0
+    ends = bounds[3::4]
     cap = HEAD + KEEP
-    for floor, last, flags, nb, nd, nh, nx in zip(
+    for floor, last, flags, b0, b1, d0, d1, h0, h1, x0, x1 in zip(
         c.floors,
         c.lasts,
         c.flags,
-        c.chunk_counts,
-        c.data_lens,
-        c.head_lens,
-        c.drop_lens,
+        *_spans(c.chunk_counts),
+        *_spans(c.data_lens),
+        *_spans(c.head_lens),
+        *_spans(c.drop_lens),
         strict=True,
     ):
-        s = new(Series)
-        s.floor, s.last, s.cap, s.logged, s.ref = floor, last, cap, -1, 0
-        s.nan, s.exact = bool(flags & _NAN), bool(flags & _EXACT)
-        s.bounds = bounds[b : b + 4 * nb]
-        s.data = data[d : d + nd]
-        if nb and s.bounds[-1] != nd:
+        if b1 > b0 and ends[b1 - 1] != d1 - d0:
             msg = "snapshot series whose chunks disagree with their bounds"
             raise ValueError(msg)
-        s.times, s.values = times[h : h + nh], values[h : h + nh]
+        s = new(Series)
+        s.floor, s.last, s.cap, s.logged, s.ref = floor, last, cap, -1, 0
+        s.nan, s.exact = _NANS[flags & 7], _EXACTS[flags & 7]
+        s.bounds, s.data = bounds[4 * b0 : 4 * b1], data[d0:d1]
+        s.times, s.values = times[h0:h1], values[h0:h1]
         if flags & _DROPS:
-            s.drops, s.drop_prev = drops[x : x + nx], drop_prev[x : x + nx]
+            s.drops, s.drop_prev = drops[x0:x1], drop_prev[x0:x1]
         else:
             s.drops = s.drop_prev = None
-        b, d, h, x = b + 4 * nb, d + nd, h + nh, x + nx
         out.append(s)
     return out
+
+
+def _spans(lengths: array[int]) -> tuple[list[int], list[int]]:
+    """Where each row's share of a column starts, and where it ends."""
+    ends = list(accumulate(lengths, initial=0))
+    return ends[:-1], ends[1:]

@@ -1,5 +1,6 @@
 """The local sample store: float samples per series, in encoded chunks, with a label index."""
 
+import operator
 import struct
 import threading
 from array import array
@@ -190,9 +191,15 @@ class MemoryStorage:
 
     def canonical(self, key: Labels) -> Labels:
         """``key`` made of the label pairs the store already holds, so that the many series
-        of one target or one metric share one copy of each pair (and its strings)."""
+        of one target or one metric share one copy of each pair (and its strings).
+
+        A key already made of those pairs comes back as it is, so a caller that keeps the key
+        it appends with (the self-scrape) and the store share one tuple per series."""
         pairs = self._pairs
-        return tuple([pairs.setdefault(pair, pair) for pair in key])
+        shared = [pairs.setdefault(pair, pair) for pair in key]
+        if all(map(operator.is_, shared, key)):
+            return key
+        return tuple(shared)
 
     def _new_series(self, key: Labels, restored: Series | None = None) -> Series:
         key = self.canonical(key)

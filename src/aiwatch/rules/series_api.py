@@ -18,7 +18,7 @@ from aiwatch.promql.limits import Budget, LimitError
 from aiwatch.promql.runner import QueryRunner
 from aiwatch.promql.storage import NAME, LabelMatcher, Labels, MemoryStorage
 from aiwatch.rules.api_params import MAX_TIME_MS, MIN_TIME_MS, form, selectors, time_ms
-from aiwatch.web.app import render_metrics
+from aiwatch.web.app import metrics_chunks
 from aiwatch.web.envelope import fail, ok
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -118,7 +118,7 @@ def metadata(parts: Sequence[bytes]) -> dict[str, list[dict[str, str]]]:
 
 async def handle_metadata(request: web.Request) -> web.Response:
     """GET /api/v1/metadata?metric=&limit=: the exposed families' type, help and unit."""
-    found = metadata(render_metrics(request.app))
+    found = metadata([chunk async for chunk in metrics_chunks(request.app)])
     metric = request.query.get("metric", "")
     if metric:
         found = {metric: found[metric]} if metric in found else {}

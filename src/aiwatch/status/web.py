@@ -2,12 +2,12 @@
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from aiohttp import web
 
 from aiwatch.app.keys import DATABASE, INCIDENT_STORE, STATE, TARGET_STATES, UPTIME, Deps
@@ -19,14 +19,27 @@ from aiwatch.status.rollups import FLUSH_SECONDS, MIGRATIONS, Rollups, stored
 from aiwatch.status.uptime import DAY, DAYS, WINDOWS, percent, summed, uptime
 from aiwatch.web.envelope import fail
 
+if TYPE_CHECKING:
+    import jinja2
+
 log = logging.getLogger("aiwatch.status")
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("aiwatch.status", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
-_TEMPLATES.globals["percent"] = percent
+
+@functools.cache
+def _templates() -> "jinja2.Environment":
+    """The status page's templates, made with the first page: a daemon nobody browses never
+    loads Jinja2."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("aiwatch.status", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals["percent"] = percent
+    return env
+
+
 _INCIDENTS = 500
 """The newest open, and the newest resolved, incidents the page looks through."""
 
@@ -67,12 +80,16 @@ async def handle_status(request: web.Request) -> web.Response:
     sections = features(
         targets, state=state, counts=counts, incidents=incidents, now=now, public=page.public
     )
-    html = _TEMPLATES.get_template("status.html").render(
-        title=page.title,
-        overall=worst(f.total.state for f in sections),
-        incidents_open=any(f.open for f in sections),
-        features=sections,
-        updated=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now)),
+    html = (
+        _templates()
+        .get_template("status.html")
+        .render(
+            title=page.title,
+            overall=worst(f.total.state for f in sections),
+            incidents_open=any(f.open for f in sections),
+            features=sections,
+            updated=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now)),
+        )
     )
     return web.Response(text=html, content_type="text/html", headers=_NO_STORE)
 

@@ -1,8 +1,10 @@
 """The daemon's own HTTP surface: core routes, the error envelope, ``/metrics`` streaming."""
 
+import asyncio
 import logging
 import platform
-from collections.abc import Awaitable, Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from aiohttp import web
 from prometheus_client import generate_latest
@@ -71,34 +73,51 @@ async def error_middleware(
         fail(500, "internal", "internal error; see the aiwatch log")
 
 
-# Large pages go out in pieces of about this size, each written with flow control, so a scrape
-# of thousands of targets neither copies the whole page at once nor holds the event loop.
+# Large pages go out in pieces of about this size, each written with flow control and
+# followed by a turn of the event loop: the probe series are rendered as the page is written
+# (no copy of the page is kept between scrapes), so a scrape of thousands of targets never
+# renders, copies or holds the loop for more than one piece at a time.
 _WRITE_CHUNK = 256 * 1024
+_SLICE_S = 0.008
+"""Rendering time after which a chunk is written even if smaller: on a slow or busy machine
+other tasks still get a turn about every 10 ms (as the self-scrape's slices)."""
 
 
-def render_metrics(app: web.Application) -> list[bytes]:
-    """The whole ``/metrics`` page as pieces: the registry, then each feature's renderer."""
-    parts = [generate_latest(app[REGISTRY])]
+def render_metrics(app: web.Application) -> Iterator[bytes]:
+    """The whole ``/metrics`` page as pieces, rendered as they are asked for: the
+    registry, then each feature's renderer."""
+    yield generate_latest(app[REGISTRY])
     for render in app[RENDERERS]:
-        parts.extend(render())
-    return parts
+        yield from render()
+
+
+async def metrics_chunks(app: web.Application) -> AsyncIterator[bytes]:
+    """``render_metrics`` joined into chunks of about ``_WRITE_CHUNK`` bytes (or what
+    ``_SLICE_S`` of rendering made), with a turn of the event loop before each next chunk."""
+    batch: list[bytes] = []
+    size = 0
+    deadline = time.perf_counter() + _SLICE_S
+    for part in render_metrics(app):
+        batch.append(part)
+        size += len(part)
+        if size >= _WRITE_CHUNK or time.perf_counter() >= deadline:
+            yield b"".join(batch)
+            batch, size = [], 0
+            await asyncio.sleep(0)
+            deadline = time.perf_counter() + _SLICE_S
+    if batch:
+        yield b"".join(batch)
 
 
 async def handle_metrics(request: web.Request) -> web.StreamResponse:
     """GET /metrics, streamed in chunks."""
-    parts = render_metrics(request.app)
+    chunks = metrics_chunks(request.app)
+    first = await anext(chunks, b"")  # a failure here is still a 500, not a cut page
     response = web.StreamResponse(headers={"Content-Type": EXPOSITION})
     await response.prepare(request)
-    batch: list[bytes] = []
-    size = 0
-    for part in parts:
-        batch.append(part)
-        size += len(part)
-        if size >= _WRITE_CHUNK:
-            await response.write(b"".join(batch))
-            batch, size = [], 0
-    if batch:
-        await response.write(b"".join(batch))
+    await response.write(first)
+    async for chunk in chunks:
+        await response.write(chunk)
     await response.write_eof()
     return response
 

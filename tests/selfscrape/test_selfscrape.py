@@ -132,4 +132,3 @@ def test_a_slice_runs_steps_until_its_time_is_up() -> None:
     assert not run_for(work, 0)
     assert len(done) == before + 1
     assert run_for(steps(3, 0), 1.0)
-

@@ -186,7 +186,8 @@ def measure(
     with (tmp / f"aiwatch-{n}.log").open("w") as log:
         daemon = subprocess.Popen(
             [sys.executable, "-m", "aiwatch", "run", f"--config.file={cfg}",
-             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+             f"--web.listen-address=127.0.0.1:{port}",
+             f"--log.level={'info' if diag else 'warn'}"],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )  # fmt: skip
         try:
@@ -211,7 +212,13 @@ def measure(
     )
     if not diag:
         return line
-    return "\n".join([line, *diag_lines(hooks_out, window_end - seconds, window_end)])
+    started = [
+        entry
+        for entry in (tmp / f"aiwatch-{n}.log").read_text().splitlines()
+        if "Rules start on fresh samples" in entry or "level=error" in entry
+    ]
+    lines = diag_lines(hooks_out, window_end - seconds, window_end)
+    return "\n".join([line, *lines, *(f"  daemon: {entry}" for entry in started[:5])])
 
 
 def main() -> None:

@@ -37,11 +37,19 @@ class SampleSource(Protocol):
 
 def registry_samples(registry: CollectorRegistry) -> Iterator[Sample]:
     """The samples of a prometheus-client registry, read from the collectors' structures."""
+    for family in registry_families(registry):
+        yield from family
+
+
+def registry_families(registry: CollectorRegistry) -> Iterator[list[Sample]]:
+    """``registry_samples`` one metric family at a time: a sliced scrape may pause between
+    them rather than store every family of the registry in one step."""
     for family in registry.collect():
-        for sample in family.samples:
-            if sample.name.endswith(_OMITTED_SUFFIXES) and family.type != "gauge":
-                continue
-            yield sample.name, tuple(sorted(sample.labels.items())), float(sample.value)
+        yield [
+            (sample.name, tuple(sorted(sample.labels.items())), float(sample.value))
+            for sample in family.samples
+            if family.type == "gauge" or not sample.name.endswith(_OMITTED_SUFFIXES)
+        ]
 
 
 class _Changes:
@@ -144,6 +152,8 @@ class SelfScraper:
             }
             self._keys = {name: by_labels for name, by_labels in kept.items() if by_labels}
             self._known = sum(map(len, self._keys.values()))
+        if pause_every:
+            yield
         yield from self.storage.drop_steps(t_ms - self.retention_ms, pause_every=pause_every)
 
     def _mark_gone(self, changes: _Changes, plain: set[Labels], t_ms: int) -> None:
@@ -213,11 +223,12 @@ def instance_label(listen_address: str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-SLICE = 400
-"""Samples stored (or series trimmed) between two looks at the clock of a self-scrape: about
-1 ms of work. A slice stops at the first look after ``persistence.SLICE_S`` and lets other
-tasks run, so they wait at most about two slices (the loop runs a task's next slice before
-the callbacks that became ready meanwhile)."""
+SLICE = 100
+"""Samples stored (or series trimmed) between two looks at the clock of a self-scrape: under
+a millisecond of work, a few when the store closes chunks. A slice stops at the first look
+after ``persistence.SLICE_S`` and lets other tasks run, so they wait at most about two
+slices (the loop runs a task's next slice before the callbacks that became ready
+meanwhile)."""
 
 
 async def _snapshot_loop(files: SampleFiles) -> None:
@@ -250,7 +261,7 @@ async def _scraping(app: web.Application, deps: Deps) -> AsyncIterator[None]:
     others: list[SampleBatches] = deps.sample_sources
 
     def sources() -> Iterator[Iterable[Sample]]:
-        yield registry_samples(registry)
+        yield from registry_families(registry)
         for source in others:
             yield from source()
 

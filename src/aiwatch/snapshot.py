@@ -197,7 +197,7 @@ def _check_magic(data: bytes, magic: bytes = MAGIC) -> int:
     if not data.startswith(magic) or len(data) < len(magic) + _NEXT_SEGMENT.size:
         msg = "not an aiwatch sample snapshot"
         raise ValueError(msg)
-    next_segment: int = _NEXT_SEGMENT.unpack_from(data, len(MAGIC))[0]
+    next_segment: int = _NEXT_SEGMENT.unpack_from(data, len(magic))[0]
     return next_segment
 
 

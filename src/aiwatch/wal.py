@@ -3,11 +3,12 @@
 Every sample the store keeps is noted (``add``, on the event loop: three array appends) and
 written out after each self-scrape (``flush``, in a thread) as one record of a segment file
 ``wal/NNNNNNNN``. A record is its length, a CRC-32 and a deflated body: the labels of the
-series not yet named in this segment, then the series numbers, times and values of the
-samples. Each ``checkpoint`` closes the segment and starts the next one; once a snapshot
-holds everything the closed segments did, they are deleted (``truncate``). At start-up the
-segments after the snapshot are replayed on top of it, up to the first record that is
-incomplete or damaged (a write cut short by a crash).
+series not yet named in this segment (as numbers in a table of the label pairs they use),
+then the series numbers, times and values of the samples. Each ``checkpoint`` closes the
+segment and starts the next one; once a snapshot holds everything the closed segments did,
+they are deleted (``truncate``). At start-up the segments after the snapshot are replayed on
+top of it, up to the first record that is incomplete or damaged (a write cut short by a
+crash), a few hundred thousand samples at a time, sorted by series (``bulk``).
 
 Durability: a record is handed to the operating system as soon as the self-scrape that made
 it is stored, so a crash of the process (SIGKILL) loses at most the scrape in flight; the

@@ -165,7 +165,7 @@ def test_the_schedule_collects_by_the_clock_with_automatic_collection_off() -> N
 
     async def body() -> None:
         assert not gc.isenabled()
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(0.6)
 
     seen = _run_schedule(body, middle_every=4, full_period_s=60)
     assert gc.isenabled()
@@ -204,7 +204,7 @@ def test_the_schedule_waits_while_collections_are_paused() -> None:
             await asyncio.sleep(0.1)
             paused_collections.append(len(seen_so_far) - before)
         assert not gc.isenabled()
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
 
     seen_so_far: list[int] = []
 

@@ -108,6 +108,8 @@ class SelfScraper:
         # Per probe target (``TargetBatch.owner``): its base labels, its batch's shape and
         # the stored key of each of its samples, in order: no label set kept per series.
         self._batches: dict[object, tuple[Labels, Shape, list[Labels | None]]] = {}
+        # One kept object per distinct batch shape: targets of one kind mostly share theirs.
+        self._shapes: dict[Shape, Shape] = {}
 
     def scrape(self, t_ms: int) -> int:
         """Store one scrape at ``t_ms``; returns how many samples were appended."""
@@ -200,7 +202,10 @@ class SelfScraper:
             else:
                 kept = set(keys)
                 changes.dropped.extend(k for k in cached[2] if k is not None and k not in kept)
-            cached = self._batches[batch.owner] = (batch.base, batch.shape, keys)
+            shape = self._shapes.setdefault(batch.shape, batch.shape)
+            cached = self._batches[batch.owner] = (batch.base, shape, keys)
+            if len(self._shapes) > 2 * len(self._batches) + 16:  # forget shapes gone
+                self._shapes = {kept[1]: kept[1] for kept in self._batches.values()}
         append = self.storage.append_key
         for key, value in zip(cached[2], batch.values, strict=True):
             if key is not None:

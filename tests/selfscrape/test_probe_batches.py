@@ -113,6 +113,27 @@ def test_the_store_keeps_the_self_scrapes_own_key_objects() -> None:
     assert storage.canonical(again) == held[0]
 
 
+def test_targets_with_the_same_batch_shape_share_one_kept_shape() -> None:
+    """The self-scrape keeps one shape object for targets whose batches have equal shapes
+    (the names and per-sample labels of their samples), not one per target, and forgets
+    shapes no target has any more."""
+    series, storage = ProbeSeries(), MemoryStorage()
+    scraper = scraper_of(series, storage)
+    for i in range(40):
+        series.ensure(target(f"t{i}"))
+        series.observe(result(target=f"t{i}"))
+    scraper.scrape(1_000)
+    shapes = {id(shape) for _, shape, _ in scraper._batches.values()}
+    assert len(scraper._batches) == 40
+    assert len(shapes) == 1
+    for step in range(1, 60):  # every target a shape of its own, again and again
+        for i in range(40):
+            series.observe(result(target=f"t{i}", success=False, error_type=f"e{step}x{i}"))
+        scraper.scrape(1_000 + 1_000 * step)
+    assert len(scraper._shapes) <= 2 * 40 + 16
+    assert stored(storage, 60_000) == exposed(series)
+
+
 def test_a_sliced_scrape_of_probe_targets_pauses_between_targets() -> None:
     """With ``pause_every`` below a target's sample count, a scrape of five probe targets
     pauses after the first of them (and each next one, so the event loop runs), and stores

@@ -191,7 +191,10 @@ class SelfScraper:
         # They carry the target's labels, so no other source has them: no set of seen keys.
         cached = self._batches.get(batch.owner)
         if cached is None or cached[0] != batch.base or cached[1] != batch.shape:
-            keys = _first_only([self._key(name, labels) for name, labels, _ in batch])
+            # A series the target already had keeps its key object: the store holds that one.
+            had = {key: key for key in cached[2] if key is not None} if cached else {}
+            made = (self._key(name, labels) for name, labels, _ in batch)
+            keys = _first_only([had.get(key, key) for key in made])
             if cached is None:
                 changes.fresh.append(keys)
             else:

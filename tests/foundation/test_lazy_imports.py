@@ -1,5 +1,5 @@
-"""A daemon loads SciPy only for experiments, Apprise only for notification routes, and
-Jinja2 only when a page is asked for.
+"""A daemon loads SciPy only for experiments, Apprise only for notification routes, Jinja2
+only when a page is asked for and bcrypt only when a password is checked.
 
 Each test runs the real ``aiwatch run`` in a child interpreter (``aiwatch.cli.main``) against
 mock-ai until every target has been probed and ``/metrics`` and ``/api/v1/experiments`` have
@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestServer
 from aiwatch.mockai import make_mock_app
 from tests.daemons import free_port
 
-HEAVY = ("scipy", "numpy", "apprise", "sqlite_utils", "pandas", "jinja2")
+HEAVY = ("scipy", "numpy", "apprise", "sqlite_utils", "pandas", "jinja2", "bcrypt")
 
 # The child: run the daemon, drive it from a thread, then report ``sys.modules``.
 DRIVER = """
@@ -94,7 +94,7 @@ async def test_daemon_without_experiments_or_routes_loads_no_scipy_or_apprise(
     tmp_path: Path, aiohttp_server: Callable[..., Any]
 ) -> None:
     """Three probed targets, rules, the incident store, a scrape: none of the heavy libraries
-    (nor Jinja2: nobody asked for a page)."""
+    (nor Jinja2 nor bcrypt: nobody asked for a page, no password was checked)."""
     loaded = await _loaded(tmp_path, aiohttp_server, experiment=False, route=False)
     assert loaded == []
 

@@ -93,16 +93,19 @@ def test_a_target_removed_goes_stale_and_one_added_back_does_not() -> None:
 
 def test_the_store_keeps_the_self_scrapes_own_key_objects() -> None:
     """The store keys each probe series by the very tuple the self-scrape keeps for it, not
-    by an equal copy: one key per series in memory, not two."""
+    by an equal copy, also after a target's shape changed (a new error type): one key per
+    series in memory, not two."""
     series, storage = ProbeSeries(), MemoryStorage()
     scraper = scraper_of(series, storage)
     for name in ("a", "b"):
         series.ensure(target(name))
         series.observe(result(target=name))
     scraper.scrape(1_000)
+    series.observe(result(target="a", success=False, error_type="timeout"))  # a new series
+    scraper.scrape(2_000)
     kept = {id(key) for _, _, keys in scraper._batches.values() for key in keys}
     of_targets = [LabelMatcher("target", "=~", ".+")]
-    held = [key for key, _, _ in storage.select(of_targets, 0, 1_000)]
+    held = [key for key, _, _ in storage.select(of_targets, 0, 2_000)]
     assert len(held) == len(kept) > 100
     assert {id(key) for key in held} == kept
     again = tuple(held[0])

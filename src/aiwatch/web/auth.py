@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import bcrypt
 from aiohttp import web
 
 from aiwatch.app.keys import STATE
@@ -189,6 +188,8 @@ class Checker:
     _dummy: bytes | None = None
 
     def _dummy_hash(self) -> bytes:
+        import bcrypt  # with the first password checked: a daemon without users never needs it
+
         if self._dummy is None:
             costs = [bcrypt_cost(h) or 10 for h in self.config.users.values()]
             rounds = max(costs, default=10)
@@ -196,6 +197,8 @@ class Checker:
         return self._dummy
 
     def _check(self, user: str, password: bytes) -> bool:
+        import bcrypt  # with the first password checked: a daemon without users never needs it
+
         hashed = self.config.users.get(user)
         if hashed is None or len(password) > MAX_PASSWORD_BYTES:
             # bcrypt refuses longer passwords (as Go's does); they are simply wrong, after

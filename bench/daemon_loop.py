@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -158,6 +159,11 @@ def diag_lines(out: Path, start: float, end: float) -> list[str]:
         f"{sum(e[4] * 1000 > LONG_MS for e in long)}, over 30 ms: "
         f"{sum(e[4] > 0.03 for e in long)}"
     )
+    turns = [e[4] for e in events if e[1] == "iteration"]
+    lines.append(
+        f"  loop turns over {LONG_MS} ms of CPU (all ready callbacks): {len(turns)}, over 30 ms: "
+        f"{sum(t > 0.03 for t in turns)}, over 50 ms: {sum(t > 0.05 for t in turns)}"
+    )
     slowest = sorted(long, key=lambda e: -e[4])[:5]
     lines += [f"    {e[4] * 1000:.0f} ms CPU ({e[3] * 1000:.0f} ms wall): {e[2]}" for e in slowest]
     return lines
@@ -212,13 +218,21 @@ def measure(
     )
     if not diag:
         return line
-    started = [
+    # Errors after the window are the shutdown's: SIGTERM reaches a running rule child too.
+    noted = [
         entry
         for entry in (tmp / f"aiwatch-{n}.log").read_text().splitlines()
-        if "Rules start on fresh samples" in entry or "level=error" in entry
+        if "Rules start on fresh samples" in entry
+        or ("level=error" in entry and log_time(entry) <= window_end)
     ]
     lines = diag_lines(hooks_out, window_end - seconds, window_end)
-    return "\n".join([line, *lines, *(f"  daemon: {entry}" for entry in started[:5])])
+    return "\n".join([line, *lines, *(f"  daemon: {entry}" for entry in noted[:5])])
+
+
+def log_time(entry: str) -> float:
+    """The Unix time of a daemon log line (``ts=2026-01-02T03:04:05.678Z``)."""
+    stamp = entry.split(" ", 1)[0].removeprefix("ts=").replace("Z", "+00:00")
+    return datetime.fromisoformat(stamp).timestamp()
 
 
 def main() -> None:

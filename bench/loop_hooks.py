@@ -1,12 +1,14 @@
 """Timing hooks for ``bench/daemon_loop.py --diag``, loaded into the daemon as ``sitecustomize``.
 
 In an ``aiwatch run`` process (and only there) they time every cyclic garbage collection of the
-main thread and every event-loop callback that takes over ``LONG_S``, in wall time and in the
-thread's own CPU time (which a busy machine does not inflate), and write them as JSON to
+main thread, every event-loop callback that takes over ``LONG_S`` and every turn of the loop
+whose callbacks together take over ``LONG_S`` of CPU, in wall time and in the thread's own
+CPU time (which a busy machine does not inflate), and write them as JSON to
 ``$AIWATCH_LOOP_HOOKS`` when the daemon exits. Forked children leave by ``os._exit`` and write
 nothing.
 """
 
+import asyncio.base_events
 import asyncio.events
 import atexit
 import gc
@@ -61,12 +63,25 @@ def install(out: str) -> None:
             cpu = time.thread_time() - cpu
             events.append((time.time(), "callback", _task_name(self._callback), wall, cpu))
 
+    iterate = asyncio.base_events.BaseEventLoop._run_once
+
+    def timed_iteration(self: asyncio.base_events.BaseEventLoop) -> None:
+        # One turn of the loop: its wait for I/O (idle, no CPU), then every callback that was
+        # ready; a request that arrives meanwhile waits for the whole turn's CPU.
+        wall, cpu = time.perf_counter(), time.thread_time()
+        iterate(self)
+        cpu = time.thread_time() - cpu
+        if cpu > LONG_S:
+            wall = time.perf_counter() - wall
+            events.append((time.time(), "iteration", "", wall, cpu))
+
     def write() -> None:
         with open(out, "w") as fh:
             json.dump(events, fh)
 
     gc.callbacks.append(on_gc)
     asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+    asyncio.base_events.BaseEventLoop._run_once = timed_iteration  # type: ignore[method-assign]
     atexit.register(write)
 
 

@@ -243,7 +243,20 @@ async def _snapshot_loop(files: SampleFiles) -> None:
         await files.checkpoint()
 
 
-async def _scrape_loop(app: web.Application, scraper: SelfScraper, files: SampleFiles) -> None:
+async def scrape_in_turn(scraper: SelfScraper, turn: asyncio.Lock) -> None:
+    """One scrape on the event loop in slices, once no other scrape of ``scraper`` runs.
+
+    Scrapes that overlapped would interleave their slices: the later one's samples stored
+    first make the earlier one's out of order. The time is read once the turn is ours, so
+    scrapes store in the order of their timestamps.
+    """
+    async with turn:
+        await run_in_slices(scraper.scrape_steps(int(time.time() * 1000), pause_every=SLICE))
+
+
+async def _scrape_loop(
+    app: web.Application, scraper: SelfScraper, files: SampleFiles, turn: asyncio.Lock
+) -> None:
     """Scrape on absolute multiples of the evaluation interval, so there is no drift."""
     loop = asyncio.get_running_loop()
     while True:
@@ -252,8 +265,12 @@ async def _scrape_loop(app: web.Application, scraper: SelfScraper, files: Sample
         await asyncio.sleep(interval - now % interval)
         scraper.retention_ms = int(app[STATE].current.global_.retention * 1000)
         started = loop.time()
-        await run_in_slices(scraper.scrape_steps(int(time.time() * 1000), pause_every=SLICE))
-        await files.flush()
+        try:
+            await scrape_in_turn(scraper, turn)
+            await files.flush()
+        except Exception:  # one failed scrape must not end the self-scrape for good
+            log.exception("Self-scrape failed")
+            continue
         log.debug(
             "Self-scrape",
             extra={"samples": scraper.stored, "seconds": round(loop.time() - started, 4)},
@@ -292,10 +309,11 @@ async def _scraping(app: web.Application, deps: Deps) -> AsyncIterator[None]:
         )
     await run_in_slices(scraper.scrape_steps(int(time.time() * 1000), pause_every=SLICE))
     await files.flush()
+    turn = asyncio.Lock()  # the scrape loop's and the start-up announcement's scrapes
     tasks = [
-        asyncio.create_task(_scrape_loop(app, scraper, files)),
+        asyncio.create_task(_scrape_loop(app, scraper, files, turn)),
         asyncio.create_task(_snapshot_loop(files)),
-        asyncio.create_task(_announce_fresh(app, scraper)),
+        asyncio.create_task(_announce_fresh(app, scraper, turn)),
     ]
     yield
     for task in tasks:
@@ -322,7 +340,7 @@ def longest_first_probe(scheduler: Scheduler | None) -> float:
     )
 
 
-async def _announce_fresh(app: web.Application, scraper: SelfScraper) -> None:
+async def _announce_fresh(app: web.Application, scraper: SelfScraper, turn: asyncio.Lock) -> None:
     """Store a scrape once every target has a result from this run, then set FRESH_SAMPLES.
 
     Until then the store holds the restored samples, up to a snapshot interval old: rules
@@ -343,7 +361,10 @@ async def _announce_fresh(app: web.Application, scraper: SelfScraper) -> None:
                 "Not every target was probed in time; rules start without them",
                 extra={"seconds": round(limit, 1), "targets": ",".join(sorted(waiting)[:5])},
             )
-    await run_in_slices(scraper.scrape_steps(int(time.time() * 1000), pause_every=SLICE))
+    try:
+        await scrape_in_turn(scraper, turn)
+    except Exception:  # the rules start all the same, on the next scrape's samples
+        log.exception("Self-scrape failed")
     log.info("Rules start on fresh samples", extra={"seconds": round(loop.time() - started, 2)})
     app[FRESH_SAMPLES].set()
 

@@ -9,7 +9,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from aiwatch.persistence import run_for
 from aiwatch.promql.storage import LabelMatcher, MemoryStorage, is_stale
-from aiwatch.selfscrape import Sample, SelfScraper, registry_samples, run_in_slices
+from aiwatch.selfscrape import (
+    Sample,
+    SelfScraper,
+    registry_samples,
+    run_in_slices,
+    scrape_in_turn,
+)
 
 
 def names(storage: MemoryStorage) -> set[str]:
@@ -134,3 +140,33 @@ def test_a_slice_runs_steps_until_its_time_is_up() -> None:
     assert not run_for(work, 0)
     assert len(ended) == before + 1
     assert run_for(steps(3, 0), 1.0)
+
+
+async def test_overlapping_scrapes_take_turns() -> None:
+    """Two scrapes asked for at once (the start-up announcement's and the scrape loop's) run
+    one after the other, each storing every series, at increasing times. Run in interleaved
+    slices, a later scrape that got ahead would make the earlier one's samples out of order:
+    the task running it would end with an error, and with it the self-scrape or the start of
+    the rules."""
+    consumed: list[tuple[int, int]] = []
+    scrapes = 0
+
+    def slow(scrape: int, part: int) -> Iterator[Sample]:
+        time.sleep(0.02)  # each part outlasts a slice's budget: the scrape pauses after it
+        consumed.append((scrape, part))
+        for i in range(100):
+            yield ("t_total", (("target", f"{part}-{i}"),), float(i))
+
+    def sources() -> list[Iterator[Sample]]:
+        nonlocal scrapes
+        scrapes += 1
+        return [slow(scrapes, part) for part in range(3)]
+
+    storage = MemoryStorage()
+    scraper = SelfScraper(storage, sources, instance="i", retention_ms=10**9)
+    turn = asyncio.Lock()
+    await asyncio.gather(scrape_in_turn(scraper, turn), scrape_in_turn(scraper, turn))
+    assert consumed == [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]
+    selected = storage.select([LabelMatcher("__name__", "=", "t_total")], 0, 10**15)
+    assert len(selected) == 300
+    assert all(len(times) == 2 and times[0] < times[1] for _, times, _ in selected)

@@ -213,15 +213,27 @@ class GuardedSite(web.TCPSite):
             self._host,
             self._port,
             ssl=self._ssl_context,
-            # As Go's net.Listen: the system's largest queue of connections not yet accepted,
-            # so a burst waits in the kernel, not in SYN retries of a second or more.
-            backlog=socket.SOMAXCONN,
+            # asyncio accepts up to ``backlog`` connections each time the socket is ready,
+            # before any of them is admitted or evicted: with the system's largest backlog a
+            # burst met after a busy moment took hundreds of descriptors at once.
+            backlog=ACCEPT_BATCH,
             reuse_address=self._reuse_address,
             reuse_port=self._reuse_port,
             # A TLS handshake comes before the headers: the same deadline.
             ssl_handshake_timeout=self.limits.read_header_timeout if self._ssl_context else None,
         )
+        for listening in self._server.sockets:
+            # As Go's net.Listen: the system's largest queue of connections not yet accepted,
+            # so a burst waits in the kernel, not in SYN retries of a second or more. Calling
+            # listen() again changes only the queue's length.
+            with socket.fromfd(listening.fileno(), listening.family, listening.type) as sock:
+                sock.listen(socket.SOMAXCONN)
 
+
+ACCEPT_BATCH = 64
+"""Connections accepted each time the listening socket is ready; the rest wait in the
+kernel's queue until the ones accepted have been admitted (or older ones evicted), so the
+descriptors in use stay near ``--web.max-connections`` during a burst."""
 
 ACCEPT_ERROR = "socket.accept() out of system resource"
 

@@ -128,7 +128,7 @@ USAGE, CHUNKS = "usage", "chunks"
 
 
 class TargetSeries:
-    """Every probe series of one target; ``version`` changes with each update."""
+    """Every probe series of one target."""
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -136,7 +136,6 @@ class TargetSeries:
         self.label_text = label_text(self.labels)
         self.label_template = self.label_text.replace("%", "%%")
         """The label text made safe to splice into a %-format template."""
-        self.version = 0
         self.success: float | None = None
         self.probes = {"success": 0, "failure": 0}
         self.errors: dict[str, int] = {}
@@ -218,7 +217,6 @@ class TargetSeries:
                 truncate(result.response_model or ""),
                 truncate(result.system_fingerprint or ""),
             )
-        self.version += 1
 
     def _count_tokens(self, result: ProbeResult) -> None:
         tokens = self.tokens
@@ -240,15 +238,12 @@ class TargetSeries:
         self.longest_gap = result.longest_chunk_gap
 
     def set_budget(self, remaining: dict[str, float]) -> None:
-        """The budget left today, per unit; a change is a new version."""
-        if remaining != self.budget:
-            self.budget = remaining
-            self.version += 1
+        """The budget left today, per unit."""
+        self.budget = remaining
 
     def skip(self, count: int = 1) -> None:
         """Count probes not started: the previous one still ran, or aiwatch fell behind."""
         self.skipped += count
-        self.version += 1
 
     def samples(self) -> Iterator[tuple[str, tuple[tuple[str, str], ...], float]]:
         """This target's samples, family by family, with only the per-sample extra labels."""
@@ -364,7 +359,6 @@ class ProbeSeries:
 
     def __init__(self) -> None:
         self.targets: dict[str, TargetSeries] = {}
-        self.version = 0
         self._gone_overflow = 0
 
     def ensure(self, target: Target) -> TargetSeries:
@@ -376,7 +370,6 @@ class ProbeSeries:
         if current is not None:
             self._gone_overflow += current.overflow
         series = self.targets[target.name] = TargetSeries(target)
-        self.version += 1
         return series
 
     def remove(self, name: str) -> None:
@@ -384,7 +377,6 @@ class ProbeSeries:
         gone = self.targets.pop(name, None)
         if gone is not None:
             self._gone_overflow += gone.overflow
-            self.version += 1
 
     def observe(self, result: ProbeResult) -> None:
         """Fold a result into its target's series (ignored for a target no longer known)."""

@@ -12,6 +12,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from aiwatch import __version__, metrics
 from aiwatch.app.keys import READINESS, READY, REGISTRY, RENDERERS, STATE
+from aiwatch.persistence import SLICE_S
 from aiwatch.runtime import ConfigState
 from aiwatch.web.envelope import ApiError, body_limit, fail, ok
 
@@ -78,9 +79,6 @@ async def error_middleware(
 # (no copy of the page is kept between scrapes), so a scrape of thousands of targets never
 # renders, copies or holds the loop for more than one piece at a time.
 _WRITE_CHUNK = 256 * 1024
-_SLICE_S = 0.008
-"""Rendering time after which a chunk is written even if smaller: on a slow or busy machine
-other tasks still get a turn about every 10 ms (as the self-scrape's slices)."""
 
 
 def render_metrics(app: web.Application) -> Iterator[bytes]:
@@ -93,10 +91,11 @@ def render_metrics(app: web.Application) -> Iterator[bytes]:
 
 async def metrics_chunks(app: web.Application) -> AsyncIterator[bytes]:
     """``render_metrics`` joined into chunks of about ``_WRITE_CHUNK`` bytes (or what
-    ``_SLICE_S`` of rendering made), with a turn of the event loop before each next chunk."""
+    ``SLICE_S`` of rendering made, as a self-scrape slice), with a turn of the event loop
+    before each next chunk."""
     batch: list[bytes] = []
     size = 0
-    deadline = time.perf_counter() + _SLICE_S
+    deadline = time.perf_counter() + SLICE_S
     for part in render_metrics(app):
         batch.append(part)
         size += len(part)
@@ -104,7 +103,7 @@ async def metrics_chunks(app: web.Application) -> AsyncIterator[bytes]:
             yield b"".join(batch)
             batch, size = [], 0
             await asyncio.sleep(0)
-            deadline = time.perf_counter() + _SLICE_S
+            deadline = time.perf_counter() + SLICE_S
     if batch:
         yield b"".join(batch)
 

@@ -80,14 +80,34 @@ def test_firing_alert_survives_a_restart(stack: Stack, tmp_path: Path) -> None:
     path = config(tmp_path, mock)
     (tmp_path / "rules.yml").write_text(rules)
     url, proc = stack.daemon(path)
+    port = int(url.rsplit(":", 1)[1])
     (alert,) = wait_for(lambda: firing(url), timeout=20, what="EndpointDown to fire", log=proc.log)
     active_at = alert["activeAt"]
     assert proc.stop() == 0
 
-    url, proc = stack.daemon(path)
-    _, body = http("GET", url + "/api/v1/alerts")
-    states = [(a["labels"]["alertname"], a["state"], a["activeAt"]) for a in body["data"]["alerts"]]
-    assert states == [("EndpointDown", "firing", active_at)], proc.log()
+    # The same listen address: it is the self-scrape's ``instance``, so a new one would be a
+    # new alert (docs/rules.md#restarts) as soon as the first evaluation runs.
+    url, proc = stack.daemon(path, port=port)
+
+    def states() -> list[tuple[object, ...]]:
+        _, body = http("GET", url + "/api/v1/alerts")
+        alerts = body["data"]["alerts"]
+        return [(a["labels"]["alertname"], a["state"], a["activeAt"]) for a in alerts]
+
+    assert states() == [("EndpointDown", "firing", active_at)], proc.log()
+    # Still the same alert once the rules have evaluated fresh samples.
+    _, body = http("GET", url + "/api/v1/rules")
+    evaluated = body["data"]["groups"][0]["lastEvaluation"]
+    wait_for(
+        lambda: (
+            http("GET", url + "/api/v1/rules")[1]["data"]["groups"][0]["lastEvaluation"]
+            != evaluated
+        ),
+        timeout=10,
+        what="an evaluation after the restart",
+        log=proc.log,
+    )
+    assert states() == [("EndpointDown", "firing", active_at)], proc.log()
 
 
 def test_alert_opens_incident_that_is_acked_and_resolved_by_the_rule(

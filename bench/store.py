@@ -50,6 +50,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 STEP_S = 15
+INSTANCE = "localhost:9531"
+"""The ``instance`` of the stored series when no daemon is to continue them."""
 BASELINE = "415e553"
 """The last commit with samples kept as plain arrays."""
 
@@ -114,9 +116,12 @@ def probe_result(target: str, t_s: float, rng: random.Random) -> object:
     )
 
 
-def fill(n: int, steps: int, end_ms: int, storage_dir: str | None) -> dict[str, float]:
-    """Fill a store as the self-scrape would; with ``storage_dir``, write its files as the
-    daemon does (the snapshot a minute before the end, then the log)."""
+def fill(
+    n: int, steps: int, end_ms: int, storage_dir: str | None, instance: str = INSTANCE
+) -> dict[str, float]:
+    """Fill a store as the self-scrape would, its series labelled ``instance``; with
+    ``storage_dir``, write its files as the daemon does (the snapshot a minute before the
+    end, then the log)."""
     from aiwatch.config.load import load_config
     from aiwatch.probes.series import ProbeSeries
     from aiwatch.promql.storage import MemoryStorage
@@ -135,7 +140,7 @@ def fill(n: int, steps: int, end_ms: int, storage_dir: str | None) -> dict[str, 
     scraper = SelfScraper(
         storage,
         probes.sample_batches,
-        instance="localhost:9531",
+        instance=instance,
         retention_ms=steps * STEP_S * 1000,
     )
     files = None
@@ -267,7 +272,7 @@ def child(args: argparse.Namespace) -> None:
     """Run one measurement in this process and print its figures as JSON."""
     out: dict[str, float | str] | dict[str, float]
     if args.child == "fill":
-        out = fill(args.targets, args.steps, args.end_ms, args.storage_dir or None)
+        out = fill(args.targets, args.steps, args.end_ms, args.storage_dir or None, args.instance)
     elif args.child == "convert":
         from store_recovery import convert
 
@@ -333,12 +338,13 @@ def main() -> None:
     parser.add_argument("--end-ms", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--storage-dir", default="", help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--instance", default=INSTANCE, help=argparse.SUPPRESS)
     parser.add_argument("--digest", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
-    from probe_throughput import machine
+    from probe_throughput import free_port, machine
 
     steps = int(args.hours * 3600 / STEP_S)
     end_ms = int(time.time()) // STEP_S * STEP_S * 1000
@@ -357,7 +363,14 @@ def main() -> None:
             old = run_child(baseline_src(args.baseline, tmp), *common, f"--end-ms={end_ms}")
             report(f"plain arrays ({args.baseline})", old)
         data = tmp / "data"
-        new = run_child(ROOT / "src", *common, f"--end-ms={end_ms}", f"--storage-dir={data}")
+        # With --daemon, the daemon's own listen address is the stored series' ``instance``,
+        # so that it continues them (2 h of samples for each of its series) instead of
+        # starting a second set beside them.
+        port = free_port()
+        instance = f"--instance=127.0.0.1:{port}" if args.daemon else f"--instance={INSTANCE}"
+        new = run_child(
+            ROOT / "src", *common, f"--end-ms={end_ms}", f"--storage-dir={data}", instance
+        )
         report("encoded chunks (this version)", new)
         if not args.no_baseline:
             print(
@@ -380,7 +393,7 @@ def main() -> None:
         if args.daemon:
             from store_daemon import kill_and_restart
 
-            print(kill_and_restart(args.targets, data, tmp))
+            print(kill_and_restart(args.targets, data, tmp, port))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """``bench/store.py --daemon``: a real ``aiwatch run`` on the benchmark's files, killed and
 restarted, against ``aiwatch mock-ai`` (loopback ports, stops by itself)."""
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -55,9 +57,21 @@ def _recovery_s(log: Path, start: int) -> str:
     return found[-1] if found else "?"
 
 
-def kill_and_restart(n: int, data: Path, tmp: Path) -> str:
-    """Start a daemon on ``data``, SIGKILL it after ``SETTLE_S``, start it again: a report."""
-    mock_port, port = free_port(), free_port()
+def _series_held(url: str) -> str:
+    """How many series the daemon's store holds, from its query API."""
+    query = urllib.parse.urlencode({"query": 'count({__name__=~".+"})'})
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=60) as resp:
+            result = json.load(resp)["data"]["result"]
+    except (OSError, ValueError, KeyError) as err:
+        return f"? ({err})"
+    return f"{int(float(result[0]['value'][1])):,}" if result else "0"
+
+
+def kill_and_restart(n: int, data: Path, tmp: Path, port: int) -> str:
+    """Start a daemon listening on ``port`` on ``data``, SIGKILL it after ``SETTLE_S``,
+    start it again: a report (with the series it restored and holds)."""
+    mock_port = free_port()
     mock = _start(
         [sys.executable, "-m", "aiwatch", "mock-ai", "--listen-address", f"127.0.0.1:{mock_port}"],
         tmp / "mock.log",
@@ -77,12 +91,13 @@ def kill_and_restart(n: int, data: Path, tmp: Path) -> str:
             ready_s = _wait_ready(f"http://127.0.0.1:{port}", daemon, 300)
             time.sleep(SETTLE_S)
             rss = _rss_mb(daemon.pid)
+            held = _series_held(f"http://127.0.0.1:{port}")
             os.killpg(daemon.pid, signal.SIGKILL)
             daemon.wait(30)
             lines.append(
                 f"daemon, {attempt}: ready after {ready_s:.1f} s (recovery "
-                f"{_recovery_s(log, offset)} s), RSS {rss:,.0f} MB {SETTLE_S} s later, "
-                "then SIGKILL"
+                f"{_recovery_s(log, offset)} s), RSS {rss:,.0f} MB {SETTLE_S} s later "
+                f"holding {held} series, then SIGKILL"
             )
     finally:
         mock.terminate()

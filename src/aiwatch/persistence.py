@@ -46,6 +46,7 @@ class SampleFiles:
 
     def __init__(self, storage: MemoryStorage, directory: str) -> None:
         self.storage = storage
+        storage.spill_to(directory)
         self.snapshot_path = os.path.join(directory, SNAPSHOT_FILE)
         self.wal = wal.WriteAheadLog(os.path.join(directory, wal.DIRECTORY))
         self._problems: dict[str, str] = {}  # what failed: how, until it works again

@@ -66,12 +66,12 @@ def encode_steps(storage: MemoryStorage, parts: list[bytes], *, pause_every: int
     for item in storage.saved():
         block.append(item)
         if len(block) == size:
-            parts.append(columns.encode(block, numbers))
+            parts.append(columns.encode(block, numbers, storage.spill))
             block.clear()
             if pause_every:
                 yield
     if block:
-        parts.append(columns.encode(block, numbers))
+        parts.append(columns.encode(block, numbers, storage.spill))
 
 
 def save(storage: MemoryStorage, path: str, *, mint_ms: int = 0, maxt_ms: int = 0) -> int:

@@ -13,7 +13,9 @@ import pytest
 
 from aiwatch import snapshot, wal
 from aiwatch.persistence import SampleFiles
+from aiwatch.promql.columns import in_memory
 from aiwatch.promql.series import Series
+from aiwatch.promql.spill import Spill
 from aiwatch.promql.storage import STALE_NAN, LabelMatcher, MemoryStorage, is_stale
 from tests.selfscrape.stores import scrape, windows
 
@@ -38,11 +40,12 @@ def test_snapshot_of_plain_arrays_loads(tmp_path: Path) -> None:
     assert storage.sample_count() == 199
 
 
-def _v2_state(series: Series) -> bytes:
-    """A series' record in the ``AIWSNAP2`` layout, as the earlier version wrote it."""
+def _v2_state(series: Series, spill: Spill) -> bytes:
+    """A series' record in the ``AIWSNAP2`` layout, as the earlier version wrote it (every
+    chunk in memory: those in ``spill`` read back)."""
     drops, drop_prev = series.drops, series.drop_prev
     keeps = drops is not None and drop_prev is not None
-    bounds = series.bounds
+    bounds, data = in_memory(series, spill)
     ends = bounds[3::4]
     head = struct.pack(
         "<qdBIII",
@@ -55,7 +58,7 @@ def _v2_state(series: Series) -> bytes:
     )
     triples = array("q", (bounds[j] for i in range(0, len(bounds), 4) for j in (i, i + 1, i + 2)))
     lengths = array("I", map(sub, ends, [0, *ends[:-1]]))
-    parts = [head, triples.tobytes(), lengths.tobytes(), series.data]
+    parts = [head, triples.tobytes(), lengths.tobytes(), data]
     parts += [series.times.tobytes(), series.values.tobytes()]
     if drops is not None and drop_prev is not None:
         parts += [drops.tobytes(), drop_prev.tobytes()]
@@ -71,7 +74,7 @@ def _v2_snapshot(storage: MemoryStorage, next_segment: int) -> bytes:
         for pair in new:
             numbers[pair] = len(numbers)
         new_bytes = json.dumps(new, separators=(",", ":")).encode() if new else b""
-        state = _v2_state(series)
+        state = _v2_state(series, storage.spill)
         parts += [struct.pack("<III", len(new_bytes), len(key), len(state)), new_bytes]
         parts += [array("I", map(numbers.__getitem__, key)).tobytes(), state]
     return b"".join(parts)

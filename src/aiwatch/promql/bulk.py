@@ -31,7 +31,9 @@ def restore(
         by_key, names = st._series, st._names
         new_keys: list[Labels] = []
         refs = st._refs
+        spill = st.spill
         for key, s in zip(keys, series, strict=True):
+            s.spill_full(spill)
             refs += 1
             s.ref = refs
             old = by_key.setdefault(key, s)
@@ -159,7 +161,7 @@ def _append_run(
     at, n = 0, len(times)
     while at < n:
         if len(head) >= series.cap:
-            series.seal(False)
+            series.seal(st.spill, False)
         room = series.cap - len(head)
         head.extend(times[at : at + room])
         series.values.extend(values[at : at + room])

@@ -18,6 +18,7 @@ from itertools import accumulate, islice
 
 from aiwatch.promql.labels import Labels
 from aiwatch.promql.series import HEAD, KEEP, Series
+from aiwatch.promql.spill import Spill
 
 _COUNTS = 10
 HEADER_SIZE = 4 * _COUNTS
@@ -56,8 +57,13 @@ class _Columns:
 _NAMES = tuple(vars(_Columns()))
 
 
-def encode(items: Iterable[tuple[Labels, Series]], numbers: dict[tuple[str, str], int]) -> bytes:
-    """One block of ``items``; ``numbers`` (the snapshot's pair table so far) is extended."""
+def encode(
+    items: Iterable[tuple[Labels, Series]],
+    numbers: dict[tuple[str, str], int],
+    spill: Spill | None = None,
+) -> bytes:
+    """One block of ``items`` (their full chunks read from ``spill``); ``numbers`` (the
+    snapshot's pair table so far) is extended."""
     first_new = len(numbers)
     c = _Columns()
     data: list[bytes] = []
@@ -69,9 +75,10 @@ def encode(items: Iterable[tuple[Labels, Series]], numbers: dict[tuple[str, str]
         c.floors.append(series.floor)
         c.lasts.append(series.last)
         c.chunk_counts.append(len(series.bounds) // 4)
-        c.bounds += series.bounds
-        data.append(series.data)
-        c.data_lens.append(len(series.data))
+        bounds, chunk_bytes = in_memory(series, spill)
+        c.bounds += bounds
+        data.append(chunk_bytes)
+        c.data_lens.append(len(chunk_bytes))
         c.head_lens.append(len(series.times))
         c.times += series.times
         c.values += series.values
@@ -98,6 +105,20 @@ def encode(items: Iterable[tuple[Labels, Series]], numbers: dict[tuple[str, str]
         len(c.drops),
     )
     return array("I", (zlib.crc32(body), len(body), *counts)).tobytes() + body
+
+
+def in_memory(series: Series, spill: Spill | None) -> tuple[array[int], bytes]:
+    """The series' chunk bounds and bytes as a snapshot keeps them: every chunk in one byte
+    string, each place its end there."""
+    bounds = series.bounds
+    if not bounds or bounds[3] >= 0:  # nothing spilled (spilled chunks come first)
+        return bounds, series.data
+    n = len(bounds) // 4
+    parts = [series.chunk(i, spill) for i in range(n)]
+    ends = accumulate(map(len, parts))
+    bounds = array("q", bounds)
+    bounds[3::4] = array("q", ends)
+    return bounds, b"".join(parts)
 
 
 def decode(

@@ -3,8 +3,8 @@
 New samples go to the head, two plain arrays. When the head is full, its oldest samples
 are sealed into a small chunk (their integers only narrowed), and every few small chunks
 are merged into one deflated chunk of ``chunks.CHUNK`` samples, so the encoding's cost is
-paid about twice per sample and the head stays short. Windows decode the chunks they
-touch, through a bounded cache."""
+paid about twice per sample and the head stays short. Full chunks are kept out of memory, in
+the store's ``spill.Spill``. Windows decode the chunks they touch, through a bounded cache."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 
 from aiwatch.promql import chunks
+from aiwatch.promql.spill import MAX_CHUNK, Spill
 
 HEAD = 32
 """Samples sealed from the head into a small chunk at a time."""
@@ -33,11 +34,12 @@ DECODED_ROOM = 1_000_000
 class Series:
     """Timestamps and values of one series, oldest first, and what range functions reuse.
 
-    ``times``/``values``: the head, never empty while the series exists. ``data``: the
-    closed chunks, oldest first, one after the other in one byte string (one object per
-    series rather than one per chunk), with ``bounds`` holding the first time, the last
-    time, the sample count and the end in ``data`` of each; the last ones may be small
-    (unmerged). ``floor``: samples
+    ``times``/``values``: the head, never empty while the series exists. ``bounds``: the
+    first time, the last time, the sample count and the place of each closed chunk, oldest
+    first. Full chunks are in the store's spill, their place the negative ``-1 - ref`` of
+    their reference there; the newest ones, small (unmerged) or too large for the spill, are
+    in ``data``, one after the other in one byte string (one object per series rather than
+    one per chunk), their place their end in it. ``floor``: samples
     older than it are past retention and hidden (the first chunk is dropped once it is
     wholly past). ``nan``: whether a NaN (a stale marker, say) was ever appended, so that
     windows of the many series without any can skip looking for stale markers.
@@ -81,10 +83,10 @@ class Series:
         self.ref = ref
         self.logged = -1
 
-    def seal(self, merge: bool = True) -> None:
+    def seal(self, spill: Spill | None, merge: bool = True) -> None:
         """Move the head's oldest samples into a small chunk, keeping the newest ``KEEP``;
         merge the small chunks once there are enough (unless ``merge`` is false: a later
-        seal merges them all)."""
+        seal merges them all), into ``spill`` when the merged chunk is full."""
         cut = len(self.times) - KEEP
         times, values = self.times[:cut], self.values[:cut]
         del self.times[:cut]
@@ -101,20 +103,54 @@ class Series:
             first = n - small
             merged_t, merged_v = array("q"), array("d")
             for i in range(first, n):
-                chunk = self.chunk(i)
+                chunk = self.chunk(i, spill)
                 merged_t += chunks.decode_times(chunk)
                 merged_v += chunks.decode_values(chunk)
             start = self._start(first)
             del bounds[4 * first :]
-            self.data = self.data[:start] + chunks.encode(merged_t, merged_v)
-            bounds.extend((merged_t[0], merged_t[-1], len(merged_t), len(self.data)))
+            merged = chunks.encode(merged_t, merged_v)
+            if spill is not None and len(merged_t) >= chunks.CHUNK and len(merged) <= MAX_CHUNK:
+                self.data = self.data[:start]
+                place = -1 - spill.put(merged, merged_t[-1])
+            else:
+                self.data = self.data[:start] + merged
+                place = len(self.data)
+            bounds.extend((merged_t[0], merged_t[-1], len(merged_t), place))
 
-    def chunk(self, i: int) -> bytes:
-        """Closed chunk ``i`` (0: the oldest)."""
-        return self.data[self._start(i) : self.bounds[4 * i + 3]]
+    def chunk(self, i: int, spill: Spill | None) -> bytes:
+        """Closed chunk ``i`` (0: the oldest); ``KeyError`` if it is in a released part of
+        ``spill``."""
+        place = self.bounds[4 * i + 3]
+        if place < 0:
+            assert spill is not None, "a spilled chunk needs its spill"
+            return spill.get(-1 - place)
+        return self.data[self._start(i) : place]
 
     def _start(self, i: int) -> int:
-        return self.bounds[4 * i - 1] if i else 0
+        before = self.bounds[4 * i - 1] if i else 0
+        return max(before, 0)
+
+    def spill_full(self, spill: Spill) -> None:
+        """Move the closed chunks held in ``data`` (a restored series') into ``spill``, but
+        the newest small ones, which the next merge rewrites."""
+        bounds = self.bounds
+        n = len(bounds) // 4
+        while n and bounds[4 * n - 2] < chunks.CHUNK:
+            n -= 1
+        data, cut = self.data, 0
+        for i in range(n):
+            place = bounds[4 * i + 3]
+            if place < 0:
+                continue
+            if place - cut > MAX_CHUNK:
+                break  # kept here, and so are the chunks after it
+            bounds[4 * i + 3] = -1 - spill.put(data[cut:place], bounds[4 * i + 1])
+            cut = place
+        if cut:
+            self.data = data[cut:]
+            for i in range(3, len(bounds), 4):
+                if bounds[i] >= 0:
+                    bounds[i] -= cut
 
     def closed(self) -> int:
         """How many samples the closed chunks hold (those past retention included)."""
@@ -133,12 +169,15 @@ class Series:
             freed += bounds[4 * n + 2]
             n += 1
         if n:
-            cut = bounds[4 * n - 1]
-            self.data = self.data[cut:]
+            cut = max(0, *bounds[3 : 4 * n : 4])  # the end of the last one held in ``data``
+            if cut:
+                self.data = self.data[cut:]
             del bounds[: 4 * n]
-            for i in range(3, len(bounds), 4):
-                bounds[i] -= cut
-        if not self.data:
+            if cut:
+                for i in range(3, len(bounds), 4):
+                    if bounds[i] >= 0:
+                        bounds[i] -= cut
+        if not bounds:
             cut = bisect_left(self.times, t_ms)
             if cut:
                 del self.times[:cut]
@@ -151,11 +190,11 @@ class Series:
             del self.drop_prev[:drop_cut]
         return freed
 
-    def hidden(self) -> int:
+    def hidden(self, spill: Spill | None) -> int:
         """Samples kept in the first chunk but older than ``floor``."""
-        if not self.data or self.bounds[0] >= self.floor:
+        if not self.bounds or self.bounds[0] >= self.floor:
             return 0
-        return bisect_left(chunks.decode_times(self.chunk(0)), self.floor)
+        return bisect_left(chunks.decode_times(self.chunk(0, spill)), self.floor)
 
 
 class Decoded:
@@ -165,7 +204,8 @@ class Decoded:
     never change once written, and a series' chunks never overlap.
     """
 
-    def __init__(self, room: int = DECODED_ROOM) -> None:
+    def __init__(self, spill: Spill | None = None, room: int = DECODED_ROOM) -> None:
+        self.spill = spill
         self.room = room
         self._held = 0
         self._entries: dict[tuple[int, int, int], tuple[array[int], array[float]]] = {}
@@ -177,7 +217,7 @@ class Decoded:
         key = (series.ref, bounds[4 * i], bounds[4 * i + 2])
         entry = entries.pop(key, None)
         if entry is None:
-            chunk = series.chunk(i)
+            chunk = series.chunk(i, self.spill)
             entry = (chunks.decode_times(chunk), chunks.decode_values(chunk))
             self._held += len(entry[0])
             while self._held > self.room and entries:
@@ -195,7 +235,7 @@ def window(
     if not times or times[-1] < mint_ms:
         return None
     mint_ms = max(mint_ms, series.floor)
-    if times[0] <= mint_ms or not series.data:
+    if times[0] <= mint_ms or not series.bounds:
         lo = bisect_left(times, mint_ms)
         hi = len(times) if times[-1] <= maxt_ms else bisect_right(times, maxt_ms)
         if lo >= hi:

@@ -11,6 +11,7 @@ from typing import Protocol
 from aiwatch.promql.labels import LabelMatcher, Labels, MatchOp, format_labels
 from aiwatch.promql.pacing import EVERY, give_way
 from aiwatch.promql.series import HEAD, KEEP, Decoded, Series, window
+from aiwatch.promql.spill import Spill
 
 STALE_BITS = 0x7FF0000000000002
 """Prometheus' staleness marker: a NaN with a bit pattern no computation produces."""
@@ -113,12 +114,20 @@ class MemoryStorage:
         # asks for (None: no fixed name); a new or removed series drops its name's entries.
         self._selections: dict[str | None, dict[tuple[LabelMatcher, ...], _Selection]] = {}
         self._selection_size = 0
-        self._decoded = Decoded()
+        # Full closed chunks live in files (``spill``): in the system's temporary folder
+        # until ``spill_to`` names the storage path.
+        self.spill = Spill()
+        self._decoded = Decoded(self.spill)
         self._refs = 0
         self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
         self._pair_uses: dict[tuple[str, str], int] = {}
         self.log: SampleLog | None = None
         self._merge = True  # false while replaying (``bulk``): merging waits for later
+
+    def spill_to(self, directory: str) -> None:
+        """Keep the files of full closed chunks in ``directory`` from now on."""
+        with self._lock:
+            self.spill.directory = directory
 
     def fork_lock(self) -> threading.Lock:
         """The store's lock, for a caller to hold around ``os.fork``.
@@ -150,7 +159,7 @@ class MemoryStorage:
                 self._replace(series, key, t_ms, value)
                 return
             if len(times) >= series.cap:
-                series.seal(self._merge)
+                series.seal(self.spill, self._merge)
         times.append(t_ms)
         series.values.append(value)
         self._samples += 1
@@ -231,6 +240,7 @@ class MemoryStorage:
                 old = self._series.get(key)
                 if old is not None:
                     self._samples -= len(old.times) + old.closed()
+                series.spill_full(self.spill)
                 self._new_series(key, series)
                 self._samples += len(series.times) + sum(series.bounds[2::4])
                 restored += 1
@@ -385,6 +395,8 @@ class MemoryStorage:
                 emptied.append((key, series))
         with self._lock:
             self._remove_empty(emptied)
+            # Every series is past ``t_ms`` now: no chunk of a file wholly older is read again.
+            self.spill.release_before(t_ms)
 
     def _remove_empty(self, emptied: list[tuple[Labels, Series]]) -> None:
         gone: dict[str, set[int]] = {}
@@ -434,7 +446,7 @@ class MemoryStorage:
 
     def sample_count(self) -> int:
         """How many samples are stored in all (within the retention; slow, for tests)."""
-        return self._samples - sum(series.hidden() for series in self._series.values())
+        return self._samples - sum(series.hidden(self.spill) for series in self._series.values())
 
     def _window(
         self, series: Series, mint_ms: int, maxt_ms: int, *, drop_stale: bool

@@ -179,13 +179,19 @@ def fill(
 
 
 def probe_bytes(storage: object) -> dict[str, float]:
-    """Bytes of samples data (chunks and head arrays) per sample of the probe series."""
+    """Bytes of samples data (chunks, in memory or in files, and head arrays) per sample of
+    the probe series."""
     data = samples = 0
     for key, series in storage._series.items():  # type: ignore[attr-defined]
         if not dict(key)["__name__"].startswith("aiwatch_probe"):
             continue
         if hasattr(series, "data"):  # closed chunks in one byte string, four bounds each
             closed, counts = len(series.data), series.bounds[2::4]
+            # Full chunks in the spill's files (a negative place): their bytes count too.
+            spill = getattr(storage, "spill", None)
+            places = series.bounds[3::4]
+            if spill is not None and places and places[0] < 0:
+                closed += sum(len(series.chunk(i, spill)) for i, p in enumerate(places) if p < 0)
         else:  # a list of chunks (or none), three bounds each
             closed = sum(map(len, getattr(series, "chunks", [])))
             counts = getattr(series, "bounds", [])[2::3]

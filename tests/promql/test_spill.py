@@ -160,10 +160,15 @@ def test_references_round_trip_across_files(
     chunks = [bytes([i % 251]) * (50 + i * 13 % 400) for i in range(200)]
     refs = [spill.put(c, newest_ms=i) for i, c in enumerate(chunks)]
     assert [spill.get(r) for r in refs] == chunks
+    assert spill.get_many(refs) == chunks
+    assert spill.get_many(refs[::-7]) == chunks[::-7]
     assert spill.release_before(100) > 0
     with pytest.raises(KeyError):
         spill.get(refs[0])
+    with pytest.raises(KeyError):
+        spill.get_many([refs[-1], refs[0]])
     assert spill.get(refs[-1]) == chunks[-1]
+    assert spill.get_many(refs[150:]) == chunks[150:]
     with pytest.raises(ValueError, match="too large"):
         spill.put(b"x" * (spill_module.MAX_CHUNK + 1), newest_ms=0)
     spill.close()

@@ -113,11 +113,16 @@ def in_memory(series: Series, spill: Spill | None) -> tuple[array[int], bytes]:
     bounds = series.bounds
     if not bounds or bounds[3] >= 0:  # nothing spilled (spilled chunks come first)
         return bounds, series.data
-    n = len(bounds) // 4
-    parts = [series.chunk(i, spill) for i in range(n)]
-    ends = accumulate(map(len, parts))
+    assert spill is not None, "spilled chunks need their spill"
+    places = bounds[3::4]
+    spilled = [-1 - place for place in places if place < 0]
+    parts = spill.get_many(spilled)
+    ends = list(accumulate(map(len, parts)))
+    before = ends[-1]
+    ends += [before + place for place in places[len(spilled) :]]
     bounds = array("q", bounds)
     bounds[3::4] = array("q", ends)
+    parts.append(series.data)
     return bounds, b"".join(parts)
 
 

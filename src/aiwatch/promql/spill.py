@@ -114,6 +114,25 @@ class Spill:
             raise KeyError(ref)
         return self._segments[i].read(offset, length)
 
+    def get_many(self, refs: list[int]) -> list[bytes]:
+        """``get`` for each of ``refs``, with less work per chunk (a snapshot reads them all)."""
+        out = []
+        segment: _Segment | None = None
+        low = high = 0
+        for ref in refs:
+            offset, length = ref >> _LENGTH_BITS, ref & MAX_CHUNK
+            if not low <= offset < high:
+                i = bisect_right(self._starts, offset) - 1
+                if i < 0:
+                    raise KeyError(ref)
+                segment = self._segments[i]
+                low, high = segment.start, segment.start + segment.size()
+            if offset + length > high:
+                raise KeyError(ref)
+            assert segment is not None
+            out.append(segment.read(offset, length))
+        return out
+
     def release_before(self, t_ms: int) -> int:
         """Close every segment but the newest whose chunks all end before ``t_ms`` (past
         the retention); how many bytes that freed."""

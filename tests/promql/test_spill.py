@@ -4,10 +4,13 @@ import errno
 import logging
 import math
 import os
+import random
 from pathlib import Path
 
 import pytest
 
+from aiwatch import snapshot
+from aiwatch.promql import series as series_module
 from aiwatch.promql import spill as spill_module
 from aiwatch.promql.chunks import CHUNK
 from aiwatch.promql.forking import AVAILABLE, Forker
@@ -213,3 +216,40 @@ def test_chunk_is_full_size() -> None:
     assert len(spilled) >= 8
     assert all(n >= CHUNK for n in spilled)
     storage.spill.close()
+
+
+def test_chunks_too_large_for_the_spill_stay_in_memory_between_spilled_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full chunk too large for a reference stays in memory, between chunks in files:
+    windows, the retention and a snapshot round trip still give exactly what was appended."""
+    monkeypatch.setattr(series_module, "MAX_CHUNK", 300)
+    rng = random.Random(3)
+    storage = MemoryStorage()
+    storage.spill_to(str(tmp_path))
+    appended = []
+    for step in range(2000):
+        # Blocks of random floats (chunks of about 1 KB) between constant ones (a few bytes).
+        value = rng.random() if (step // 200) % 2 else 1.0
+        t_ms = step * 15_000 + step % 3
+        storage.append({"__name__": "up"}, t_ms, value)
+        appended.append((t_ms, value))
+    ((_, series),) = list(storage.saved())
+    places = list(series.bounds[3::4])
+    kinds = "".join("f" if p < 0 else "m" for p in places)
+    assert "fm" in kinds
+    assert "mf" in kinds  # a chunk in a file after one in memory
+    ((_, times, values),) = storage.select(UP, 0, 2**62)
+    assert _same(list(zip(times, values, strict=True)), appended)
+    data = snapshot.encode(storage)
+    for cut in (appended[700][0], appended[1300][0]):
+        storage.drop_before(cut)
+        ((_, times, values),) = storage.select(UP, 0, 2**62)
+        assert _same(list(zip(times, values, strict=True)), [s for s in appended if s[0] >= cut])
+        assert storage.sample_count() == len([s for s in appended if s[0] >= cut])
+    path = tmp_path / "samples.snapshot"
+    path.write_bytes(data)
+    restored = MemoryStorage()
+    assert snapshot.load(restored, str(path), mint_ms=0) == 1
+    ((_, times, values),) = restored.select(UP, 0, 2**62)
+    assert _same(list(zip(times, values, strict=True)), appended)

@@ -111,18 +111,20 @@ def in_memory(series: Series, spill: Spill | None) -> tuple[array[int], bytes]:
     """The series' chunk bounds and bytes as a snapshot keeps them: every chunk in one byte
     string, each place its end there."""
     bounds = series.bounds
-    if not bounds or bounds[3] >= 0:  # nothing spilled (spilled chunks come first)
-        return bounds, series.data
-    assert spill is not None, "spilled chunks need their spill"
     places = bounds[3::4]
-    spilled = [-1 - place for place in places if place < 0]
-    parts = spill.get_many(spilled)
-    ends = list(accumulate(map(len, parts)))
-    before = ends[-1]
-    ends += [before + place for place in places[len(spilled) :]]
+    if not places or min(places) >= 0:  # nothing in the spill
+        return bounds, series.data
+    assert spill is not None, "chunks in a spill need their spill"
+    read = iter(spill.get_many([-1 - place for place in places if place < 0]))
+    data, start, parts = series.data, 0, []
+    for place in places:
+        if place < 0:
+            parts.append(next(read))
+        else:
+            parts.append(data[start:place])
+            start = place
     bounds = array("q", bounds)
-    bounds[3::4] = array("q", ends)
-    parts.append(series.data)
+    bounds[3::4] = array("q", accumulate(map(len, parts)))
     return bounds, b"".join(parts)
 
 

@@ -37,9 +37,9 @@ class Series:
     ``times``/``values``: the head, never empty while the series exists. ``bounds``: the
     first time, the last time, the sample count and the place of each closed chunk, oldest
     first. Full chunks are in the store's spill, their place the negative ``-1 - ref`` of
-    their reference there; the newest ones, small (unmerged) or too large for the spill, are
-    in ``data``, one after the other in one byte string (one object per series rather than
-    one per chunk), their place their end in it. ``floor``: samples
+    their reference there; the others, small (unmerged) or too large for the spill, are in
+    ``data``, one after the other in one byte string (one object per series rather than one
+    per chunk), their place their end in it. ``floor``: samples
     older than it are past retention and hidden (the first chunk is dropped once it is
     wholly past). ``nan``: whether a NaN (a stale marker, say) was ever appended, so that
     windows of the many series without any can skip looking for stale markers.
@@ -127,8 +127,12 @@ class Series:
         return self.data[self._start(i) : place]
 
     def _start(self, i: int) -> int:
-        before = self.bounds[4 * i - 1] if i else 0
-        return max(before, 0)
+        """Where chunk ``i`` starts in ``data``: the end of the nearest one before it there."""
+        bounds = self.bounds
+        for j in range(4 * i - 1, 2, -4):
+            if bounds[j] >= 0:
+                return bounds[j]
+        return 0
 
     def spill_full(self, spill: Spill) -> None:
         """Move the closed chunks held in ``data`` (a restored series') into ``spill``, but

@@ -253,3 +253,32 @@ def test_chunks_too_large_for_the_spill_stay_in_memory_between_spilled_ones(
     assert snapshot.load(restored, str(path), mint_ms=0) == 1
     ((_, times, values),) = restored.select(UP, 0, 2**62)
     assert _same(list(zip(times, values, strict=True)), appended)
+
+
+def test_a_short_write_splits_no_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write the disk cuts short (it filled up half-way) leaves the rest of the bytes in
+    memory; a chunk split between the file and memory reads back whole."""
+    monkeypatch.setattr(spill_module, "BUFFER", 1000)
+    pwrite = os.pwrite
+    calls = 0
+
+    def halving(fd: int, data: bytes, offset: int) -> int:
+        nonlocal calls
+        calls += 1
+        return pwrite(fd, bytes(data)[: len(data) // 2 + 7] if calls % 2 else data, offset)
+
+    monkeypatch.setattr(spill_module.os, "pwrite", halving)
+    spill = Spill(str(tmp_path))
+    chunks = [bytes([i % 251]) * (90 + i % 37) for i in range(300)]
+    refs: list[int] = []
+    split = 0
+    for i, chunk in enumerate(chunks):
+        refs.append(spill.put(chunk, newest_ms=i))
+        on_disk, in_memory = spill.sizes()
+        split += in_memory > 0 and any(
+            (r >> 20) < on_disk < (r >> 20) + (r & 0xFFFFF) for r in refs
+        )
+        assert [spill.get(r) for r in refs] == chunks[: i + 1]
+    assert split > 0  # some chunk was read back while split between the file and memory
+    assert spill.get_many(refs) == chunks
+    spill.close()

@@ -58,10 +58,13 @@ class _Segment:
         if at >= self.written:
             return bytes(self.pending[at - self.written : at - self.written + length])
         assert self.fd is not None
-        data = os.pread(self.fd, length, at)
-        if len(data) != length:
-            msg = f"closed chunk at {offset} cut short ({len(data)} of {length} bytes)"
+        in_file = min(length, self.written - at)  # a short write may have split the chunk
+        data = os.pread(self.fd, in_file, at)
+        if len(data) != in_file:
+            msg = f"closed chunk at {offset} cut short ({len(data)} of {in_file} bytes)"
             raise OSError(msg)
+        if in_file < length:
+            data += bytes(self.pending[: length - in_file])
         return data
 
     def close(self) -> None:

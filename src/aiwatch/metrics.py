@@ -149,6 +149,15 @@ RULE_EVAL_DURATION = _m(
 )
 RULE_EVAL_FAILURES = _m("rule_evaluation_failures", "counter", "Failed rule evaluations.")
 
+# The local sample store
+LOCAL_STORE_SERIES = _m("local_store_series", "gauge", "Series in the local sample store.")
+LOCAL_STORE_CHUNK_BYTES = _m(
+    "local_store_chunk_bytes",
+    "gauge",
+    "Bytes of the local sample store's full chunks: in files, or held in memory (not yet "
+    "written, or refused by the disk).",
+)
+
 # Incidents and notifications
 INCIDENTS = _m("incidents", "gauge", "Open incidents by state.")
 INCIDENTS_OPENED = _m("incidents_opened", "counter", "Incidents opened, by severity.")

@@ -10,7 +10,9 @@ from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily, Metric
 
+from aiwatch import metrics
 from aiwatch.app.keys import FRESH_SAMPLES, PROBE_SCHEDULER, STATE, Deps, SampleBatches
 from aiwatch.gcpause import collections_paused
 from aiwatch.persistence import SNAPSHOT_INTERVAL, SampleFiles, run_in_slices
@@ -277,9 +279,35 @@ async def _scrape_loop(
         )
 
 
+class StoreCollector:
+    """``aiwatch_local_store_series`` and ``aiwatch_local_store_chunk_bytes``, read live."""
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._storage = storage
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the metric families (called at each scrape, on the event loop)."""
+        yield GaugeMetricFamily(
+            metrics.LOCAL_STORE_SERIES.name,
+            metrics.LOCAL_STORE_SERIES.help,
+            value=float(self._storage.series_count()),
+        )
+        chunks = GaugeMetricFamily(
+            metrics.LOCAL_STORE_CHUNK_BYTES.name,
+            metrics.LOCAL_STORE_CHUNK_BYTES.help,
+            labels=["where"],
+        )
+        in_files, in_memory = self._storage.spill.sizes()
+        chunks.add_metric(["file"], float(in_files))
+        chunks.add_metric(["memory"], float(in_memory))
+        yield chunks
+
+
 async def _scraping(app: web.Application, deps: Deps) -> AsyncIterator[None]:
     state = deps.state
     registry = deps.registry
+    collector = StoreCollector(deps.samples)
+    registry.register(collector)
     others: list[SampleBatches] = deps.sample_sources
 
     def sources() -> Iterator[Iterable[Sample]]:
@@ -321,6 +349,7 @@ async def _scraping(app: web.Application, deps: Deps) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await files.checkpoint()
+    registry.unregister(collector)
 
 
 FRESH_POLL = 0.05

@@ -282,3 +282,40 @@ def test_a_short_write_splits_no_chunk(tmp_path: Path, monkeypatch: pytest.Monke
     assert split > 0  # some chunk was read back while split between the file and memory
     assert spill.get_many(refs) == chunks
     spill.close()
+
+
+def test_the_store_metrics_say_where_the_chunks_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``aiwatch_local_store_series`` counts the series; ``aiwatch_local_store_chunk_bytes``
+    the bytes in files and in memory, the memory growing while the disk refuses writes."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from aiwatch.selfscrape import StoreCollector
+
+    monkeypatch.setattr(spill_module, "BUFFER", 1024)
+    storage = MemoryStorage()
+    storage.spill_to(str(tmp_path))
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(storage))
+
+    def sample(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    assert sample("aiwatch_local_store_series") == 0
+    _fill(storage, 2000)
+    assert sample("aiwatch_local_store_series") == 3
+    in_files, in_memory = storage.spill.sizes()
+    assert in_files > 0
+    assert sample("aiwatch_local_store_chunk_bytes", where="file") == in_files
+    assert sample("aiwatch_local_store_chunk_bytes", where="memory") == in_memory < 1024
+    monkeypatch.setattr(spill_module, "SEGMENT", 2**40)  # stay in the file that now fails
+
+    def refusing(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spill_module.os, "pwrite", refusing)
+    _fill(storage, 2000, first=2000)
+    assert sample("aiwatch_local_store_chunk_bytes", where="file") == in_files
+    assert sample("aiwatch_local_store_chunk_bytes", where="memory") > 1024  # type: ignore[operator]
+    assert b"# TYPE aiwatch_local_store_chunk_bytes gauge" in generate_latest(registry)

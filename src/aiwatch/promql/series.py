@@ -174,10 +174,9 @@ class Series:
             n += 1
         if n:
             cut = max(0, *bounds[3 : 4 * n : 4])  # the end of the last one held in ``data``
-            if cut:
-                self.data = self.data[cut:]
             del bounds[: 4 * n]
             if cut:
+                self.data = self.data[cut:]
                 for i in range(3, len(bounds), 4):
                     if bounds[i] >= 0:
                         bounds[i] -= cut

@@ -111,14 +111,11 @@ class Spill:
 
     def get(self, ref: int) -> bytes:
         """The chunk kept under ``ref``; ``KeyError`` if its segment was released."""
-        offset, length = ref >> _LENGTH_BITS, ref & MAX_CHUNK
-        i = bisect_right(self._starts, offset) - 1
-        if i < 0 or offset + length > self._segments[i].start + self._segments[i].size():
-            raise KeyError(ref)
-        return self._segments[i].read(offset, length)
+        return self.get_many([ref])[0]
 
     def get_many(self, refs: list[int]) -> list[bytes]:
-        """``get`` for each of ``refs``, with less work per chunk (a snapshot reads them all)."""
+        """The chunk kept under each of ``refs`` (``KeyError`` as ``get``), looking up a
+        segment only when the next chunk is in another one (a snapshot reads them all)."""
         out = []
         segment: _Segment | None = None
         low = high = 0

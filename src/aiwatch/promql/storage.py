@@ -91,7 +91,8 @@ class SampleLog(Protocol):
 
 
 class MemoryStorage:
-    """An in-memory store of float samples, indexed by label name and value.
+    """A store of float samples in memory (their full chunks in files, ``spill``), indexed
+    by label name and value.
 
     Samples of a series must arrive in time order; appending at the newest timestamp again
     replaces that sample (a re-evaluated recording rule), appending an older one is an error.

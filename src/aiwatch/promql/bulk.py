@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from itertools import chain, compress
 from operator import and_, eq, le, lt, ne, not_
 
+from aiwatch.promql import shared
 from aiwatch.promql.labels import Labels
 from aiwatch.promql.series import Series
 from aiwatch.promql.storage import MemoryStorage, _name_of
@@ -117,7 +118,7 @@ def append_runs(storage: MemoryStorage, runs: Sequence[Run]) -> int:
                     and (not series.exact or (kind == PLAIN and not series.last > values[0]))
                     and st.log is None
                 ):  # they only extend the head: nearly always
-                    head.extend(times)
+                    series.times = shared.extended(head, times)
                     series.values.extend(values)
                     series.last = values[-1]
                     extended += len(times)
@@ -160,10 +161,10 @@ def _append_run(
         return stored + _one_by_one(st, series, key, times, values)
     at, n = 0, len(times)
     while at < n:
-        if len(head) >= series.cap:
+        if len(series.times) >= series.cap:
             series.seal(st.spill, False)
-        room = series.cap - len(head)
-        head.extend(times[at : at + room])
+        room = series.cap - len(series.times)
+        series.times = shared.extended(series.times, times[at : at + room])
         series.values.extend(values[at : at + room])
         at += room
     series.last = values[-1]

@@ -18,6 +18,7 @@ from itertools import accumulate, islice
 
 from aiwatch.promql.labels import Labels
 from aiwatch.promql.series import HEAD, KEEP, Series
+from aiwatch.promql.shared import shared
 from aiwatch.promql.spill import Spill
 
 _COUNTS = 10
@@ -246,7 +247,7 @@ def _series(c: _Columns) -> list[Series]:
         s.floor, s.last, s.cap, s.logged, s.ref = floor, last, cap, -1, 0
         s.nan, s.exact = _NANS[flags & 7], _EXACTS[flags & 7]
         s.bounds, s.data = bounds[4 * b0 : 4 * b1], data[d0:d1]
-        s.times, s.values = times[h0:h1], values[h0:h1]
+        s.times, s.values = shared(times[h0:h1]), values[h0:h1]
         if flags & _DROPS:
             s.drops, s.drop_prev = drops[x0:x1], drop_prev[x0:x1]
         else:

@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 
-from aiwatch.promql import chunks
+from aiwatch.promql import chunks, shared
 from aiwatch.promql.spill import MAX_CHUNK, Spill
 
 HEAD = 32
@@ -69,7 +69,7 @@ class Series:
     )
 
     def __init__(self, ref: int, cap: int) -> None:
-        self.times = array("q")
+        self.times = shared.EMPTY
         self.values = array("d")
         self.data = b""
         self.bounds = array("q")
@@ -89,7 +89,7 @@ class Series:
         seal merges them all), into ``spill`` when the merged chunk is full."""
         cut = len(self.times) - KEEP
         times, values = self.times[:cut], self.values[:cut]
-        del self.times[:cut]
+        self.times = shared.cut(self.times, cut)
         del self.values[:cut]
         self.data += chunks.encode(times, values, deflate=False)
         self.bounds.extend((times[0], times[-1], len(times), len(self.data)))
@@ -183,7 +183,7 @@ class Series:
         if not bounds:
             cut = bisect_left(self.times, t_ms)
             if cut:
-                del self.times[:cut]
+                self.times = shared.cut(self.times, cut)
                 del self.values[:cut]
                 freed += cut
         self.floor = max(self.floor, t_ms)
@@ -298,7 +298,9 @@ def from_bytes(data: bytes | memoryview, ref: int) -> Series:
         series.bounds = array("q", bounds)
         series.data = bytes(data[pos : pos + size])
         pos += size
-    series.times.frombytes(data[pos : pos + 8 * n_head])
+    times = array("q")
+    times.frombytes(data[pos : pos + 8 * n_head])
+    series.times = shared.shared(times)
     pos += 8 * n_head
     series.values.frombytes(data[pos : pos + 8 * n_head])
     if flags & 4:

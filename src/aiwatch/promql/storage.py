@@ -11,6 +11,7 @@ from typing import Protocol
 from aiwatch.promql.labels import LabelMatcher, Labels, MatchOp, format_labels
 from aiwatch.promql.pacing import EVERY, give_way
 from aiwatch.promql.series import HEAD, KEEP, Decoded, Series, window
+from aiwatch.promql.shared import appended
 from aiwatch.promql.spill import Spill
 
 STALE_BITS = 0x7FF0000000000002
@@ -161,7 +162,8 @@ class MemoryStorage:
                 return
             if len(times) >= series.cap:
                 series.seal(self.spill, self._merge)
-        times.append(t_ms)
+                times = series.times
+        series.times = appended(times, t_ms)
         series.values.append(value)
         self._samples += 1
         if self.log is not None:

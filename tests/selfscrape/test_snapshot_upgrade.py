@@ -59,7 +59,7 @@ def _v2_state(series: Series, spill: Spill) -> bytes:
     triples = array("q", (bounds[j] for i in range(0, len(bounds), 4) for j in (i, i + 1, i + 2)))
     lengths = array("I", map(sub, ends, [0, *ends[:-1]]))
     parts = [head, triples.tobytes(), lengths.tobytes(), data]
-    parts += [series.times.tobytes(), series.values.tobytes()]
+    parts += [series.times.tobytes(), array("d", series.values).tobytes()]  # held as doubles then
     if drops is not None and drop_prev is not None:
         parts += [drops.tobytes(), drop_prev.tobytes()]
     return b"".join(parts)

@@ -119,7 +119,7 @@ def append_runs(storage: MemoryStorage, runs: Sequence[Run]) -> int:
                     and st.log is None
                 ):  # they only extend the head: nearly always
                     series.times = shared.extended(head, times)
-                    series.values.extend(values)
+                    series.add_many(values)
                     series.last = values[-1]
                     extended += len(times)
                 else:
@@ -165,7 +165,7 @@ def _append_run(
             series.seal(st.spill, False)
         room = series.cap - len(series.times)
         series.times = shared.extended(series.times, times[at : at + room])
-        series.values.extend(values[at : at + room])
+        series.add_many(values[at : at + room])
         at += room
     series.last = values[-1]
     st._samples += n

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from itertools import accumulate, islice
 
 from aiwatch.promql.labels import Labels
-from aiwatch.promql.series import HEAD, KEEP, Series
-from aiwatch.promql.shared import shared
+from aiwatch.promql.series import HEAD, KEEP, Series, doubles, narrowed
+from aiwatch.promql.shared import chunks, shared
 from aiwatch.promql.spill import Spill
 
 _COUNTS = 10
@@ -82,7 +82,7 @@ def encode(
         c.data_lens.append(len(chunk_bytes))
         c.head_lens.append(len(series.times))
         c.times += series.times
-        c.values += series.values
+        c.values += doubles(series.values)
         drops, drop_prev = series.drops, series.drop_prev
         flags = series.nan | series.exact << 1
         if drops is not None and drop_prev is not None:
@@ -246,8 +246,8 @@ def _series(c: _Columns) -> list[Series]:
         s = new(Series)
         s.floor, s.last, s.cap, s.logged, s.ref = floor, last, cap, -1, 0
         s.nan, s.exact = _NANS[flags & 7], _EXACTS[flags & 7]
-        s.bounds, s.data = bounds[4 * b0 : 4 * b1], data[d0:d1]
-        s.times, s.values = shared(times[h0:h1]), values[h0:h1]
+        s.bounds, s.data = bounds[4 * b0 : 4 * b1], chunks(data[d0:d1])
+        s.times, s.values = shared(times[h0:h1]), narrowed(values[h0:h1])
         if flags & _DROPS:
             s.drops, s.drop_prev = drops[x0:x1], drop_prev[x0:x1]
         else:

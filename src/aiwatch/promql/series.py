@@ -70,7 +70,7 @@ class Series:
 
     def __init__(self, ref: int, cap: int) -> None:
         self.times = shared.EMPTY
-        self.values = array("d")
+        self.values = array("f")
         self.data = b""
         self.bounds = array("q")
         self.floor = -(2**63)
@@ -88,9 +88,9 @@ class Series:
         merge the small chunks once there are enough (unless ``merge`` is false: a later
         seal merges them all), into ``spill`` when the merged chunk is full."""
         cut = len(self.times) - KEEP
-        times, values = self.times[:cut], self.values[:cut]
+        times, values = self.times[:cut], doubles(self.values[:cut])
         self.times = shared.cut(self.times, cut)
-        del self.values[:cut]
+        self.values = narrowed(self.values[cut:])
         self.data += chunks.encode(times, values, deflate=False)
         self.bounds.extend((times[0], times[-1], len(times), len(self.data)))
         self.cap = HEAD + KEEP
@@ -116,6 +116,7 @@ class Series:
                 self.data = self.data[:start] + merged
                 place = len(self.data)
             bounds.extend((merged_t[0], merged_t[-1], len(merged_t), place))
+        self.data = shared.chunks(self.data)
 
     def chunk(self, i: int, spill: Spill | None) -> bytes:
         """Closed chunk ``i`` (0: the oldest); ``KeyError`` if it is in a released part of
@@ -151,7 +152,7 @@ class Series:
             bounds[4 * i + 3] = -1 - spill.put(data[cut:place], bounds[4 * i + 1])
             cut = place
         if cut:
-            self.data = data[cut:]
+            self.data = shared.chunks(data[cut:])
             for i in range(3, len(bounds), 4):
                 if bounds[i] >= 0:
                     bounds[i] -= cut
@@ -159,6 +160,34 @@ class Series:
     def closed(self) -> int:
         """How many samples the closed chunks hold (those past retention included)."""
         return sum(self.bounds[2::4])
+
+    def add(self, value: float) -> None:
+        """Append ``value`` to the head's values, which are widened to double precision
+        when it is not exactly a single-precision float (or is NaN)."""
+        values = self.values
+        values.append(value)
+        if values[-1] != value and values.typecode == "f":  # rounded, or NaN
+            del values[-1]
+            self.values = values = array("d", values)
+            values.append(value)
+
+    def add_many(self, more: Sequence[float]) -> None:
+        """``add`` each of ``more``."""
+        values = self.values
+        if values.typecode == "f":
+            narrow = array("f", more)
+            if narrow == more:
+                values.extend(narrow)
+                return
+            self.values = values = array("d", values)
+        values.extend(more)
+
+    def set_newest(self, value: float) -> None:
+        """Replace the newest value of the head (widened as by ``add``)."""
+        self.values[-1] = value
+        if self.values[-1] != value and self.values.typecode == "f":
+            self.values = array("d", self.values)
+            self.values[-1] = value
 
     def newest(self) -> int:
         """The newest timestamp (the head is never empty)."""
@@ -176,7 +205,7 @@ class Series:
             cut = max(0, *bounds[3 : 4 * n : 4])  # the end of the last one held in ``data``
             del bounds[: 4 * n]
             if cut:
-                self.data = self.data[cut:]
+                self.data = shared.chunks(self.data[cut:])
                 for i in range(3, len(bounds), 4):
                     if bounds[i] >= 0:
                         bounds[i] -= cut
@@ -198,6 +227,18 @@ class Series:
         if not self.bounds or self.bounds[0] >= self.floor:
             return 0
         return bisect_left(chunks.decode_times(self.chunk(0, spill)), self.floor)
+
+
+def doubles(values: array[float]) -> array[float]:
+    """``values`` in double precision (a head's may be held in single precision)."""
+    return values if values.typecode == "d" else array("d", values)
+
+
+def narrowed(values: array[float]) -> array[float]:
+    """``values`` in single precision when each one is exactly a single-precision float
+    (no NaN): the values of counters, bucket counts and 0/1 gauges, half the bytes."""
+    narrow = array("f", values)
+    return narrow if narrow == values else values
 
 
 class Decoded:
@@ -243,7 +284,7 @@ def window(
         hi = len(times) if times[-1] <= maxt_ms else bisect_right(times, maxt_ms)
         if lo >= hi:
             return None
-        return times[lo:hi], series.values[lo:hi]
+        return times[lo:hi], doubles(series.values[lo:hi])
     out_t, out_v = array("q"), array("d")
     bounds = series.bounds
     for i in range(len(bounds) // 4):
@@ -260,7 +301,7 @@ def window(
     if times[0] <= maxt_ms:
         hi = len(times) if times[-1] <= maxt_ms else bisect_right(times, maxt_ms)
         out_t += times[:hi]
-        out_v += series.values[:hi]
+        out_v += doubles(series.values[:hi])
     return (out_t, out_v) if out_t else None
 
 
@@ -302,7 +343,9 @@ def from_bytes(data: bytes | memoryview, ref: int) -> Series:
     times.frombytes(data[pos : pos + 8 * n_head])
     series.times = shared.shared(times)
     pos += 8 * n_head
-    series.values.frombytes(data[pos : pos + 8 * n_head])
+    values = array("d")
+    values.frombytes(data[pos : pos + 8 * n_head])
+    series.values = narrowed(values)
     if flags & 4:
         pos += 8 * n_head
         series.drops, series.drop_prev = array("q"), array("d")

@@ -1,4 +1,4 @@
-"""Head timestamps shared by the series that hold the same ones.
+"""Head timestamps (and strings of small chunks) shared by the series that hold the same ones.
 
 The series of one scrape are stored at one timestamp, so the heads of a scrape's thousands of
 series hold the same few dozen arrays of timestamps (they differ only in where each was last
@@ -22,12 +22,14 @@ _STEPS_KEPT = 4
 """Timestamps whose appends are remembered: a scrape's and a few rule evaluations' at once."""
 
 _MADE_KEPT = 4096
-"""Arrays remembered by their contents (cut by a seal, restored, extended by a run)."""
+"""Arrays (cut by a seal, restored, extended by a run) and chunk strings remembered by their
+contents: about the series that seal in one scrape."""
 
 # For each recent timestamp t: the array made by appending t to each array (by its id, the
 # array itself kept with it so that the id stays its own).
 _steps: dict[int, dict[int, tuple[array[int], array[int]]]] = {}
 _made: dict[bytes, array[int]] = {}
+_chunks: dict[bytes, bytes] = {}
 
 
 def appended(times: array[int], t_ms: int) -> array[int]:
@@ -69,3 +71,14 @@ def extended(times: array[int], more: Iterable[int]) -> array[int]:
 def cut(times: array[int], start: int) -> array[int]:
     """``times`` from index ``start`` on, shared."""
     return shared(times[start:]) if start else times
+
+
+def chunks(data: bytes) -> bytes:
+    """A string of small chunks equal to ``data`` made lately, or ``data``: the series of
+    a target's histograms whose buckets did not move, say, hold the same ones."""
+    found = _chunks.get(data)
+    if found is None:
+        if len(_chunks) >= _MADE_KEPT:
+            _chunks.clear()
+        _chunks[data] = found = data
+    return found

@@ -164,7 +164,7 @@ class MemoryStorage:
                 series.seal(self.spill, self._merge)
                 times = series.times
         series.times = appended(times, t_ms)
-        series.values.append(value)
+        series.add(value)
         self._samples += 1
         if self.log is not None:
             self.log.add(series, key, t_ms, value)
@@ -193,7 +193,7 @@ class MemoryStorage:
             raise ValueError(msg)
         if _bits(series.values[-1]) == _bits(value):
             return  # the same sample again (replayed from the log, say): nothing changes
-        series.values[-1] = value
+        series.set_newest(value)
         series.exact = False
         series.drops = series.drop_prev = None
         if value != value:  # noqa: PLR0124 - NaN

@@ -5,9 +5,14 @@ import math
 import random
 import struct
 import sys
+from pathlib import Path
+
+import pytest
 
 from aiwatch.promql import shared
+from aiwatch.promql import spill as spill_module
 from aiwatch.promql.series import HEAD, narrowed
+from aiwatch.promql.spill import Spill
 from aiwatch.promql.storage import STALE_NAN, LabelMatcher, MemoryStorage
 
 T0 = 1_700_000_000_000
@@ -118,3 +123,44 @@ def test_shared_tables_stay_small() -> None:
     assert len(shared._steps) <= shared._STEPS_KEPT
     assert len(shared._made) <= shared._MADE_KEPT
     assert len(shared._chunks) <= shared._MADE_KEPT
+
+
+def test_equal_series_share_full_chunks_and_bounds(tmp_path: Path) -> None:
+    """400 samples of 200 equal series: each full chunk is written once per moment of
+    sealing, the series' arrays of bounds are shared, and one series that then takes its own
+    values changes nothing the others read."""
+    storage = MemoryStorage()
+    storage.spill_to(str(tmp_path))
+    for step in range(400):
+        for i in range(200):
+            storage.append({"__name__": "c", "i": str(i)}, T0 + step * 15_000, float(step))
+    all_series = list(storage._series.values())
+    assert len({id(s.bounds) for s in all_series}) <= HEAD
+    in_files, in_memory = storage.spill.sizes()
+    one = len(storage.spill.get(-1 - all_series[0].bounds[3]))
+    assert in_files + in_memory <= one * 3 * HEAD  # not 3 × 200 chunks
+    for step in range(400, 700):
+        storage.append({"__name__": "c", "i": "0"}, T0 + step * 15_000, -float(step))
+        for i in range(1, 200):
+            storage.append({"__name__": "c", "i": str(i)}, T0 + step * 15_000, float(step))
+    for labels, times, values in _window(storage, "c"):
+        sign = -1.0 if labels["i"] == "0" else 1.0
+        want = [float(s) if s < 400 else sign * s for s in range(700)]
+        assert times == [T0 + s * 15_000 for s in range(700)]
+        assert values == [_bits(v) for v in want], labels
+
+
+def test_a_released_chunk_is_never_given_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An equal chunk put after its first copy's file was released gets a new reference
+    that reads back."""
+    spill = Spill(str(tmp_path))
+    first = spill.put(b"chunk-a", 1000)
+    assert spill.put(b"chunk-a", 1000) == first
+    monkeypatch.setattr(spill_module, "SEGMENT", 8)
+    spill.put(b"chunk-b", 5000)  # a new segment: the first one can go
+    assert spill.release_before(2000) > 0
+    again = spill.put(b"chunk-a", 1000)
+    assert again != first
+    assert spill.get(again) == b"chunk-a"

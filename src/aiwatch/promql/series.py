@@ -72,7 +72,7 @@ class Series:
         self.times = shared.EMPTY
         self.values = array("f")
         self.data = b""
-        self.bounds = array("q")
+        self.bounds = shared.EMPTY
         self.floor = -(2**63)
         self.cap = cap
         self.nan = False
@@ -92,9 +92,10 @@ class Series:
         self.times = shared.cut(self.times, cut)
         self.values = narrowed(self.values[cut:])
         self.data += chunks.encode(times, values, deflate=False)
-        self.bounds.extend((times[0], times[-1], len(times), len(self.data)))
+        # A private copy while it changes: the arrays of bounds are shared (see the end).
+        self.bounds = bounds = array("q", self.bounds)
+        bounds.extend((times[0], times[-1], len(times), len(self.data)))
         self.cap = HEAD + KEEP
-        bounds = self.bounds
         n = len(bounds) // 4
         small = 0
         while small < n and bounds[-4 * small - 2] < chunks.CHUNK:
@@ -117,6 +118,7 @@ class Series:
                 place = len(self.data)
             bounds.extend((merged_t[0], merged_t[-1], len(merged_t), place))
         self.data = shared.chunks(self.data)
+        self.bounds = shared.shared(bounds)
 
     def chunk(self, i: int, spill: Spill | None) -> bytes:
         """Closed chunk ``i`` (0: the oldest); ``KeyError`` if it is in a released part of
@@ -138,7 +140,7 @@ class Series:
     def spill_full(self, spill: Spill) -> None:
         """Move the closed chunks held in ``data`` (a restored series') into ``spill``, but
         the newest small ones, which the next merge rewrites."""
-        bounds = self.bounds
+        bounds = array("q", self.bounds)
         n = len(bounds) // 4
         while n and bounds[4 * n - 2] < chunks.CHUNK:
             n -= 1
@@ -156,6 +158,7 @@ class Series:
             for i in range(3, len(bounds), 4):
                 if bounds[i] >= 0:
                     bounds[i] -= cut
+        self.bounds = shared.shared(bounds)
 
     def closed(self) -> int:
         """How many samples the closed chunks hold (those past retention included)."""
@@ -203,12 +206,13 @@ class Series:
             n += 1
         if n:
             cut = max(0, *bounds[3 : 4 * n : 4])  # the end of the last one held in ``data``
-            del bounds[: 4 * n]
+            bounds = bounds[4 * n :]
             if cut:
                 self.data = shared.chunks(self.data[cut:])
                 for i in range(3, len(bounds), 4):
                     if bounds[i] >= 0:
                         bounds[i] -= cut
+            self.bounds = shared.shared(bounds)
         if not bounds:
             cut = bisect_left(self.times, t_ms)
             if cut:

@@ -33,6 +33,9 @@ SEGMENT = 16 * 2**20
 BUFFER = 256 * 2**10
 """Bytes a segment keeps in memory before writing them to its file."""
 
+_KNOWN = 4096
+"""Chunks put lately that ``put`` remembers, to give an equal chunk the same reference."""
+
 _LENGTH_BITS = 20
 MAX_CHUNK = 2**_LENGTH_BITS - 1
 """The largest chunk a reference can name (a chunk of 128 samples takes at most 2 KB)."""
@@ -89,9 +92,17 @@ class Spill:
         self._starts: list[int] = []
         self._end = 0  # every chunk's position counts from the first segment ever made
         self._failing = False
+        self._known: dict[bytes, int] = {}
 
     def put(self, chunk: bytes, newest_ms: int) -> int:
-        """Keep ``chunk`` (whose newest sample is at ``newest_ms``); its reference (≥ 0)."""
+        """Keep ``chunk`` (whose newest sample is at ``newest_ms``); its reference (≥ 0).
+
+        A chunk equal to one put lately (and still kept) gets that one's reference: series
+        with the same samples (histogram buckets that did not move, the counts of targets
+        probed alike) share their chunks, and their arrays of bounds become equal too."""
+        known = self._known.get(chunk)
+        if known is not None and self._starts and known >> _LENGTH_BITS >= self._starts[0]:
+            return known
         length = len(chunk)
         if length > MAX_CHUNK:
             msg = f"a closed chunk of {length} bytes is too large to keep"
@@ -107,7 +118,11 @@ class Spill:
         self._end = offset + length
         if len(segment.pending) >= BUFFER:
             self._flush()
-        return offset << _LENGTH_BITS | length
+        ref = offset << _LENGTH_BITS | length
+        if len(self._known) >= _KNOWN:
+            self._known.clear()
+        self._known[chunk] = ref
+        return ref
 
     def get(self, ref: int) -> bytes:
         """The chunk kept under ``ref``; ``KeyError`` if its segment was released."""
@@ -155,6 +170,7 @@ class Spill:
             segment.close()
         self._segments.clear()
         self._starts.clear()
+        self._known.clear()
 
     def _open(self) -> None:
         fd: int | None = None

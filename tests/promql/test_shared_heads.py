@@ -1,6 +1,7 @@
 """Heads share what they can: the timestamps of one scrape, the small chunks of equal
 histories, and values held in single precision where that is exact."""
 
+import asyncio
 import math
 import random
 import struct
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from aiwatch.persistence import SampleFiles
 from aiwatch.promql import shared
 from aiwatch.promql import spill as spill_module
 from aiwatch.promql.series import HEAD, narrowed
 from aiwatch.promql.spill import Spill
-from aiwatch.promql.storage import STALE_NAN, LabelMatcher, MemoryStorage
+from aiwatch.promql.storage import STALE_NAN, LabelMatcher, MemoryStorage, labels_of
 
 T0 = 1_700_000_000_000
 
@@ -164,3 +166,35 @@ def test_a_released_chunk_is_never_given_again(
     again = spill.put(b"chunk-a", 1000)
     assert again != first
     assert spill.get(again) == b"chunk-a"
+
+
+def test_a_restored_series_and_its_appender_hold_one_key(tmp_path: Path) -> None:
+    """After a restart the self-scrape's key for a restored series is the tuple the store's
+    index holds, not an equal copy."""
+    storage = MemoryStorage()
+    files = SampleFiles(storage, str(tmp_path))
+    for step in range(40):
+        storage.append({"__name__": "up", "job": "a"}, T0 + step * 1000, 1.0)
+    asyncio.run(files.checkpoint())
+    again = MemoryStorage()
+    SampleFiles(again, str(tmp_path)).recover(mint_ms=0)
+    fresh = (("__name__", "up"), ("job", "a"))
+    held = next(k for k in again._series if k == fresh)
+    assert again.canonical(fresh) is held
+    assert again.canonical(labels_of({"job": "a", "__name__": "up"})) is held
+
+
+def test_reset_notes_of_counters_that_fall_together_are_shared() -> None:
+    """Counters that all start again at once (aiwatch restarted) hold one array of reset
+    times, and each still reports its own value before the reset."""
+    storage = MemoryStorage()
+    for step in range(30):
+        for i in range(50):
+            value = float(step if step < 20 else step - 20) * (i + 1)
+            storage.append({"__name__": "n_total", "i": str(i)}, T0 + step * 1000, value)
+    notes = {id(s.drops) for s in storage._series.values()}
+    assert len(notes) == 1
+    found = storage.select_counters([LabelMatcher("__name__", "=", "n_total")], 0, 2**62)
+    for labels, _, _, before in found:
+        i = int(dict(labels)["i"])
+        assert list(before or ()) == [19.0 * (i + 1)]

@@ -38,6 +38,7 @@ def restore(
             refs += 1
             s.ref = refs
             old = by_key.setdefault(key, s)
+            s.key = key if old is s else old.key
             if old is s:
                 new_keys.append(key)
                 names.setdefault(_name_of(key), []).append(key)

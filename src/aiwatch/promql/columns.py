@@ -244,12 +244,12 @@ def _series(c: _Columns) -> list[Series]:
             msg = "snapshot series whose chunks disagree with their bounds"
             raise ValueError(msg)
         s = new(Series)
-        s.floor, s.last, s.cap, s.logged, s.ref = floor, last, cap, -1, 0
+        s.floor, s.last, s.cap, s.logged, s.ref, s.key = floor, last, cap, -1, 0, ()
         s.nan, s.exact = _NANS[flags & 7], _EXACTS[flags & 7]
         s.bounds, s.data = bounds[4 * b0 : 4 * b1], chunks(data[d0:d1])
         s.times, s.values = shared(times[h0:h1]), narrowed(values[h0:h1])
         if flags & _DROPS:
-            s.drops, s.drop_prev = drops[x0:x1], drop_prev[x0:x1]
+            s.drops, s.drop_prev = shared(drops[x0:x1]), drop_prev[x0:x1]
         else:
             s.drops = s.drop_prev = None
         out.append(s)

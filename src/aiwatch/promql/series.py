@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 
 from aiwatch.promql import chunks, shared
+from aiwatch.promql.labels import Labels
 from aiwatch.promql.spill import MAX_CHUNK, Spill
 
 HEAD = 32
@@ -49,7 +50,8 @@ class Series:
     when the newest sample is replaced or the series has dropped more than
     ``storage.MAX_DROPS`` times (a gauge), after which the drops are no longer kept.
     ``ref``/``logged``: the series' number in the write-ahead log and the log generation
-    in which its labels were last written.
+    in which its labels were last written. ``key``: its labels, the very tuple the store's
+    index holds (so that others appending to it can hold that one too).
     """
 
     __slots__ = (
@@ -60,6 +62,7 @@ class Series:
         "drops",
         "exact",
         "floor",
+        "key",
         "last",
         "logged",
         "nan",
@@ -82,6 +85,7 @@ class Series:
         self.exact = True
         self.ref = ref
         self.logged = -1
+        self.key: Labels = ()
 
     def seal(self, spill: Spill | None, merge: bool = True) -> None:
         """Move the head's oldest samples into a small chunk, keeping the newest ``KEEP``;
@@ -222,7 +226,7 @@ class Series:
         self.floor = max(self.floor, t_ms)
         if self.drops is not None and self.drop_prev is not None:
             drop_cut = bisect_left(self.drops, t_ms)
-            del self.drops[:drop_cut]
+            self.drops = shared.cut(self.drops, drop_cut)
             del self.drop_prev[:drop_cut]
         return freed
 

@@ -11,7 +11,7 @@ from typing import Protocol
 from aiwatch.promql.labels import LabelMatcher, Labels, MatchOp, format_labels
 from aiwatch.promql.pacing import EVERY, give_way
 from aiwatch.promql.series import HEAD, KEEP, Decoded, Series, window
-from aiwatch.promql.shared import appended
+from aiwatch.promql.shared import EMPTY, appended
 from aiwatch.promql.spill import Spill
 
 STALE_BITS = 0x7FF0000000000002
@@ -175,9 +175,10 @@ class MemoryStorage:
         elif value < series.last and series.exact:
             drops, drop_prev = series.drops, series.drop_prev
             if drops is None or drop_prev is None:
-                series.drops, series.drop_prev = array("q", (t_ms,)), array("d", (series.last,))
+                # After aiwatch restarts, its counters all fall at once: one shared array.
+                series.drops, series.drop_prev = appended(EMPTY, t_ms), array("d", (series.last,))
             elif len(drops) < MAX_DROPS:
-                drops.append(t_ms)
+                series.drops = appended(drops, t_ms)
                 drop_prev.append(series.last)
             else:  # a gauge, not a counter: windows compare its samples instead
                 series.drops = series.drop_prev = None
@@ -205,13 +206,16 @@ class MemoryStorage:
         """``key`` made of the label pairs the store already holds, so that the many series
         of one target or one metric share one copy of each pair (and its strings).
 
-        A key already made of those pairs comes back as it is, so a caller that keeps the key
-        it appends with (the self-scrape) and the store share one tuple per series."""
+        The key of a series the store holds comes back as the very tuple its index holds,
+        and any other key made of those pairs as it is, so that a caller that keeps the key
+        it appends with (the self-scrape) and the store share one tuple per series, also
+        for the series restored from a snapshot."""
         pairs = self._pairs
         shared = [pairs.setdefault(pair, pair) for pair in key]
-        if all(map(operator.is_, shared, key)):
-            return key
-        return tuple(shared)
+        if not all(map(operator.is_, shared, key)):
+            key = tuple(shared)
+        held = self._series.get(key)
+        return key if held is None else held.key
 
     def _new_series(self, key: Labels, restored: Series | None = None) -> Series:
         key = self.canonical(key)
@@ -220,6 +224,7 @@ class MemoryStorage:
         # series created together (by one scrape) do not all seal and merge in one scrape.
         series = restored or Series(self._refs, KEEP + 1 + hash(key) % HEAD)
         series.ref = self._refs
+        series.key = key
         if key not in self._series:
             self._names.setdefault(_name_of(key), []).append(key)
             uses = self._pair_uses

@@ -15,6 +15,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable
 from itertools import accumulate, islice
+from math import copysign
 
 from aiwatch.promql.labels import Labels
 from aiwatch.promql.series import HEAD, KEEP, Series, doubles, narrowed
@@ -230,6 +231,8 @@ def _series(c: _Columns) -> list[Series]:
     drops, drop_prev = c.drops, c.drop_prev
     ends = bounds[3::4]
     cap = HEAD + KEEP
+    floors: dict[int, int] = {}
+    lasts: dict[tuple[float, float], float] = {}  # the sign of zero kept
     for floor, last, flags, b0, b1, d0, d1, h0, h1, x0, x1 in zip(
         c.floors,
         c.lasts,
@@ -244,7 +247,11 @@ def _series(c: _Columns) -> list[Series]:
             msg = "snapshot series whose chunks disagree with their bounds"
             raise ValueError(msg)
         s = new(Series)
-        s.floor, s.last, s.cap, s.logged, s.ref, s.key = floor, last, cap, -1, 0, ()
+        # Most series share their floor and many their newest value (0, a count): one object
+        # each, not one per series.
+        s.floor = floors.setdefault(floor, floor)
+        s.last = lasts.setdefault((last, copysign(1, last)), last)
+        s.cap, s.logged, s.ref, s.key = cap, -1, 0, ()
         s.nan, s.exact = _NANS[flags & 7], _EXACTS[flags & 7]
         s.bounds, s.data = bounds[4 * b0 : 4 * b1], chunks(data[d0:d1])
         s.times, s.values = shared(times[h0:h1]), narrowed(values[h0:h1])

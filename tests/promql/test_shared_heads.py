@@ -123,8 +123,8 @@ def test_shared_tables_stay_small() -> None:
         for i in range(10):
             storage.append({"__name__": "x", "i": str(i)}, T0 + step * 1000, float(i * step))
     assert len(shared._steps) <= shared._STEPS_KEPT
-    assert len(shared._made) <= shared._MADE_KEPT
-    assert len(shared._chunks) <= shared._MADE_KEPT
+    assert len(shared._made) <= 2 * shared._MADE_KEPT
+    assert len(shared._chunks) <= 2 * shared._MADE_KEPT
 
 
 def test_equal_series_share_full_chunks_and_bounds(tmp_path: Path) -> None:
@@ -198,3 +198,15 @@ def test_reset_notes_of_counters_that_fall_together_are_shared() -> None:
     for labels, _, _, before in found:
         i = int(dict(labels)["i"])
         assert list(before or ()) == [19.0 * (i + 1)]
+
+
+def test_recent_keeps_what_is_asked_for_again() -> None:
+    """Entries found again outlive the many that are made once."""
+    recent: shared.Recent[str, int] = shared.Recent(size=4)
+    recent.put("common", 1)
+    assert recent.get("common") == 1
+    for i in range(20):
+        recent.put(f"once{i}", i)
+    assert recent.get("common") == 1
+    assert recent.get("once0") is None
+    assert len(recent) <= 8

@@ -13,7 +13,11 @@ of different tests, say) a race may only make an equal array twice, never a wron
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 EMPTY = array("q")
 """The timestamps of a head without samples (a new series'): shared, never changed."""
@@ -22,14 +26,53 @@ _STEPS_KEPT = 4
 """Timestamps whose appends are remembered: a scrape's and a few rule evaluations' at once."""
 
 _MADE_KEPT = 4096
-"""Arrays (cut by a seal, restored, extended by a run) and chunk strings remembered by their
-contents: about the series that seal in one scrape."""
+"""Contents each ``Recent`` table remembers in each of its two generations."""
+
+
+class Recent(Generic[K, V]):
+    """What was made lately, by its contents: at most ``size`` new entries and ``size`` that
+    were asked for again (the common ones: a histogram's buckets that never move, the counts
+    of targets probed alike), so that those outlive the many that are made once. Each
+    operation is one or two dictionary operations, safe to race as the module says."""
+
+    __slots__ = ("_new", "_reused", "size")
+
+    def __init__(self, size: int = _MADE_KEPT) -> None:
+        self.size = size
+        self._new: dict[K, V] = {}
+        self._reused: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        """The value kept for ``key``, or None."""
+        found = self._reused.get(key)
+        if found is None:
+            found = self._new.pop(key, None)
+            if found is not None:
+                if len(self._reused) >= self.size:
+                    self._reused.clear()
+                self._reused[key] = found
+        return found
+
+    def put(self, key: K, value: V) -> None:
+        """Remember ``value`` for ``key``."""
+        if len(self._new) >= self.size:
+            self._new.clear()
+        self._new[key] = value
+
+    def __len__(self) -> int:
+        return len(self._new) + len(self._reused)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._new.clear()
+        self._reused.clear()
+
 
 # For each recent timestamp t: the array made by appending t to each array (by its id, the
 # array itself kept with it so that the id stays its own).
 _steps: dict[int, dict[int, tuple[array[int], array[int]]]] = {}
-_made: dict[bytes, array[int]] = {}
-_chunks: dict[bytes, bytes] = {}
+_made: Recent[bytes, array[int]] = Recent()
+_chunks: Recent[bytes, bytes] = Recent()
 
 
 def appended(times: array[int], t_ms: int) -> array[int]:
@@ -55,9 +98,8 @@ def shared(times: array[int]) -> array[int]:
     key = times.tobytes()
     found = _made.get(key)
     if found is None:
-        if len(_made) >= _MADE_KEPT:
-            _made.clear()
-        _made[key] = found = times
+        _made.put(key, times)
+        return times
     return found
 
 
@@ -78,7 +120,6 @@ def chunks(data: bytes) -> bytes:
     a target's histograms whose buckets did not move, say, hold the same ones."""
     found = _chunks.get(data)
     if found is None:
-        if len(_chunks) >= _MADE_KEPT:
-            _chunks.clear()
-        _chunks[data] = found = data
+        _chunks.put(data, data)
+        return data
     return found

@@ -25,6 +25,8 @@ import os
 import tempfile
 from bisect import bisect_right
 
+from aiwatch.promql.shared import Recent
+
 log = logging.getLogger("aiwatch.storage")
 
 SEGMENT = 16 * 2**20
@@ -32,9 +34,6 @@ SEGMENT = 16 * 2**20
 
 BUFFER = 256 * 2**10
 """Bytes a segment keeps in memory before writing them to its file."""
-
-_KNOWN = 4096
-"""Chunks put lately that ``put`` remembers, to give an equal chunk the same reference."""
 
 _LENGTH_BITS = 20
 MAX_CHUNK = 2**_LENGTH_BITS - 1
@@ -92,7 +91,8 @@ class Spill:
         self._starts: list[int] = []
         self._end = 0  # every chunk's position counts from the first segment ever made
         self._failing = False
-        self._known: dict[bytes, int] = {}
+        # Chunks put lately, to give an equal chunk the same reference.
+        self._known: Recent[bytes, int] = Recent()
 
     def put(self, chunk: bytes, newest_ms: int) -> int:
         """Keep ``chunk`` (whose newest sample is at ``newest_ms``); its reference (≥ 0).
@@ -119,9 +119,7 @@ class Spill:
         if len(segment.pending) >= BUFFER:
             self._flush()
         ref = offset << _LENGTH_BITS | length
-        if len(self._known) >= _KNOWN:
-            self._known.clear()
-        self._known[chunk] = ref
+        self._known.put(chunk, ref)
         return ref
 
     def get(self, ref: int) -> bytes:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from aiwatch import snapshot, wal
 from aiwatch.gcpause import collections_paused
 from aiwatch.promql.storage import MemoryStorage
+from aiwatch.trim import release_free_memory
 
 log = logging.getLogger("aiwatch.persistence")
 
@@ -61,6 +62,7 @@ class SampleFiles:
                 self.storage, self.wal.directory, first=restored.next_segment, mint_ms=mint_ms
             )
         self.storage.log = self.wal
+        release_free_memory()  # what decoding the snapshot and the log used and freed
         return Recovered(restored.series, replayed, time.perf_counter() - started)
 
     async def flush(self) -> None:
@@ -105,6 +107,7 @@ class SampleFiles:
             self._failed("Cannot save the sample snapshot", err)
         else:
             self._succeeded("Cannot save the sample snapshot")
+        await asyncio.to_thread(release_free_memory)  # what encoding it used and freed
 
     async def _save_snapshot(self, next_segment: int) -> None:
         """Write the snapshot to a temporary file slice by slice, then put it in place.

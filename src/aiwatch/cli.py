@@ -70,6 +70,9 @@ def _add_web_flags(run: argparse.ArgumentParser) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``aiwatch run``: the daemon."""
+    from aiwatch.trim import tune_allocator
+
+    tune_allocator()  # before the daemon allocates: see aiwatch.trim
     from aiwatch.app.serve import run
     from aiwatch.promql.limits import QueryLimits
     from aiwatch.runtime import Options

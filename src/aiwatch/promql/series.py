@@ -1,6 +1,8 @@
 """One series of the local sample store: closed chunks of encoded samples and an open head.
 
-New samples go to the head, two plain arrays. When the head is full, its oldest samples
+New samples go to the head, two plain arrays: its timestamps (an array never changed in
+place, shared by the series stored at the same times, see ``shared``) and its values (in
+single precision while each is exactly one). When the head is full, its oldest samples
 are sealed into a small chunk (their integers only narrowed), and every few small chunks
 are merged into one deflated chunk of ``chunks.CHUNK`` samples, so the encoding's cost is
 paid about twice per sample and the head stays short. Full chunks are kept out of memory, in

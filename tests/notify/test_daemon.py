@@ -180,9 +180,17 @@ async def test_rule_alert_is_delivered_within_an_evaluation_interval_plus_two_se
         print(f"ready to delivery: {elapsed:.3f}s")
         assert elapsed < 1.0 + 2.0
         assert receiver.received[0]["message"].startswith("value 1")
-        async with session.get(daemon.url + "/metrics") as resp:
-            page = await resp.text()
-    assert 'aiwatch_notifications_total{result="sent",route="hook"} 1.0' in page
+        # The receiver holds the request before the daemon has its answer: the delivery is
+        # counted once that arrives, so the page is read until the pass has counted it.
+        sent = 'aiwatch_notifications_total{result="sent",route="hook"} 1.0'
+        deadline = time.monotonic() + 10.0
+        while True:
+            async with session.get(daemon.url + "/metrics") as resp:
+                page = await resp.text()
+            if sent in page or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+    assert sent in page
     assert "aiwatch_notification_queue_length 0.0" in page
     assert "aiwatch_notification_latency_seconds_count 1.0" in page
 

@@ -176,9 +176,7 @@ class Series:
         values = self.values
         values.append(value)
         if values[-1] != value and values.typecode == "f":  # rounded, or NaN
-            del values[-1]
-            self.values = values = array("d", values)
-            values.append(value)
+            self._widen_newest(value)
 
     def add_many(self, more: Sequence[float]) -> None:
         """``add`` each of ``more``."""
@@ -193,10 +191,16 @@ class Series:
 
     def set_newest(self, value: float) -> None:
         """Replace the newest value of the head (widened as by ``add``)."""
-        self.values[-1] = value
-        if self.values[-1] != value and self.values.typecode == "f":
-            self.values = array("d", self.values)
-            self.values[-1] = value
+        values = self.values
+        values[-1] = value
+        if values[-1] != value and values.typecode == "f":
+            self._widen_newest(value)
+
+    def _widen_newest(self, value: float) -> None:
+        """Hold the head's values in double precision, the newest being ``value``."""
+        values = array("d", self.values)
+        values[-1] = value
+        self.values = values
 
     def newest(self) -> int:
         """The newest timestamp (the head is never empty)."""

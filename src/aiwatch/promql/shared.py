@@ -59,6 +59,14 @@ class Recent(Generic[K, V]):
             self._new.clear()
         self._new[key] = value
 
+    def intern(self, key: K, value: V) -> V:
+        """The value kept for ``key``, or ``value``, now kept for it."""
+        found = self.get(key)
+        if found is None:
+            self.put(key, value)
+            return value
+        return found
+
     def __len__(self) -> int:
         return len(self._new) + len(self._reused)
 
@@ -95,12 +103,7 @@ def shared(times: array[int]) -> array[int]:
     """An array equal to ``times`` made lately, or ``times`` (which must not change after)."""
     if not times:
         return EMPTY
-    key = times.tobytes()
-    found = _made.get(key)
-    if found is None:
-        _made.put(key, times)
-        return times
-    return found
+    return _made.intern(times.tobytes(), times)
 
 
 def extended(times: array[int], more: Iterable[int]) -> array[int]:
@@ -118,8 +121,4 @@ def cut(times: array[int], start: int) -> array[int]:
 def chunks(data: bytes) -> bytes:
     """A string of small chunks equal to ``data`` made lately, or ``data``: the series of
     a target's histograms whose buckets did not move, say, hold the same ones."""
-    found = _chunks.get(data)
-    if found is None:
-        _chunks.put(data, data)
-        return data
-    return found
+    return _chunks.intern(data, data)
